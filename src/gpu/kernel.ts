@@ -1,0 +1,169 @@
+/**
+ * The kernel DSL: a kernel is a plain value that declares its WGSL body, its
+ * typed storage bindings, its typed uniform parameters, compile-time constants,
+ * its workgroup size and its dispatch size as a function of the parameters.
+ *
+ * The declarations generate the WGSL header (bindings, the `Params` uniform
+ * struct, constants, workgroup size), so the TypeScript side and the shader
+ * can never disagree on binding order or parameter layout.
+ *
+ * @module
+ */
+
+/** Element types a tensor can hold. */
+export type DType = "f32" | "i32" | "u32";
+
+/** Element type of a storage binding: a scalar, or four packed f32 (vec4 loads). */
+export type BindingElement = DType | "vec4f";
+
+/** How a kernel accesses a storage binding. */
+export type Access = "read" | "read_write";
+
+/** Declaration of one storage binding. */
+export interface BindingSpec {
+  readonly access: Access;
+  readonly type: BindingElement;
+}
+
+/** Scalar types of uniform parameters and compile-time constants. */
+export type ScalarType = "f32" | "i32" | "u32";
+
+/** The TypeScript values of a parameter record. */
+export type Values<P extends Record<string, ScalarType>> = { readonly [K in keyof P]: number };
+
+/** A workgroup count per dimension. */
+export type Grid = readonly [number, number, number];
+
+/** A kernel declaration (see {@link defineKernel}). */
+export interface Kernel<
+  B extends Record<string, BindingSpec> = Record<string, BindingSpec>,
+  P extends Record<string, ScalarType> = Record<string, ScalarType>,
+  C extends Record<string, ScalarType> = Record<string, ScalarType>,
+> {
+  /** Name used in errors and the pipeline cache; usually the file path. */
+  readonly name: string;
+  /** WGSL body: functions and the `main` entry point, without the generated header. */
+  readonly source: string;
+  readonly bindings: B;
+  readonly params: P;
+  /** Compile-time constants: each distinct value set compiles its own pipeline. */
+  readonly constants: C;
+  /** Workgroup size; may depend on the constants (a tile size, say). */
+  readonly workgroupSize: (constants: Values<C>) => Grid;
+  /** Number of workgroups to dispatch for the given parameters and constants. */
+  readonly dispatch: (params: Values<P>, constants: Values<C>) => Grid;
+  /** Minimum element count of each binding, checked before every dispatch. */
+  readonly minElements: (
+    params: Values<P>,
+    constants: Values<C>,
+  ) => { readonly [K in keyof B]?: number };
+}
+
+/** Options of {@link defineKernel}; `constants`, `params` and the size functions are optional. */
+export interface KernelOptions<
+  B extends Record<string, BindingSpec>,
+  P extends Record<string, ScalarType>,
+  C extends Record<string, ScalarType>,
+> {
+  readonly name: string;
+  readonly source: string;
+  readonly bindings: B;
+  readonly params?: P;
+  readonly constants?: C;
+  readonly workgroupSize: Grid | ((constants: Values<C>) => Grid);
+  readonly dispatch: (params: Values<P>, constants: Values<C>) => Grid;
+  readonly minElements?: (
+    params: Values<P>,
+    constants: Values<C>,
+  ) => { readonly [K in keyof B]?: number };
+}
+
+/** Declares a kernel. The value is inert: compilation happens on first dispatch. */
+export const defineKernel = <
+  const B extends Record<string, BindingSpec>,
+  const P extends Record<string, ScalarType> = Record<never, ScalarType>,
+  const C extends Record<string, ScalarType> = Record<never, ScalarType>,
+>(options: KernelOptions<B, P, C>): Kernel<B, P, C> => {
+  const size = options.workgroupSize;
+  return {
+    name: options.name,
+    source: options.source,
+    bindings: options.bindings,
+    params: (options.params ?? {}) as P,
+    constants: (options.constants ?? {}) as C,
+    workgroupSize: typeof size === "function" ? size : () => size,
+    dispatch: options.dispatch,
+    minElements: options.minElements ?? (() => ({})),
+  };
+};
+
+const wgslType = (t: BindingElement): string => t === "vec4f" ? "vec4<f32>" : t;
+
+const literal = (type: ScalarType, value: number): string => {
+  if (type === "f32") {
+    const text = Number.isInteger(value) ? value.toFixed(1) : String(value);
+    return `f32(${text})`;
+  }
+  return type === "u32" ? `${value >>> 0}u` : `${value | 0}i`;
+};
+
+/** The WGSL header generated from a kernel's declarations; also its line count. */
+export const kernelHeader = (
+  kernel: Kernel,
+  constants: Record<string, number>,
+): { readonly text: string; readonly lines: number } => {
+  const out: string[] = [];
+  const names = Object.keys(kernel.bindings);
+  names.forEach((name, index) => {
+    const spec = kernel.bindings[name];
+    out.push(
+      `@group(0) @binding(${index}) var<storage, ${spec.access}> ${name}: array<${
+        wgslType(spec.type)
+      }>;`,
+    );
+  });
+  const params = Object.entries(kernel.params);
+  // An empty struct is not valid WGSL; kernels without parameters still get one field.
+  const fields = params.length > 0 ? params : [["unused_", "u32"] as const];
+  out.push(`struct Params { ${fields.map(([n, t]) => `${n}: ${t},`).join(" ")} }`);
+  out.push(`@group(0) @binding(${names.length}) var<uniform> params: Params;`);
+  for (const [name, type] of Object.entries(kernel.constants)) {
+    out.push(`const ${name}: ${type} = ${literal(type, constants[name])};`);
+  }
+  const [x, y, z] = kernel.workgroupSize(constants as never);
+  out.push(`const WG_X: u32 = ${x}u;`, `const WG_Y: u32 = ${y}u;`, `const WG_Z: u32 = ${z}u;`);
+  return { text: out.join("\n") + "\n", lines: out.length };
+};
+
+/** Byte size of the uniform block for a kernel's parameters (16-byte rounded). */
+export const paramsByteSize = (kernel: Kernel): number =>
+  Math.max(16, Math.ceil((Object.keys(kernel.params).length * 4) / 16) * 16);
+
+/** Writes parameter values into `view` at `offset` in declaration order. */
+export const writeParams = (
+  kernel: Kernel,
+  values: Record<string, number>,
+  view: DataView,
+  offset: number,
+): void => {
+  let at = offset;
+  for (const [name, type] of Object.entries(kernel.params)) {
+    const v = values[name];
+    if (type === "f32") view.setFloat32(at, v, true);
+    else if (type === "i32") view.setInt32(at, v, true);
+    else view.setUint32(at, v >>> 0, true);
+    at += 4;
+  }
+};
+
+/**
+ * Workgroup grid for `count` independent items at `perGroup` items a group,
+ * folded into two dimensions when it exceeds the per-dimension limit. Kernels
+ * recover the linear index with {@link linearIndexWgsl}.
+ */
+export const linearGrid = (count: number, perGroup: number, maxPerDim = 65535): Grid => {
+  const groups = Math.max(1, Math.ceil(count / perGroup));
+  if (groups <= maxPerDim) return [groups, 1, 1];
+  const y = Math.ceil(groups / maxPerDim);
+  return [Math.ceil(groups / y), y, 1];
+};

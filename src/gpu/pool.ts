@@ -1,0 +1,102 @@
+/**
+ * A pool of whole GPU buffers bucketed by size class and usage. Released
+ * buffers are kept for reuse: allocation is the slow part of WebGPU, and a
+ * training step asks for the same sizes every iteration.
+ *
+ * @module
+ */
+
+/** Rounds a byte size up to its bucket: four classes per power of two (<= 25% waste). */
+export const bucketSize = (bytes: number): number => {
+  const size = Math.max(16, Math.ceil(bytes / 4) * 4);
+  if (size <= 256) return Math.ceil(size / 16) * 16;
+  const base = 2 ** Math.floor(Math.log2(size));
+  const step = base / 4;
+  return Math.ceil(size / step) * step;
+};
+
+/** Counters a pool keeps, for benchmarks and leak checks. */
+export interface PoolStats {
+  /** Bytes of all buffers created and not destroyed. */
+  readonly allocatedBytes: number;
+  /** Highest `allocatedBytes` seen. */
+  readonly peakBytes: number;
+  /** Bytes of buffers currently handed out. */
+  readonly inUseBytes: number;
+  /** Buffers created since the pool was made. */
+  readonly created: number;
+  /** Acquisitions served from the free lists. */
+  readonly reused: number;
+}
+
+/** Size-bucketed free lists of GPU buffers. */
+export class BufferPool {
+  readonly #device: GPUDevice;
+  readonly #free = new Map<string, GPUBuffer[]>();
+  #allocated = 0;
+  #peak = 0;
+  #inUse = 0;
+  #created = 0;
+  #reused = 0;
+
+  constructor(device: GPUDevice) {
+    this.#device = device;
+  }
+
+  /**
+   * A buffer of at least `bytes` with exactly `usage`; `fresh` tells whether
+   * it was just created (the caller may then check for allocation errors).
+   */
+  acquire(bytes: number, usage: GPUBufferUsageFlags): { buffer: GPUBuffer; fresh: boolean } {
+    const size = bucketSize(bytes);
+    const key = `${usage}:${size}`;
+    const list = this.#free.get(key);
+    this.#inUse += size;
+    const reused = list?.pop();
+    if (reused) {
+      this.#reused++;
+      return { buffer: reused, fresh: false };
+    }
+    const buffer = this.#device.createBuffer({ size, usage });
+    this.#created++;
+    this.#allocated += size;
+    this.#peak = Math.max(this.#peak, this.#allocated);
+    return { buffer, fresh: true };
+  }
+
+  /** Returns a buffer for reuse. Commands already recorded on it stay valid. */
+  release(buffer: GPUBuffer): void {
+    const key = `${buffer.usage}:${buffer.size}`;
+    this.#inUse -= buffer.size;
+    const list = this.#free.get(key);
+    if (list) list.push(buffer);
+    else this.#free.set(key, [buffer]);
+  }
+
+  /** Destroys every free buffer (after a failed allocation, or on shutdown). */
+  trim(): void {
+    for (const list of this.#free.values()) {
+      for (const buffer of list) {
+        this.#allocated -= buffer.size;
+        buffer.destroy();
+      }
+    }
+    this.#free.clear();
+  }
+
+  /** Resets the peak to the current allocation (to measure one phase). */
+  resetPeak(): void {
+    this.#peak = this.#allocated;
+  }
+
+  /** The pool's counters. */
+  stats(): PoolStats {
+    return {
+      allocatedBytes: this.#allocated,
+      peakBytes: this.#peak,
+      inUseBytes: this.#inUse,
+      created: this.#created,
+      reused: this.#reused,
+    };
+  }
+}

@@ -1,0 +1,333 @@
+/**
+ * The execution context: records many dispatches and copies into one command
+ * encoder and submits them once, on `flush`. Nothing waits on the GPU until a
+ * download asks for data.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import {
+  BindingError,
+  DeviceLostError,
+  type GpuError,
+  GpuValidationError,
+  OutOfMemoryError,
+} from "./errors.ts";
+import {
+  type BindingSpec,
+  type DType,
+  type Kernel,
+  paramsByteSize,
+  type ScalarType,
+  type Values,
+  writeParams,
+} from "./kernel.ts";
+import type { PipelineCache } from "./pipelines.ts";
+import type { BufferPool } from "./pool.ts";
+
+/** What a kernel binding accepts: a region of a GPU buffer holding `elements` of `dtype`. */
+export interface BufferView {
+  readonly buffer: GPUBuffer;
+  readonly dtype: DType;
+  readonly elements: number;
+}
+
+/** The tensors of a dispatch, one per declared binding. */
+export type BindingsOf<B extends Record<string, BindingSpec>> = {
+  readonly [K in keyof B]: BufferView;
+};
+
+const UNIFORM_CHUNK_BYTES = 64 * 1024;
+
+interface UniformChunk {
+  readonly buffer: GPUBuffer;
+  readonly staging: Uint8Array;
+  used: number;
+}
+
+/** Records GPU work for one submit. One recorder per device. */
+export class CommandRecorder {
+  readonly #device: GPUDevice;
+  readonly #pool: BufferPool;
+  readonly #pipelines: PipelineCache;
+  readonly #isLost: () => GPUDeviceLostInfo | undefined;
+  readonly #alignment: number;
+  #encoder: GPUCommandEncoder | undefined;
+  #pass: GPUComputePassEncoder | undefined;
+  #chunks: UniformChunk[] = [];
+  #afterSubmit: GPUBuffer[] = [];
+  #commands = 0;
+  #submits = 0;
+
+  constructor(
+    device: GPUDevice,
+    pool: BufferPool,
+    pipelines: PipelineCache,
+    isLost: () => GPUDeviceLostInfo | undefined,
+  ) {
+    this.#device = device;
+    this.#pool = pool;
+    this.#pipelines = pipelines;
+    this.#isLost = isLost;
+    this.#alignment = device.limits.minUniformBufferOffsetAlignment;
+  }
+
+  /** Commands recorded since the last submit. */
+  get pending(): number {
+    return this.#commands;
+  }
+
+  /** Submits made so far (benchmarks check that a step submits once). */
+  get submits(): number {
+    return this.#submits;
+  }
+
+  /**
+   * Records one dispatch of `kernel`. Bindings are checked against the
+   * declarations (dtype, minimum size, no buffer both read and written)
+   * before anything reaches WebGPU.
+   */
+  dispatch<
+    B extends Record<string, BindingSpec>,
+    P extends Record<string, ScalarType>,
+    C extends Record<string, ScalarType>,
+  >(
+    kernel: Kernel<B, P, C>,
+    bindings: BindingsOf<B>,
+    params: Values<P>,
+    constants: Values<C> = {} as Values<C>,
+  ): Effect.Effect<void, GpuError> {
+    const lost = this.#isLost();
+    if (lost) return Effect.fail(lostError(lost));
+    const invalid = checkBindings(kernel as unknown as Kernel, bindings, params, constants);
+    if (invalid) return Effect.fail(invalid);
+    const cached = this.#pipelines.lookup(kernel as unknown as Kernel, constants);
+    if (cached) {
+      this.#record(kernel as unknown as Kernel, cached, bindings, params, constants);
+      return Effect.void;
+    }
+    return this.#pipelines.get(kernel as unknown as Kernel, constants).pipe(
+      Effect.map((compiled) =>
+        this.#record(kernel as unknown as Kernel, compiled, bindings, params, constants)
+      ),
+    );
+  }
+
+  /** Records a buffer-to-buffer copy (ends the current compute pass). */
+  copy(
+    source: GPUBuffer,
+    sourceOffset: number,
+    target: GPUBuffer,
+    targetOffset: number,
+    bytes: number,
+  ): void {
+    const encoder = this.#openEncoder();
+    this.#closePass();
+    encoder.copyBufferToBuffer(source, sourceOffset, target, targetOffset, bytes);
+    this.#commands++;
+  }
+
+  /**
+   * Writes `data` into `target` in recording order: through a staging buffer
+   * and a recorded copy, so it cannot overtake commands that are not yet
+   * submitted (a direct `queue.writeBuffer` would).
+   */
+  upload(
+    target: GPUBuffer,
+    targetOffset: number,
+    data: ArrayBufferView,
+  ): Effect.Effect<void, GpuError> {
+    const bytes = data.byteLength;
+    if (bytes === 0) return Effect.void;
+    const padded = Math.ceil(bytes / 4) * 4;
+    return this.acquire(padded, GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST).pipe(
+      Effect.map((staging) => {
+        const source = new Uint8Array(data.buffer, data.byteOffset, bytes);
+        if (padded === bytes) this.#device.queue.writeBuffer(staging, 0, source);
+        else {
+          const copy = new Uint8Array(padded);
+          copy.set(source);
+          this.#device.queue.writeBuffer(staging, 0, copy);
+        }
+        this.copy(staging, 0, target, targetOffset, padded);
+        this.#afterSubmit.push(staging);
+      }),
+    );
+  }
+
+  /** A pooled buffer; a newly created one is checked for allocation failure. */
+  acquire(bytes: number, usage: GPUBufferUsageFlags): Effect.Effect<GPUBuffer, GpuError> {
+    const max = this.#device.limits.maxBufferSize;
+    if (bytes > max) {
+      return Effect.fail(
+        new OutOfMemoryError({
+          bytes,
+          message: `a buffer of ${bytes} bytes exceeds the device's maxBufferSize (${max})`,
+        }),
+      );
+    }
+    const device = this.#device;
+    const pool = this.#pool;
+    device.pushErrorScope("out-of-memory");
+    const { buffer, fresh } = pool.acquire(bytes, usage);
+    return Effect.promise(() => device.popErrorScope()).pipe(
+      Effect.flatMap((error) => {
+        if (!error || !fresh) return Effect.succeed(buffer);
+        buffer.destroy();
+        pool.trim();
+        return Effect.fail(new OutOfMemoryError({ bytes, message: error.message }));
+      }),
+    );
+  }
+
+  /** Returns a buffer to the pool once the current recording is submitted. */
+  releaseAfterSubmit(buffer: GPUBuffer): void {
+    this.#afterSubmit.push(buffer);
+  }
+
+  /** Submits everything recorded, as one command buffer. A no-op when idle. */
+  flush(): Effect.Effect<void, GpuError> {
+    const lost = this.#isLost();
+    if (lost) return Effect.fail(lostError(lost));
+    if (!this.#encoder) return Effect.void;
+    const device = this.#device;
+    const encoder = this.#encoder;
+    this.#closePass();
+    this.#encoder = undefined;
+    const chunks = this.#chunks;
+    const released = this.#afterSubmit;
+    this.#chunks = [];
+    this.#afterSubmit = [];
+    this.#commands = 0;
+    this.#submits++;
+    device.pushErrorScope("validation");
+    for (const chunk of chunks) {
+      device.queue.writeBuffer(chunk.buffer, 0, chunk.staging, 0, Math.max(16, chunk.used));
+    }
+    device.queue.submit([encoder.finish()]);
+    for (const chunk of chunks) this.#pool.release(chunk.buffer);
+    for (const buffer of released) this.#pool.release(buffer);
+    return Effect.promise(() => device.popErrorScope()).pipe(
+      Effect.flatMap((error) =>
+        error
+          ? Effect.fail(new GpuValidationError({ operation: "submit", message: error.message }))
+          : Effect.void
+      ),
+    );
+  }
+
+  /** Flushes, then waits until the GPU has finished all submitted work. */
+  sync(): Effect.Effect<void, GpuError> {
+    return this.flush().pipe(
+      Effect.andThen(Effect.promise(() => this.#device.queue.onSubmittedWorkDone())),
+    );
+  }
+
+  #openEncoder(): GPUCommandEncoder {
+    if (!this.#encoder) this.#encoder = this.#device.createCommandEncoder();
+    return this.#encoder;
+  }
+
+  #closePass(): void {
+    this.#pass?.end();
+    this.#pass = undefined;
+  }
+
+  #record(
+    kernel: Kernel,
+    compiled: { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout },
+    bindings: Record<string, BufferView>,
+    params: Record<string, number>,
+    constants: Record<string, number>,
+  ): void {
+    const grid = kernel.dispatch(params, constants);
+    if (grid[0] * grid[1] * grid[2] === 0) return;
+    const uniform = this.#uniformSlot(kernel, params);
+    const entries: GPUBindGroupEntry[] = Object.keys(kernel.bindings).map((name, binding) => {
+      const view = bindings[name];
+      return { binding, resource: { buffer: view.buffer, size: bindingBytes(view) } };
+    });
+    entries.push({
+      binding: entries.length,
+      resource: { buffer: uniform.buffer, offset: uniform.offset, size: paramsByteSize(kernel) },
+    });
+    const bindGroup = this.#device.createBindGroup({ layout: compiled.layout, entries });
+    const encoder = this.#openEncoder();
+    if (!this.#pass) this.#pass = encoder.beginComputePass();
+    this.#pass.setPipeline(compiled.pipeline);
+    this.#pass.setBindGroup(0, bindGroup);
+    this.#pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+    this.#commands++;
+  }
+
+  #uniformSlot(
+    kernel: Kernel,
+    params: Record<string, number>,
+  ): { buffer: GPUBuffer; offset: number } {
+    const bytes = paramsByteSize(kernel);
+    let chunk = this.#chunks.at(-1);
+    if (!chunk || chunk.used + bytes > UNIFORM_CHUNK_BYTES) {
+      const { buffer } = this.#pool.acquire(
+        UNIFORM_CHUNK_BYTES,
+        GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      );
+      chunk = { buffer, staging: new Uint8Array(UNIFORM_CHUNK_BYTES), used: 0 };
+      this.#chunks.push(chunk);
+    }
+    const offset = chunk.used;
+    writeParams(kernel, params, new DataView(chunk.staging.buffer), offset);
+    chunk.used = Math.ceil((offset + bytes) / this.#alignment) * this.#alignment;
+    return { buffer: chunk.buffer, offset };
+  }
+}
+
+const bindingBytes = (view: BufferView): number =>
+  Math.min(view.buffer.size, Math.max(16, Math.ceil((view.elements * 4) / 16) * 16));
+
+const lostError = (info: GPUDeviceLostInfo): DeviceLostError =>
+  new DeviceLostError({ reason: info.reason ?? "unknown", message: info.message });
+
+/** Checks a dispatch's bindings against the kernel's declarations; undefined when valid. */
+export const checkBindings = (
+  kernel: Kernel,
+  bindings: Record<string, BufferView>,
+  params: Record<string, number>,
+  constants: Record<string, number>,
+): BindingError | undefined => {
+  const fail = (binding: string, reason: string) =>
+    new BindingError({ kernel: kernel.name, binding, reason });
+  for (const name of Object.keys(kernel.params)) {
+    if (typeof params[name] !== "number" || Number.isNaN(params[name])) {
+      return fail(`params.${name}`, `parameter ${name} is missing or not a number`);
+    }
+  }
+  for (const name of Object.keys(kernel.constants)) {
+    if (typeof constants[name] !== "number") {
+      return fail(`constants.${name}`, `constant ${name} is missing`);
+    }
+  }
+  const minimum = kernel.minElements(params, constants) as Record<string, number | undefined>;
+  const writers = new Map<GPUBuffer, string>();
+  const readers = new Map<GPUBuffer, string>();
+  for (const [name, spec] of Object.entries(kernel.bindings)) {
+    const view = bindings[name];
+    if (!view) return fail(name, "no tensor bound");
+    const expected = spec.type === "vec4f" ? "f32" : spec.type;
+    if (view.dtype !== expected) {
+      return fail(name, `expects ${expected} elements, got a ${view.dtype} tensor`);
+    }
+    const need = minimum[name] ?? 0;
+    if (view.elements < need) {
+      return fail(name, `needs at least ${need} elements, the tensor has ${view.elements}`);
+    }
+    if (view.elements * 4 > view.buffer.size) {
+      return fail(name, `the buffer (${view.buffer.size} bytes) is smaller than its tensor`);
+    }
+    const clash = spec.access === "read_write"
+      ? (writers.get(view.buffer) ?? readers.get(view.buffer))
+      : writers.get(view.buffer);
+    if (clash) return fail(name, `shares its buffer with binding ${clash}; one of them writes`);
+    (spec.access === "read_write" ? writers : readers).set(view.buffer, name);
+  }
+  return undefined;
+};

@@ -1,0 +1,194 @@
+/**
+ * Elementwise ops on f32 tensors: binary (add, sub, mul, div, max, min with
+ * periodic broadcasting of the second operand) and unary (scale-shift, relu,
+ * exp, log, neg, abs, sqrt, square).
+ *
+ * @module
+ */
+import { Effect, type Scope } from "effect";
+import { Gpu } from "../gpu/device.ts";
+import { BindingError, type GpuError } from "../gpu/errors.ts";
+import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { empty, type Tensor } from "../tensor/tensor.ts";
+import binarySource from "../../shaders/elementwise/binary.wgsl" with { type: "text" };
+import unarySource from "../../shaders/elementwise/unary.wgsl" with { type: "text" };
+import axpySource from "../../shaders/elementwise/axpy.wgsl" with { type: "text" };
+
+const WG = 256;
+
+/** Binary operations, by their OP code in binary.wgsl. */
+export const BinaryOp = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  max: 4,
+  min: 5,
+  passWherePositive: 6,
+} as const;
+/** Name of a binary operation. */
+export type BinaryOpName = keyof typeof BinaryOp;
+
+/** Unary operations, by their OP code in unary.wgsl. */
+export const UnaryOp = {
+  scaleShift: 0,
+  relu: 1,
+  exp: 2,
+  log: 3,
+  neg: 4,
+  abs: 5,
+  sqrt: 6,
+  square: 7,
+} as const;
+/** Name of a unary operation. */
+export type UnaryOpName = keyof typeof UnaryOp;
+
+/** out = a (op) b[i % period]. */
+export const binaryKernel = defineKernel({
+  name: "shaders/elementwise/binary.wgsl",
+  source: binarySource,
+  bindings: {
+    a: { access: "read", type: "f32" },
+    b: { access: "read", type: "f32" },
+    out: { access: "read_write", type: "f32" },
+  },
+  params: { n: "u32", b_period: "u32" },
+  constants: { OP: "u32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: ({ n }) => linearGrid(n, WG),
+  minElements: ({ n, b_period }) => ({ a: n, b: b_period, out: n }),
+});
+
+/** out = f(a). */
+export const unaryKernel = defineKernel({
+  name: "shaders/elementwise/unary.wgsl",
+  source: unarySource,
+  bindings: {
+    a: { access: "read", type: "f32" },
+    out: { access: "read_write", type: "f32" },
+  },
+  params: { n: "u32", alpha: "f32", beta: "f32" },
+  constants: { OP: "u32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: ({ n }) => linearGrid(n, WG),
+  minElements: ({ n }) => ({ a: n, out: n }),
+});
+
+/** y += alpha * x[i % period], in place. */
+export const axpyKernel = defineKernel({
+  name: "shaders/elementwise/axpy.wgsl",
+  source: axpySource,
+  bindings: {
+    x: { access: "read", type: "f32" },
+    y: { access: "read_write", type: "f32" },
+  },
+  params: { n: "u32", x_period: "u32", alpha: "f32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: ({ n }) => linearGrid(n, WG),
+  minElements: ({ n, x_period }) => ({ x: x_period, y: n }),
+});
+
+/** Adds `alpha * x` into `y` in place; `x` may repeat (its count divides y's). */
+export const axpyInto = (x: Tensor, y: Tensor, alpha = 1): Effect.Effect<void, GpuError, Gpu> =>
+  Effect.gen(function* () {
+    if (x.elements === 0 || y.elements % x.elements !== 0) {
+      return yield* new BindingError({
+        kernel: axpyKernel.name,
+        binding: "x",
+        reason: `${x.elements} elements do not broadcast over ${y.elements}`,
+      });
+    }
+    const gpu = yield* Gpu;
+    yield* gpu.recorder.dispatch(axpyKernel, { x, y }, {
+      n: y.elements,
+      x_period: x.elements,
+      alpha,
+    });
+  });
+
+/**
+ * Writes `a (op) b` into `out`. `b` must have as many elements as `a` or a
+ * count that divides it (it then repeats: a per-channel vector of an NHWC
+ * tensor, or a scalar).
+ */
+export const binaryInto = (
+  op: BinaryOpName,
+  a: Tensor,
+  b: Tensor,
+  out: Tensor,
+): Effect.Effect<void, GpuError, Gpu> =>
+  Effect.gen(function* () {
+    if (b.elements === 0 || a.elements % b.elements !== 0) {
+      return yield* new BindingError({
+        kernel: binaryKernel.name,
+        binding: "b",
+        reason: `${b.elements} elements do not broadcast over ${a.elements}`,
+      });
+    }
+    const gpu = yield* Gpu;
+    yield* gpu.recorder.dispatch(
+      binaryKernel,
+      { a, b, out },
+      { n: a.elements, b_period: b.elements },
+      { OP: BinaryOp[op] },
+    );
+  });
+
+/** A new tensor `a (op) b` with `a`'s shape. */
+export const binary = (
+  op: BinaryOpName,
+  a: Tensor<"f32">,
+  b: Tensor<"f32">,
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const out = yield* empty(a.shape, "f32");
+    yield* binaryInto(op, a, b, out);
+    return out;
+  });
+
+/** Writes `f(a)` into `out`; `alpha`, `beta` parameterise scaleShift. */
+export const unaryInto = (
+  op: UnaryOpName,
+  a: Tensor,
+  out: Tensor,
+  alpha = 1,
+  beta = 0,
+): Effect.Effect<void, GpuError, Gpu> =>
+  Effect.gen(function* () {
+    const gpu = yield* Gpu;
+    yield* gpu.recorder.dispatch(
+      unaryKernel,
+      { a, out },
+      { n: a.elements, alpha, beta },
+      { OP: UnaryOp[op] },
+    );
+  });
+
+/** A new tensor `f(a)`. */
+export const unary = (
+  op: UnaryOpName,
+  a: Tensor<"f32">,
+  alpha = 1,
+  beta = 0,
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const out = yield* empty(a.shape, "f32");
+    yield* unaryInto(op, a, out, alpha, beta);
+    return out;
+  });
+
+/** a + b. */
+export const add = (a: Tensor<"f32">, b: Tensor<"f32">) => binary("add", a, b);
+/** a - b. */
+export const sub = (a: Tensor<"f32">, b: Tensor<"f32">) => binary("sub", a, b);
+/** a * b. */
+export const mul = (a: Tensor<"f32">, b: Tensor<"f32">) => binary("mul", a, b);
+/** alpha * a + beta. */
+export const scale = (a: Tensor<"f32">, alpha: number, beta = 0) =>
+  unary("scaleShift", a, alpha, beta);
+/** max(a, 0). */
+export const relu = (a: Tensor<"f32">) => unary("relu", a);
+/** e^a. */
+export const exp = (a: Tensor<"f32">) => unary("exp", a);
+/** ln a. */
+export const log = (a: Tensor<"f32">) => unary("log", a);

@@ -1,0 +1,142 @@
+/**
+ * Batched matrix multiplication with optional transposes and accumulation.
+ * Two kernels: an 8x8-per-invocation vec4 kernel for aligned shapes (the
+ * fast path: register tiling is what decides speed, on llvmpipe too) and a
+ * general 4x4 scalar kernel for everything else.
+ *
+ * @module
+ */
+import { Effect, type Scope } from "effect";
+import { Gpu } from "../gpu/device.ts";
+import { BindingError, type GpuError } from "../gpu/errors.ts";
+import { defineKernel } from "../gpu/kernel.ts";
+import { empty, type Tensor } from "../tensor/tensor.ts";
+import vec4Source from "../../shaders/matmul/matmul_vec4.wgsl" with { type: "text" };
+import generalSource from "../../shaders/matmul/matmul.wgsl" with { type: "text" };
+
+const params = {
+  m: "u32",
+  n: "u32",
+  k: "u32",
+  batch: "u32",
+  stride_a: "u32",
+  stride_b: "u32",
+  stride_c: "u32",
+  accumulate: "u32",
+} as const;
+
+const WG_X = 8;
+const WG_Y = 8;
+
+type MatmulParams = { [K in keyof typeof params]: number };
+
+const minElements = (p: MatmulParams) => ({
+  a: (p.batch - 1) * p.stride_a + p.m * p.k,
+  b: (p.batch - 1) * p.stride_b + p.k * p.n,
+  c_out: (p.batch - 1) * p.stride_c + p.m * p.n,
+});
+
+/** 8x8 outputs per invocation from vec4 loads. */
+export const matmulVec4Kernel = defineKernel({
+  name: "shaders/matmul/matmul_vec4.wgsl",
+  source: vec4Source,
+  bindings: {
+    a: { access: "read", type: "vec4f" },
+    b: { access: "read", type: "vec4f" },
+    c_out: { access: "read_write", type: "f32" },
+  },
+  params,
+  constants: { TRANS_A: "u32", TRANS_B: "u32" },
+  workgroupSize: [WG_X, WG_Y, 1],
+  dispatch: (p) => [Math.ceil(p.n / (8 * WG_X)), Math.ceil(p.m / (8 * WG_Y)), p.batch],
+  minElements,
+});
+
+/** 4x4 outputs per invocation, any shape. */
+export const matmulGeneralKernel = defineKernel({
+  name: "shaders/matmul/matmul.wgsl",
+  source: generalSource,
+  bindings: {
+    a: { access: "read", type: "f32" },
+    b: { access: "read", type: "f32" },
+    c_out: { access: "read_write", type: "f32" },
+  },
+  params,
+  constants: { TRANS_A: "u32", TRANS_B: "u32" },
+  workgroupSize: [WG_X, WG_Y, 1],
+  dispatch: (p) => [Math.ceil(p.n / (4 * WG_X)), Math.ceil(p.m / (4 * WG_Y)), p.batch],
+  minElements,
+});
+
+/** Shape and layout of one batched product C = op(A) op(B). */
+export interface MatmulSpec {
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  /** Number of products; operands advance by their stride per product (0 broadcasts). */
+  readonly batch?: number;
+  readonly transA?: boolean;
+  readonly transB?: boolean;
+  readonly strideA?: number;
+  readonly strideB?: number;
+  readonly strideC?: number;
+  /** Add into C instead of overwriting it (gradient accumulation). */
+  readonly accumulate?: boolean;
+}
+
+/** Whether the vec4 kernel applies: every vec4-loaded row length and stride divisible by 4. */
+export const fitsVec4 = (p: MatmulParams, transA: boolean, transB: boolean): boolean =>
+  p.k % 4 === 0 &&
+  (!transA || p.m % 4 === 0) &&
+  (transB || p.n % 4 === 0) &&
+  p.stride_a % 4 === 0 &&
+  p.stride_b % 4 === 0;
+
+/** Records C = op(A) op(B) into an existing tensor `c`. */
+export const matmulInto = (
+  a: Tensor<"f32">,
+  b: Tensor<"f32">,
+  c: Tensor<"f32">,
+  spec: MatmulSpec,
+): Effect.Effect<void, GpuError, Gpu> =>
+  Effect.gen(function* () {
+    const batch = spec.batch ?? 1;
+    const p: MatmulParams = {
+      m: spec.m,
+      n: spec.n,
+      k: spec.k,
+      batch,
+      stride_a: spec.strideA ?? spec.m * spec.k,
+      stride_b: spec.strideB ?? spec.k * spec.n,
+      stride_c: spec.strideC ?? spec.m * spec.n,
+      accumulate: spec.accumulate ? 1 : 0,
+    };
+    if ([p.m, p.n, p.k, batch].some((d) => !Number.isInteger(d) || d < 1)) {
+      return yield* new BindingError({
+        kernel: "matmul",
+        binding: "a",
+        reason: `invalid matmul sizes m=${p.m} n=${p.n} k=${p.k} batch=${batch}`,
+      });
+    }
+    const transA = spec.transA ?? false;
+    const transB = spec.transB ?? false;
+    const constants = { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 };
+    const gpu = yield* Gpu;
+    const bindings = { a, b, c_out: c };
+    yield* fitsVec4(p, transA, transB)
+      ? gpu.recorder.dispatch(matmulVec4Kernel, bindings, p, constants)
+      : gpu.recorder.dispatch(matmulGeneralKernel, bindings, p, constants);
+  });
+
+/** C = op(A) op(B) as a new [batch?, m, n] tensor (2-D when batch is 1). */
+export const matmul = (
+  a: Tensor<"f32">,
+  b: Tensor<"f32">,
+  spec: MatmulSpec,
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const batch = spec.batch ?? 1;
+    const c = yield* empty(batch === 1 ? [spec.m, spec.n] : [batch, spec.m, spec.n], "f32");
+    yield* matmulInto(a, b, c, { ...spec, accumulate: false });
+    return c;
+  });

@@ -1,0 +1,147 @@
+/**
+ * Tensors: a GPU buffer from the pool with a shape and a dtype. A tensor's
+ * buffer goes back to the pool when the Effect scope that created it closes
+ * (or earlier, through {@link release}).
+ *
+ * @module
+ */
+import { Effect, type Scope } from "effect";
+import { Gpu } from "../gpu/device.ts";
+import { type GpuError, GpuValidationError } from "../gpu/errors.ts";
+import type { DType } from "../gpu/kernel.ts";
+import type { BufferView } from "../gpu/recorder.ts";
+
+/** A shape: sizes of each axis, outermost first. */
+export type Shape = readonly number[];
+
+/** The typed array holding each dtype on the host. */
+export type HostArray<D extends DType = DType> = D extends "f32" ? Float32Array
+  : D extends "i32" ? Int32Array
+  : Uint32Array;
+
+/** A tensor on the GPU. */
+export interface Tensor<D extends DType = DType> extends BufferView {
+  readonly shape: Shape;
+  readonly dtype: D;
+  /** Number of elements (product of the shape). */
+  readonly elements: number;
+  readonly buffer: GPUBuffer;
+}
+
+const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** Number of elements of a shape. */
+export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
+
+const live = new WeakSet<GPUBuffer>();
+
+/** Returns a tensor's buffer to the pool now; later calls (and the scope's) are no-ops. */
+export const release = (tensor: Tensor): Effect.Effect<void, never, Gpu> =>
+  Effect.gen(function* () {
+    if (!live.has(tensor.buffer)) return;
+    live.delete(tensor.buffer);
+    const gpu = yield* Gpu;
+    gpu.pool.release(tensor.buffer);
+  });
+
+/** An uninitialised tensor, released when the enclosing scope closes. */
+export const empty = <D extends DType>(
+  shape: Shape,
+  dtype: D,
+): Effect.Effect<Tensor<D>, GpuError, Gpu | Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.gen(function* () {
+      for (const n of shape) {
+        if (!Number.isInteger(n) || n < 0) {
+          return yield* new GpuValidationError({
+            operation: "tensor",
+            message: `invalid shape [${shape.join(", ")}]`,
+          });
+        }
+      }
+      const gpu = yield* Gpu;
+      const elements = sizeOf(shape);
+      const buffer = yield* gpu.recorder.acquire(Math.max(4, elements * 4), STORAGE_USAGE);
+      live.add(buffer);
+      return { shape: [...shape], dtype, elements, buffer } as Tensor<D>;
+    }),
+    release,
+  );
+
+/** A tensor holding `data` (its length must equal the shape's size). */
+export const fromArray = <D extends DType>(
+  data: HostArray<D> | readonly number[],
+  shape: Shape,
+  dtype: D,
+): Effect.Effect<Tensor<D>, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const elements = sizeOf(shape);
+    if (data.length !== elements) {
+      return yield* new GpuValidationError({
+        operation: "fromArray",
+        message: `${data.length} values do not fill shape [${shape.join(", ")}] (${elements})`,
+      });
+    }
+    const tensor = yield* empty(shape, dtype);
+    yield* upload(tensor, toHost(data, dtype));
+    return tensor;
+  });
+
+/** Converts numbers to the host array of a dtype. */
+export const toHost = <D extends DType>(data: ArrayLike<number>, dtype: D): HostArray<D> => {
+  const Ctor = dtype === "f32" ? Float32Array : dtype === "i32" ? Int32Array : Uint32Array;
+  if (data instanceof Ctor) return data as HostArray<D>;
+  return Ctor.from(data as ArrayLike<number>) as HostArray<D>;
+};
+
+/** Writes host data into a tensor, ordered after the work recorded so far. */
+export const upload = <D extends DType>(
+  tensor: Tensor<D>,
+  data: HostArray<D>,
+): Effect.Effect<void, GpuError, Gpu> =>
+  Effect.gen(function* () {
+    if (data.length > tensor.elements) {
+      return yield* new GpuValidationError({
+        operation: "upload",
+        message: `${data.length} values exceed the tensor's ${tensor.elements} elements`,
+      });
+    }
+    const gpu = yield* Gpu;
+    yield* gpu.recorder.upload(tensor.buffer, 0, data);
+  });
+
+/** Reads a tensor back: submits the recorded work and waits for it. */
+export const download = <D extends DType>(
+  tensor: Tensor<D>,
+): Effect.Effect<HostArray<D>, GpuError, Gpu> =>
+  Effect.gen(function* () {
+    const gpu = yield* Gpu;
+    const bytes = Math.max(4, tensor.elements * 4);
+    const staging = yield* gpu.recorder.acquire(
+      bytes,
+      GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    );
+    gpu.recorder.copy(tensor.buffer, 0, staging, 0, bytes);
+    yield* gpu.recorder.flush();
+    yield* Effect.tryPromise({
+      try: () => staging.mapAsync(GPUMapMode.READ, 0, bytes),
+      catch: (e) => new GpuValidationError({ operation: "download", message: String(e) }),
+    });
+    const copy = staging.getMappedRange(0, bytes).slice(0);
+    staging.unmap();
+    gpu.pool.release(staging);
+    const Ctor = tensor.dtype === "f32"
+      ? Float32Array
+      : tensor.dtype === "i32"
+      ? Int32Array
+      : Uint32Array;
+    return new Ctor(copy, 0, tensor.elements) as HostArray<D>;
+  });
+
+/** A tensor viewed with another shape of the same size (no copy). */
+export const reshape = <D extends DType>(tensor: Tensor<D>, shape: Shape): Tensor<D> => {
+  if (sizeOf(shape) !== tensor.elements) {
+    throw new RangeError(`cannot reshape [${tensor.shape}] to [${shape}]`);
+  }
+  return { ...tensor, shape: [...shape] };
+};
