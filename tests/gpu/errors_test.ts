@@ -1,0 +1,123 @@
+import { Effect } from "effect";
+import { Gpu } from "../../src/gpu/device.ts";
+import { defineKernel } from "../../src/gpu/kernel.ts";
+import { empty, fromArray } from "../../src/tensor/tensor.ts";
+import { matmul } from "../../src/ops/matmul.ts";
+import { copyRegion } from "../../src/ops/core.ts";
+import { binaryInto } from "../../src/ops/elementwise.ts";
+import { gpuTestOptions, runGpuResult } from "../support/gpu.ts";
+
+const assertEq = (actual: unknown, expected: unknown, label: string) => {
+  if (actual !== expected) throw new Error(`${label}: expected ${expected}, got ${actual}`);
+};
+
+const failureOf = async <A, E>(
+  program: Effect.Effect<A, E, Gpu | import("effect").Scope.Scope>,
+) => {
+  const result = await runGpuResult(program);
+  if (result._tag !== "Failure") throw new Error("expected the program to fail");
+  return result.failure as { _tag: string } & Record<string, unknown>;
+};
+
+const broken = defineKernel({
+  name: "shaders/test/broken.wgsl",
+  source: [
+    "@compute @workgroup_size(WG_X, 1, 1)",
+    "fn main(@builtin(global_invocation_id) gid: vec3<u32>) {",
+    "  let ok = out[0];",
+    "  let bad: f32 = 1u;",
+    "}",
+  ].join("\n"),
+  bindings: { out: { access: "read_write", type: "f32" } },
+  workgroupSize: [1, 1, 1],
+  dispatch: () => [1, 1, 1],
+});
+
+Deno.test({
+  name: "invalid WGSL fails with a ShaderCompileError positioned in the kernel's own file",
+  ...gpuTestOptions,
+  fn: async () => {
+    const error = await failureOf(Effect.gen(function* () {
+      const gpu = yield* Gpu;
+      const out = yield* empty([4], "f32");
+      yield* gpu.recorder.dispatch(broken, { out }, {});
+    }));
+    assertEq(error._tag, "ShaderCompileError", "tag");
+    assertEq(error.line, 4, "line");
+    assertEq(error.column, 7, "column");
+    if (!String(error.message).includes("shaders/test/broken.wgsl:4:7")) {
+      throw new Error(`message lacks file:line:column: ${error.message}`);
+    }
+  },
+});
+
+Deno.test({
+  name: "a tensor of the wrong dtype is refused before dispatch",
+  ...gpuTestOptions,
+  fn: async () => {
+    const error = await failureOf(Effect.gen(function* () {
+      const a = yield* fromArray([1, 2, 3, 4], [2, 2], "f32");
+      const b = yield* fromArray([1, 2, 3, 4], [2, 2], "i32");
+      const out = yield* empty([2, 2], "f32");
+      yield* binaryInto("add", a, b as never, out);
+    }));
+    assertEq(error._tag, "BindingError", "tag");
+    assertEq(error.binding, "b", "binding");
+  },
+});
+
+Deno.test({
+  name: "a too-small buffer is refused before dispatch",
+  ...gpuTestOptions,
+  fn: async () => {
+    const error = await failureOf(Effect.gen(function* () {
+      const a = yield* fromArray([1, 2, 3, 4, 5, 6], [2, 3], "f32");
+      const small = yield* empty([2], "f32");
+      yield* copyRegion(a, small, {
+        rows: 2,
+        cols: 3,
+        srcOffset: 0,
+        srcStride: 3,
+        dstOffset: 0,
+        dstStride: 3,
+      });
+    }));
+    assertEq(error._tag, "BindingError", "tag");
+    assertEq(error.binding, "dst", "binding");
+    if (!String(error.reason).includes("at least 6")) throw new Error(String(error.reason));
+  },
+});
+
+Deno.test({
+  name: "matmul with operands too small for the spec is refused",
+  ...gpuTestOptions,
+  fn: async () => {
+    const error = await failureOf(Effect.gen(function* () {
+      const a = yield* fromArray([1, 2, 3, 4], [2, 2], "f32");
+      return yield* matmul(a, a, { m: 2, n: 2, k: 3 });
+    }));
+    assertEq(error._tag, "BindingError", "tag");
+  },
+});
+
+Deno.test({
+  name: "binding one buffer for reading and writing in one dispatch is refused",
+  ...gpuTestOptions,
+  fn: async () => {
+    const error = await failureOf(Effect.gen(function* () {
+      const a = yield* fromArray([1, 2, 3, 4], [4], "f32");
+      yield* binaryInto("add", a, a, a);
+    }));
+    assertEq(error._tag, "BindingError", "tag");
+    assertEq(error.binding, "out", "binding");
+  },
+});
+
+Deno.test({
+  name: "an allocation beyond the device's buffer limit fails with OutOfMemoryError",
+  ...gpuTestOptions,
+  fn: async () => {
+    const error = await failureOf(empty([1 << 30, 4], "f32"));
+    assertEq(error._tag, "OutOfMemoryError", "tag");
+  },
+});

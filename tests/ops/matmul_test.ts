@@ -1,0 +1,80 @@
+import fc from "fast-check";
+import { Effect } from "effect";
+import { matmul, matmulInto, type MatmulSpec } from "../../src/ops/matmul.ts";
+import { matmulReference } from "../../src/ops/reference/matmul.ts";
+import { download, fromArray } from "../../src/tensor/tensor.ts";
+import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { smallInts } from "../support/arbitrary.ts";
+
+// Sizes mix multiples of 4 and 8 (vec4 kernel) with odd ones (general kernel).
+const dim = fc.oneof(
+  fc.integer({ min: 1, max: 41 }),
+  fc.integer({ min: 1, max: 12 }).map((d) => d * 4),
+);
+
+const specs = fc.record({
+  m: dim,
+  n: dim,
+  k: dim,
+  batch: fc.integer({ min: 1, max: 3 }),
+  transA: fc.boolean(),
+  transB: fc.boolean(),
+  broadcastB: fc.boolean(),
+  accumulate: fc.boolean(),
+});
+
+Deno.test({
+  name:
+    "batched matmul with transposes, broadcasting and accumulation matches the reference exactly",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        specs.chain((s) => {
+          const strideB = s.broadcastB ? 0 : s.k * s.n;
+          const spec: MatmulSpec = { ...s, strideB };
+          const lenB = s.broadcastB ? s.k * s.n : s.batch * s.k * s.n;
+          return fc.record({
+            spec: fc.constant(spec),
+            a: smallInts(s.batch * s.m * s.k, -3, 3),
+            b: smallInts(lenB, -3, 3),
+            c: smallInts(s.batch * s.m * s.n, -3, 3),
+          });
+        }),
+        async ({ spec, a, b, c }) => {
+          const out = await runGpu(Effect.gen(function* () {
+            const ta = yield* fromArray(a, [a.length], "f32");
+            const tb = yield* fromArray(b, [b.length], "f32");
+            const tc = yield* fromArray(c, [c.length], "f32");
+            yield* matmulInto(ta, tb, tc, spec);
+            return yield* download(tc);
+          }));
+          // Integer inputs: every partial sum is exact in f32.
+          assertClose(out, matmulReference(a, b, spec, c), 0, 0, JSON.stringify(spec));
+        },
+      ),
+      { seed: 42, numRuns: 60 },
+    );
+  },
+});
+
+Deno.test({
+  name: "matmul of float data is within f32 rounding of the float64 reference at 96x80x120",
+  ...gpuTestOptions,
+  fn: async () => {
+    const m = 96, n = 80, k = 120;
+    const a = Array.from({ length: m * k }, (_, i) => Math.sin(i * 0.37));
+    const b = Array.from({ length: k * n }, (_, i) => Math.cos(i * 0.11));
+    const out = await runGpu(Effect.gen(function* () {
+      const ta = yield* fromArray(a, [m, k], "f32");
+      const tb = yield* fromArray(b, [k, n], "f32");
+      return yield* download(yield* matmul(ta, tb, { m, n, k }));
+    }));
+    assertClose(
+      out,
+      matmulReference(Float32Array.from(a), Float32Array.from(b), { m, n, k }),
+      1e-4,
+      1e-5,
+    );
+  },
+});

@@ -1,0 +1,76 @@
+import fc from "fast-check";
+import { Effect } from "effect";
+import { argmax, axisView, reduce, type ReduceOpName } from "../../src/ops/reduce.ts";
+import { argmaxReference, reduceReference } from "../../src/ops/reference/reduce.ts";
+import { download, fromArray } from "../../src/tensor/tensor.ts";
+import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { shapeOf, smallInts } from "../support/arbitrary.ts";
+
+// Shapes that reach both kernels: many short rows, and few long ones (>= 64 long).
+const shapeAndAxis = fc.oneof(
+  shapeOf(3, 9),
+  fc.tuple(
+    fc.integer({ min: 1, max: 3 }),
+    fc.integer({ min: 64, max: 700 }),
+    fc.integer({ min: 1, max: 3 }),
+  )
+    .map((s) => [...s]),
+).chain((shape) => fc.record({ shape: fc.constant(shape), axis: fc.integer({ min: -3, max: 2 }) }));
+
+const withData = shapeAndAxis.chain(({ shape, axis }) =>
+  fc.record({
+    shape: fc.constant(shape),
+    axis: fc.constant(axis),
+    data: smallInts(shape.reduce((a, b) => a * b, 1), -50, 50),
+  })
+);
+
+Deno.test({
+  name: "sum, mean and max along any axis match the float64 reference",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<ReduceOpName>("sum", "mean", "max"),
+        withData,
+        async (op, c) => {
+          const view = axisView(c.shape, c.axis);
+          const out = await runGpu(Effect.gen(function* () {
+            const t = yield* fromArray(c.data, c.shape, "f32");
+            const r = yield* reduce(op, t, c.axis);
+            if (r.shape.join() !== view.reduced.join()) throw new Error("reduced shape");
+            return yield* download(r);
+          }));
+          assertClose(
+            out,
+            reduceReference(op, c.data, view.outer, view.axis, view.inner),
+            1e-5,
+            1e-6,
+            op,
+          );
+        },
+      ),
+      { seed: 42, numRuns: 40 },
+    );
+  },
+});
+
+Deno.test({
+  name: "argmax returns the first index of the maximum",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(withData, async (c) => {
+        // Few distinct values make ties common, which the first-index rule must settle.
+        const data = c.data.map((v) => v % 4);
+        const view = axisView(c.shape, c.axis);
+        const out = await runGpu(Effect.gen(function* () {
+          const t = yield* fromArray(data, c.shape, "f32");
+          return yield* download(yield* argmax(t, c.axis));
+        }));
+        assertClose(out, argmaxReference(data, view.outer, view.axis, view.inner), 0, 0);
+      }),
+      { seed: 42, numRuns: 30 },
+    );
+  },
+});
