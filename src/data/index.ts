@@ -1,0 +1,17 @@
+/**
+ * The data layer's public API: datasets (synthetic, VOC, ADE20K, Cityscapes),
+ * task splits and filtering, label lookup tables, augmentation and the loader.
+ *
+ * @module
+ */
+export * from "./classes.ts";
+export * from "./dataset.ts";
+export * from "./errors.ts";
+export * from "./labels.ts";
+export * from "./lists.ts";
+export * from "./rng.ts";
+export * from "./sample.ts";
+export * from "./voc.ts";
+export * from "./synthetic/classes.ts";
+export * from "./synthetic/render.ts";
+export * from "./synthetic/write.ts";
