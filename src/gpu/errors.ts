@@ -9,7 +9,11 @@ import { Data } from "effect";
 /** No WebGPU adapter (or no `navigator.gpu`) is available in this runtime. */
 export class NoAdapterError extends Data.TaggedError("NoAdapterError")<{
   readonly reason: string;
-}> {}
+}> {
+  override get message(): string {
+    return `no WebGPU adapter: ${this.reason}`;
+  }
+}
 
 /** The device was lost (driver reset, destroyed, out of resources). */
 export class DeviceLostError extends Data.TaggedError("DeviceLostError")<{
@@ -50,7 +54,11 @@ export class BindingError extends Data.TaggedError("BindingError")<{
   readonly kernel: string;
   readonly binding: string;
   readonly reason: string;
-}> {}
+}> {
+  override get message(): string {
+    return `${this.kernel}: binding ${this.binding}: ${this.reason}`;
+  }
+}
 
 /** Any failure of the GPU layer. */
 export type GpuError =
