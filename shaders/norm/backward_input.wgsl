@@ -1,0 +1,10 @@
+// dx = k[c] * (dy - shift[c] - (x - mean[c]) * slope[c]) with the
+// coefficients from backward_finalize.wgsl (shift = slope = 0 in eval mode).
+@compute @workgroup_size(WG_X, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = gid.x + gid.y * groups.x * WG_X;
+  if (i >= params.n) { return; }
+  let ch = params.channels;
+  let c = i % ch;
+  dx[i] = coef[c] * (dy[i] - coef[ch + c] - (x[i] - stats[c]) * coef[2u * ch + c]);
+}

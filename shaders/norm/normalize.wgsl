@@ -1,0 +1,10 @@
+// y = (x - mean[c]) * inv_std[c] * weight[c] + bias[c] over an NHWC tensor
+// (c = i % channels). Subtracting the mean first keeps precision when the
+// mean is large against the spread.
+@compute @workgroup_size(WG_X, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = gid.x + gid.y * groups.x * WG_X;
+  if (i >= params.n) { return; }
+  let c = i % params.channels;
+  y[i] = (x[i] - stats[c]) * (stats[params.channels + c] * weight[c]) + bias[c];
+}

@@ -1,0 +1,345 @@
+/**
+ * Batch normalisation over NHWC tensors (statistics per channel over
+ * N*H*W), forward and backward, in training mode (batch statistics, running
+ * stats updated in place as PyTorch does) and eval mode (running stats).
+ *
+ * The per-channel reductions are two passes: one invocation per (chunk of
+ * rows, channel) reduces its chunk, then one invocation per channel merges
+ * the chunks in a fixed order: deterministic, and every pass reads rows
+ * contiguously across neighbouring invocations.
+ *
+ * @module
+ */
+import { Effect, type Scope } from "effect";
+import { Gpu } from "../gpu/device.ts";
+import { BindingError, type GpuError } from "../gpu/errors.ts";
+import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { empty, type Tensor } from "../tensor/tensor.ts";
+import chunkStatsSource from "../../shaders/norm/chunk_stats.wgsl" with { type: "text" };
+import finalizeStatsSource from "../../shaders/norm/finalize_stats.wgsl" with { type: "text" };
+import evalStatsSource from "../../shaders/norm/eval_stats.wgsl" with { type: "text" };
+import normalizeSource from "../../shaders/norm/normalize.wgsl" with { type: "text" };
+import partialsSource from "../../shaders/norm/backward_partials.wgsl" with { type: "text" };
+import backFinalizeSource from "../../shaders/norm/backward_finalize.wgsl" with { type: "text" };
+import backInputSource from "../../shaders/norm/backward_input.wgsl" with { type: "text" };
+
+const WG = 64;
+const ELEMENTWISE_WG = 256;
+
+const chunkParams = {
+  rows: "u32",
+  channels: "u32",
+  chunk_rows: "u32",
+  chunks: "u32",
+} as const;
+
+/** Per-(chunk, channel) mean and squared-deviation sum. */
+export const chunkStatsKernel = defineKernel({
+  name: "shaders/norm/chunk_stats.wgsl",
+  source: chunkStatsSource,
+  bindings: {
+    x: { access: "read", type: "f32" },
+    partial: { access: "read_write", type: "f32" },
+  },
+  params: chunkParams,
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => linearGrid(p.chunks * p.channels, WG),
+  minElements: (p) => ({ x: p.rows * p.channels, partial: 2 * p.chunks * p.channels }),
+});
+
+/** Merges chunk statistics per channel and updates the running stats. */
+export const finalizeStatsKernel = defineKernel({
+  name: "shaders/norm/finalize_stats.wgsl",
+  source: finalizeStatsSource,
+  bindings: {
+    partial: { access: "read", type: "f32" },
+    stats: { access: "read_write", type: "f32" },
+    running_mean: { access: "read_write", type: "f32" },
+    running_var: { access: "read_write", type: "f32" },
+  },
+  params: { ...chunkParams, eps: "f32", momentum: "f32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
+  minElements: (p) => ({
+    partial: 2 * p.chunks * p.channels,
+    stats: 2 * p.channels,
+    running_mean: p.channels,
+    running_var: p.channels,
+  }),
+});
+
+/** Eval-mode statistics from the running stats. */
+export const evalStatsKernel = defineKernel({
+  name: "shaders/norm/eval_stats.wgsl",
+  source: evalStatsSource,
+  bindings: {
+    running_mean: { access: "read", type: "f32" },
+    running_var: { access: "read", type: "f32" },
+    stats: { access: "read_write", type: "f32" },
+  },
+  params: { channels: "u32", eps: "f32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
+  minElements: (p) => ({
+    running_mean: p.channels,
+    running_var: p.channels,
+    stats: 2 * p.channels,
+  }),
+});
+
+/** y = (x - mean) * inv_std * weight + bias. */
+export const normalizeKernel = defineKernel({
+  name: "shaders/norm/normalize.wgsl",
+  source: normalizeSource,
+  bindings: {
+    x: { access: "read", type: "f32" },
+    stats: { access: "read", type: "f32" },
+    weight: { access: "read", type: "f32" },
+    bias: { access: "read", type: "f32" },
+    y: { access: "read_write", type: "f32" },
+  },
+  params: { n: "u32", channels: "u32" },
+  workgroupSize: [ELEMENTWISE_WG, 1, 1],
+  dispatch: (p) => linearGrid(p.n, ELEMENTWISE_WG),
+  minElements: (p) => ({
+    x: p.n,
+    stats: 2 * p.channels,
+    weight: p.channels,
+    bias: p.channels,
+    y: p.n,
+  }),
+});
+
+/** Per-(chunk, channel) sums of dy and dy * (x - mean). */
+export const backwardPartialsKernel = defineKernel({
+  name: "shaders/norm/backward_partials.wgsl",
+  source: partialsSource,
+  bindings: {
+    x: { access: "read", type: "f32" },
+    dy: { access: "read", type: "f32" },
+    stats: { access: "read", type: "f32" },
+    partial: { access: "read_write", type: "f32" },
+  },
+  params: chunkParams,
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => linearGrid(p.chunks * p.channels, WG),
+  minElements: (p) => ({
+    x: p.rows * p.channels,
+    dy: p.rows * p.channels,
+    stats: 2 * p.channels,
+    partial: 2 * p.chunks * p.channels,
+  }),
+});
+
+/** Weight and bias gradients and the coefficients of dx. */
+export const backwardFinalizeKernel = defineKernel({
+  name: "shaders/norm/backward_finalize.wgsl",
+  source: backFinalizeSource,
+  bindings: {
+    partial: { access: "read", type: "f32" },
+    stats: { access: "read", type: "f32" },
+    weight: { access: "read", type: "f32" },
+    grad_weight: { access: "read_write", type: "f32" },
+    grad_bias: { access: "read_write", type: "f32" },
+    coef: { access: "read_write", type: "f32" },
+  },
+  params: chunkParams,
+  constants: { TRAIN: "u32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
+  minElements: (p) => ({
+    partial: 2 * p.chunks * p.channels,
+    stats: 2 * p.channels,
+    weight: p.channels,
+    grad_weight: p.channels,
+    grad_bias: p.channels,
+    coef: 3 * p.channels,
+  }),
+});
+
+/** dx from the coefficients. */
+export const backwardInputKernel = defineKernel({
+  name: "shaders/norm/backward_input.wgsl",
+  source: backInputSource,
+  bindings: {
+    x: { access: "read", type: "f32" },
+    dy: { access: "read", type: "f32" },
+    stats: { access: "read", type: "f32" },
+    coef: { access: "read", type: "f32" },
+    dx: { access: "read_write", type: "f32" },
+  },
+  params: { n: "u32", channels: "u32" },
+  workgroupSize: [ELEMENTWISE_WG, 1, 1],
+  dispatch: (p) => linearGrid(p.n, ELEMENTWISE_WG),
+  minElements: (p) => ({
+    x: p.n,
+    dy: p.n,
+    stats: 2 * p.channels,
+    coef: 3 * p.channels,
+    dx: p.n,
+  }),
+});
+
+/** Batch-norm mode: batch statistics (and running-stat update) or running stats. */
+export type BatchNormMode = "train" | "eval";
+
+/** Options of {@link batchNorm}; PyTorch's defaults. */
+export interface BatchNormOptions {
+  readonly mode: BatchNormMode;
+  /** Weight of the new batch statistic in the running average (default 0.1). */
+  readonly momentum?: number;
+  /** Added to the variance before the square root (default 1e-5). */
+  readonly eps?: number;
+}
+
+/** The per-channel parameters and running statistics of a batch-norm layer, all [C]. */
+export interface BatchNormState {
+  readonly weight: Tensor<"f32">;
+  readonly bias: Tensor<"f32">;
+  /** Updated in place in training mode. */
+  readonly runningMean: Tensor<"f32">;
+  /** Updated in place in training mode (with the unbiased batch variance). */
+  readonly runningVar: Tensor<"f32">;
+}
+
+/** Result of the forward: the output and the statistics the backward needs. */
+export interface BatchNormResult {
+  readonly y: Tensor<"f32">;
+  /** [2, C]: the mean, then 1 / sqrt(var + eps), that normalised x. */
+  readonly stats: Tensor<"f32">;
+}
+
+/** Gradients of batch norm. */
+export interface BatchNormGrads {
+  readonly dx: Tensor<"f32">;
+  readonly dWeight: Tensor<"f32">;
+  readonly dBias: Tensor<"f32">;
+}
+
+/**
+ * Rows per chunk of the two-pass reductions: chunks of at least 32 rows, at
+ * most 256 chunks, so both passes have work for many invocations and the
+ * merge stays short.
+ */
+export const chunkRowsFor = (rows: number): number => Math.max(32, Math.ceil(rows / 256));
+
+const chunking = (rows: number, channels: number) => {
+  const chunkRows = chunkRowsFor(rows);
+  return { rows, channels, chunk_rows: chunkRows, chunks: Math.ceil(rows / chunkRows) };
+};
+
+const checkState = (x: Tensor, state: BatchNormState): BindingError | undefined => {
+  const channels = x.shape[x.shape.length - 1];
+  const fail = (binding: string, reason: string) =>
+    new BindingError({ kernel: "batchNorm", binding, reason });
+  if (x.shape.length === 0 || !channels || x.elements === 0) {
+    return fail("x", `cannot normalise shape [${x.shape.join(", ")}]`);
+  }
+  for (const [name, t] of Object.entries(state)) {
+    if ((t as Tensor).elements !== channels) {
+      return fail(name, `has ${(t as Tensor).elements} elements, expected ${channels} channels`);
+    }
+  }
+  return undefined;
+};
+
+/** The [2, C] statistics (mean, inverse std) of `x`'s channels under `options.mode`. */
+export const batchNormStats = (
+  x: Tensor<"f32">,
+  state: BatchNormState,
+  options: BatchNormOptions,
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const invalid = checkState(x, state);
+    if (invalid) return yield* invalid;
+    const gpu = yield* Gpu;
+    const channels = x.shape[x.shape.length - 1];
+    const eps = options.eps ?? 1e-5;
+    const stats = yield* empty([2, channels], "f32");
+    if (options.mode === "eval") {
+      yield* gpu.recorder.dispatch(evalStatsKernel, {
+        running_mean: state.runningMean,
+        running_var: state.runningVar,
+        stats,
+      }, { channels, eps });
+      return stats;
+    }
+    const p = chunking(x.elements / channels, channels);
+    const partial = yield* empty([p.chunks, channels, 2], "f32");
+    yield* gpu.recorder.dispatch(chunkStatsKernel, { x, partial }, p);
+    yield* gpu.recorder.dispatch(finalizeStatsKernel, {
+      partial,
+      stats,
+      running_mean: state.runningMean,
+      running_var: state.runningVar,
+    }, { ...p, eps, momentum: options.momentum ?? 0.1 });
+    return stats;
+  });
+
+/**
+ * Batch norm of an NHWC tensor (channels innermost). In training mode it
+ * normalises with the batch mean and biased variance and updates the running
+ * stats in place: running = (1 - momentum) * running + momentum * batch stat,
+ * with the unbiased variance for running_var. In eval mode it normalises with
+ * the running stats.
+ */
+export const batchNorm = (
+  x: Tensor<"f32">,
+  state: BatchNormState,
+  options: BatchNormOptions,
+): Effect.Effect<BatchNormResult, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const stats = yield* batchNormStats(x, state, options);
+    const gpu = yield* Gpu;
+    const y = yield* empty(x.shape, "f32");
+    yield* gpu.recorder.dispatch(normalizeKernel, {
+      x,
+      stats,
+      weight: state.weight,
+      bias: state.bias,
+      y,
+    }, { n: x.elements, channels: stats.shape[1] });
+    return { y, stats };
+  });
+
+/**
+ * Gradients of batch norm given the statistics its forward used. Training
+ * mode differentiates through the batch statistics; eval mode is a
+ * per-channel affine map (dx = weight * inv_std * dy).
+ */
+export const batchNormBackward = (
+  x: Tensor<"f32">,
+  dy: Tensor<"f32">,
+  stats: Tensor<"f32">,
+  weight: Tensor<"f32">,
+  mode: BatchNormMode,
+): Effect.Effect<BatchNormGrads, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const channels = x.shape[x.shape.length - 1];
+    if (dy.elements !== x.elements || stats.elements !== 2 * channels) {
+      return yield* new BindingError({
+        kernel: "batchNormBackward",
+        binding: "dy",
+        reason: `dy [${dy.shape}] / stats [${stats.shape}] do not match x [${x.shape}]`,
+      });
+    }
+    const gpu = yield* Gpu;
+    const p = chunking(x.elements / channels, channels);
+    const partial = yield* empty([p.chunks, channels, 2], "f32");
+    const dWeight = yield* empty([channels], "f32");
+    const dBias = yield* empty([channels], "f32");
+    const coef = yield* empty([3, channels], "f32");
+    const dx = yield* empty(x.shape, "f32");
+    yield* gpu.recorder.dispatch(backwardPartialsKernel, { x, dy, stats, partial }, p);
+    yield* gpu.recorder.dispatch(
+      backwardFinalizeKernel,
+      { partial, stats, weight, grad_weight: dWeight, grad_bias: dBias, coef },
+      p,
+      { TRAIN: mode === "train" ? 1 : 0 },
+    );
+    yield* gpu.recorder.dispatch(backwardInputKernel, { x, dy, stats, coef, dx }, {
+      n: x.elements,
+      channels,
+    });
+    return { dx, dWeight, dBias };
+  });
