@@ -1,0 +1,152 @@
+/**
+ * Each image's set of labels (training indices, 255 included when present),
+ * computed once by reading every mask and cached in a JSON file beside the
+ * lists (`class-sets.json`). The cache is keyed by list file and mask folder;
+ * an entry is reused only while the list file's and the mask's size and
+ * modification time are unchanged, so edited data is never read stale.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import type { Dataset, SampleRef } from "./dataset.ts";
+import type { SampleError, SkippedSample } from "./errors.ts";
+import { dirName, type FileStamp, fileStamp, joinPath } from "./files.ts";
+import { classSetOf, readLabel } from "./sample.ts";
+
+/** Options of {@link computeClassSets}. */
+export interface ClassSetOptions {
+  /** Cache file; default `class-sets.json` beside the list file (or in the root). */
+  readonly cacheFile?: string;
+  /** Leave out samples whose mask is bad (reported in `skipped`) instead of failing. */
+  readonly skipBad?: boolean;
+  /** Masks decoded at once. Default 8. */
+  readonly concurrency?: number;
+}
+
+/** The class sets of a dataset's usable samples. */
+export interface ClassSets {
+  /** The samples whose mask was read, in list order. */
+  readonly samples: readonly SampleRef[];
+  /** `classSets[i]` is the sorted label set of `samples[i]`. */
+  readonly classSets: readonly (readonly number[])[];
+  readonly skipped: readonly SkippedSample[];
+  /** How many sets came from the cache rather than from decoding. */
+  readonly fromCache: number;
+  readonly cacheFile: string;
+  /** Why the cache could not be written (e.g. a read-only dataset); the sets are still right. */
+  readonly cacheWriteError?: string;
+}
+
+/** One cached mask. */
+interface CachedSet extends FileStamp {
+  readonly classes: readonly number[];
+}
+
+/** One list's cache entry. */
+interface CacheEntry {
+  readonly list?: FileStamp;
+  readonly masks: Record<string, CachedSet>;
+}
+
+/** The cache file's content. */
+interface CacheFile {
+  readonly version: 1;
+  readonly entries: Record<string, CacheEntry>;
+}
+
+/** Bump when the meaning of the cached sets changes. */
+const CACHE_VERSION = 1;
+
+const sameStamp = (a: FileStamp | undefined, b: FileStamp | undefined): boolean =>
+  a !== undefined && b !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs;
+
+/** Path relative to the root when inside it: keeps the cache valid if the folder is moved. */
+const relativeTo = (root: string, path: string): string =>
+  path.startsWith(root + "/") ? path.slice(root.length + 1) : path;
+
+/** The cache key of a dataset split: its dataset, list file and mask folder. */
+export function classSetCacheKey(dataset: Dataset): string {
+  const list = dataset.listFile === undefined ? `split:${dataset.split}` : relativeTo(dataset.root, dataset.listFile);
+  return `${dataset.info.id}|${list}|${relativeTo(dataset.root, dataset.labelDir)}`;
+}
+
+/** The default cache file of a dataset split. */
+export function defaultClassSetCacheFile(dataset: Dataset): string {
+  return joinPath(dataset.listFile === undefined ? dataset.root : dirName(dataset.listFile), "class-sets.json");
+}
+
+async function loadCache(file: string): Promise<CacheFile> {
+  try {
+    const parsed = JSON.parse(await Deno.readTextFile(file)) as CacheFile;
+    if (parsed?.version === CACHE_VERSION && typeof parsed.entries === "object") return parsed;
+  } catch {
+    // A missing or unreadable cache is rebuilt; it only saves time.
+  }
+  return { version: CACHE_VERSION, entries: {} };
+}
+
+/** Writes through a temporary file and a rename, so a crash never leaves half a cache. */
+async function saveCache(file: string, cache: CacheFile): Promise<void> {
+  const temporary = `${file}.${Deno.pid}.tmp`;
+  await Deno.writeTextFile(temporary, JSON.stringify(cache));
+  await Deno.rename(temporary, file);
+}
+
+/** Computes (or loads from the cache) the label set of every sample of a dataset. */
+export function computeClassSets(
+  dataset: Dataset,
+  options: ClassSetOptions = {},
+): Effect.Effect<ClassSets, SampleError> {
+  return Effect.gen(function* () {
+    const cacheFile = options.cacheFile ?? defaultClassSetCacheFile(dataset);
+    const key = classSetCacheKey(dataset);
+    const cache = yield* Effect.promise(() => loadCache(cacheFile));
+    const listStamp = dataset.listFile === undefined
+      ? undefined
+      : yield* Effect.promise(() => fileStamp(dataset.listFile!));
+    const previous = cache.entries[key];
+    const reusable = previous !== undefined && (dataset.listFile === undefined || sameStamp(previous.list, listStamp))
+      ? previous.masks
+      : {};
+    const results = yield* Effect.forEach(
+      dataset.samples,
+      (ref) =>
+        Effect.gen(function* () {
+          const stamp = yield* Effect.promise(() => fileStamp(ref.label));
+          const cached = reusable[ref.name];
+          if (stamp !== undefined && sameStamp(cached, stamp)) {
+            return { ref, stamp, classes: cached.classes, cached: true };
+          }
+          const label = yield* Effect.result(readLabel(ref, dataset.info));
+          if (label._tag === "Failure") return { ref, error: label.failure };
+          return { ref, stamp: stamp!, classes: classSetOf(label.success.data), cached: false };
+        }),
+      { concurrency: options.concurrency ?? 8 },
+    );
+    const samples: SampleRef[] = [];
+    const classSets: (readonly number[])[] = [];
+    const skipped: SkippedSample[] = [];
+    const masks: Record<string, CachedSet> = {};
+    let fromCache = 0;
+    for (const result of results) {
+      if ("error" in result && result.error !== undefined) {
+        if (!options.skipBad) return yield* Effect.fail(result.error);
+        skipped.push({ name: result.ref.name, error: result.error });
+        continue;
+      }
+      const ok = result as { ref: SampleRef; stamp: FileStamp; classes: readonly number[]; cached: boolean };
+      samples.push(ok.ref);
+      classSets.push(ok.classes);
+      masks[ok.ref.name] = { size: ok.stamp.size, mtimeMs: ok.stamp.mtimeMs, classes: ok.classes };
+      if (ok.cached) fromCache++;
+    }
+    let cacheWriteError: string | undefined;
+    if (fromCache !== samples.length || previous === undefined || Object.keys(reusable).length !== samples.length) {
+      cache.entries[key] = { list: listStamp, masks };
+      cacheWriteError = yield* Effect.promise(() =>
+        saveCache(cacheFile, cache).then(() => undefined, (error) => String(error))
+      );
+    }
+    return { samples, classSets, skipped, fromCache, cacheFile, cacheWriteError };
+  });
+}
