@@ -1,0 +1,118 @@
+/**
+ * Bilinear resizing of NHWC tensors with PyTorch's
+ * `interpolate(mode="bilinear", align_corners=False)` semantics for a given
+ * output size (scale = in / out, half-pixel centres, source coordinate
+ * clamped at 0), up or down, and its gradient as a deterministic gather.
+ *
+ * @module
+ */
+import { Effect, type Scope } from "effect";
+import { Gpu } from "../gpu/device.ts";
+import { BindingError, type GpuError } from "../gpu/errors.ts";
+import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { empty, type Tensor } from "../tensor/tensor.ts";
+import tapsSource from "../../shaders/resize/taps.wgsl" with { type: "text" };
+import forwardSource from "../../shaders/resize/bilinear.wgsl" with { type: "text" };
+import backwardSource from "../../shaders/resize/bilinear_backward.wgsl" with { type: "text" };
+
+const WG = 128;
+
+const resizeParams = {
+  batch: "u32",
+  in_h: "u32",
+  in_w: "u32",
+  channels: "u32",
+  out_h: "u32",
+  out_w: "u32",
+  scale_h: "f32",
+  scale_w: "f32",
+} as const;
+
+type ResizeParams = { readonly [K in keyof typeof resizeParams]: number };
+
+const inputCount = (p: ResizeParams) => p.batch * p.in_h * p.in_w * p.channels;
+const outputCount = (p: ResizeParams) => p.batch * p.out_h * p.out_w * p.channels;
+
+/** Bilinear resize forward, one invocation per output element. */
+export const bilinearKernel = defineKernel({
+  name: "shaders/resize/bilinear.wgsl",
+  // The taps are shared text, so the backward inverts exactly the forward's taps.
+  source: `${tapsSource}\n${forwardSource}`,
+  bindings: {
+    x: { access: "read", type: "f32" },
+    y: { access: "read_write", type: "f32" },
+  },
+  params: resizeParams,
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => linearGrid(outputCount(p), WG),
+  minElements: (p) => ({ x: inputCount(p), y: outputCount(p) }),
+});
+
+/** Bilinear resize backward, a gather with one invocation per input element. */
+export const bilinearBackwardKernel = defineKernel({
+  name: "shaders/resize/bilinear_backward.wgsl",
+  source: `${tapsSource}\n${backwardSource}`,
+  bindings: {
+    dy: { access: "read", type: "f32" },
+    dx: { access: "read_write", type: "f32" },
+  },
+  params: resizeParams,
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => linearGrid(inputCount(p), WG),
+  minElements: (p) => ({ dy: outputCount(p), dx: inputCount(p) }),
+});
+
+const paramsOf = (
+  inputShape: readonly number[],
+  outH: number,
+  outW: number,
+): ResizeParams | BindingError => {
+  const [batch, inH, inW, channels] = inputShape;
+  if (inputShape.length !== 4 || !(outH >= 1 && outW >= 1) || inH < 1 || inW < 1) {
+    return new BindingError({
+      kernel: bilinearKernel.name,
+      binding: "x",
+      reason: `cannot resize [${inputShape.join(", ")}] to ${outH}x${outW}`,
+    });
+  }
+  // PyTorch computes scale = in / out in float for a given size; so do we.
+  return {
+    batch,
+    in_h: inH,
+    in_w: inW,
+    channels,
+    out_h: outH,
+    out_w: outW,
+    scale_h: inH / outH,
+    scale_w: inW / outW,
+  };
+};
+
+/** Bilinear resize of an NHWC tensor to [N, outH, outW, C] (align_corners=False). */
+export const resizeBilinear = (
+  x: Tensor<"f32">,
+  outH: number,
+  outW: number,
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const p = paramsOf(x.shape, outH, outW);
+    if (p instanceof BindingError) return yield* p;
+    const gpu = yield* Gpu;
+    const y = yield* empty([p.batch, outH, outW, p.channels], "f32");
+    yield* gpu.recorder.dispatch(bilinearKernel, { x, y }, p);
+    return y;
+  });
+
+/** Gradient of {@link resizeBilinear}: dy [N, outH, outW, C] back to `inputShape`. */
+export const resizeBilinearBackward = (
+  dy: Tensor<"f32">,
+  inputShape: readonly number[],
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const p = paramsOf(inputShape, dy.shape[1], dy.shape[2]);
+    if (p instanceof BindingError) return yield* p;
+    const gpu = yield* Gpu;
+    const dx = yield* empty(inputShape, "f32");
+    yield* gpu.recorder.dispatch(bilinearBackwardKernel, { dy, dx }, p);
+    return dx;
+  });

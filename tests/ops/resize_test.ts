@@ -1,0 +1,84 @@
+import fc from "fast-check";
+import { Effect } from "effect";
+import { resizeBilinear, resizeBilinearBackward } from "../../src/ops/resize.ts";
+import {
+  bilinearTaps,
+  resizeBilinearBackwardReference,
+  resizeBilinearReference,
+} from "../../src/ops/reference/resize.ts";
+import { download, fromArray } from "../../src/tensor/tensor.ts";
+import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { seededValues } from "../support/arbitrary.ts";
+
+/** Axis sizes in and out: the named odd cases plus random ones, up and down. */
+const axisArb = fc.oneof(
+  fc.constantFrom([7, 13], [13, 5], [65, 17], [1, 4], [5, 1], [9, 9], [3, 8]),
+  fc.tuple(fc.integer({ min: 1, max: 23 }), fc.integer({ min: 1, max: 23 })),
+);
+
+const caseArb = fc.record({
+  n: fc.integer({ min: 1, max: 3 }),
+  c: fc.integer({ min: 1, max: 5 }),
+  hs: axisArb,
+  ws: axisArb,
+  seed: fc.integer({ min: 1, max: 1 << 30 }),
+});
+
+Deno.test({
+  name: "bilinear resize forward and gather backward match the reference (up and down)",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(caseArb, async (k) => {
+        const [inH, outH] = k.hs;
+        const [inW, outW] = k.ws;
+        const shape = [k.n, inH, inW, k.c];
+        const x = seededValues(k.n * inH * inW * k.c, k.seed);
+        const dy = seededValues(k.n * outH * outW * k.c, k.seed + 1);
+        const got = await runGpu(Effect.gen(function* () {
+          const y = yield* resizeBilinear(yield* fromArray(x, shape, "f32"), outH, outW);
+          const dx = yield* resizeBilinearBackward(yield* fromArray(dy, y.shape, "f32"), shape);
+          return { shape: y.shape, y: yield* download(y), dx: yield* download(dx) };
+        }));
+        if (got.shape.join() !== [k.n, outH, outW, k.c].join()) throw new Error(`${got.shape}`);
+        assertClose(got.y, resizeBilinearReference(x, shape, outH, outW), 1e-5, 1e-4, "y");
+        const dxRef = resizeBilinearBackwardReference(dy, shape, outH, outW);
+        assertClose(got.dx, dxRef, 1e-4, 1e-4, "dx");
+      }),
+      { seed: 42, numRuns: 25 },
+    );
+  },
+});
+
+Deno.test("bilinear reference backward satisfies the adjoint identity", () => {
+  fc.assert(
+    fc.property(caseArb, (k) => {
+      const [inH, outH] = k.hs;
+      const [inW, outW] = k.ws;
+      const shape = [k.n, inH, inW, k.c];
+      const x = seededValues(k.n * inH * inW * k.c, k.seed);
+      const g = seededValues(k.n * outH * outW * k.c, k.seed + 1);
+      const lhs = resizeBilinearReference(x, shape, outH, outW).reduce(
+        (s, v, i) => s + v * g[i],
+        0,
+      );
+      const rhs = resizeBilinearBackwardReference(g, shape, outH, outW)
+        .reduce((s, v, i) => s + v * x[i], 0);
+      return Math.abs(lhs - rhs) <= 1e-9 * (1 + Math.abs(lhs));
+    }),
+    { seed: 42, numRuns: 40 },
+  );
+});
+
+Deno.test("bilinear taps follow PyTorch's align_corners=False rule", () => {
+  // 2 -> 4: sources -0.25 (clamped to 0), 0.25, 0.75, 1.25 (second tap clamped).
+  const t = [0, 1, 2, 3].map((o) => bilinearTaps(o, 2, 4));
+  assertClose(t.map((x) => x.i0), [0, 0, 0, 1], 0, 0, "i0");
+  assertClose(t.map((x) => x.i1), [1, 1, 1, 1], 0, 0, "i1");
+  assertClose(t.map((x) => x.w1), [0, 0.25, 0.75, 0.25], 1e-15, 0, "w1");
+  // Same size is the identity; a constant image stays constant at any size.
+  const x = seededValues(2 * 5 * 3, 7);
+  assertClose(resizeBilinearReference(x, [1, 5, 3, 2], 5, 3), x, 1e-15, 0, "identity");
+  const ones = resizeBilinearReference(new Float64Array(7 * 13).fill(1), [1, 7, 13, 1], 13, 5);
+  assertClose(ones, new Float64Array(13 * 5).fill(1), 1e-12, 0, "constant");
+});
