@@ -1,0 +1,51 @@
+/**
+ * Differentiable batch norm over NHWC tensors. The running statistics are
+ * state, not part of the graph: training mode updates them in place during
+ * the forward, as PyTorch does.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import { batchNorm as batchNormOp, batchNormBackward, type BatchNormMode } from "../ops/norm.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import { type GpuScoped, type Node, record } from "./tape.ts";
+
+/** Running statistics of a batch-norm layer, each [C]. */
+export interface RunningStats {
+  readonly mean: Tensor<"f32">;
+  readonly variance: Tensor<"f32">;
+}
+
+/** Options of {@link batchNorm}; momentum 0.1 and eps 1e-5 by default, as PyTorch. */
+export interface BatchNormNodeOptions {
+  readonly mode: BatchNormMode;
+  readonly momentum?: number;
+  readonly eps?: number;
+}
+
+/**
+ * Batch norm of `x` [N, H, W, C] with affine `weight` and `bias` [C]. In
+ * "train" mode it normalises with the batch statistics, differentiates
+ * through them, and updates `running` in place; in "eval" mode it normalises
+ * with `running` (a per-channel affine map) and leaves it unchanged.
+ */
+export const batchNorm = (
+  x: Node,
+  weight: Node,
+  bias: Node,
+  running: RunningStats,
+  options: BatchNormNodeOptions,
+): GpuScoped<Node> =>
+  Effect.gen(function* () {
+    const { y, stats } = yield* batchNormOp(x.value, {
+      weight: weight.value,
+      bias: bias.value,
+      runningMean: running.mean,
+      runningVar: running.variance,
+    }, options);
+    return record(y, [x, weight, bias], (g) =>
+      Effect.map(
+        batchNormBackward(x.value, g, stats, weight.value, options.mode),
+        (grads) => [grads.dx, grads.dWeight, grads.dBias],
+      ), `batchNorm(${options.mode})`);
+  });

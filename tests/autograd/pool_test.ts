@@ -1,0 +1,70 @@
+import fc from "fast-check";
+import { Effect } from "effect";
+import { globalAvgPool, maxPool2d } from "../../src/autograd/pool.ts";
+import { grad, parameter } from "../../src/autograd/tape.ts";
+import {
+  globalAvgPoolBackwardReference,
+  globalAvgPoolReference,
+  maxPoolBackwardReference,
+  maxPoolReference,
+} from "../../src/ops/reference/pool.ts";
+import { download, fromArray } from "../../src/tensor/tensor.ts";
+import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { seededValues } from "../support/arbitrary.ts";
+
+const caseArb = fc.record({
+  n: fc.integer({ min: 1, max: 3 }),
+  h: fc.integer({ min: 3, max: 11 }),
+  w: fc.integer({ min: 3, max: 9 }),
+  c: fc.integer({ min: 1, max: 5 }),
+  seed: fc.integer({ min: 1, max: 1 << 30 }),
+});
+
+Deno.test({
+  name: "maxPool2d node: the gradient matches the reference (3x3, stride 2, padding 1)",
+  ...gpuTestOptions,
+  fn: async () => {
+    const geometry = { kernel: 3, stride: 2, padding: 1 };
+    await fc.assert(
+      fc.asyncProperty(caseArb, async (k) => {
+        const shape = [k.n, k.h, k.w, k.c];
+        // Coarse integer values: ties are common and sums are exact.
+        const x = seededValues(k.n * k.h * k.w * k.c, k.seed).map((v) => Math.round(v * 4));
+        const ref = maxPoolReference(x, shape, geometry);
+        const g = seededValues(ref.y.length, k.seed + 1).map((v) => Math.round(v * 8));
+        const got = await runGpu(Effect.gen(function* () {
+          const xn = parameter(yield* fromArray(x, shape, "f32"), "x");
+          const y = yield* maxPool2d(xn, geometry);
+          const [dx] = yield* grad(y, [xn], yield* fromArray(g, y.value.shape, "f32"));
+          return { y: yield* download(y.value), dx: yield* download(dx) };
+        }));
+        assertClose(got.y, ref.y, 0, 0, "y");
+        assertClose(got.dx, maxPoolBackwardReference(g, ref.argmax, shape, ref.shape), 0, 0, "dx");
+      }),
+      { seed: 42, numRuns: 12 },
+    );
+  },
+});
+
+Deno.test({
+  name: "globalAvgPool node: the gradient matches the reference",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(caseArb, async (k) => {
+        const shape = [k.n, k.h, k.w, k.c];
+        const x = seededValues(k.n * k.h * k.w * k.c, k.seed);
+        const g = seededValues(k.n * k.c, k.seed + 1);
+        const got = await runGpu(Effect.gen(function* () {
+          const xn = parameter(yield* fromArray(x, shape, "f32"), "x");
+          const y = yield* globalAvgPool(xn);
+          const [dx] = yield* grad(y, [xn], yield* fromArray(g, [k.n, 1, 1, k.c], "f32"));
+          return { y: yield* download(y.value), dx: yield* download(dx) };
+        }));
+        assertClose(got.y, globalAvgPoolReference(x, shape), 1e-5, 1e-5, "y");
+        assertClose(got.dx, globalAvgPoolBackwardReference(g, shape), 1e-7, 1e-6, "dx");
+      }),
+      { seed: 42, numRuns: 10 },
+    );
+  },
+});
