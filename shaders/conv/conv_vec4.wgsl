@@ -1,0 +1,77 @@
+// Implicit-GEMM convolution, the fast path: each invocation computes 8
+// destination pixels (a row segment) x 8 channels in registers, reading four
+// source channels per vec4 load. Needs source and destination channels per
+// group to be multiples of 4 (the host checks). FITS = 1 drops the store
+// bounds checks when the shape divides the tile evenly.
+@compute @workgroup_size(WG_X, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let id = linearIndex(gid, groups);
+  if (id >= params.blocks) { return; }
+  let cb = id % params.col_blocks;
+  let blk = pixelBlock(id / params.col_blocks, 8u);
+  let perGroup = (params.dst_cg + 7u) / 8u;
+  let g = cb / perGroup;
+  let dc0 = g * params.dst_cg + (cb % perGroup) * 8u;
+  let dcEnd = dc0 - (cb % perGroup) * 8u + params.dst_cg;
+  // The second half of a block at the end of the channels reads the last
+  // valid quad instead; it is not stored.
+  let dc1 = min(dc0 + 4u, params.dst_c - 4u);
+  let srcChannel0 = g * params.src_cg;
+  let step = sourceStep();
+  var acc: array<vec4<f32>, 16>;
+  for (var i = 0u; i < 16u; i++) { acc[i] = vec4<f32>(0.0); }
+  for (var tkh = 0u; tkh < params.k_h; tkh++) {
+    let sr = sourceRow(blk.h, tkh);
+    if (sr < 0) { continue; }
+    let rowBase = (blk.n * params.src_h + u32(sr)) * params.src_w;
+    for (var tkw = 0u; tkw < params.k_w; tkw++) {
+      let cols = sourceColumns(blk, tkw);
+      if (cols.y == 0) { continue; }
+      var offsets: array<u32, 8>;
+      var inside: array<bool, 8>;
+      for (var j = 0u; j < 8u; j++) {
+        let sc = cols.x + i32(j) * step;
+        let ok = sc >= 0 && sc < i32(params.src_w);
+        inside[j] = ok;
+        offsets[j] = select(0u, ((rowBase + u32(sc)) * params.src_c + srcChannel0) / 4u, ok);
+      }
+      let tapRow = (tkh * params.k_w + tkw) * params.src_cg;
+      for (var c = 0u; c < params.src_cg; c += 4u) {
+        var xv: array<vec4<f32>, 8>;
+        for (var j = 0u; j < 8u; j++) {
+          xv[j] = select(vec4<f32>(0.0), src[offsets[j] + c / 4u], inside[j]);
+        }
+        var wv: array<vec4<f32>, 8>;
+        for (var kk = 0u; kk < 4u; kk++) {
+          let row = (tapRow + c + kk) * params.dst_c;
+          wv[2u * kk] = weight[(row + dc0) / 4u];
+          wv[2u * kk + 1u] = weight[(row + dc1) / 4u];
+        }
+        for (var j = 0u; j < 8u; j++) {
+          let a = xv[j];
+          acc[2u * j] = fma(vec4<f32>(a.x), wv[0], acc[2u * j]);
+          acc[2u * j + 1u] = fma(vec4<f32>(a.x), wv[1], acc[2u * j + 1u]);
+          acc[2u * j] = fma(vec4<f32>(a.y), wv[2], acc[2u * j]);
+          acc[2u * j + 1u] = fma(vec4<f32>(a.y), wv[3], acc[2u * j + 1u]);
+          acc[2u * j] = fma(vec4<f32>(a.z), wv[4], acc[2u * j]);
+          acc[2u * j + 1u] = fma(vec4<f32>(a.z), wv[5], acc[2u * j + 1u]);
+          acc[2u * j] = fma(vec4<f32>(a.w), wv[6], acc[2u * j]);
+          acc[2u * j + 1u] = fma(vec4<f32>(a.w), wv[7], acc[2u * j + 1u]);
+        }
+      }
+    }
+  }
+  let rowOut = (blk.n * params.dst_h + blk.h) * params.dst_w;
+  for (var j = 0u; j < 8u; j++) {
+    let col = destColumn(blk, j);
+    if (FITS == 0u && col >= params.dst_w) { break; }
+    let base = (rowOut + col) * params.dst_c;
+    for (var half = 0u; half < 2u; half++) {
+      let c0 = dc0 + 4u * half;
+      if (FITS == 0u && c0 >= dcEnd) { break; }
+      var v = acc[2u * j + half];
+      if (HAS_BIAS == 1u) { v += bias[c0 / 4u]; }
+      dst[(base + c0) / 4u] = v;
+    }
+  }
+}

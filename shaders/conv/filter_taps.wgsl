@@ -1,0 +1,27 @@
+// Shared index logic of the filter-gradient kernels (prepended to each).
+// dW[tap, ci, co] = sum over pixels x[pixel read by tap, ci] * dy[pixel, co]:
+// a GEMM whose reduction runs over N*Ho*Wo. The reduction is split into
+// chunks of output rows (split-K); each invocation sums one chunk for one
+// register tile and writes a partial [splits, KH*KW*Cin/groups, Cout] slice.
+
+// The output columns whose tap column `tkw` reads inside the input: [x, y).
+// Looping over exactly this range keeps bounds checks out of the inner loop.
+fn validColumns(tkw: u32) -> vec2<u32> {
+  let shift = i32(params.pad_w) - i32(tkw * params.dil_w);
+  let s = i32(params.stride_w);
+  // ow * s + tkw * dil - pad in [0, in_w)  <=>  ow in [ceil(shift / s), floor((in_w - 1 + shift) / s)].
+  let lo = select(0, (shift + s - 1) / s, shift > 0);
+  let top = i32(params.in_w) - 1 + shift;
+  let hi = select(0, top / s + 1, top >= 0);
+  return vec2<u32>(u32(lo), u32(clamp(hi, lo, i32(params.out_w))));
+}
+
+// The input row read by output row `oh` through tap row `tkh`, or -1 for padding.
+fn inputRow(oh: u32, tkh: u32) -> i32 {
+  let r = i32(oh * params.stride_h + tkh * params.dil_h) - i32(params.pad_h);
+  return select(-1, r, r >= 0 && r < i32(params.in_h));
+}
+
+fn linearIndex(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
+  return gid.x + gid.y * groups.x * WG_X;
+}

@@ -1,0 +1,430 @@
+/**
+ * 2-D convolution on NHWC activations with HWIO filters: the forward pass,
+ * the input gradient, the filter gradient and the bias gradient.
+ *
+ * Every kernel is an implicit GEMM with register tiling, picked from a menu
+ * by shape:
+ * - pointwise (1x1, stride 1, no padding, one group): a plain matmul;
+ * - depthwise (groups = C, C % 4 == 0): its own vec4 kernel;
+ * - channels per group multiples of 4: 8 pixels x 8 channels per invocation
+ *   from vec4 loads ("fits" variant without store checks when tiles divide);
+ * - anything else: 4 x 4 per invocation with scalar loads and bounds checks.
+ * The input gradient is the transposed convolution of dy with the filter
+ * (transposed per group), visiting input columns one stride phase at a time.
+ * The filter gradient is split-K: partial sums over chunks of output rows,
+ * then a reduction pass.
+ *
+ * @module
+ */
+import { Effect, type Scope } from "effect";
+import { Gpu } from "../gpu/device.ts";
+import { BindingError, type GpuError } from "../gpu/errors.ts";
+import { empty, release, type Shape, type Tensor } from "../tensor/tensor.ts";
+import { axpyInto } from "./elementwise.ts";
+import { matmulInto } from "./matmul.ts";
+import {
+  biasPartialKernel,
+  convGeneralKernel,
+  type ConvParams,
+  convVec4Kernel,
+  depthwiseVec4Kernel,
+  filterGeneralKernel,
+  type FilterParams,
+  filterVec4Kernel,
+  sumSplitsKernel,
+  transposeFilterKernel,
+} from "./conv_kernels.ts";
+
+/** A size given once for both spatial axes or as [height, width]. */
+export type PerAxis = number | readonly [number, number];
+
+/** Convolution hyper-parameters; every field defaults to the plain convolution. */
+export interface Conv2dOptions {
+  /** Step between output pixels (default 1). */
+  readonly stride?: PerAxis;
+  /** Zero padding added on both sides of each axis (default 0). */
+  readonly padding?: PerAxis;
+  /** Spacing between filter taps (default 1). */
+  readonly dilation?: PerAxis;
+  /** Channel groups; Cin and Cout must be multiples (default 1; C for depthwise). */
+  readonly groups?: number;
+}
+
+/** Every size of one convolution, resolved from the input and filter shapes. */
+export interface ConvGeometry {
+  readonly batch: number;
+  readonly inH: number;
+  readonly inW: number;
+  readonly inC: number;
+  readonly outH: number;
+  readonly outW: number;
+  readonly outC: number;
+  readonly kH: number;
+  readonly kW: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly padH: number;
+  readonly padW: number;
+  readonly dilH: number;
+  readonly dilW: number;
+  readonly groups: number;
+  /** Input channels per group (the filter's third axis). */
+  readonly inCg: number;
+  /** Output channels per group. */
+  readonly outCg: number;
+}
+
+const pair = (value: PerAxis | undefined, fallback: number): readonly [number, number] =>
+  value === undefined ? [fallback, fallback] : typeof value === "number" ? [value, value] : value;
+
+/**
+ * Resolves the geometry of a convolution of an NHWC input with an HWIO
+ * filter; throws a RangeError naming the first inconsistency.
+ */
+export const conv2dGeometry = (
+  inputShape: Shape,
+  filterShape: Shape,
+  options: Conv2dOptions = {},
+): ConvGeometry => {
+  if (inputShape.length !== 4 || filterShape.length !== 4) {
+    throw new RangeError(`conv2d needs a 4-D NHWC input and HWIO filter`);
+  }
+  const [batch, inH, inW, inC] = inputShape;
+  const [kH, kW, inCg, outC] = filterShape;
+  const [strideH, strideW] = pair(options.stride, 1);
+  const [padH, padW] = pair(options.padding, 0);
+  const [dilH, dilW] = pair(options.dilation, 1);
+  const groups = options.groups ?? 1;
+  const all = [batch, inH, inW, inC, kH, kW, inCg, outC, strideH, strideW, dilH, dilW, groups];
+  if (all.some((v) => !Number.isInteger(v) || v < 1) || !(padH >= 0 && padW >= 0)) {
+    throw new RangeError(`invalid conv2d sizes: input [${inputShape}], filter [${filterShape}]`);
+  }
+  if (inC % groups !== 0 || outC % groups !== 0 || inC / groups !== inCg) {
+    throw new RangeError(
+      `conv2d groups: ${groups} groups do not split Cin ${inC} into filters of ${inCg} and Cout ${outC}`,
+    );
+  }
+  const outH = Math.floor((inH + 2 * padH - dilH * (kH - 1) - 1) / strideH) + 1;
+  const outW = Math.floor((inW + 2 * padW - dilW * (kW - 1) - 1) / strideW) + 1;
+  if (outH < 1 || outW < 1) throw new RangeError(`conv2d output would be empty`);
+  return {
+    batch,
+    inH,
+    inW,
+    inC,
+    outH,
+    outW,
+    outC,
+    kH,
+    kW,
+    strideH,
+    strideW,
+    padH,
+    padW,
+    dilH,
+    dilW,
+    groups,
+    inCg,
+    outCg: outC / groups,
+  }; // deno-fmt-ignore
+};
+
+/** FLOPs of one of the three passes (forward, input or filter gradient). */
+export const conv2dFlops = (g: ConvGeometry): number =>
+  2 * g.batch * g.outH * g.outW * g.outC * g.kH * g.kW * g.inCg;
+
+const geometry = (
+  inputShape: Shape,
+  filterShape: Shape,
+  options: Conv2dOptions,
+): Effect.Effect<ConvGeometry, BindingError> =>
+  Effect.try({
+    try: () => conv2dGeometry(inputShape, filterShape, options),
+    catch: (e) => new BindingError({ kernel: "conv2d", binding: "x", reason: String(e) }),
+  });
+
+const checkShape = (tensor: Tensor, shape: Shape, binding: string) =>
+  tensor.elements === shape.reduce((a, b) => a * b, 1) ? Effect.void : Effect.fail(
+    new BindingError({
+      kernel: "conv2d",
+      binding,
+      reason: `expected [${shape}] (${
+        shape.reduce((a, b) => a * b, 1)
+      } elements), got [${tensor.shape}]`,
+    }),
+  );
+
+/** Whether the convolution is a matmul over pixels: 1x1, stride 1, no padding, one group. */
+export const isPointwise = (g: ConvGeometry): boolean =>
+  g.kH === 1 && g.kW === 1 && g.strideH === 1 && g.strideW === 1 && g.padH === 0 &&
+  g.padW === 0 && g.groups === 1;
+
+/** Whether the depthwise kernel applies (one input and one output channel per group). */
+export const isDepthwise = (g: ConvGeometry): boolean =>
+  g.inCg === 1 && g.outCg === 1 && g.outC % 4 === 0;
+
+/** Which kernel the menu picks for a pass (exposed for tests and benchmarks). */
+export type ConvPath = "pointwise" | "depthwise" | "vec4" | "general";
+
+/** The kernel the menu picks for the forward pass or the input gradient. */
+export const convPath = (g: ConvGeometry): ConvPath =>
+  isPointwise(g)
+    ? "pointwise"
+    : isDepthwise(g)
+    ? "depthwise"
+    : g.inCg % 4 === 0 && g.outCg % 4 === 0
+    ? "vec4"
+    : "general";
+
+interface Side {
+  readonly h: number;
+  readonly w: number;
+  readonly c: number;
+  readonly cg: number;
+}
+
+/** Parameters of a source -> destination pass; MODE 1 visits stride phases. */
+const passParams = (
+  g: ConvGeometry,
+  src: Side,
+  dst: Side,
+  mode: 0 | 1,
+  tilePixels: number,
+  tileChannels: number,
+): ConvParams => {
+  const phases = mode === 1 ? g.strideW : 1;
+  const rowBlocks = Math.ceil(Math.ceil(dst.w / phases) / tilePixels);
+  const colBlocks = g.groups * Math.ceil(dst.cg / tileChannels);
+  return {
+    batch: g.batch,
+    src_h: src.h,
+    src_w: src.w,
+    src_c: src.c,
+    dst_h: dst.h,
+    dst_w: dst.w,
+    dst_c: dst.c,
+    k_h: g.kH,
+    k_w: g.kW,
+    stride_h: g.strideH,
+    stride_w: g.strideW,
+    pad_h: g.padH,
+    pad_w: g.padW,
+    dil_h: g.dilH,
+    dil_w: g.dilW,
+    src_cg: src.cg,
+    dst_cg: dst.cg,
+    phases,
+    row_blocks: rowBlocks,
+    col_blocks: colBlocks,
+    blocks: g.batch * dst.h * phases * rowBlocks * colBlocks,
+  };
+};
+
+/** Records one implicit-GEMM pass (forward when mode is 0, input gradient when 1). */
+const recordPass = (
+  g: ConvGeometry,
+  mode: 0 | 1,
+  src: Tensor<"f32">,
+  weight: Tensor<"f32">,
+  bias: Tensor<"f32"> | undefined,
+  dst: Tensor<"f32">,
+): Effect.Effect<void, GpuError, Gpu> =>
+  Effect.gen(function* () {
+    const gpu = yield* Gpu;
+    const input: Side = { h: g.inH, w: g.inW, c: g.inC, cg: g.inCg };
+    const output: Side = { h: g.outH, w: g.outW, c: g.outC, cg: g.outCg };
+    const [from, to] = mode === 0 ? [input, output] : [output, input];
+    const bindings = { src, weight, bias: bias ?? weight, dst };
+    const HAS_BIAS = bias ? 1 : 0;
+    const path = convPath(g);
+    if (path === "depthwise") {
+      const p = passParams(g, from, to, mode, 8, 4);
+      yield* gpu.recorder.dispatch(depthwiseVec4Kernel, bindings, p, { MODE: mode, HAS_BIAS });
+    } else if (path === "general") {
+      const p = passParams(g, from, to, mode, 4, 4);
+      yield* gpu.recorder.dispatch(convGeneralKernel, bindings, p, { MODE: mode, HAS_BIAS });
+    } else {
+      const p = passParams(g, from, to, mode, 8, 8);
+      const FITS = (to.w / p.phases) % 8 === 0 && to.w % p.phases === 0 && to.cg % 8 === 0;
+      yield* gpu.recorder.dispatch(convVec4Kernel, bindings, p, {
+        MODE: mode,
+        FITS: FITS ? 1 : 0,
+        HAS_BIAS,
+      });
+    }
+  });
+
+/**
+ * y = conv2d(x, w) + bias: x [N, H, W, Cin], w [KH, KW, Cin/groups, Cout],
+ * bias [Cout] or undefined; returns y [N, Ho, Wo, Cout].
+ */
+export const conv2dForward = (
+  x: Tensor<"f32">,
+  w: Tensor<"f32">,
+  bias: Tensor<"f32"> | undefined,
+  options: Conv2dOptions = {},
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const g = yield* geometry(x.shape, w.shape, options);
+    if (bias) yield* checkShape(bias, [g.outC], "bias");
+    const y = yield* empty([g.batch, g.outH, g.outW, g.outC], "f32");
+    if (isPointwise(g)) {
+      yield* matmulInto(x, w, y, { m: g.batch * g.inH * g.inW, n: g.outC, k: g.inC });
+      if (bias) yield* axpyInto(bias, y);
+    } else {
+      yield* recordPass(g, 0, x, w, bias, y);
+    }
+    return y;
+  });
+
+/**
+ * The input gradient dx [N, H, W, Cin] of a convolution, from the output
+ * gradient dy [N, Ho, Wo, Cout] and the filter w; `inputShape` is x's shape
+ * (it is not implied by dy when the stride drops trailing rows).
+ */
+export const conv2dBackwardInput = (
+  dy: Tensor<"f32">,
+  w: Tensor<"f32">,
+  inputShape: Shape,
+  options: Conv2dOptions = {},
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const g = yield* geometry(inputShape, w.shape, options);
+    yield* checkShape(dy, [g.batch, g.outH, g.outW, g.outC], "dy");
+    const dx = yield* empty([g.batch, g.inH, g.inW, g.inC], "f32");
+    const path = convPath(g);
+    if (path === "pointwise") {
+      const m = g.batch * g.inH * g.inW;
+      yield* matmulInto(dy, w, dx, { m, n: g.inC, k: g.outC, transB: true });
+    } else if (path === "depthwise") {
+      // One channel per group: the transposed filter is the filter itself.
+      yield* recordPass(g, 1, dy, w, undefined, dx);
+    } else {
+      const gpu = yield* Gpu;
+      const taps = g.kH * g.kW;
+      const wt = yield* empty([g.kH, g.kW, g.outCg, g.inC], "f32");
+      yield* gpu.recorder.dispatch(transposeFilterKernel, { weight: w, out: wt }, {
+        taps,
+        in_cg: g.inCg,
+        out_c: g.outC,
+        out_cg: g.outCg,
+      });
+      yield* recordPass(g, 1, dy, wt, undefined, dx);
+      // Commands run in recording order, so the pool may hand the buffer on now.
+      yield* release(wt);
+    }
+    return dx;
+  });
+
+/** Invocations the split-K passes aim for: enough workgroups to keep every core busy. */
+const TARGET_INVOCATIONS = 4096;
+/** Upper bound on a partial-sums buffer (elements), well under the binding limit. */
+const MAX_PARTIAL_ELEMENTS = 8 * 1024 * 1024;
+
+/** Number of chunks to split a reduction of `length` into, for `tiles` output tiles. */
+export const splitCount = (tiles: number, length: number, outputElements: number): number => {
+  const wanted = Math.ceil(TARGET_INVOCATIONS / Math.max(1, tiles));
+  const byMemory = Math.max(1, Math.floor(MAX_PARTIAL_ELEMENTS / outputElements));
+  const splits = Math.max(1, Math.min(wanted, length, byMemory));
+  // Equal chunks: the chunk size decides the split count actually used.
+  return Math.ceil(length / Math.ceil(length / splits));
+};
+
+/** Records the reduction of `splits` partial slices of `size` into `out`. */
+const sumSplits = (
+  partial: Tensor<"f32">,
+  out: Tensor<"f32">,
+  size: number,
+  splits: number,
+): Effect.Effect<void, GpuError, Gpu> =>
+  Effect.flatMap(
+    Gpu,
+    (gpu) => gpu.recorder.dispatch(sumSplitsKernel, { partial, out }, { size, splits }),
+  );
+
+/**
+ * The filter gradient dw [KH, KW, Cin/groups, Cout] of a convolution, from
+ * its input x and output gradient dy; `filterShape` is w's shape.
+ */
+export const conv2dBackwardFilter = (
+  x: Tensor<"f32">,
+  dy: Tensor<"f32">,
+  filterShape: Shape,
+  options: Conv2dOptions = {},
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const g = yield* geometry(x.shape, filterShape, options);
+    yield* checkShape(dy, [g.batch, g.outH, g.outW, g.outC], "dy");
+    const gpu = yield* Gpu;
+    const dw = yield* empty(filterShape, "f32");
+    const vec4 = g.inCg % 4 === 0 && g.outCg % 4 === 0;
+    const tile = vec4 ? 8 : 4;
+    const ciBlocks = Math.ceil(g.inCg / tile);
+    const coBlocks = g.groups * Math.ceil(g.outCg / tile);
+    const taps = g.kH * g.kW;
+    const tapsSize = taps * g.inCg * g.outC;
+    const rows = g.batch * g.outH;
+    const splits = splitCount(taps * ciBlocks * coBlocks, rows, tapsSize);
+    const p: FilterParams = {
+      batch: g.batch,
+      in_h: g.inH,
+      in_w: g.inW,
+      in_c: g.inC,
+      out_h: g.outH,
+      out_w: g.outW,
+      out_c: g.outC,
+      k_h: g.kH,
+      k_w: g.kW,
+      stride_h: g.strideH,
+      stride_w: g.strideW,
+      pad_h: g.padH,
+      pad_w: g.padW,
+      dil_h: g.dilH,
+      dil_w: g.dilW,
+      in_cg: g.inCg,
+      out_cg: g.outCg,
+      rows_per_split: Math.ceil(rows / splits),
+      taps_size: tapsSize,
+      ci_blocks: ciBlocks,
+      co_blocks: coBlocks,
+      blocks: splits * taps * ciBlocks * coBlocks,
+    };
+    const run = (partial: Tensor<"f32">) =>
+      vec4
+        ? gpu.recorder.dispatch(filterVec4Kernel, { src: x, grad: dy, partial }, p)
+        : gpu.recorder.dispatch(filterGeneralKernel, { src: x, grad: dy, partial }, p);
+    if (splits === 1) {
+      yield* run(dw);
+      return dw;
+    }
+    const partial = yield* empty([splits, tapsSize], "f32");
+    yield* run(partial);
+    yield* sumSplits(partial, dw, tapsSize, splits);
+    yield* release(partial);
+    return dw;
+  });
+
+/** The bias gradient [C]: dy [..., C] summed over every pixel, in two passes. */
+export const conv2dBackwardBias = (
+  dy: Tensor<"f32">,
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const gpu = yield* Gpu;
+    const channels = dy.shape[dy.shape.length - 1];
+    const pixels = dy.elements / channels;
+    const db = yield* empty([channels], "f32");
+    // At least 64 pixels a chunk: the reduction pass should stay the small one.
+    const splits = Math.min(splitCount(channels, pixels, channels), Math.ceil(pixels / 64));
+    const perSplit = Math.ceil(pixels / splits);
+    const used = Math.ceil(pixels / perSplit);
+    const partial = yield* empty([used, channels], "f32");
+    yield* gpu.recorder.dispatch(biasPartialKernel, { grad: dy, partial }, {
+      pixels,
+      channels,
+      pixels_per_split: perSplit,
+      splits: used,
+    });
+    yield* sumSplits(partial, db, channels, used);
+    yield* release(partial);
+    return db;
+  });

@@ -1,0 +1,208 @@
+/**
+ * Kernel declarations of the convolution family (see src/ops/conv.ts for the
+ * menu that picks among them).
+ *
+ * @module
+ */
+import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import tapsSource from "../../shaders/conv/taps.wgsl" with { type: "text" };
+import convVec4Source from "../../shaders/conv/conv_vec4.wgsl" with { type: "text" };
+import convSource from "../../shaders/conv/conv.wgsl" with { type: "text" };
+import depthwiseSource from "../../shaders/conv/depthwise_vec4.wgsl" with { type: "text" };
+import filterTapsSource from "../../shaders/conv/filter_taps.wgsl" with { type: "text" };
+import filterVec4Source from "../../shaders/conv/filter_vec4.wgsl" with { type: "text" };
+import filterSource from "../../shaders/conv/filter.wgsl" with { type: "text" };
+import sumSplitsSource from "../../shaders/conv/sum_splits.wgsl" with { type: "text" };
+import biasPartialSource from "../../shaders/conv/bias_partial.wgsl" with { type: "text" };
+import transposeSource from "../../shaders/conv/transpose_filter.wgsl" with { type: "text" };
+
+/** Invocations per workgroup of every convolution kernel (one dimension, folded grid). */
+export const CONV_WG = 64;
+
+/**
+ * Parameters of the forward / input-gradient kernels: a source image
+ * convolved into a destination image (see shaders/conv/taps.wgsl for MODE).
+ */
+export const convParams = {
+  batch: "u32",
+  src_h: "u32",
+  src_w: "u32",
+  src_c: "u32",
+  dst_h: "u32",
+  dst_w: "u32",
+  dst_c: "u32",
+  k_h: "u32",
+  k_w: "u32",
+  stride_h: "u32",
+  stride_w: "u32",
+  pad_h: "u32",
+  pad_w: "u32",
+  dil_h: "u32",
+  dil_w: "u32",
+  src_cg: "u32",
+  dst_cg: "u32",
+  phases: "u32",
+  row_blocks: "u32",
+  col_blocks: "u32",
+  blocks: "u32",
+} as const;
+
+/** Values of {@link convParams}. */
+export type ConvParams = { readonly [K in keyof typeof convParams]: number };
+
+const convBindings = <T extends "f32" | "vec4f">(type: T) =>
+  ({
+    src: { access: "read", type },
+    weight: { access: "read", type },
+    bias: { access: "read", type },
+    dst: { access: "read_write", type },
+  }) as const;
+
+const convMinElements = (p: ConvParams) => ({
+  src: p.batch * p.src_h * p.src_w * p.src_c,
+  dst: p.batch * p.dst_h * p.dst_w * p.dst_c,
+});
+
+const grid = (p: { blocks: number }) => linearGrid(p.blocks, CONV_WG);
+
+/** 8 pixels x 8 channels per invocation, vec4 loads (channels per group % 4 == 0). */
+export const convVec4Kernel = defineKernel({
+  name: "shaders/conv/conv_vec4.wgsl",
+  source: tapsSource + convVec4Source,
+  bindings: convBindings("vec4f"),
+  params: convParams,
+  constants: { MODE: "u32", FITS: "u32", HAS_BIAS: "u32" },
+  workgroupSize: [CONV_WG, 1, 1],
+  dispatch: grid,
+  minElements: convMinElements,
+});
+
+/** 4 pixels x 4 channels per invocation, scalar loads, any shape. */
+export const convGeneralKernel = defineKernel({
+  name: "shaders/conv/conv.wgsl",
+  source: tapsSource + convSource,
+  bindings: convBindings("f32"),
+  params: convParams,
+  constants: { MODE: "u32", HAS_BIAS: "u32" },
+  workgroupSize: [CONV_WG, 1, 1],
+  dispatch: grid,
+  minElements: convMinElements,
+});
+
+/** Depthwise: 8 pixels x 4 channels per invocation, vec4 loads (C % 4 == 0). */
+export const depthwiseVec4Kernel = defineKernel({
+  name: "shaders/conv/depthwise_vec4.wgsl",
+  source: tapsSource + depthwiseSource,
+  bindings: convBindings("vec4f"),
+  params: convParams,
+  constants: { MODE: "u32", HAS_BIAS: "u32" },
+  workgroupSize: [CONV_WG, 1, 1],
+  dispatch: grid,
+  minElements: convMinElements,
+});
+
+/** Parameters of the filter-gradient kernels (forward geometry plus the split). */
+export const filterParams = {
+  batch: "u32",
+  in_h: "u32",
+  in_w: "u32",
+  in_c: "u32",
+  out_h: "u32",
+  out_w: "u32",
+  out_c: "u32",
+  k_h: "u32",
+  k_w: "u32",
+  stride_h: "u32",
+  stride_w: "u32",
+  pad_h: "u32",
+  pad_w: "u32",
+  dil_h: "u32",
+  dil_w: "u32",
+  in_cg: "u32",
+  out_cg: "u32",
+  rows_per_split: "u32",
+  taps_size: "u32",
+  ci_blocks: "u32",
+  co_blocks: "u32",
+  blocks: "u32",
+} as const;
+
+/** Values of {@link filterParams}. */
+export type FilterParams = { readonly [K in keyof typeof filterParams]: number };
+
+const filterBindings = <T extends "f32" | "vec4f">(type: T) =>
+  ({
+    src: { access: "read", type },
+    grad: { access: "read", type },
+    partial: { access: "read_write", type },
+  }) as const;
+
+const filterMinElements = (p: FilterParams) => ({
+  src: p.batch * p.in_h * p.in_w * p.in_c,
+  grad: p.batch * p.out_h * p.out_w * p.out_c,
+  partial: Math.ceil((p.batch * p.out_h) / p.rows_per_split) * p.taps_size,
+});
+
+/** Split-K filter gradient, 8x8 tile per invocation, vec4 loads. */
+export const filterVec4Kernel = defineKernel({
+  name: "shaders/conv/filter_vec4.wgsl",
+  source: filterTapsSource + filterVec4Source,
+  bindings: filterBindings("vec4f"),
+  params: filterParams,
+  workgroupSize: [CONV_WG, 1, 1],
+  dispatch: grid,
+  minElements: filterMinElements,
+});
+
+/** Split-K filter gradient, 4x4 tile per invocation, scalar loads, any shape. */
+export const filterGeneralKernel = defineKernel({
+  name: "shaders/conv/filter.wgsl",
+  source: filterTapsSource + filterSource,
+  bindings: filterBindings("f32"),
+  params: filterParams,
+  workgroupSize: [CONV_WG, 1, 1],
+  dispatch: grid,
+  minElements: filterMinElements,
+});
+
+/** out[i] = sum over splits of partial[s * size + i]. */
+export const sumSplitsKernel = defineKernel({
+  name: "shaders/conv/sum_splits.wgsl",
+  source: sumSplitsSource,
+  bindings: {
+    partial: { access: "read", type: "f32" },
+    out: { access: "read_write", type: "f32" },
+  },
+  params: { size: "u32", splits: "u32" },
+  workgroupSize: [CONV_WG, 1, 1],
+  dispatch: (p) => linearGrid(p.size, CONV_WG),
+  minElements: (p) => ({ partial: p.size * p.splits, out: p.size }),
+});
+
+/** Per-chunk channel sums of dy [pixels, channels] (first pass of the bias gradient). */
+export const biasPartialKernel = defineKernel({
+  name: "shaders/conv/bias_partial.wgsl",
+  source: biasPartialSource,
+  bindings: {
+    grad: { access: "read", type: "f32" },
+    partial: { access: "read_write", type: "f32" },
+  },
+  params: { pixels: "u32", channels: "u32", pixels_per_split: "u32", splits: "u32" },
+  workgroupSize: [CONV_WG, 1, 1],
+  dispatch: (p) => linearGrid(p.splits * p.channels, CONV_WG),
+  minElements: (p) => ({ grad: p.pixels * p.channels, partial: p.splits * p.channels }),
+});
+
+/** HWIO filter to [KH, KW, Cout/g, Cin] per group. */
+export const transposeFilterKernel = defineKernel({
+  name: "shaders/conv/transpose_filter.wgsl",
+  source: transposeSource,
+  bindings: {
+    weight: { access: "read", type: "f32" },
+    out: { access: "read_write", type: "f32" },
+  },
+  params: { taps: "u32", in_cg: "u32", out_c: "u32", out_cg: "u32" },
+  workgroupSize: [CONV_WG, 1, 1],
+  dispatch: (p) => linearGrid(p.taps * p.in_cg * p.out_c, CONV_WG),
+  minElements: (p) => ({ weight: p.taps * p.in_cg * p.out_c, out: p.taps * p.in_cg * p.out_c }),
+});
