@@ -31,12 +31,17 @@ const SPLIT_FOLDERS: Record<string, string> = {
 };
 
 /** Opens an ADE20K split and checks that every image has its annotation. */
-export function openAde20k(options: AdeOptions): Effect.Effect<Dataset, DatasetLayoutError | MissingSampleFileError> {
+export function openAde20k(
+  options: AdeOptions,
+): Effect.Effect<Dataset, DatasetLayoutError | MissingSampleFileError> {
   return Effect.gen(function* () {
     const { root } = options;
     const folder = SPLIT_FOLDERS[options.split];
     if (folder === undefined) {
-      return yield* new DatasetLayoutError({ root, reason: `unknown ADE20K split "${options.split}" (training, validation)` });
+      return yield* new DatasetLayoutError({
+        root,
+        reason: `unknown ADE20K split "${options.split}" (training, validation)`,
+      });
     }
     const imageDir = joinPath(root, "images", folder);
     const labelDir = joinPath(root, "annotations", folder);
@@ -45,7 +50,9 @@ export function openAde20k(options: AdeOptions): Effect.Effect<Dataset, DatasetL
         return yield* new DatasetLayoutError({ root, reason: `missing folder ${dir}` });
       }
     }
-    const names = yield* Effect.promise(() => listFolder(imageDir, (e) => e.isFile && e.name.endsWith(".jpg")));
+    const names = yield* Effect.promise(() =>
+      listFolder(imageDir, (e) => e.isFile && e.name.endsWith(".jpg"))
+    );
     const refs: SampleRef[] = names.map((file, i) => ({
       name: stem(file),
       image: joinPath(imageDir, file),

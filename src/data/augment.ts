@@ -50,11 +50,18 @@ export type Augment = TrainAugment | EvalAugment;
 export function scalePair(pair: ImageLabelPair, scale: number): ImageLabelPair {
   const width = Math.max(1, Math.round(pair.image.width * scale));
   const height = Math.max(1, Math.round(pair.image.height * scale));
-  return { image: resizeBilinear(pair.image, width, height), label: resizeNearest(pair.label, width, height) };
+  return {
+    image: resizeBilinear(pair.image, width, height),
+    label: resizeNearest(pair.label, width, height),
+  };
 }
 
 /** Pads both evenly on all sides up to at least `size`x`size`. */
-export function padPair(pair: ImageLabelPair, size: number, imageFill: readonly [number, number, number]): ImageLabelPair {
+export function padPair(
+  pair: ImageLabelPair,
+  size: number,
+  imageFill: readonly [number, number, number],
+): ImageLabelPair {
   const { width, height } = pair.image;
   if (width >= size && height >= size) return pair;
   const newWidth = Math.max(width, size);
@@ -76,7 +83,12 @@ export function padPair(pair: ImageLabelPair, size: number, imageFill: readonly 
 }
 
 /** The `size`x`size` window at (left, top). */
-export function cropPair(pair: ImageLabelPair, left: number, top: number, size: number): ImageLabelPair {
+export function cropPair(
+  pair: ImageLabelPair,
+  left: number,
+  top: number,
+  size: number,
+): ImageLabelPair {
   const { width } = pair.image;
   const image = new Uint8Array(size * size * 3);
   const label = new Uint8Array(size * size);
@@ -85,7 +97,10 @@ export function cropPair(pair: ImageLabelPair, left: number, top: number, size: 
     image.set(pair.image.data.subarray(from * 3, (from + size) * 3), y * size * 3);
     label.set(pair.label.data.subarray(from, from + size), y * size);
   }
-  return { image: { width: size, height: size, data: image }, label: { width: size, height: size, data: label } };
+  return {
+    image: { width: size, height: size, data: image },
+    label: { width: size, height: size, data: label },
+  };
 }
 
 /** Mirrors both left-right. */
@@ -107,10 +122,18 @@ export function flipPair(pair: ImageLabelPair): ImageLabelPair {
 }
 
 /** The ImageNet mean as bytes: padding with it gives 0 after normalisation. */
-const MEAN_BYTES = IMAGENET_MEAN.map((m) => Math.round(m * 255)) as unknown as [number, number, number];
+const MEAN_BYTES = IMAGENET_MEAN.map((m) => Math.round(m * 255)) as unknown as [
+  number,
+  number,
+  number,
+];
 
 /** Training augmentation: scale, pad, crop, flip, drawing from `rng` in that order. */
-export function augmentTrain(pair: ImageLabelPair, options: TrainAugment, rng: SeededRng): ImageLabelPair {
+export function augmentTrain(
+  pair: ImageLabelPair,
+  options: TrainAugment,
+  rng: SeededRng,
+): ImageLabelPair {
   const [low, high] = options.scaleRange ?? [0.5, 2.0];
   let out = scalePair(pair, rng.uniform(low, high));
   out = padPair(out, options.cropSize, options.padImage === "zero" ? [0, 0, 0] : MEAN_BYTES);
@@ -125,7 +148,10 @@ export function augmentTrain(pair: ImageLabelPair, options: TrainAugment, rng: S
 export function prepareEval(pair: ImageLabelPair, options: EvalAugment): ImageLabelPair {
   const { size } = options;
   if (options.mode === "resize") {
-    return { image: resizeBilinear(pair.image, size, size), label: resizeNearest(pair.label, size, size) };
+    return {
+      image: resizeBilinear(pair.image, size, size),
+      label: resizeNearest(pair.label, size, size),
+    };
   }
   const padded = padPair(pair, size, MEAN_BYTES);
   const left = Math.floor((padded.image.width - size) / 2);
@@ -134,7 +160,11 @@ export function prepareEval(pair: ImageLabelPair, options: EvalAugment): ImageLa
 }
 
 /** Applies either preprocessing; `rng` is only drawn from for training. */
-export function applyAugment(pair: ImageLabelPair, options: Augment, rng: SeededRng): ImageLabelPair {
+export function applyAugment(
+  pair: ImageLabelPair,
+  options: Augment,
+  rng: SeededRng,
+): ImageLabelPair {
   return options.kind === "train" ? augmentTrain(pair, options, rng) : prepareEval(pair, options);
 }
 

@@ -37,7 +37,9 @@ function* splitSamples(root: string, split: string, cities: readonly string[] | 
   const refs: SampleRef[] = [];
   for (const city of found.filter((c) => cities === undefined || cities.includes(c))) {
     const cityDir = joinPath(imageRoot, city);
-    const files = yield* Effect.promise(() => listFolder(cityDir, (e) => e.isFile && e.name.endsWith(IMAGE_SUFFIX)));
+    const files = yield* Effect.promise(() =>
+      listFolder(cityDir, (e) => e.isFile && e.name.endsWith(IMAGE_SUFFIX))
+    );
     files.forEach((file, i) => {
       const name = file.slice(0, -IMAGE_SUFFIX.length);
       refs.push({
@@ -61,9 +63,18 @@ export function openCityscapes(
     const { root } = options;
     const splits = options.split === "trainval" ? ["train", "val"] : [options.split];
     const refs: SampleRef[] = [];
-    for (const split of splits) refs.push(...(yield* Effect.gen(() => splitSamples(root, split, options.cities))));
+    for (const split of splits) {
+      refs.push(...(yield* Effect.gen(() => splitSamples(root, split, options.cities))));
+    }
     const { samples, skipped } = yield* checkSampleFiles(refs, options.skipBad ?? false);
-    return { info: CITYSCAPES_INFO, root, split: options.split, labelDir: joinPath(root, "gtFine"), samples, skipped };
+    return {
+      info: CITYSCAPES_INFO,
+      root,
+      split: options.split,
+      labelDir: joinPath(root, "gtFine"),
+      samples,
+      skipped,
+    };
   });
 }
 

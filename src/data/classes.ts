@@ -53,7 +53,25 @@ export const CITYSCAPES_CLASSES: readonly string[] = [
  * labelId 7 (road) -> trainId 0. Every other labelId maps to 255.
  */
 export const CITYSCAPES_LABEL_IDS: readonly number[] = [
-  7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33,
+  7,
+  8,
+  11,
+  12,
+  13,
+  17,
+  19,
+  20,
+  21,
+  22,
+  23,
+  24,
+  25,
+  26,
+  27,
+  28,
+  31,
+  32,
+  33,
 ];
 
 /** Highest labelId a Cityscapes `*_gtFine_labelIds.png` may contain (33 = bicycle). */

@@ -66,13 +66,18 @@ const relativeTo = (root: string, path: string): string =>
 
 /** The cache key of a dataset split: its dataset, list file and mask folder. */
 export function classSetCacheKey(dataset: Dataset): string {
-  const list = dataset.listFile === undefined ? `split:${dataset.split}` : relativeTo(dataset.root, dataset.listFile);
+  const list = dataset.listFile === undefined
+    ? `split:${dataset.split}`
+    : relativeTo(dataset.root, dataset.listFile);
   return `${dataset.info.id}|${list}|${relativeTo(dataset.root, dataset.labelDir)}`;
 }
 
 /** The default cache file of a dataset split. */
 export function defaultClassSetCacheFile(dataset: Dataset): string {
-  return joinPath(dataset.listFile === undefined ? dataset.root : dirName(dataset.listFile), "class-sets.json");
+  return joinPath(
+    dataset.listFile === undefined ? dataset.root : dirName(dataset.listFile),
+    "class-sets.json",
+  );
 }
 
 async function loadCache(file: string): Promise<CacheFile> {
@@ -105,7 +110,8 @@ export function computeClassSets(
       ? undefined
       : yield* Effect.promise(() => fileStamp(dataset.listFile!));
     const previous = cache.entries[key];
-    const reusable = previous !== undefined && (dataset.listFile === undefined || sameStamp(previous.list, listStamp))
+    const reusable = previous !== undefined &&
+        (dataset.listFile === undefined || sameStamp(previous.list, listStamp))
       ? previous.masks
       : {};
     const results = yield* Effect.forEach(
@@ -134,14 +140,22 @@ export function computeClassSets(
         skipped.push({ name: result.ref.name, error: result.error });
         continue;
       }
-      const ok = result as { ref: SampleRef; stamp: FileStamp; classes: readonly number[]; cached: boolean };
+      const ok = result as {
+        ref: SampleRef;
+        stamp: FileStamp;
+        classes: readonly number[];
+        cached: boolean;
+      };
       samples.push(ok.ref);
       classSets.push(ok.classes);
       masks[ok.ref.name] = { size: ok.stamp.size, mtimeMs: ok.stamp.mtimeMs, classes: ok.classes };
       if (ok.cached) fromCache++;
     }
     let cacheWriteError: string | undefined;
-    if (fromCache !== samples.length || previous === undefined || Object.keys(reusable).length !== samples.length) {
+    if (
+      fromCache !== samples.length || previous === undefined ||
+      Object.keys(reusable).length !== samples.length
+    ) {
       cache.entries[key] = { list: listStamp, masks };
       cacheWriteError = yield* Effect.promise(() =>
         saveCache(cacheFile, cache).then(() => undefined, (error) => String(error))

@@ -17,7 +17,9 @@ export interface ListPosition {
 }
 
 const where = (p: ListPosition): string =>
-  p.listFile === undefined ? "" : ` (listed in ${p.listFile}${p.line === undefined ? "" : `:${p.line}`})`;
+  p.listFile === undefined
+    ? ""
+    : ` (listed in ${p.listFile}${p.line === undefined ? "" : `:${p.line}`})`;
 
 /** A list file (e.g. `ImageSets/Segmentation/train.txt`) is missing or unreadable. */
 export class ListFileMissingError extends Data.TaggedError("ListFileMissingError")<{
@@ -70,7 +72,9 @@ export class SizeMismatchError extends Data.TaggedError("SizeMismatchError")<
   override get message(): string {
     const [iw, ih] = this.imageSize;
     const [mw, mh] = this.maskSize;
-    return `mask ${this.file} is ${mw}x${mh} but image ${this.imageFile} is ${iw}x${ih}${where(this)}`;
+    return `mask ${this.file} is ${mw}x${mh} but image ${this.imageFile} is ${iw}x${ih}${
+      where(this)
+    }`;
   }
 }
 
@@ -83,7 +87,9 @@ export class LabelOutOfRangeError extends Data.TaggedError("LabelOutOfRangeError
   }
 > {
   override get message(): string {
-    return `mask ${this.file} holds labels ${this.values.join(", ")} outside ${this.allowed}${where(this)}`;
+    return `mask ${this.file} holds labels ${this.values.join(", ")} outside ${this.allowed}${
+      where(this)
+    }`;
   }
 }
 

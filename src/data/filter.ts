@@ -14,7 +14,11 @@ import type { StepClasses } from "./labels.ts";
 export type FilterSetting = "overlapped" | "disjoint";
 
 /** Whether an image with these labels is in the step's training set. */
-export function keepImage(labels: readonly number[], step: StepClasses, setting: FilterSetting): boolean {
+export function keepImage(
+  labels: readonly number[],
+  step: StepClasses,
+  setting: FilterSetting,
+): boolean {
   const current = new Set(step.current.filter((c) => c !== 0));
   if (!labels.some((l) => current.has(l))) return false;
   if (setting === "overlapped") return true;
@@ -29,6 +33,8 @@ export function filterImages(
   setting: FilterSetting,
 ): number[] {
   const kept: number[] = [];
-  for (let i = 0; i < classSets.length; i++) if (keepImage(classSets[i], step, setting)) kept.push(i);
+  for (let i = 0; i < classSets.length; i++) {
+    if (keepImage(classSets[i], step, setting)) kept.push(i);
+  }
   return kept;
 }

@@ -11,7 +11,11 @@ import { IGNORE_LABEL } from "./classes.ts";
 export type LabelLut = Uint8Array;
 
 /** Applies a LUT to a label buffer; writes into `out` when given (may be the input). */
-export function applyLut(labels: Uint8Array, lut: LabelLut, out: Uint8Array = new Uint8Array(labels.length)): Uint8Array {
+export function applyLut(
+  labels: Uint8Array,
+  lut: LabelLut,
+  out: Uint8Array = new Uint8Array(labels.length),
+): Uint8Array {
   for (let i = 0; i < labels.length; i++) out[i] = lut[labels[i]];
   return out;
 }

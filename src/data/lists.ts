@@ -16,7 +16,9 @@ export interface ListEntry {
 }
 
 /** Reads a list file's non-blank lines; a missing file is a {@link ListFileMissingError}. */
-export function readList(file: string): Effect.Effect<ListEntry[], ListFileMissingError | ListLineError> {
+export function readList(
+  file: string,
+): Effect.Effect<ListEntry[], ListFileMissingError | ListLineError> {
   return Effect.gen(function* () {
     const text = yield* Effect.tryPromise({
       try: () => Deno.readTextFile(file),

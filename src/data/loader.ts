@@ -87,7 +87,9 @@ export function createLoader(options: LoaderOptions): Loader {
   const shuffle = options.shuffle ?? training;
   const dropLast = options.dropLast ?? training;
   const total = options.samples.length;
-  const batchesPerEpoch = dropLast ? Math.floor(total / options.batchSize) : Math.ceil(total / options.batchSize);
+  const batchesPerEpoch = dropLast
+    ? Math.floor(total / options.batchSize)
+    : Math.ceil(total / options.batchSize);
   const skipped: SkippedSample[] = [];
   const skippedNames = new Set<string>();
 
@@ -99,8 +101,17 @@ export function createLoader(options: LoaderOptions): Loader {
   /** Reads, augments and packs the batch `index` of an epoch's order. */
   const buildBatch = async (epoch: number, epochOrder: number[], index: number): Promise<Batch> => {
     const start = index * options.batchSize;
-    const positions = epochOrder.slice(start, Math.min(start + options.batchSize, total)).map((_, i) => start + i);
-    const items: { name: string; image: Uint8Array; label: Uint8Array; height: number; width: number }[] = [];
+    const positions = epochOrder.slice(start, Math.min(start + options.batchSize, total)).map((
+      _,
+      i,
+    ) => start + i);
+    const items: {
+      name: string;
+      image: Uint8Array;
+      label: Uint8Array;
+      height: number;
+      width: number;
+    }[] = [];
     for (const position of positions) {
       const ref = options.samples[epochOrder[position]];
       const read = await Effect.runPromise(Effect.result(readSample(ref, options.info)));
@@ -131,10 +142,25 @@ export function createLoader(options: LoaderOptions): Loader {
     const images = new Float32Array(items.length * pixels * 3);
     const labels = new Int32Array(items.length * pixels);
     items.forEach((it, i) => {
-      normalizeInto({ width, height, data: it.image }, images, i * pixels * 3, options.mean, options.std);
+      normalizeInto(
+        { width, height, data: it.image },
+        images,
+        i * pixels * 3,
+        options.mean,
+        options.std,
+      );
       labels.set(it.label, i * pixels);
     });
-    return { images, labels, names: items.map((it) => it.name), size: items.length, height, width, epoch, index };
+    return {
+      images,
+      labels,
+      names: items.map((it) => it.name),
+      size: items.length,
+      height,
+      width,
+      epoch,
+      index,
+    };
   };
 
   const epoch = (epochNumber: number, startBatch = 0): BatchStream => {
@@ -190,8 +216,7 @@ export function createLoader(options: LoaderOptions): Loader {
     };
     return {
       next,
-      nextEffect: () =>
-        Effect.tryPromise({ try: next, catch: (error) => error as SampleError }),
+      nextEffect: () => Effect.tryPromise({ try: next, catch: (error) => error as SampleError }),
       close,
       position: () => ({ epoch: epochNumber, batch: consumed }),
       async *[Symbol.asyncIterator]() {

@@ -45,7 +45,9 @@ export function resizeNearest(label: LabelImage, width: number, height: number):
   const sx = label.width / width;
   const sy = label.height / height;
   const columns = new Int32Array(width);
-  for (let x = 0; x < width; x++) columns[x] = Math.min(Math.floor((x + 0.5) * sx), label.width - 1);
+  for (let x = 0; x < width; x++) {
+    columns[x] = Math.min(Math.floor((x + 0.5) * sx), label.width - 1);
+  }
   for (let y = 0; y < height; y++) {
     const row = Math.min(Math.floor((y + 0.5) * sy), label.height - 1) * label.width;
     for (let x = 0; x < width; x++) out[y * width + x] = label.data[row + columns[x]];

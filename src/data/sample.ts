@@ -8,7 +8,12 @@
 import { Effect } from "effect";
 import { decodeImage, decodeLabelPng, type LabelImage, type RgbImage } from "../io/image.ts";
 import type { DatasetInfo, SampleRef } from "./dataset.ts";
-import { CorruptFileError, LabelOutOfRangeError, type SampleError, SizeMismatchError } from "./errors.ts";
+import {
+  CorruptFileError,
+  LabelOutOfRangeError,
+  type SampleError,
+  SizeMismatchError,
+} from "./errors.ts";
 import { readSampleFile } from "./files.ts";
 import { applyLut } from "./labels.ts";
 
@@ -31,7 +36,10 @@ export function illegalValues(raw: Uint8Array, validRaw: Uint8Array): number[] {
 }
 
 /** Reads and validates a sample's mask, returned in training indices. */
-export function readLabel(ref: SampleRef, info: DatasetInfo): Effect.Effect<LabelImage, SampleError> {
+export function readLabel(
+  ref: SampleRef,
+  info: DatasetInfo,
+): Effect.Effect<LabelImage, SampleError> {
   return Effect.gen(function* () {
     const bytes = yield* readSampleFile(ref.label, positionOf(ref));
     const raw = yield* Effect.mapError(
@@ -52,7 +60,10 @@ export function readLabel(ref: SampleRef, info: DatasetInfo): Effect.Effect<Labe
 }
 
 /** Reads and validates a whole sample (image + mask of the same size). */
-export function readSample(ref: SampleRef, info: DatasetInfo): Effect.Effect<DecodedSample, SampleError> {
+export function readSample(
+  ref: SampleRef,
+  info: DatasetInfo,
+): Effect.Effect<DecodedSample, SampleError> {
   return Effect.gen(function* () {
     const bytes = yield* readSampleFile(ref.image, positionOf(ref));
     const image = yield* Effect.mapError(

@@ -31,19 +31,28 @@ export interface DomainTask {
 /** Any registered task. */
 export type Task = ClassTask | DomainTask;
 
-const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 /** "X-Y": classes 0..X first, then Y new classes per step up to `last`. */
 export function classSteps(first: number, perStep: number, last: number): number[][] {
   const steps = [range(0, first)];
-  for (let start = first + 1; start <= last; start += perStep) steps.push(range(start, Math.min(start + perStep - 1, last)));
+  for (let start = first + 1; start <= last; start += perStep) {
+    steps.push(range(start, Math.min(start + perStep - 1, last)));
+  }
   return steps;
 }
 
 /** "X-Y" over domains: the first X domains, then Y per step. */
-export function domainSteps(domains: readonly string[], first: number, perStep: number): string[][] {
+export function domainSteps(
+  domains: readonly string[],
+  first: number,
+  perStep: number,
+): string[][] {
   const steps = [domains.slice(0, first)];
-  for (let start = first; start < domains.length; start += perStep) steps.push(domains.slice(start, start + perStep));
+  for (let start = first; start < domains.length; start += perStep) {
+    steps.push(domains.slice(start, start + perStep));
+  }
   return steps;
 }
 
@@ -115,7 +124,9 @@ export function findTask(name: string): Task | undefined {
 /** Looks a task up; an unknown name fails with the list of valid names. */
 export function getTask(name: string): Effect.Effect<Task, UnknownTaskError> {
   const task = findTask(name);
-  return task ? Effect.succeed(task) : Effect.fail(new UnknownTaskError({ name, valid: taskNames() }));
+  return task
+    ? Effect.succeed(task)
+    : Effect.fail(new UnknownTaskError({ name, valid: taskNames() }));
 }
 
 /** Number of steps of a task. */
@@ -126,7 +137,9 @@ export const stepCount = (task: Task): number => task.steps.length;
  * learns every class (so training keeps every index).
  */
 export function stepClasses(task: Task, t: number): StepClasses {
-  if (t < 0 || t >= task.steps.length) throw new RangeError(`step ${t} outside 0..${task.steps.length - 1} of ${task.name}`);
+  if (t < 0 || t >= task.steps.length) {
+    throw new RangeError(`step ${t} outside 0..${task.steps.length - 1} of ${task.name}`);
+  }
   if (task.kind === "domain") return { current: task.classes, old: [] };
   return { current: task.steps[t], old: task.steps.slice(0, t).flat() };
 }

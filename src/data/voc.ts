@@ -7,7 +7,7 @@
  */
 import { Effect } from "effect";
 import { type Dataset, type SampleRef, VOC_INFO } from "./dataset.ts";
-import { type ListFileMissingError, type ListLineError, type MissingSampleFileError } from "./errors.ts";
+import type { ListFileMissingError, ListLineError, MissingSampleFileError } from "./errors.ts";
 import { isFile, joinPath, stem } from "./files.ts";
 import { readList } from "./lists.ts";
 import { checkSampleFiles } from "./check.ts";
@@ -36,7 +36,13 @@ export function vocListCandidates(root: string, split: string): string[] {
 }
 
 /** Resolves one list line to the sample's files (paths in two-field lines are root-relative). */
-function sampleOfLine(root: string, labelDir: string, listFile: string, line: number, fields: readonly string[]): SampleRef {
+function sampleOfLine(
+  root: string,
+  labelDir: string,
+  listFile: string,
+  line: number,
+  fields: readonly string[],
+): SampleRef {
   if (fields.length === 1) {
     const name = fields[0];
     return {
@@ -62,7 +68,8 @@ export function openVoc(
 ): Effect.Effect<Dataset, ListFileMissingError | ListLineError | MissingSampleFileError> {
   return Effect.gen(function* () {
     const { root, split } = options;
-    const labelDir = options.labelDir ?? (split.includes("aug") ? "SegmentationClassAug" : "SegmentationClass");
+    const labelDir = options.labelDir ??
+      (split.includes("aug") ? "SegmentationClassAug" : "SegmentationClass");
     let listFile = options.listFile;
     if (listFile === undefined) {
       const candidates = vocListCandidates(root, split);
@@ -77,6 +84,14 @@ export function openVoc(
     const entries = yield* readList(listFile);
     const refs = entries.map((e) => sampleOfLine(root, labelDir, listFile, e.line, e.fields));
     const { samples, skipped } = yield* checkSampleFiles(refs, options.skipBad ?? false);
-    return { info: VOC_INFO, root, split, listFile, labelDir: joinPath(root, labelDir), samples, skipped };
+    return {
+      info: VOC_INFO,
+      root,
+      split,
+      listFile,
+      labelDir: joinPath(root, labelDir),
+      samples,
+      skipped,
+    };
   });
 }

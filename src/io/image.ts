@@ -170,11 +170,16 @@ export function decodeLabelPng(
  * `jpeg-js`'s encoder rebuilds its tables on every call (about 10 ms even for
  * a 64x64 image), which made generating the synthetic set several times slower.
  */
-export function encodeJpeg(image: RgbImage, quality: number): Effect.Effect<Uint8Array, ImageEncodeError> {
+export function encodeJpeg(
+  image: RgbImage,
+  quality: number,
+): Effect.Effect<Uint8Array, ImageEncodeError> {
   return Effect.tryPromise({
     try: async () => {
       const pixels = image.width * image.height;
-      if (image.data.length !== pixels * 3) throw new Error("RGB buffer length is not width*height*3");
+      if (image.data.length !== pixels * 3) {
+        throw new Error("RGB buffer length is not width*height*3");
+      }
       const rgba = new Uint8ClampedArray(pixels * 4);
       for (let p = 0; p < pixels; p++) {
         rgba[p * 4] = image.data[p * 3];
@@ -183,7 +188,12 @@ export function encodeJpeg(image: RgbImage, quality: number): Effect.Effect<Uint
         rgba[p * 4 + 3] = 255;
       }
       // Deno has no ImageData constructor; the encoder only reads these fields.
-      const imageData = { data: rgba, width: image.width, height: image.height, colorSpace: "srgb" } as ImageData;
+      const imageData = {
+        data: rgba,
+        width: image.width,
+        height: image.height,
+        colorSpace: "srgb",
+      } as ImageData;
       const out = await encodeMozJpeg(imageData, {
         quality,
         baseline: true,

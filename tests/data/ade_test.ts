@@ -7,10 +7,17 @@ import { readSample } from "../../src/data/sample.ts";
 import { findTask, stepClasses } from "../../src/data/tasks.ts";
 import { failureOf, greyMask, jpegOf, maskWith, tempDir, writeFile } from "./fixtures.ts";
 
-async function writeAde(root: string, split: string, samples: { name: string; classes: number[] }[]) {
+async function writeAde(
+  root: string,
+  split: string,
+  samples: { name: string; classes: number[] }[],
+) {
   for (const [i, s] of samples.entries()) {
     await writeFile(`${root}/images/${split}/${s.name}.jpg`, await jpegOf(8, 8, i));
-    await writeFile(`${root}/annotations/${split}/${s.name}.png`, greyMask(8, 8, maskWith(8, 8, s.classes)));
+    await writeFile(
+      `${root}/annotations/${split}/${s.name}.png`,
+      greyMask(8, 8, maskWith(8, 8, s.classes)),
+    );
   }
 }
 
@@ -38,7 +45,10 @@ Deno.test("ade20k: reads sorted images with grey annotations; 0 is ignored at ev
 Deno.test("ade20k: missing annotation, unknown split and missing folder are tagged errors", async () => {
   const dir = await tempDir();
   try {
-    await writeAde(dir.path, "training", [{ name: "ADE_train_1", classes: [0, 5] }, { name: "ADE_train_2", classes: [3] }]);
+    await writeAde(dir.path, "training", [{ name: "ADE_train_1", classes: [0, 5] }, {
+      name: "ADE_train_2",
+      classes: [3],
+    }]);
     await Deno.remove(`${dir.path}/annotations/training/ADE_train_2.png`);
     const missing = await failureOf(openAde20k({ root: dir.path, split: "training" }));
     assertEquals(missing._tag, "MissingSampleFileError");
@@ -46,11 +56,19 @@ Deno.test("ade20k: missing annotation, unknown split and missing folder are tagg
       assertEquals(missing.file, `${dir.path}/annotations/training/ADE_train_2.png`);
       assertEquals(missing.line, 2);
     }
-    const skipping = await Effect.runPromise(openAde20k({ root: dir.path, split: "training", skipBad: true }));
+    const skipping = await Effect.runPromise(
+      openAde20k({ root: dir.path, split: "training", skipBad: true }),
+    );
     assertEquals(skipping.samples.map((s) => s.name), ["ADE_train_1"]);
     assertEquals(skipping.skipped.map((s) => s.name), ["ADE_train_2"]);
-    assertEquals((await failureOf(openAde20k({ root: dir.path, split: "test" })))._tag, "DatasetLayoutError");
-    assertEquals((await failureOf(openAde20k({ root: dir.path, split: "validation" })))._tag, "DatasetLayoutError");
+    assertEquals(
+      (await failureOf(openAde20k({ root: dir.path, split: "test" })))._tag,
+      "DatasetLayoutError",
+    );
+    assertEquals(
+      (await failureOf(openAde20k({ root: dir.path, split: "validation" })))._tag,
+      "DatasetLayoutError",
+    );
   } finally {
     await dir.cleanup();
   }

@@ -43,7 +43,9 @@ Deno.test("class sets: computed once, cached beside the list, invalidated when a
 
     // Another list shares the cache file under its own key.
     await writeVoc(root, "val", [{ name: "e", classes: [0, 4] }]);
-    const val = await Effect.runPromise(computeClassSets(await Effect.runPromise(openVoc({ root, split: "val" }))));
+    const val = await Effect.runPromise(
+      computeClassSets(await Effect.runPromise(openVoc({ root, split: "val" }))),
+    );
     assertEquals(val.classSets, [[0, 4]]);
     const again = await Effect.runPromise(computeClassSets(await open()));
     assertEquals(again.fromCache, 2);

@@ -33,20 +33,30 @@ Deno.test("filter: matches the range formulation on random class sets of every c
     fc.property(
       fc.constantFrom(...classTasks),
       fc.nat(),
-      fc.array(fc.uniqueArray(fc.oneof(fc.integer({ min: 0, max: 150 }), fc.constant(255)), { maxLength: 6 }), {
-        maxLength: 30,
-      }),
+      fc.array(
+        fc.uniqueArray(fc.oneof(fc.integer({ min: 0, max: 150 }), fc.constant(255)), {
+          maxLength: 6,
+        }),
+        {
+          maxLength: 30,
+        },
+      ),
       fc.boolean(),
       (task, stepSeed, rawSets, disjoint) => {
         const last = task.dataset === "ade20k" ? 150 : 20;
-        const sets = rawSets.map((s) => s.filter((l) => l === 255 || l <= last).sort((a, b) => a - b));
+        const sets = rawSets.map((s) =>
+          s.filter((l) => l === 255 || l <= last).sort((a, b) => a - b)
+        );
         const t = stepSeed % task.steps.length;
         const current = task.steps[t] as number[];
         const lo = current[0];
         const hi = current[current.length - 1];
         const step = stepClasses(task, t);
         for (const labels of sets) {
-          if (keepImage(labels, step, disjoint ? "disjoint" : "overlapped") !== expected(labels, lo, hi, disjoint)) {
+          if (
+            keepImage(labels, step, disjoint ? "disjoint" : "overlapped") !==
+              expected(labels, lo, hi, disjoint)
+          ) {
             return false;
           }
         }

@@ -73,7 +73,10 @@ export async function writeVoc(
   const names: string[] = [];
   for (const [i, s] of samples.entries()) {
     await writeFile(`${root}/JPEGImages/${s.name}.jpg`, await jpegOf(size, size, i));
-    await writeFile(`${root}/SegmentationClass/${s.name}.png`, paletteMask(size, size, maskWith(size, size, s.classes)));
+    await writeFile(
+      `${root}/SegmentationClass/${s.name}.png`,
+      paletteMask(size, size, maskWith(size, size, s.classes)),
+    );
     names.push(s.name);
   }
   await writeFile(`${root}/ImageSets/Segmentation/${split}.txt`, names.join("\n") + "\n");

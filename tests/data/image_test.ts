@@ -12,7 +12,8 @@ import {
 import { VOC_PALETTE } from "../../src/io/palette.ts";
 import { failureOf, gradientRgb } from "./fixtures.ts";
 
-const labelsOf = (n: number) => Uint8Array.from({ length: n }, (_, i) => [0, 1, 7, 15, 20, 255][i % 6]);
+const labelsOf = (n: number) =>
+  Uint8Array.from({ length: n }, (_, i) => [0, 1, 7, 15, 20, 255][i % 6]);
 
 Deno.test("image: palette PNG round trip keeps indices, not colours", () => {
   const labels = labelsOf(12 * 5);
@@ -46,7 +47,9 @@ Deno.test("image: JPEG and RGB PNG decode to RGB of the right size", async () =>
   let error = 0;
   for (let i = 0; i < rgb.length; i++) error += Math.abs(rgb[i] - fromJpeg.data[i]);
   assert(error / rgb.length < 12, `mean JPEG error ${error / rgb.length}`);
-  const fromPng = Effect.runSync(decodeImage(Effect.runSync(encodePngRgb({ width: 16, height: 9, data: rgb })), "a.png"));
+  const fromPng = Effect.runSync(
+    decodeImage(Effect.runSync(encodePngRgb({ width: 16, height: 9, data: rgb })), "a.png"),
+  );
   assertEquals(Array.from(fromPng.data), Array.from(rgb));
 });
 
@@ -58,7 +61,9 @@ Deno.test("image: JPEG encoding is byte-identical across calls", async () => {
 });
 
 Deno.test("image: truncated, corrupt and foreign files fail with ImageDecodeError naming the file", async () => {
-  const jpg = await Effect.runPromise(encodeJpeg({ width: 16, height: 16, data: gradientRgb(16, 16) }, 90));
+  const jpg = await Effect.runPromise(
+    encodeJpeg({ width: 16, height: 16, data: gradientRgb(16, 16) }, 90),
+  );
   const png = Effect.runSync(encodePalettePng({ width: 16, height: 16, data: labelsOf(256) }));
   const corruptPng = png.slice();
   corruptPng[40] ^= 0xff; // inside the first chunk: the CRC no longer matches
@@ -68,7 +73,13 @@ Deno.test("image: truncated, corrupt and foreign files fail with ImageDecodeErro
     [decodeLabelPng(png.subarray(0, png.length - 30), "short.png"), "short.png"],
     [decodeLabelPng(corruptPng, "crc.png"), "crc.png"],
     [decodeLabelPng(jpg, "jpeg-as-mask.png"), "jpeg-as-mask.png"],
-    [decodeLabelPng(Effect.runSync(encodePngRgb({ width: 4, height: 4, data: gradientRgb(4, 4) })), "rgb-mask.png"), "rgb-mask.png"],
+    [
+      decodeLabelPng(
+        Effect.runSync(encodePngRgb({ width: 4, height: 4, data: gradientRgb(4, 4) })),
+        "rgb-mask.png",
+      ),
+      "rgb-mask.png",
+    ],
   ];
   for (const [effect, file] of cases) {
     const error = await failureOf(effect);

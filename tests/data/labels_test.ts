@@ -6,9 +6,23 @@ import { findTask, stepClasses, TASKS } from "../../src/data/tasks.ts";
 Deno.test("labels: VOC 15-5 step 1 targets and evaluation labels", () => {
   const task = findTask("voc/15-5")!;
   const train = trainTargetLut(stepClasses(task, 1));
-  assertEquals(Array.from(applyLut(Uint8Array.from([0, 1, 15, 16, 20, 255]), train)), [0, 0, 0, 16, 20, 255]);
+  assertEquals(Array.from(applyLut(Uint8Array.from([0, 1, 15, 16, 20, 255]), train)), [
+    0,
+    0,
+    0,
+    16,
+    20,
+    255,
+  ]);
   const eval0 = evalLut(stepClasses(task, 0));
-  assertEquals(Array.from(applyLut(Uint8Array.from([0, 1, 15, 16, 20, 255]), eval0)), [0, 1, 15, 255, 255, 255]);
+  assertEquals(Array.from(applyLut(Uint8Array.from([0, 1, 15, 16, 20, 255]), eval0)), [
+    0,
+    1,
+    15,
+    255,
+    255,
+    255,
+  ]);
   const ade = evalLut(stepClasses(findTask("ade20k/100-50")!, 0), true);
   assertEquals(Array.from(applyLut(Uint8Array.from([0, 1, 100, 101]), ade)), [255, 1, 100, 255]);
 });
@@ -36,11 +50,16 @@ Deno.test("labels: targets keep current classes, zero old and future, keep 255",
 
 Deno.test("labels: composing LUTs equals applying them in turn", () => {
   fc.assert(
-    fc.property(fc.uint8Array({ minLength: 256, maxLength: 256 }), fc.uint8Array({ minLength: 256, maxLength: 256 }), fc.uint8Array({ maxLength: 64 }), (a, b, labels) => {
-      const once = applyLut(labels, composeLuts(a, b));
-      const twice = applyLut(applyLut(labels, a), b);
-      return once.every((v, i) => v === twice[i]);
-    }),
+    fc.property(
+      fc.uint8Array({ minLength: 256, maxLength: 256 }),
+      fc.uint8Array({ minLength: 256, maxLength: 256 }),
+      fc.uint8Array({ maxLength: 64 }),
+      (a, b, labels) => {
+        const once = applyLut(labels, composeLuts(a, b));
+        const twice = applyLut(applyLut(labels, a), b);
+        return once.every((v, i) => v === twice[i]);
+      },
+    ),
     { seed: 42, numRuns: 100 },
   );
 });

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Effect } from "effect";
-import { createLoader, type Batch } from "../../src/data/loader.ts";
+import { type Batch, createLoader } from "../../src/data/loader.ts";
 import { trainTargetLut } from "../../src/data/labels.ts";
 import { findTask, stepClasses } from "../../src/data/tasks.ts";
 import { openVoc } from "../../src/data/voc.ts";
@@ -16,7 +16,10 @@ const collect = async (stream: AsyncIterable<Batch>) => {
 async function withDataset(run: (dataset: Dataset) => Promise<void>) {
   const dir = await tempDir();
   try {
-    const samples = Array.from({ length: 10 }, (_, i) => ({ name: `s${i}`, classes: [0, 1 + i, 16 + (i % 5), 255] }));
+    const samples = Array.from(
+      { length: 10 },
+      (_, i) => ({ name: `s${i}`, classes: [0, 1 + i, 16 + (i % 5), 255] }),
+    );
     await writeVoc(dir.path, "train", samples, 12);
     await run(await Effect.runPromise(openVoc({ root: dir.path, split: "train" })));
   } finally {
@@ -39,7 +42,13 @@ Deno.test("loader: training batches are NHWC crops, shuffled per epoch, determin
     const epoch0 = await collect(loader.epoch(0));
     assertEquals(epoch0.length, 3);
     for (const b of epoch0) {
-      assertEquals([b.size, b.height, b.width, b.images.length, b.labels.length], [3, 8, 8, 3 * 8 * 8 * 3, 3 * 8 * 8]);
+      assertEquals([b.size, b.height, b.width, b.images.length, b.labels.length], [
+        3,
+        8,
+        8,
+        3 * 8 * 8 * 3,
+        3 * 8 * 8,
+      ]);
       assert(b.labels.every((v) => (v >= 0 && v <= 20) || v === 255));
     }
     const names0 = epoch0.flatMap((b) => b.names);

@@ -1,5 +1,9 @@
 import fc from "fast-check";
-import { deepStrictEqual as assertEquals, notDeepStrictEqual as assertNotEquals, ok as assert } from "node:assert/strict";
+import {
+  deepStrictEqual as assertEquals,
+  notDeepStrictEqual as assertNotEquals,
+  ok as assert,
+} from "node:assert/strict";
 import { SeededRng } from "../../src/data/rng.ts";
 
 const draw = (rng: SeededRng, n: number) => Array.from({ length: n }, () => rng.nextUint32());
@@ -25,16 +29,21 @@ Deno.test("rng: a saved state resumes the exact stream", () => {
 
 Deno.test("rng: int stays in bounds, float in [0, 1)", () => {
   fc.assert(
-    fc.property(fc.integer(), fc.integer({ min: -1000, max: 1000 }), fc.integer({ min: 0, max: 1000 }), (seed, lo, span) => {
-      const rng = new SeededRng(seed);
-      for (let i = 0; i < 20; i++) {
-        const v = rng.int(lo, lo + span);
-        if (!Number.isInteger(v) || v < lo || v > lo + span) return false;
-        const f = rng.float();
-        if (f < 0 || f >= 1) return false;
-      }
-      return true;
-    }),
+    fc.property(
+      fc.integer(),
+      fc.integer({ min: -1000, max: 1000 }),
+      fc.integer({ min: 0, max: 1000 }),
+      (seed, lo, span) => {
+        const rng = new SeededRng(seed);
+        for (let i = 0; i < 20; i++) {
+          const v = rng.int(lo, lo + span);
+          if (!Number.isInteger(v) || v < lo || v > lo + span) return false;
+          const f = rng.float();
+          if (f < 0 || f >= 1) return false;
+        }
+        return true;
+      },
+    ),
     { seed: 42, numRuns: 200 },
   );
 });

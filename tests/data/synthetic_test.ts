@@ -1,4 +1,8 @@
-import { deepStrictEqual as assertEquals, notDeepStrictEqual as assertNotEquals, ok as assert } from "node:assert/strict";
+import {
+  deepStrictEqual as assertEquals,
+  notDeepStrictEqual as assertNotEquals,
+  ok as assert,
+} from "node:assert/strict";
 import { Effect } from "effect";
 import { computeClassSets } from "../../src/data/classsets.ts";
 import { filterImages } from "../../src/data/filter.ts";
@@ -34,14 +38,19 @@ Deno.test("synthetic: same seed gives byte-identical files; VOC layout with thre
     const fa = await filesOf(a.path);
     const fb = await filesOf(b.path);
     assertEquals([...fa.keys()].sort(), [...fb.keys()].sort());
-    for (const [name, bytes] of fa) assertEquals(Array.from(bytes), Array.from(fb.get(name)!), name);
+    for (const [name, bytes] of fa) {
+      assertEquals(Array.from(bytes), Array.from(fb.get(name)!), name);
+    }
     assertEquals(fa.size, 2 * 18 + 3 + 1);
     for (const split of ["train", "val", "test"] as const) {
-      const list = new TextDecoder().decode(fa.get(`ImageSets/Segmentation/${split}.txt`)).trim().split("\n");
+      const list = new TextDecoder().decode(fa.get(`ImageSets/Segmentation/${split}.txt`)).trim()
+        .split("\n");
       assertEquals(list.length, counts[split]);
       for (const name of list) {
         const image = Effect.runSync(decodeImage(fa.get(`JPEGImages/${name}.jpg`)!, name));
-        const label = Effect.runSync(decodeLabelPng(fa.get(`SegmentationClass/${name}.png`)!, name));
+        const label = Effect.runSync(
+          decodeLabelPng(fa.get(`SegmentationClass/${name}.png`)!, name),
+        );
         assertEquals([image.width, image.height, label.width, label.height], [32, 32, 32, 32]);
         assert(label.data.every((v) => v <= 20 || v === 255));
       }
@@ -54,7 +63,9 @@ Deno.test("synthetic: same seed gives byte-identical files; VOC layout with thre
 
 Deno.test("synthetic: other seeds and the test stream give other images; counts do not shift images", () => {
   const pixels = (seed: number, stream: string, split: string, i: number) =>
-    Array.from(renderScene(new SeededRng(seed, stream, split, i), { size: 32, voidBorder: true }).rgb);
+    Array.from(
+      renderScene(new SeededRng(seed, stream, split, i), { size: 32, voidBorder: true }).rgb,
+    );
   assertEquals(pixels(0, "trainval", "train", 2), pixels(0, "trainval", "train", 2));
   assertNotEquals(pixels(0, "trainval", "train", 2), pixels(1, "trainval", "train", 2));
   assertNotEquals(pixels(0, "trainval", "train", 0), pixels(0, "test", "test", 0));
@@ -68,7 +79,10 @@ Deno.test("synthetic: classes share shapes, colours and textures with other clas
   }
   const signatures = new Set(SYNTHETIC_CLASSES.map((c) => `${c.shape}/${c.colour}/${c.texture}`));
   assertEquals(signatures.size, 20);
-  assertEquals(SCENE_GROUPS.flat().sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1));
+  assertEquals(
+    SCENE_GROUPS.flat().sort((a, b) => a - b),
+    Array.from({ length: 20 }, (_, i) => i + 1),
+  );
 });
 
 Deno.test("synthetic: scenes have clutter, several objects and co-occurring earlier classes", () => {
@@ -89,13 +103,23 @@ Deno.test("synthetic: scenes have clutter, several objects and co-occurring earl
   }
   assert(multi / n > 0.4, `only ${multi}/${n} scenes with several objects`);
   // Background shift: images of the 15-5 step-1 classes often contain step-0 classes.
-  assert(lateWithEarly / withLate > 0.3, `only ${lateWithEarly}/${withLate} late-class images with early classes`);
+  assert(
+    lateWithEarly / withLate > 0.3,
+    `only ${lateWithEarly}/${withLate} late-class images with early classes`,
+  );
 });
 
 Deno.test("synthetic: the VOC reader, class sets and 15-5 filters work on the generated set", async () => {
   const dir = await tempDir();
   try {
-    await Effect.runPromise(writeSyntheticVoc({ root: dir.path, seed: 1, size: 24, counts: { train: 30, val: 2, test: 2 } }));
+    await Effect.runPromise(
+      writeSyntheticVoc({
+        root: dir.path,
+        seed: 1,
+        size: 24,
+        counts: { train: 30, val: 2, test: 2 },
+      }),
+    );
     const dataset = await Effect.runPromise(openVoc({ root: dir.path, split: "train" }));
     assertEquals(dataset.samples.length, 30);
     const sets = await Effect.runPromise(computeClassSets(dataset));
@@ -105,7 +129,11 @@ Deno.test("synthetic: the VOC reader, class sets and 15-5 filters work on the ge
       const mask = Effect.runSync(decodeLabelPng(await Deno.readFile(s.label), s.label));
       if (mask.data.some((v) => v >= 16 && v <= 20)) expected++;
     }
-    const kept = filterImages(sets.classSets, stepClasses(findTask("synthetic/15-5")!, 1), "overlapped");
+    const kept = filterImages(
+      sets.classSets,
+      stepClasses(findTask("synthetic/15-5")!, 1),
+      "overlapped",
+    );
     assertEquals(kept.length, expected);
   } finally {
     await dir.cleanup();

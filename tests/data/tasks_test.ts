@@ -1,7 +1,14 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Effect } from "effect";
 import { CITYSCAPES_CITIES } from "../../src/data/classes.ts";
-import { findTask, getTask, seenClasses, stepClasses, taskNames, TASKS } from "../../src/data/tasks.ts";
+import {
+  findTask,
+  getTask,
+  seenClasses,
+  stepClasses,
+  taskNames,
+  TASKS,
+} from "../../src/data/tasks.ts";
 import { failureOf } from "./fixtures.ts";
 
 const r = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
@@ -13,7 +20,18 @@ Deno.test("tasks: VOC splits match the protocol lists", () => {
   assertEquals(steps("voc/15-1"), [r(0, 15), [16], [17], [18], [19], [20]]);
   assertEquals(steps("voc/10-1"), [r(0, 10), ...r(11, 20).map((c) => [c])]);
   assertEquals(steps("voc/5-3"), [r(0, 5), r(6, 8), r(9, 11), r(12, 14), r(15, 17), r(18, 20)]);
-  assertEquals(steps("voc/2-2"), [r(0, 2), [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [15, 16], [17, 18], [19, 20]]);
+  assertEquals(steps("voc/2-2"), [
+    r(0, 2),
+    [3, 4],
+    [5, 6],
+    [7, 8],
+    [9, 10],
+    [11, 12],
+    [13, 14],
+    [15, 16],
+    [17, 18],
+    [19, 20],
+  ]);
   assertEquals(steps("voc/2-1"), [r(0, 2), ...r(3, 20).map((c) => [c])]);
   assertEquals(steps("voc/15-5s"), steps("voc/15-1"));
   for (const name of ["19-1", "15-5", "15-1", "10-1", "5-3", "2-2", "2-1"]) {

@@ -45,7 +45,12 @@ export interface SyntheticClass {
   readonly texture: TextureKind;
 }
 
-const define = (index: number, shape: ShapeKind, colour: string, texture: TextureKind): SyntheticClass => ({
+const define = (
+  index: number,
+  shape: ShapeKind,
+  colour: string,
+  texture: TextureKind,
+): SyntheticClass => ({
   index,
   shape,
   colour,

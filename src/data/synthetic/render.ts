@@ -52,9 +52,12 @@ function paintBackground(rng: SeededRng, size: number, rgb: Float32Array): void 
   }));
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
-      const t = 0.5 + 0.5 * (((x / size) - 0.5) * Math.cos(angle) + ((y / size) - 0.5) * Math.sin(angle)) * 1.4;
+      const t = 0.5 +
+        0.5 * (((x / size) - 0.5) * Math.cos(angle) + ((y / size) - 0.5) * Math.sin(angle)) * 1.4;
       let wave = 0;
-      for (const w of waves) wave += w.amp * Math.sin(2 * Math.PI * (w.fx * x + w.fy * y) + w.phase);
+      for (const w of waves) {
+        wave += w.amp * Math.sin(2 * Math.PI * (w.fx * x + w.fy * y) + w.phase);
+      }
       const p = (y * size + x) * 3;
       for (let k = 0; k < 3; k++) rgb[p + k] = a[k] + (b[k] - a[k]) * t + wave;
     }
@@ -119,7 +122,11 @@ function distractor(rng: SeededRng, size: number): Drawable {
     aspect: rng.uniform(0.6, 1.6),
     inside: (u, v) => Math.hypot(u, v) <= 1 + wobble * Math.sin(lobes * Math.atan2(v, u) + phase),
     colour,
-    texture: { kind: rng.chance(0.25) ? rng.pick(TEXTURES) : "solid", frequency: rng.uniform(2, 5), angle: rng.uniform(0, Math.PI) },
+    texture: {
+      kind: rng.chance(0.25) ? rng.pick(TEXTURES) : "solid",
+      frequency: rng.uniform(2, 5),
+      angle: rng.uniform(0, Math.PI),
+    },
     label: 0,
   };
 }
@@ -150,7 +157,9 @@ function sceneClasses(rng: SeededRng): number[] {
   const count = rng.pick([1, 2, 2, 3, 3, 4]);
   const classes = [main];
   while (classes.length < count) {
-    classes.push(rng.chance(0.75) ? rng.pick(sceneGroupOf(main)) : rng.int(1, SYNTHETIC_CLASSES.length));
+    classes.push(
+      rng.chance(0.75) ? rng.pick(sceneGroupOf(main)) : rng.int(1, SYNTHETIC_CLASSES.length),
+    );
   }
   // Random drawing order: the main class is not always on top.
   return rng.shuffle(classes);
@@ -172,7 +181,8 @@ function markVoidBorders(size: number, labels: Uint8Array): void {
 }
 
 /** A cheap bell-shaped sample (sum of three uniforms, variance 1): noise need not be exactly Gaussian. */
-const approxNormal = (rng: SeededRng): number => (rng.float() + rng.float() + rng.float() - 1.5) * 2;
+const approxNormal = (rng: SeededRng): number =>
+  (rng.float() + rng.float() + rng.float() - 1.5) * 2;
 
 /** Renders a scene; the same RNG state always gives the same bytes. */
 export function renderScene(rng: SeededRng, options: RenderOptions): Scene {
@@ -190,6 +200,8 @@ export function renderScene(rng: SeededRng, options: RenderOptions): Scene {
   const bias = rng.uniform(-15, 15);
   const noise = rng.uniform(4, 12);
   const rgb = new Uint8Array(size * size * 3);
-  for (let i = 0; i < rgb.length; i++) rgb[i] = clampByte(canvas[i] * gain + bias + noise * approxNormal(rng));
+  for (let i = 0; i < rgb.length; i++) {
+    rgb[i] = clampByte(canvas[i] * gain + bias + noise * approxNormal(rng));
+  }
   return { size, rgb, labels };
 }

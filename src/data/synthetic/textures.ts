@@ -17,7 +17,13 @@ export interface TextureParams {
 const mix = (a: number, b: number, t: number): number => a + (b - a) * t;
 
 /** The colour of the object at (u, v), written into `out`. */
-export function textureColour(base: Rgb, params: TextureParams, u: number, v: number, out: number[]): void {
+export function textureColour(
+  base: Rgb,
+  params: TextureParams,
+  u: number,
+  v: number,
+  out: number[],
+): void {
   const along = u * Math.cos(params.angle) + v * Math.sin(params.angle);
   let towardDark = 0;
   let towardLight = 0;
@@ -38,7 +44,8 @@ export function textureColour(base: Rgb, params: TextureParams, u: number, v: nu
       break;
     }
     case "checker": {
-      const cell = Math.floor(((u + 1) * params.frequency) / 2) + Math.floor(((v + 1) * params.frequency) / 2);
+      const cell = Math.floor(((u + 1) * params.frequency) / 2) +
+        Math.floor(((v + 1) * params.frequency) / 2);
       towardLight = (cell & 1) === 0 ? 0 : 0.5;
       break;
     }

@@ -49,8 +49,11 @@ export const SYNTHETIC_GENERATOR_VERSION = 1;
 
 const write = (file: string, data: Uint8Array | string) =>
   Effect.tryPromise({
-    try: () => (typeof data === "string" ? Deno.writeTextFile(file, data) : Deno.writeFile(file, data)),
-    catch: (error) => new DataWriteError({ file, reason: String(error) }),
+    try: () => (typeof data === "string"
+      ? Deno.writeTextFile(file, data)
+      : Deno.writeFile(file, data)),
+    catch: (error) =>
+      new DataWriteError({ file, reason: String(error) }),
   });
 
 /**
@@ -97,7 +100,10 @@ export function writeSyntheticVoc(
         for (let c = 0; c <= 20; c++) perClass[c] += present[c];
         names.push(name);
       }
-      yield* write(joinPath(root, "ImageSets", "Segmentation", `${split}.txt`), names.join("\n") + "\n");
+      yield* write(
+        joinPath(root, "ImageSets", "Segmentation", `${split}.txt`),
+        names.join("\n") + "\n",
+      );
       imagesPerClass[split] = perClass;
     }
     const summary: SyntheticSummary = { root, seed, size, counts, imagesPerClass };
