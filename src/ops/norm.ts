@@ -264,7 +264,16 @@ export const batchNormStats = (
       }, { channels, eps });
       return stats;
     }
-    const p = chunking(x.elements / channels, channels);
+    const rows = x.elements / channels;
+    if (rows < 2) {
+      // PyTorch refuses too: a batch variance from one value is meaningless.
+      return yield* new BindingError({
+        kernel: "batchNorm",
+        binding: "x",
+        reason: `training needs more than 1 value per channel, got [${x.shape.join(", ")}]`,
+      });
+    }
+    const p = chunking(rows, channels);
     const partial = yield* empty([p.chunks, channels, 2], "f32");
     yield* gpu.recorder.dispatch(chunkStatsKernel, { x, partial }, p);
     yield* gpu.recorder.dispatch(finalizeStatsKernel, {
@@ -280,8 +289,8 @@ export const batchNormStats = (
  * Batch norm of an NHWC tensor (channels innermost). In training mode it
  * normalises with the batch mean and biased variance and updates the running
  * stats in place: running = (1 - momentum) * running + momentum * batch stat,
- * with the unbiased variance for running_var. In eval mode it normalises with
- * the running stats.
+ * with the unbiased variance for running_var (fails, as PyTorch does, when a
+ * channel has a single value). In eval mode it normalises with the running stats.
  */
 export const batchNorm = (
   x: Tensor<"f32">,

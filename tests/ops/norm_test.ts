@@ -8,10 +8,10 @@ import {
   normalizeReference,
 } from "../../src/ops/reference/norm.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
-import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { assertClose, gpuTestOptions, runGpu, runGpuResult } from "../support/gpu.ts";
 import { seededValues } from "../support/arbitrary.ts";
 
-/** Random NHWC shapes with odd sizes; rows = N*H*W spans one to several chunks. */
+/** Random NHWC shapes with odd sizes; rows = N*H*W (at least 2, as training needs) spans one to several chunks. */
 const caseArb = fc.record({
   n: fc.integer({ min: 1, max: 3 }),
   h: fc.integer({ min: 1, max: 11 }),
@@ -19,7 +19,7 @@ const caseArb = fc.record({
   c: fc.integer({ min: 1, max: 13 }),
   seed: fc.integer({ min: 1, max: 1 << 30 }),
   offset: fc.constantFrom(0, 3, -50),
-});
+}).filter((k) => k.n * k.h * k.w > 1);
 
 type Case = { n: number; h: number; w: number; c: number; seed: number; offset: number };
 
@@ -173,4 +173,52 @@ Deno.test("batch norm reference backward equals central finite differences", () 
     }),
     { seed: 42, numRuns: 20 },
   );
+});
+
+Deno.test({
+  name: "batch norm statistics stay accurate over 256 chunks with a large mean",
+  ...gpuTestOptions,
+  fn: async () => {
+    const [n, h, w, c] = [2, 64, 64, 67];
+    const shape = [n, h, w, c];
+    // Mean 100, spread 1: a one-pass sum of squares would lose most digits here.
+    const x = seededValues(n * h * w * c, 5).map((v) => 100 + v);
+    const weight = new Float32Array(c).fill(1);
+    const bias = new Float32Array(c);
+    const rm = new Float32Array(c);
+    const rv = new Float32Array(c).fill(1);
+    const got = await runGpu(Effect.gen(function* () {
+      const state = {
+        weight: yield* fromArray(weight, [c], "f32"),
+        bias: yield* fromArray(bias, [c], "f32"),
+        runningMean: yield* fromArray(rm, [c], "f32"),
+        runningVar: yield* fromArray(rv, [c], "f32"),
+      };
+      const { y, stats } = yield* batchNorm(yield* fromArray(x, shape, "f32"), state, {
+        mode: "train",
+      });
+      return { y: yield* download(y), stats: yield* download(stats) };
+    }));
+    const ref = batchNormTrainReference(x, weight, bias, rm, rv);
+    assertClose(got.stats.subarray(0, c), ref.mean, 1e-5, 1e-6, "mean");
+    assertClose(got.stats.subarray(c), ref.invStd, 1e-5, 1e-4, "invStd");
+    assertClose(got.y, ref.y, 2e-4, 1e-4, "y");
+  },
+});
+
+Deno.test({
+  name: "batch norm refuses training with a single value per channel, as PyTorch",
+  ...gpuTestOptions,
+  fn: async () => {
+    const result = await runGpuResult(Effect.gen(function* () {
+      const one = yield* fromArray([1, 2], [1, 1, 1, 2], "f32");
+      const v = yield* fromArray([1, 1], [2], "f32");
+      return yield* batchNorm(one, { weight: v, bias: v, runningMean: v, runningVar: v }, {
+        mode: "train",
+      });
+    }));
+    if (result._tag !== "Failure" || result.failure._tag !== "BindingError") {
+      throw new Error(`expected a BindingError, got ${result._tag}`);
+    }
+  },
 });
