@@ -1,0 +1,443 @@
+import fc from "fast-check";
+import { Effect } from "effect";
+import { crossEntropy, crossEntropyBackward } from "../../src/ops/cross_entropy.ts";
+import { klDivergence, klDivergenceBackward, type KlOptions } from "../../src/ops/kl.ts";
+import { bceWithLogits, bceWithLogitsBackward } from "../../src/ops/bce.ts";
+import type { Reduction } from "../../src/ops/loss.ts";
+import { logSoftmax } from "../../src/ops/softmax.ts";
+import {
+  bceBackwardReference,
+  bceReference,
+  crossEntropyBackwardReference,
+  crossEntropyReference,
+  klBackwardReference,
+  klReference,
+} from "../../src/ops/reference/loss.ts";
+import { download, fromArray, type Tensor } from "../../src/tensor/tensor.ts";
+import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { floats, seededValues, shapeOf } from "../support/arbitrary.ts";
+
+const reductions = fc.constantFrom<Reduction>("none", "sum", "mean");
+const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/** [N, H, W] pixel shape and a channel count (odd sizes included). */
+const pixelShape = shapeOf(3, 6);
+
+const finiteDifference = (f: (x: number[]) => number, x: number[], h = 1e-5): number[] =>
+  x.map((_, i) => {
+    const plus = [...x];
+    const minus = [...x];
+    plus[i] += h;
+    minus[i] -= h;
+    return (f(plus) - f(minus)) / (2 * h);
+  });
+
+// Labels: mostly valid, some 255 (ignore) and some out of range (bad).
+const labelsFor = (pixels: number, channels: number) =>
+  fc.array(
+    fc.oneof(
+      { weight: 6, arbitrary: fc.integer({ min: 0, max: channels - 1 }) },
+      { weight: 2, arbitrary: fc.constant(255) },
+      { weight: 1, arbitrary: fc.constantFrom(-1, channels, 300) },
+    ),
+    { minLength: pixels, maxLength: pixels },
+  );
+
+const ceCases = fc.record({
+  shape: pixelShape,
+  channels: fc.integer({ min: 1, max: 23 }),
+  weighted: fc.boolean(),
+  reduction: reductions,
+}).chain((c) => {
+  const p = sizeOf(c.shape);
+  return fc.record({
+    c: fc.constant(c),
+    logits: floats(p * c.channels, 6),
+    labels: labelsFor(p, c.channels),
+    weights: floats(p, 2).map((w) => w.map(Math.abs)),
+    g: floats(p, 2),
+  });
+});
+
+const runCe = (
+  logits: number[],
+  labels: number[],
+  shape: number[],
+  channels: number,
+  reduction: Reduction,
+  weights: number[] | undefined,
+  g: number[],
+) =>
+  runGpu(Effect.gen(function* () {
+    const z = yield* fromArray(logits, [...shape, channels], "f32");
+    const y = yield* fromArray(labels, shape, "i32");
+    const w = weights ? yield* fromArray(weights, shape, "f32") : undefined;
+    const options = { weights: w, reduction };
+    const r = yield* crossEntropy(z, y, options);
+    const gt = yield* fromArray(reduction === "none" ? g : [g[0]], r.loss.shape, "f32");
+    const dz = yield* crossEntropyBackward(z, y, gt, r.totals, options);
+    return {
+      loss: yield* download(r.loss),
+      bad: (yield* download(r.badLabels))[0],
+      dz: yield* download(dz),
+    };
+  }));
+
+Deno.test({
+  name: "cross-entropy forward, backward and bad-label count match the float64 reference",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(ceCases, async ({ c, logits, labels, weights, g }) => {
+        const w = c.weighted ? weights : undefined;
+        const out = await runCe(logits, labels, c.shape, c.channels, c.reduction, w, g);
+        const options = { weights: w, reduction: c.reduction };
+        const ref = crossEntropyReference(logits, labels, c.channels, options);
+        const gRef = c.reduction === "none" ? g : [g[0]];
+        assertClose(out.loss, ref.loss, 1e-5, 1e-5, "loss");
+        if (out.bad !== ref.bad) throw new Error(`bad labels ${out.bad} vs ${ref.bad}`);
+        const dzRef = crossEntropyBackwardReference(logits, labels, c.channels, gRef, options);
+        assertClose(out.dz, dzRef, 1e-6, 1e-5, "dz");
+      }),
+      { seed: 42, numRuns: 40 },
+    );
+  },
+});
+
+Deno.test({
+  name: "cross-entropy equals -log softmax at the label, and weights of 1 change nothing",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(ceCases, async ({ c, logits, labels }) => {
+        const p = sizeOf(c.shape);
+        const out = await runGpu(Effect.gen(function* () {
+          const z = yield* fromArray(logits, [...c.shape, c.channels], "f32");
+          const y = yield* fromArray(labels, c.shape, "i32");
+          const ones = yield* fromArray(new Array(p).fill(1), c.shape, "f32");
+          const map = (yield* crossEntropy(z, y, { reduction: "none" })).loss;
+          const plain = (yield* crossEntropy(z, y, { reduction: c.reduction })).loss;
+          const weighted = (yield* crossEntropy(z, y, { reduction: c.reduction, weights: ones }))
+            .loss;
+          return {
+            map: yield* download(map),
+            logp: yield* download(yield* logSoftmax(z)),
+            plain: yield* download(plain),
+            weighted: yield* download(weighted),
+          };
+        }));
+        const expected = labels.map((y, i) =>
+          y >= 0 && y < c.channels ? -out.logp[i * c.channels + y] : 0
+        );
+        assertClose(out.map, expected, 1e-5, 1e-5, "-log softmax");
+        assertClose(out.weighted, out.plain, 0, 0, "weights of 1");
+      }),
+      { seed: 42, numRuns: 20 },
+    );
+  },
+});
+
+Deno.test({
+  name: "cross-entropy is invariant to a permutation of the classes (logits permuted, relabelled)",
+  ...gpuTestOptions,
+  fn: async () => {
+    const cases = ceCases.chain((k) =>
+      fc.record({
+        k: fc.constant(k),
+        order: fc.shuffledSubarray(
+          Array.from({ length: k.c.channels }, (_, i) => i),
+          { minLength: k.c.channels, maxLength: k.c.channels },
+        ),
+      })
+    );
+    await fc.assert(
+      fc.asyncProperty(cases, async ({ k: { c, logits, labels, g }, order }) => {
+        // New class j is old class order[j]: logits move, labels are renamed.
+        const p = sizeOf(c.shape);
+        const inverse = new Array<number>(c.channels);
+        order.forEach((old, j) => (inverse[old] = j));
+        const permuted = Array.from(
+          { length: p * c.channels },
+          (_, i) => logits[Math.floor(i / c.channels) * c.channels + order[i % c.channels]],
+        );
+        const relabelled = labels.map((y) => (y >= 0 && y < c.channels ? inverse[y] : y));
+        const a = await runCe(logits, labels, c.shape, c.channels, c.reduction, undefined, g);
+        const b = await runCe(permuted, relabelled, c.shape, c.channels, c.reduction, undefined, g);
+        assertClose(b.loss, a.loss, 1e-6, 1e-6, "loss");
+        const dzBack = Array.from(
+          { length: p * c.channels },
+          (_, i) => b.dz[Math.floor(i / c.channels) * c.channels + inverse[i % c.channels]],
+        );
+        assertClose(dzBack, a.dz, 1e-7, 1e-6, "dz");
+      }),
+      { seed: 42, numRuns: 15 },
+    );
+  },
+});
+
+Deno.test({
+  name: "ignored and bad pixels contribute nothing to the loss or the gradient",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(ceCases, fc.integer({ min: -50, max: 50 }), async (k, shift) => {
+        const { c, logits, labels, g } = k;
+        // Scrambling the logits of ignored pixels must not change anything else.
+        const scrambled = logits.map((v, i) => {
+          const y = labels[Math.floor(i / c.channels)];
+          return y >= 0 && y < c.channels ? v : v * 3 + shift;
+        });
+        const a = await runCe(logits, labels, c.shape, c.channels, c.reduction, undefined, g);
+        const b = await runCe(scrambled, labels, c.shape, c.channels, c.reduction, undefined, g);
+        assertClose(b.loss, a.loss, 0, 0, "loss");
+        assertClose(b.dz, a.dz, 0, 0, "dz");
+        a.dz.forEach((d, i) => {
+          const y = labels[Math.floor(i / c.channels)];
+          if (!(y >= 0 && y < c.channels) && d !== 0) throw new Error(`gradient at ${i}`);
+        });
+      }),
+      { seed: 42, numRuns: 15 },
+    );
+  },
+});
+
+Deno.test({
+  name: "reference gradients of CE, KL and BCE equal central finite differences",
+  fn: () => {
+    const small = fc.record({
+      p: fc.integer({ min: 1, max: 4 }),
+      c: fc.integer({ min: 1, max: 5 }),
+    })
+      .chain(({ p, c }) =>
+        fc.record({
+          p: fc.constant(p),
+          c: fc.constant(c),
+          a: floats(p * c, 3),
+          b: floats(p * c, 3),
+          labels: labelsFor(p, c),
+          weights: floats(p, 2),
+          mask: floats(p, 1).map((m) => m.map(Math.abs)),
+          reduction: reductions,
+          g: floats(p * c, 1),
+          t: fc.constantFrom(1, 0.5, 2.5),
+        })
+      );
+    fc.assert(
+      fc.property(small, (k) => {
+        const g = k.reduction === "none" ? k.g.slice(0, k.p) : [1.3];
+        const dot = (v: number[], w: number[]) => v.reduce((s, x, i) => s + x * w[i], 0);
+        const ce = { weights: k.weights, reduction: k.reduction };
+        const fCe = (z: number[]) => dot(crossEntropyReference(z, k.labels, k.c, ce).loss, g);
+        assertClose(
+          crossEntropyBackwardReference(k.a, k.labels, k.c, g, ce),
+          finiteDifference(fCe, k.a),
+          1e-7,
+          1e-5,
+          "CE",
+        );
+        for (const student of ["logits", "logProbs"] as const) {
+          const o = {
+            teacher: "logits" as const,
+            student,
+            temperature: k.t,
+            mask: k.mask,
+            reduction: k.reduction,
+          };
+          const grads = klBackwardReference(k.a, k.b, k.c, g, o);
+          const fS = (s: number[]) => dot(klReference(k.a, s, k.c, o).loss, g);
+          const fT = (t: number[]) => dot(klReference(t, k.b, k.c, o).loss, g);
+          assertClose(grads.student, finiteDifference(fS, k.b), 1e-7, 1e-5, `KL ${student}`);
+          assertClose(grads.teacher, finiteDifference(fT, k.a), 1e-7, 1e-5, "KL teacher");
+        }
+        const targets = k.b.map((v) => Math.abs(v) / 3);
+        const gb = k.reduction === "none" ? k.g : [1.3];
+        const fB = (x: number[]) => dot(bceReference(x, targets, k.reduction), gb);
+        assertClose(
+          bceBackwardReference(k.a, targets, gb, k.reduction),
+          finiteDifference(fB, k.a),
+          1e-7,
+          1e-5,
+          "BCE",
+        );
+      }),
+      { seed: 42, numRuns: 60 },
+    );
+  },
+});
+
+// Probabilities with some exact zeros (the p log p = 0 limit must hold).
+const probsOf = (raw: number[], channels: number) => {
+  const out: number[] = [];
+  for (let base = 0; base < raw.length; base += channels) {
+    const row: number[] = raw.slice(base, base + channels).map((v) => (v < -2 ? 0 : Math.exp(v)));
+    if (!row.some((v) => v > 0)) row[0] = 1;
+    const s = row.reduce((a, b) => a + b, 0);
+    out.push(...row.map((v) => Math.fround(v / s)));
+  }
+  return out;
+};
+
+const klCases = fc.record({
+  shape: pixelShape,
+  channels: fc.integer({ min: 1, max: 19 }),
+  teacher: fc.constantFrom<"probs" | "logits">("probs", "logits"),
+  student: fc.constantFrom<"logits" | "logProbs">("logits", "logProbs"),
+  temperature: fc.constantFrom(1, 2, 0.7),
+  mask: fc.constantFrom<"none" | "f32" | "i32">("none", "f32", "i32"),
+  reduction: reductions,
+}).chain((c) => {
+  const p = sizeOf(c.shape);
+  return fc.record({
+    c: fc.constant(c),
+    t: floats(p * c.channels, 4),
+    s: floats(p * c.channels, 4),
+    m: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: p, maxLength: p }),
+    g: floats(p, 2),
+  });
+});
+
+Deno.test({
+  name: "KL divergence and its gradients match the float64 reference",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(klCases, async ({ c, t, s, m, g }) => {
+        const teacher = c.teacher === "probs" ? probsOf(t, c.channels) : t;
+        // Log-probabilities for the student when asked: a log-softmax of the raw values.
+        const student = c.student === "logProbs"
+          ? probsOf(s, c.channels).map((v) => (v > 0 ? Math.fround(Math.log(v)) : -30))
+          : s;
+        const full = [...c.shape, c.channels];
+        const teacherGrad = c.teacher === "logits";
+        const out = await runGpu(Effect.gen(function* () {
+          const tt = yield* fromArray(teacher, full, "f32");
+          const st = yield* fromArray(student, full, "f32");
+          const mask: Tensor<"f32"> | Tensor<"i32"> | undefined = c.mask === "none"
+            ? undefined
+            : c.mask === "f32"
+            ? yield* fromArray(m.map((v) => v / 2), c.shape, "f32")
+            : yield* fromArray(m.map((v) => v - 1), c.shape, "i32");
+          const options: KlOptions = { ...c, mask };
+          const r = yield* klDivergence(tt, st, options);
+          const gt = yield* fromArray(c.reduction === "none" ? g : [g[0]], r.loss.shape, "f32");
+          const d = yield* klDivergenceBackward(tt, st, gt, r.totals, options, teacherGrad);
+          return {
+            loss: yield* download(r.loss),
+            ds: yield* download(d.student),
+            dt: d.teacher ? yield* download(d.teacher) : undefined,
+          };
+        }));
+        const options = {
+          ...c,
+          mask: c.mask === "none"
+            ? undefined
+            : c.mask === "f32"
+            ? m.map((v) => v / 2)
+            : m.map((v) => v - 1),
+          integerMask: c.mask === "i32",
+        };
+        assertClose(out.loss, klReference(teacher, student, c.channels, options).loss, 2e-5, 1e-4);
+        const gRef = c.reduction === "none" ? g : [g[0]];
+        const grads = klBackwardReference(teacher, student, c.channels, gRef, options);
+        assertClose(out.ds, grads.student, 1e-6, 1e-4, "student");
+        if (teacherGrad) assertClose(out.dt!, grads.teacher, 1e-6, 1e-4, "teacher");
+      }),
+      { seed: 42, numRuns: 40 },
+    );
+  },
+});
+
+Deno.test({
+  name: "KL is zero when teacher equals student and never negative",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(klCases, async ({ c, t, s }) => {
+        const full = [...c.shape, c.channels];
+        const out = await runGpu(Effect.gen(function* () {
+          const tt = yield* fromArray(t, full, "f32");
+          const st = yield* fromArray(s, full, "f32");
+          const o = { temperature: c.temperature, reduction: "none" as const };
+          const same = yield* klDivergence(tt, tt, { ...o, teacher: "logits" });
+          const probs = yield* fromArray(probsOf(t, c.channels), full, "f32");
+          const sameProbs = yield* klDivergence(probs, st, { ...o, teacher: "probs" });
+          const lp = yield* fromArray(
+            probsOf(t, c.channels).map((v) => (v > 0 ? Math.log(v) : -60)),
+            full,
+            "f32",
+          );
+          const selfProbs = yield* klDivergence(probs, lp, { ...o, student: "logProbs" });
+          const differ = yield* klDivergence(tt, st, { ...o, teacher: "logits" });
+          return {
+            same: yield* download(same.loss),
+            selfProbs: yield* download(selfProbs.loss),
+            other: yield* download(sameProbs.loss),
+            differ: yield* download(differ.loss),
+          };
+        }));
+        assertClose(out.same, new Array(out.same.length).fill(0), 2e-6, 0, "KL(p || p)");
+        assertClose(out.selfProbs, new Array(out.same.length).fill(0), 2e-6, 0, "KL(p || p)");
+        for (const v of [...out.other, ...out.differ]) {
+          if (!(v >= -2e-6)) throw new Error(`negative KL ${v}`);
+        }
+      }),
+      { seed: 42, numRuns: 20 },
+    );
+  },
+});
+
+Deno.test({
+  name: "BCE with logits and its gradient match the float64 reference",
+  ...gpuTestOptions,
+  fn: async () => {
+    const cases = fc.record({ shape: shapeOf(4, 5), reduction: reductions }).chain((c) =>
+      fc.record({
+        c: fc.constant(c),
+        x: floats(sizeOf(c.shape), 30),
+        y: fc.array(fc.constantFrom(0, 1, 0.25), {
+          minLength: sizeOf(c.shape),
+          maxLength: sizeOf(c.shape),
+        }),
+        g: floats(sizeOf(c.shape), 2),
+      })
+    );
+    await fc.assert(
+      fc.asyncProperty(cases, async ({ c, x, y, g }) => {
+        const gRef = c.reduction === "none" ? g : [g[0]];
+        const out = await runGpu(Effect.gen(function* () {
+          const xt = yield* fromArray(x, c.shape, "f32");
+          const yt = yield* fromArray(y, c.shape, "f32");
+          const r = yield* bceWithLogits(xt, yt, c.reduction);
+          const gt = yield* fromArray(gRef, r.loss.shape, "f32");
+          const dx = yield* bceWithLogitsBackward(xt, yt, gt, r.totals, c.reduction);
+          return { loss: yield* download(r.loss), dx: yield* download(dx) };
+        }));
+        assertClose(out.loss, bceReference(x, y, c.reduction), 1e-5, 1e-5, "loss");
+        assertClose(out.dx, bceBackwardReference(x, y, gRef, c.reduction), 1e-7, 1e-5, "dx");
+      }),
+      { seed: 42, numRuns: 30 },
+    );
+  },
+});
+
+Deno.test({
+  name: "cross-entropy at 8x128x128 pixels, 21 classes, matches the reference",
+  ...gpuTestOptions,
+  fn: async () => {
+    const shape = [8, 128, 128];
+    const p = sizeOf(shape);
+    const c = 21;
+    const logits = seededValues(p * c, 7, 5);
+    const raw = seededValues(p, 11, 1);
+    const labels = Array.from(raw, (v) => (v > 0.8 ? 255 : Math.floor((v + 1) * 10.5) % c));
+    const out = await runGpu(Effect.gen(function* () {
+      const z = yield* fromArray(logits, [...shape, c], "f32");
+      const y = yield* fromArray(labels, shape, "i32");
+      const r = yield* crossEntropy(z, y);
+      return { loss: yield* download(r.loss), bad: yield* download(r.badLabels) };
+    }));
+    const ref = crossEntropyReference(logits, labels, c);
+    assertClose(out.loss, ref.loss, 0, 1e-5, "loss");
+    assertClose(out.bad, [0], 0, 0, "bad");
+  },
+});
