@@ -20,29 +20,37 @@ export const adapterLine: Effect.Effect<string, never, Gpu> = Effect.map(
 );
 
 /**
- * Seconds per call of `record` (which records GPU work): warm-up calls, then
- * enough timed repetitions to pass `minSeconds`, each batch ending in a sync.
+ * Seconds per call of `record` (which records GPU work). After warm-up, calls
+ * are recorded in batches of one submit each, sized so that a batch takes at
+ * least ~0.1 s: timing single calls would measure submit-and-wait latency.
  */
 export const timeGpu = (
   record: Effect.Effect<void, GpuError, Gpu | Scope.Scope>,
-  options: { warmup?: number; minSeconds?: number; maxReps?: number } = {},
+  options: { warmup?: number; minSeconds?: number } = {},
 ): Effect.Effect<number, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
     const gpu = yield* Gpu;
-    const once = Effect.scoped(record);
-    for (let i = 0; i < (options.warmup ?? 2); i++) yield* once;
-    yield* gpu.recorder.sync();
+    const batchOf = (count: number) =>
+      Effect.gen(function* () {
+        const start = performance.now();
+        yield* Effect.scoped(Effect.gen(function* () {
+          for (let i = 0; i < count; i++) yield* record;
+          yield* gpu.recorder.sync();
+        }));
+        return (performance.now() - start) / 1000;
+      });
+    const warmup = options.warmup ?? 2;
+    const warmupSeconds = yield* batchOf(warmup);
+    const single = Math.max(1e-4, warmupSeconds / warmup);
+    const perBatch = Math.max(1, Math.ceil(0.1 / single));
     const minSeconds = options.minSeconds ?? 1;
-    const maxReps = options.maxReps ?? 1000;
-    let reps = 0;
-    const start = performance.now();
-    while (reps < maxReps) {
-      yield* once;
-      reps++;
-      yield* gpu.recorder.sync();
-      if ((performance.now() - start) / 1000 >= minSeconds) break;
+    let seconds = 0;
+    let calls = 0;
+    while (seconds < minSeconds) {
+      seconds += yield* batchOf(perBatch);
+      calls += perBatch;
     }
-    return (performance.now() - start) / 1000 / reps;
+    return seconds / calls;
   });
 
 /** Pads table cells to aligned columns. */
