@@ -1,0 +1,197 @@
+import fc from "fast-check";
+import { Effect } from "effect";
+import { parameter } from "../../src/autograd/tape.ts";
+import { makeSgd, type SgdState } from "../../src/optim/sgd.ts";
+import { type SgdReferenceState, sgdStepReference } from "../../src/optim/reference.ts";
+import { download, fromArray } from "../../src/tensor/tensor.ts";
+import { assertClose, gpuTestOptions, runGpu, runGpuResult } from "../support/gpu.ts";
+import { floats } from "../support/arbitrary.ts";
+
+const STEPS = 3;
+
+// Two groups of 1-2 tensors with odd sizes, gradients for every step, and the
+// optimizer settings (Nesterov only where PyTorch allows it).
+const sgdCase = fc.record({
+  sizes: fc.array(fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 2 }), {
+    minLength: 2,
+    maxLength: 2,
+  }),
+  momentum: fc.constantFrom(0, 0.9),
+  nesterov: fc.boolean(),
+  dampening: fc.constantFrom(0, 0.25),
+  weightDecay: fc.constantFrom(0, 0.01),
+  headMultiplier: fc.constantFrom(1, 10),
+  headDecay: fc.constantFrom(undefined, 0),
+  lrs: fc.array(fc.double({ min: 0.001, max: 0.1, noNaN: true }), {
+    minLength: STEPS,
+    maxLength: STEPS,
+  }),
+}).chain((c) => {
+  const flat = c.sizes.flat();
+  return fc.record({
+    settings: fc.constant({
+      ...c,
+      nesterov: c.nesterov && c.momentum > 0,
+      dampening: c.nesterov && c.momentum > 0 ? 0 : c.dampening,
+    }),
+    weights: fc.tuple(...flat.map((n) => floats(n))),
+    grads: fc.array(fc.tuple(...flat.map((n) => floats(n))), {
+      minLength: STEPS,
+      maxLength: STEPS,
+    }),
+  });
+});
+
+Deno.test({
+  name: "SGD over groups matches the float64 reference over several steps",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(sgdCase, async ({ settings: s, weights, grads }) => {
+        const groupOf = s.sizes.flatMap((g, gi) => g.map(() => gi));
+        const hyperOf = (gi: number, lr: number) => ({
+          lr: lr * (gi === 1 ? s.headMultiplier : 1),
+          momentum: s.momentum,
+          dampening: s.dampening,
+          nesterov: s.nesterov,
+          weightDecay: gi === 1 ? (s.headDecay ?? s.weightDecay) : s.weightDecay,
+        });
+        let expected: SgdReferenceState[] = weights.map((w) => ({ weight: w, buffer: undefined }));
+        for (let t = 0; t < STEPS; t++) {
+          expected = expected.map((st, i) =>
+            sgdStepReference(st, grads[t][i], hyperOf(groupOf[i], s.lrs[t]))
+          );
+        }
+        const { values, state } = await runGpu(Effect.gen(function* () {
+          const scope = yield* Effect.scope;
+          const params = [];
+          for (let i = 0; i < weights.length; i++) {
+            params.push(
+              parameter(yield* fromArray(weights[i], [weights[i].length], "f32"), `p${i}`),
+            );
+          }
+          const backbone = params.filter((_, i) => groupOf[i] === 0);
+          const head = params.filter((_, i) => groupOf[i] === 1);
+          const sgd = yield* makeSgd([
+            { parameters: backbone },
+            { parameters: head, lrMultiplier: s.headMultiplier, weightDecay: s.headDecay },
+          ], {
+            momentum: s.momentum,
+            dampening: s.dampening,
+            nesterov: s.nesterov,
+            weightDecay: s.weightDecay,
+          }, scope);
+          for (let t = 0; t < STEPS; t++) {
+            for (let i = 0; i < params.length; i++) {
+              params[i].grad = yield* fromArray(grads[t][i], [grads[t][i].length], "f32");
+            }
+            yield* sgd.step(s.lrs[t]);
+          }
+          const values = [];
+          for (const p of params) values.push(yield* download(p.value));
+          return { values, state: yield* sgd.exportState() };
+        }));
+        for (let i = 0; i < weights.length; i++) {
+          assertClose(values[i], expected[i].weight, 1e-5, 1e-5, `weight p${i}`);
+          if (s.momentum !== 0) {
+            assertClose(state.momentumBuffers[`p${i}`].data, expected[i].buffer!, 1e-5, 1e-5);
+          }
+        }
+        if (s.momentum === 0 && Object.keys(state.momentumBuffers).length !== 0) {
+          throw new Error("momentum 0 must keep no buffers");
+        }
+        if (state.steps !== STEPS || state.parameterSteps.p0 !== STEPS) {
+          throw new Error(`step counters ${JSON.stringify(state)}`);
+        }
+      }),
+      { seed: 42, numRuns: 24 },
+    );
+  },
+});
+
+Deno.test({
+  name: "a parameter without a gradient is skipped; zeroGrad fills gradients with 0",
+  ...gpuTestOptions,
+  fn: async () => {
+    const out = await runGpu(Effect.gen(function* () {
+      const scope = yield* Effect.scope;
+      const a = parameter(yield* fromArray([1, 2, 3], [3], "f32"), "a");
+      const b = parameter(yield* fromArray([4, 5], [2], "f32"), "b");
+      const sgd = yield* makeSgd([{ parameters: [a, b] }], { momentum: 0.5 }, scope);
+      a.grad = yield* fromArray([1, 1, 1], [3], "f32");
+      yield* sgd.step(0.5);
+      yield* sgd.step(0.5);
+      const state = yield* sgd.exportState();
+      yield* sgd.zeroGrad();
+      return {
+        a: yield* download(a.value),
+        b: yield* download(b.value),
+        g: yield* download(a.grad),
+        state,
+      };
+    }));
+    // Step 1: buf = 1, w -= 0.5; step 2: buf = 0.5 + 1 = 1.5, w -= 0.75.
+    assertClose(out.a, [-0.25, 0.75, 1.75], 0, 0, "a");
+    assertClose(out.b, [4, 5], 0, 0, "b");
+    assertClose(out.g, [0, 0, 0], 0, 0, "zeroed grad");
+    if (out.state.parameterSteps.b !== 0 || out.state.momentumBuffers.b) {
+      throw new Error("b took no step and must have no buffer");
+    }
+  },
+});
+
+Deno.test({
+  name: "makeSgd and importState reject invalid settings and mismatched states",
+  ...gpuTestOptions,
+  fn: async () => {
+    const reasons = await runGpu(Effect.gen(function* () {
+      const scope = yield* Effect.scope;
+      const a = parameter(yield* fromArray([1, 2, 3], [3], "f32"), "a");
+      const twin = parameter(yield* fromArray([1], [1], "f32"), "a");
+      const attempts = [
+        makeSgd([{ parameters: [a] }], { nesterov: true, dampening: 0.1 }, scope),
+        makeSgd([{ parameters: [a] }], { nesterov: true, momentum: 0 }, scope),
+        makeSgd([{ parameters: [a] }, { parameters: [twin] }], {}, scope),
+        makeSgd([{ parameters: [a], weightDecay: -1 }], {}, scope),
+      ];
+      const reasons: string[] = [];
+      for (const attempt of attempts) {
+        const r = yield* Effect.result(attempt);
+        reasons.push(r._tag === "Failure" ? r.failure.reason : "accepted");
+      }
+      const sgd = yield* makeSgd([{ parameters: [a] }], {}, scope);
+      const badStates: SgdState[] = [
+        {
+          steps: 1,
+          parameterSteps: { a: 1 },
+          momentumBuffers: { a: { shape: [4], data: new Float32Array(4) } },
+        },
+        { steps: 1, parameterSteps: { z: 1 }, momentumBuffers: {} },
+        { steps: 1, parameterSteps: { a: 1 }, momentumBuffers: {} },
+      ];
+      for (const state of badStates) {
+        const r = yield* Effect.result(sgd.importState(state));
+        reasons.push(r._tag === "Failure" ? r.failure._tag : "accepted");
+      }
+      const r = yield* Effect.result(sgd.step(Number.NaN));
+      reasons.push(r._tag === "Failure" ? r.failure._tag : "accepted");
+      return reasons;
+    }));
+    if (reasons.includes("accepted")) throw new Error(`accepted: ${JSON.stringify(reasons)}`);
+  },
+});
+
+Deno.test({
+  name: "a step whose gradient does not match its parameter fails",
+  ...gpuTestOptions,
+  fn: async () => {
+    const result = await runGpuResult(Effect.gen(function* () {
+      const scope = yield* Effect.scope;
+      const a = parameter(yield* fromArray([1, 2, 3], [3], "f32"), "a");
+      a.grad = yield* fromArray([1, 2], [2], "f32");
+      const sgd = yield* makeSgd([{ parameters: [a] }], {}, scope);
+      yield* sgd.step(0.1);
+    }));
+    if (result._tag !== "Failure") throw new Error("a mismatched gradient was accepted");
+  },
+});
