@@ -1,0 +1,30 @@
+// Per-pixel distance between a and b [P, C] over channels, one pixel per
+// invocation. OP: 0 squared L2 sum_c (a - b)^2, 1 L2 (its square root),
+// 2 cosine distance 1 - <a, b> / (max(|a|, eps) max(|b|, eps)).
+@compute @workgroup_size(WG_X, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let p = gid.x + gid.y * groups.x * WG_X;
+  if (p >= params.pixels) { return; }
+  let base = p * params.channels;
+  var r = 0.0;
+  if (OP == 2u) {
+    var ab = 0.0;
+    var aa = 0.0;
+    var bb = 0.0;
+    for (var k = 0u; k < params.channels; k++) {
+      let x = a[base + k];
+      let y = b[base + k];
+      ab += x * y;
+      aa += x * x;
+      bb += y * y;
+    }
+    r = 1.0 - ab / (max(sqrt(aa), params.eps) * max(sqrt(bb), params.eps));
+  } else {
+    for (var k = 0u; k < params.channels; k++) {
+      let d = a[base + k] - b[base + k];
+      r += d * d;
+    }
+    if (OP == 1u) { r = sqrt(r); }
+  }
+  out[p] = r;
+}

@@ -1,0 +1,225 @@
+/**
+ * Distances between two NHWC tensors per pixel over channels (squared L2,
+ * L2, cosine distance with an eps guarding zero norms), reduced like a loss
+ * (none / sum / mean over pixels), with gradients for both inputs; and
+ * L2-normalisation over channels with its backward.
+ *
+ * @module
+ */
+import { Effect, type Scope } from "effect";
+import { Gpu } from "../gpu/device.ts";
+import { BindingError, type GpuError } from "../gpu/errors.ts";
+import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { empty, type Tensor } from "../tensor/tensor.ts";
+import { channelView } from "./softmax.ts";
+import { reduceLossRows, type Reduction, reductionCode, upstreamWgsl } from "./loss.ts";
+import forwardSource from "../../shaders/distance/distance_forward.wgsl" with { type: "text" };
+import backwardSource from "../../shaders/distance/distance_backward.wgsl" with { type: "text" };
+import normalizeSource from "../../shaders/distance/normalize.wgsl" with { type: "text" };
+import normalizeBackwardSource from "../../shaders/distance/normalize_backward.wgsl" with {
+  type: "text",
+};
+
+const WG = 64;
+
+/** Distances by their OP code in the shaders. */
+export const DistanceKind = { l2Squared: 0, l2: 1, cosine: 2 } as const;
+/** Name of a distance. */
+export type DistanceKindName = keyof typeof DistanceKind;
+
+/** Default eps of the cosine distance and the normalisation (as PyTorch's cosine_similarity). */
+export const DEFAULT_EPS = 1e-8;
+
+const rowParams = { pixels: "u32", channels: "u32", eps: "f32" } as const;
+
+/** Per-pixel distance map. */
+export const distanceForwardKernel = defineKernel({
+  name: "shaders/distance/distance_forward.wgsl",
+  source: forwardSource,
+  bindings: {
+    a: { access: "read", type: "f32" },
+    b: { access: "read", type: "f32" },
+    out: { access: "read_write", type: "f32" },
+  },
+  params: rowParams,
+  constants: { OP: "u32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: ({ pixels }) => linearGrid(pixels, WG),
+  minElements: ({ pixels, channels }) => ({
+    a: pixels * channels,
+    b: pixels * channels,
+    out: pixels,
+  }),
+});
+
+/** Gradients of the distance with respect to a and b. */
+export const distanceBackwardKernel = defineKernel({
+  name: "shaders/distance/distance_backward.wgsl",
+  source: upstreamWgsl + backwardSource,
+  bindings: {
+    a: { access: "read", type: "f32" },
+    b: { access: "read", type: "f32" },
+    grad: { access: "read", type: "f32" },
+    totals: { access: "read", type: "f32" },
+    da: { access: "read_write", type: "f32" },
+    db: { access: "read_write", type: "f32" },
+  },
+  params: { ...rowParams, den_index: "u32" },
+  constants: { OP: "u32", REDUCTION: "u32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: ({ pixels }) => linearGrid(pixels, WG),
+  minElements: ({ pixels, channels, den_index }, { REDUCTION }) => ({
+    a: pixels * channels,
+    b: pixels * channels,
+    grad: REDUCTION === 0 ? pixels : 1,
+    totals: REDUCTION === 2 ? den_index + 1 : 0,
+    da: pixels * channels,
+    db: pixels * channels,
+  }),
+});
+
+/** y = a / max(|a|, eps) per pixel. */
+export const normalizeKernel = defineKernel({
+  name: "shaders/distance/normalize.wgsl",
+  source: normalizeSource,
+  bindings: { a: { access: "read", type: "f32" }, y: { access: "read_write", type: "f32" } },
+  params: rowParams,
+  workgroupSize: [WG, 1, 1],
+  dispatch: ({ pixels }) => linearGrid(pixels, WG),
+  minElements: ({ pixels, channels }) => ({ a: pixels * channels, y: pixels * channels }),
+});
+
+/** da from a and the output gradient g. */
+export const normalizeBackwardKernel = defineKernel({
+  name: "shaders/distance/normalize_backward.wgsl",
+  source: normalizeBackwardSource,
+  bindings: {
+    a: { access: "read", type: "f32" },
+    g: { access: "read", type: "f32" },
+    da: { access: "read_write", type: "f32" },
+  },
+  params: rowParams,
+  workgroupSize: [WG, 1, 1],
+  dispatch: ({ pixels }) => linearGrid(pixels, WG),
+  minElements: ({ pixels, channels }) => ({
+    a: pixels * channels,
+    g: pixels * channels,
+    da: pixels * channels,
+  }),
+});
+
+/** Options of the distances. */
+export interface DistanceOptions {
+  /** Default "mean" over pixels. */
+  readonly reduction?: Reduction;
+  /** Smallest norm of the cosine distance's inputs. Default {@link DEFAULT_EPS}. */
+  readonly eps?: number;
+}
+
+/** Result of {@link distance}. */
+export interface DistanceResult {
+  /** [1] for sum and mean; the per-pixel map [N, H, W] for none. */
+  readonly value: Tensor<"f32">;
+  /** [2] f32: the distance sum, the pixel count (read by the backward). */
+  readonly totals: Tensor<"f32">;
+}
+
+// Column of the pixel count in the totals.
+const COUNT_COLUMN = 1;
+
+const checkPair = (kernel: string, a: Tensor<"f32">, b: Tensor<"f32">) => {
+  const view = channelView(a.shape);
+  if (view.channels === 0 || a.shape.join() !== b.shape.join()) {
+    return new BindingError({
+      kernel,
+      binding: "b",
+      reason: `shapes [${a.shape.join(", ")}] and [${b.shape.join(", ")}] differ or are empty`,
+    });
+  }
+  return view;
+};
+
+/** Distance between `a` and `b` per pixel over the last (channel) axis, reduced. */
+export const distance = (
+  kind: DistanceKindName,
+  a: Tensor<"f32">,
+  b: Tensor<"f32">,
+  options: DistanceOptions = {},
+): Effect.Effect<DistanceResult, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const view = checkPair(distanceForwardKernel.name, a, b);
+    if (view instanceof BindingError) return yield* view;
+    const gpu = yield* Gpu;
+    const map = yield* empty([view.pixels, 1], "f32");
+    yield* gpu.recorder.dispatch(
+      distanceForwardKernel,
+      { a, b, out: map },
+      { ...view, eps: options.eps ?? DEFAULT_EPS },
+      { OP: DistanceKind[kind] },
+    );
+    const mapShape = a.shape.length > 1 ? a.shape.slice(0, -1) : [1];
+    const reduction = options.reduction ?? "mean";
+    const r = yield* reduceLossRows(map, view.pixels, 1, reduction, COUNT_COLUMN, mapShape);
+    return { value: r.value, totals: r.totals };
+  });
+
+/** sum_c (a - b)^2 per pixel, reduced (mean over pixels by default). */
+export const l2SquaredDistance = (a: Tensor<"f32">, b: Tensor<"f32">, options?: DistanceOptions) =>
+  distance("l2Squared", a, b, options);
+
+/** 1 - cos(a_p, b_p) per pixel, reduced (mean over pixels by default). */
+export const cosineDistance = (a: Tensor<"f32">, b: Tensor<"f32">, options?: DistanceOptions) =>
+  distance("cosine", a, b, options);
+
+/** Gradients of {@link distance} with respect to a and b, from `grad` and the forward's totals. */
+export const distanceBackward = (
+  kind: DistanceKindName,
+  a: Tensor<"f32">,
+  b: Tensor<"f32">,
+  grad: Tensor<"f32">,
+  totals: Tensor<"f32">,
+  options: DistanceOptions = {},
+): Effect.Effect<{ a: Tensor<"f32">; b: Tensor<"f32"> }, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const view = checkPair(distanceBackwardKernel.name, a, b);
+    if (view instanceof BindingError) return yield* view;
+    const gpu = yield* Gpu;
+    const da = yield* empty(a.shape, "f32");
+    const db = yield* empty(b.shape, "f32");
+    yield* gpu.recorder.dispatch(
+      distanceBackwardKernel,
+      { a, b, grad, totals, da, db },
+      { ...view, eps: options.eps ?? DEFAULT_EPS, den_index: COUNT_COLUMN },
+      { OP: DistanceKind[kind], REDUCTION: reductionCode(options.reduction ?? "mean") },
+    );
+    return { a: da, b: db };
+  });
+
+/** a / max(|a|, eps) per pixel over the last (channel) axis. */
+export const l2Normalize = (
+  a: Tensor<"f32">,
+  eps = DEFAULT_EPS,
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const view = checkPair(normalizeKernel.name, a, a);
+    if (view instanceof BindingError) return yield* view;
+    const gpu = yield* Gpu;
+    const y = yield* empty(a.shape, "f32");
+    yield* gpu.recorder.dispatch(normalizeKernel, { a, y }, { ...view, eps });
+    return y;
+  });
+
+/** Gradient of {@link l2Normalize} with respect to `a`, from the output gradient `g`. */
+export const l2NormalizeBackward = (
+  a: Tensor<"f32">,
+  g: Tensor<"f32">,
+  eps = DEFAULT_EPS,
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const view = checkPair(normalizeBackwardKernel.name, a, g);
+    if (view instanceof BindingError) return yield* view;
+    const gpu = yield* Gpu;
+    const da = yield* empty(a.shape, "f32");
+    yield* gpu.recorder.dispatch(normalizeBackwardKernel, { a, g, da }, { ...view, eps });
+    return da;
+  });
