@@ -269,7 +269,8 @@ export const makeSgd = (
         for (const [p, slot] of slots) {
           slot.steps = state.parameterSteps[p.name] ?? 0;
           const saved = state.momentumBuffers[p.name];
-          if (saved && slot.steps > 0) {
+          // Without momentum there is nothing to restore (a saved buffer is ignored).
+          if (saved && slot.steps > 0 && momentum !== 0) {
             const buffer = yield* bufferFor(p, slot);
             yield* upload(buffer, saved.data);
           }

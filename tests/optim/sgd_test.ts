@@ -195,3 +195,30 @@ Deno.test({
     if (result._tag !== "Failure") throw new Error("a mismatched gradient was accepted");
   },
 });
+
+Deno.test({
+  name: "without momentum the state holds step counters only and imports with saved buffers",
+  ...gpuTestOptions,
+  fn: async () => {
+    const out = await runGpu(Effect.gen(function* () {
+      const scope = yield* Effect.scope;
+      const a = parameter(yield* fromArray([1, 2, 3], [3], "f32"), "a");
+      const sgd = yield* makeSgd([{ parameters: [a] }], { momentum: 0, weightDecay: 0.5 }, scope);
+      a.grad = yield* fromArray([2, 2, 2], [3], "f32");
+      // A state written by a run with momentum: its buffer does not apply here.
+      yield* sgd.importState({
+        steps: 4,
+        parameterSteps: { a: 4 },
+        momentumBuffers: { a: { shape: [3], data: new Float32Array([9, 9, 9]) } },
+      });
+      yield* sgd.step(0.25);
+      return { a: yield* download(a.value), state: yield* sgd.exportState() };
+    }));
+    // w - 0.25 * (2 + 0.5 w)
+    assertClose(out.a, [1 - 0.25 * 2.5, 2 - 0.25 * 3, 3 - 0.25 * 3.5], 0, 0, "a");
+    if (out.state.steps !== 5 || out.state.parameterSteps.a !== 5) {
+      throw new Error(`counters ${JSON.stringify(out.state)}`);
+    }
+    if (Object.keys(out.state.momentumBuffers).length !== 0) throw new Error("buffers kept");
+  },
+});
