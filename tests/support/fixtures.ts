@@ -67,25 +67,38 @@ export const loadFixture = (relative: string): Fixture => {
 };
 
 /**
- * Parity tolerance: |a - b| <= tol * max(1, |b|) element by element (the
- * fixtures are float64 results rounded to float32). Throws naming the worst
- * element, its index and both values.
+ * How an error is scaled: `unit` divides by max(1, |expected|) element by element;
+ * `tensor` by the tensor's largest |expected| (stricter for small tensors such as
+ * a network's parameter gradients, whose entries are all well under 1).
+ */
+export type ParityScale = "unit" | "tensor";
+
+/**
+ * Parity tolerance: |a - b| <= tol * scale, with the scale of {@link ParityScale}
+ * (the fixtures are float64 results rounded to float32). Throws naming the worst
+ * element, its index and both values; returns the worst scaled error.
  */
 export const assertParity = (
   actual: ArrayLike<number>,
   expected: { readonly shape: readonly number[]; readonly data: ArrayLike<number> },
   label: string,
   tol = 1e-4,
-): void => {
+  scale: ParityScale = "unit",
+): number => {
   if (actual.length !== expected.data.length) {
     throw new Error(`${label}: ${actual.length} values, expected ${expected.data.length}`);
+  }
+  let largest = 0;
+  for (let i = 0; i < expected.data.length; i++) {
+    largest = Math.max(largest, Math.abs(expected.data[i]));
   }
   let worst = -1;
   let worstExcess = 0;
   for (let i = 0; i < actual.length; i++) {
     const b = expected.data[i];
     const diff = Math.abs(actual[i] - b);
-    const excess = Number.isNaN(diff) ? Infinity : diff / Math.max(1, Math.abs(b));
+    const denominator = scale === "unit" ? Math.max(1, Math.abs(b)) : largest || 1;
+    const excess = Number.isNaN(diff) ? Infinity : diff / denominator;
     if (excess > worstExcess) {
       worstExcess = excess;
       worst = i;
@@ -94,7 +107,8 @@ export const assertParity = (
   if (worstExcess > tol) {
     throw new Error(
       `${label} [${expected.shape}] differs from PyTorch at ${worst}: ${actual[worst]} vs ` +
-        `${expected.data[worst]} (scaled error ${worstExcess.toExponential(2)} > ${tol})`,
+        `${expected.data[worst]} (${scale}-scaled error ${worstExcess.toExponential(2)} > ${tol})`,
     );
   }
+  return worstExcess;
 };
