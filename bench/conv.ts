@@ -1,0 +1,211 @@
+/**
+ * conv2d throughput (GFLOP/s) of the forward pass, the input gradient and the
+ * filter gradient, ours against TF.js's WebGPU backend, in one run on the
+ * same adapter. `deno run -A bench/conv.ts [--ours-only]`.
+ *
+ * @module
+ */
+import { Effect, type Scope } from "effect";
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-webgpu";
+import { Gpu } from "../src/gpu/device.ts";
+import type { GpuError } from "../src/gpu/errors.ts";
+import {
+  conv2dBackwardFilter,
+  conv2dBackwardInput,
+  conv2dFlops,
+  conv2dForward,
+  conv2dGeometry,
+  type Conv2dOptions,
+  type ConvGeometry,
+} from "../src/ops/conv.ts";
+import { fromArray, type Tensor } from "../src/tensor/tensor.ts";
+import { adapterLine, runBench, table } from "./support.ts";
+
+interface Case {
+  readonly label: string;
+  readonly input: readonly [number, number, number, number];
+  readonly filter: readonly [number, number, number, number];
+  readonly options: Conv2dOptions & { readonly stride?: number; readonly padding?: number };
+}
+
+const cases: readonly Case[] = [
+  {
+    label: "8x64x64x32->32 3x3 p1",
+    input: [8, 64, 64, 32],
+    filter: [3, 3, 32, 32],
+    options: { padding: 1 },
+  },
+  {
+    label: "8x32x32x64->64 3x3 p1",
+    input: [8, 32, 32, 64],
+    filter: [3, 3, 64, 64],
+    options: { padding: 1 },
+  },
+  {
+    label: "8x32x32x64->64 3x3 p1 s2",
+    input: [8, 32, 32, 64],
+    filter: [3, 3, 64, 64],
+    options: { padding: 1, stride: 2 },
+  },
+  {
+    label: "8x16x16x128->128 3x3 d2 p2",
+    input: [8, 16, 16, 128],
+    filter: [3, 3, 128, 128],
+    options: { padding: 2, dilation: 2 },
+  },
+  { label: "8x32x32x64->256 1x1", input: [8, 32, 32, 64], filter: [1, 1, 64, 256], options: {} },
+]; // deno-fmt-ignore
+
+/** Seconds a measurement aims for (the whole table must stay within a few minutes). */
+const TARGET_SECONDS = 1;
+
+const values = (length: number, seed: number): Float32Array =>
+  Float32Array.from({ length }, (_, i) => Math.sin(i * 0.37 + seed) * 0.5);
+
+/** Timed batches per measurement; the fastest counts (other work may share the cores). */
+const BATCHES = 3;
+
+/** Repetitions per batch so that a batch lasts about TARGET_SECONDS / BATCHES. */
+const repsFor = (single: number) =>
+  Math.max(1, Math.min(50, Math.round(TARGET_SECONDS / BATCHES / single)));
+
+/**
+ * Seconds per call: a warm-up call, a timed single call to size the batches,
+ * then batches of calls recorded back to back, each ended by one flush + sync.
+ */
+const timeOurs = (
+  op: Effect.Effect<unknown, GpuError, Gpu | Scope.Scope>,
+): Effect.Effect<number, GpuError, Gpu> =>
+  Effect.gen(function* () {
+    const gpu = yield* Gpu;
+    const once = Effect.scoped(op);
+    yield* once;
+    yield* gpu.recorder.sync();
+    let start = performance.now();
+    yield* once;
+    yield* gpu.recorder.sync();
+    let best = (performance.now() - start) / 1000;
+    const reps = repsFor(best);
+    for (let b = 0; b < BATCHES; b++) {
+      start = performance.now();
+      for (let i = 0; i < reps; i++) yield* once;
+      yield* gpu.recorder.sync();
+      best = Math.min(best, (performance.now() - start) / 1000 / reps);
+    }
+    return best;
+  });
+
+/** Seconds per call of a TF.js op, measured like {@link timeOurs}, ended by one readback. */
+const timeTf = async (op: () => tf.Tensor): Promise<number> => {
+  const warm = op();
+  await warm.data();
+  warm.dispose();
+  let start = performance.now();
+  const first = op();
+  await first.data();
+  first.dispose();
+  let best = (performance.now() - start) / 1000;
+  const reps = repsFor(best);
+  for (let b = 0; b < BATCHES; b++) {
+    start = performance.now();
+    const results: tf.Tensor[] = [];
+    for (let i = 0; i < reps; i++) results.push(op());
+    await results[reps - 1].data();
+    best = Math.min(best, (performance.now() - start) / 1000 / reps);
+    for (const r of results) r.dispose();
+  }
+  return best;
+};
+
+const ours = (c: Case, g: ConvGeometry): Effect.Effect<number[], GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const x = yield* fromArray(values(g.batch * g.inH * g.inW * g.inC, 1), c.input, "f32");
+    const w = yield* fromArray(values(g.kH * g.kW * g.inCg * g.outC, 2), c.filter, "f32");
+    const bias = yield* fromArray(values(g.outC, 3), [g.outC], "f32");
+    const dyShape = [g.batch, g.outH, g.outW, g.outC];
+    const dy: Tensor<"f32"> = yield* fromArray(
+      values(dyShape.reduce((a, b) => a * b), 4),
+      dyShape,
+      "f32",
+    );
+    return [
+      yield* timeOurs(conv2dForward(x, w, bias, c.options)),
+      yield* timeOurs(conv2dBackwardInput(dy, w, c.input, c.options)),
+      yield* timeOurs(conv2dBackwardFilter(x, dy, c.filter, c.options)),
+    ];
+  });
+
+const tfjs = async (c: Case, g: ConvGeometry): Promise<number[]> => {
+  const x = tf.tensor4d(values(g.batch * g.inH * g.inW * g.inC, 1), [...c.input]);
+  const w = tf.tensor4d(values(g.kH * g.kW * g.inCg * g.outC, 2), [...c.filter]);
+  const bias = tf.tensor1d(values(g.outC, 3));
+  const dy = tf.tensor4d(values(g.batch * g.outH * g.outW * g.outC, 4), [
+    g.batch,
+    g.outH,
+    g.outW,
+    g.outC,
+  ]);
+  const stride = c.options.stride ?? 1;
+  const dilation = (c.options.dilation as number | undefined) ?? 1;
+  const pad = c.options.padding ?? 0;
+  // TF.js's gradient kernels take no dilation: they run the undilated
+  // convolution with the same output size and FLOPs (padding shrunk to match).
+  const gradPad = pad - (dilation - 1) * ((g.kH - 1) / 2);
+  const engine = tf.engine();
+  const seconds = [
+    await timeTf(() =>
+      tf.fused.conv2d({ x, filter: w, bias, strides: stride, pad, dilations: dilation })
+    ),
+    await timeTf(() =>
+      engine.runKernel("Conv2DBackpropInput", { dy, filter: w }, {
+        strides: stride,
+        pad: gradPad,
+        dataFormat: "NHWC",
+        inputShape: [...c.input],
+      }) as tf.Tensor
+    ),
+    await timeTf(() =>
+      engine.runKernel("Conv2DBackpropFilter", { x, dy }, {
+        strides: stride,
+        pad: gradPad,
+        dataFormat: "NHWC",
+        filterShape: [...c.filter],
+      }) as tf.Tensor
+    ),
+  ]; // deno-fmt-ignore
+  tf.dispose([x, w, bias, dy]);
+  return seconds;
+};
+
+const rate = (flops: number, seconds: number) => (flops / seconds / 1e9).toFixed(2);
+
+/** Prints the conv2d table: ours vs TF.js (unless `peers` is false), GFLOP/s. */
+export const benchConv = async (options: { peers?: boolean } = {}): Promise<void> => {
+  const peers = options.peers ?? true;
+  if (peers) {
+    await tf.setBackend("webgpu");
+    await tf.ready();
+  }
+  await runBench(Effect.gen(function* () {
+    console.log(`\n## conv2d (NHWC, f32), GFLOP/s, on ${yield* adapterLine}`);
+    const rows = [["shape", "ours fwd / dx / dw", "TF.js fwd / dx / dw"]];
+    for (const c of cases) {
+      const g = conv2dGeometry(c.input, c.filter, c.options);
+      const flops = conv2dFlops(g);
+      const mine = yield* ours(c, g);
+      const theirs = peers ? yield* Effect.promise(() => tfjs(c, g)) : undefined;
+      const row = [
+        c.label,
+        mine.map((s) => rate(flops, s)).join(" / "),
+        theirs ? theirs.map((s) => rate(flops, s)).join(" / ") : "-",
+      ];
+      rows.push(row);
+      console.log(row.join(" | "));
+    }
+    console.log();
+    console.log(table(rows));
+  }));
+};
+
+if (import.meta.main) await benchConv({ peers: !Deno.args.includes("--ours-only") });
