@@ -36,10 +36,15 @@ const cases = [
   "pointwise",
 ];
 
-// Known disagreement, reported to the conv2d owner: the depthwise input gradient at stride 2
-// is wrong in the even input columns w = 2, 4 (every row, every channel); the float64
-// reference in src/ops/reference/conv.ts agrees with PyTorch to 1e-7 there.
-const knownFailures = new Set(["depthwise8_stride2"]);
+// Known disagreements of the depthwise vec4 path (groups = C, C % 4 == 0), reported to the
+// conv2d owner; the float64 reference in src/ops/reference/conv.ts agrees with PyTorch to
+// 1e-7 on all three. Remove a name once its kernel is fixed.
+// - depthwise8_stride2: the input gradient is wrong in the even input columns w = 2, 4
+//   (every row and channel), deterministically.
+// - depthwise8, depthwise8_dilation2: pass when run alone but fail after some other conv
+//   cases ran on the same device (forward y and input gradient, batch 1: e.g. y[385] =
+//   1.33583 vs -1.22663), i.e. the result depends on earlier state (pool or cache).
+const knownFailures = new Set(["depthwise8_stride2", "depthwise8", "depthwise8_dilation2"]);
 
 for (const name of cases) {
   Deno.test({
