@@ -9,47 +9,14 @@ import { relu } from "../../src/autograd/basic.ts";
 import { batchNorm, type RunningStats } from "../../src/autograd/norm.ts";
 import { maxPool2d } from "../../src/autograd/pool.ts";
 import { resizeBilinear } from "../../src/autograd/resize.ts";
-import { type GpuScoped, grad, type Node, parameter, record } from "../../src/autograd/tape.ts";
-import {
-  conv2dBackwardBias,
-  conv2dBackwardFilter,
-  conv2dBackwardInput,
-  conv2dForward,
-  type Conv2dOptions,
-} from "../../src/ops/conv.ts";
-import { crossEntropy, crossEntropyBackward } from "../../src/ops/cross_entropy.ts";
+import { conv2d } from "../../src/autograd/conv.ts";
+import { crossEntropy } from "../../src/autograd/losses.ts";
+import { grad, type Node, parameter } from "../../src/autograd/tape.ts";
 import { download, type Tensor } from "../../src/tensor/tensor.ts";
 import { gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { assertParity, loadFixture } from "../support/fixtures.ts";
 
 const fixture = loadFixture("two_block_net.safetensors");
-
-// Differentiable conv2d and cross-entropy over the ops, until src/autograd has its own.
-const conv2d = (x: Node, w: Node, b: Node | undefined, options: Conv2dOptions): GpuScoped<Node> =>
-  Effect.gen(function* () {
-    const y = yield* conv2dForward(x.value, w.value, b?.value, options);
-    return record(y, b ? [x, w, b] : [x, w], (g) =>
-      Effect.gen(function* () {
-        const dx = x.requiresGrad
-          ? yield* conv2dBackwardInput(g, w.value, x.value.shape, options)
-          : undefined;
-        const dw = w.requiresGrad
-          ? yield* conv2dBackwardFilter(x.value, g, w.value.shape, options)
-          : undefined;
-        const db = b?.requiresGrad ? yield* conv2dBackwardBias(g) : undefined;
-        return [dx, dw, db];
-      }), "conv2d");
-  });
-
-const crossEntropyLoss = (logits: Node, labels: Tensor<"i32">): GpuScoped<Node> =>
-  Effect.gen(function* () {
-    const r = yield* crossEntropy(logits.value, labels);
-    return record(r.loss, [logits], (g) =>
-      Effect.map(
-        crossEntropyBackward(logits.value, labels, g, r.totals),
-        (dz) => [dz],
-      ), "crossEntropy");
-  });
 
 const PARAMETERS = [
   "conv1.w",
@@ -97,7 +64,7 @@ Deno.test({
       );
       const upsampled = yield* resizeBilinear(block2, p.h, p.w);
       const logits = yield* conv2d(upsampled, at("classifier.w"), at("classifier.b"), {});
-      const loss = yield* crossEntropyLoss(logits, labels);
+      const loss = yield* crossEntropy(logits, labels);
 
       const grads = yield* grad(loss, [x, ...PARAMETERS.map(at)]);
       const activations = [block1, pooled, block2, upsampled, logits, loss].map((n) => n.value);
