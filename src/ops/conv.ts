@@ -13,8 +13,9 @@
  * - anything else: 4 x 4 per invocation with scalar loads and bounds checks.
  * The input gradient is the transposed convolution of dy with the filter
  * (transposed per group), visiting input columns one stride phase at a time.
- * The filter gradient is split-K: partial sums over chunks of output rows,
- * then a reduction pass.
+ * The filter gradient is split-K (partial sums over chunks of output rows,
+ * then a reduction pass) with the same menu: 8x8 vec4 tiles, 4x4 scalar
+ * tiles, or 4 channels of one tap for depthwise.
  *
  * @module
  */
@@ -30,6 +31,7 @@ import {
   type ConvParams,
   convVec4Kernel,
   depthwiseVec4Kernel,
+  filterDepthwiseVec4Kernel,
   filterGeneralKernel,
   type FilterParams,
   filterVec4Kernel,
@@ -366,10 +368,12 @@ export const conv2dBackwardFilter = (
     yield* checkShape(dy, [g.batch, g.outH, g.outW, g.outC], "dy");
     const gpu = yield* Gpu;
     const dw = yield* empty(filterShape, "f32");
+    const depthwise = isDepthwise(g);
     const vec4 = g.inCg % 4 === 0 && g.outCg % 4 === 0;
     const tile = vec4 ? 8 : 4;
-    const ciBlocks = Math.ceil(g.inCg / tile);
-    const coBlocks = g.groups * Math.ceil(g.outCg / tile);
+    // Depthwise: one tile is 4 channels of one tap (they span 4 groups).
+    const ciBlocks = depthwise ? 1 : Math.ceil(g.inCg / tile);
+    const coBlocks = depthwise ? g.outC / 4 : g.groups * Math.ceil(g.outCg / tile);
     const taps = g.kH * g.kW;
     const tapsSize = taps * g.inCg * g.outC;
     const rows = g.batch * g.outH;
@@ -399,7 +403,9 @@ export const conv2dBackwardFilter = (
       blocks: splits * taps * ciBlocks * coBlocks,
     };
     const run = (partial: Tensor<"f32">) =>
-      vec4
+      depthwise
+        ? gpu.recorder.dispatch(filterDepthwiseVec4Kernel, { src: x, grad: dy, partial }, p)
+        : vec4
         ? gpu.recorder.dispatch(filterVec4Kernel, { src: x, grad: dy, partial }, p)
         : gpu.recorder.dispatch(filterGeneralKernel, { src: x, grad: dy, partial }, p);
     if (splits === 1) {

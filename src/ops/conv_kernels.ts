@@ -11,6 +11,9 @@ import convSource from "../../shaders/conv/conv.wgsl" with { type: "text" };
 import depthwiseSource from "../../shaders/conv/depthwise_vec4.wgsl" with { type: "text" };
 import filterTapsSource from "../../shaders/conv/filter_taps.wgsl" with { type: "text" };
 import filterVec4Source from "../../shaders/conv/filter_vec4.wgsl" with { type: "text" };
+import filterDepthwiseSource from "../../shaders/conv/filter_depthwise_vec4.wgsl" with {
+  type: "text",
+};
 import filterSource from "../../shaders/conv/filter.wgsl" with { type: "text" };
 import sumSplitsSource from "../../shaders/conv/sum_splits.wgsl" with { type: "text" };
 import biasPartialSource from "../../shaders/conv/bias_partial.wgsl" with { type: "text" };
@@ -205,4 +208,15 @@ export const transposeFilterKernel = defineKernel({
   workgroupSize: [CONV_WG, 1, 1],
   dispatch: (p) => linearGrid(p.taps * p.in_cg * p.out_c, CONV_WG),
   minElements: (p) => ({ weight: p.taps * p.in_cg * p.out_c, out: p.taps * p.in_cg * p.out_c }),
+});
+
+/** Split-K filter gradient of a depthwise convolution, 4 channels of one tap per invocation. */
+export const filterDepthwiseVec4Kernel = defineKernel({
+  name: "shaders/conv/filter_depthwise_vec4.wgsl",
+  source: filterTapsSource + filterDepthwiseSource,
+  bindings: filterBindings("vec4f"),
+  params: filterParams,
+  workgroupSize: [CONV_WG, 1, 1],
+  dispatch: grid,
+  minElements: filterMinElements,
 });
