@@ -10,6 +10,8 @@
  * - depthwise (groups = C, C % 4 == 0): its own vec4 kernel;
  * - channels per group multiples of 4: 8 pixels x 8 channels per invocation
  *   from vec4 loads ("fits" variant without store checks when tiles divide);
+ * - destination channels per group multiples of 4 (an RGB stem's forward):
+ *   8 x 8 per invocation, scalar source loads, vec4 filter loads and stores;
  * - anything else: 4 x 4 per invocation with scalar loads and bounds checks.
  * The input gradient is the transposed convolution of dy with the filter
  * (transposed per group), visiting input columns one stride phase at a time.
@@ -28,6 +30,7 @@ import { matmulInto } from "./matmul.ts";
 import {
   biasPartialKernel,
   convGeneralKernel,
+  convOut4Kernel,
   type ConvParams,
   convVec4Kernel,
   depthwiseVec4Kernel,
@@ -251,6 +254,9 @@ const recordPass = (
     if (path === "depthwise") {
       const p = passParams(g, from, to, mode, 8, 4);
       yield* gpu.recorder.dispatch(depthwiseVec4Kernel, bindings, p, { MODE: mode, HAS_BIAS });
+    } else if (path === "general" && to.cg % 4 === 0) {
+      const p = passParams(g, from, to, mode, 8, 8);
+      yield* gpu.recorder.dispatch(convOut4Kernel, bindings, p, { MODE: mode, HAS_BIAS });
     } else if (path === "general") {
       const p = passParams(g, from, to, mode, 4, 4);
       yield* gpu.recorder.dispatch(convGeneralKernel, bindings, p, { MODE: mode, HAS_BIAS });

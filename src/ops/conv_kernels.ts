@@ -7,6 +7,7 @@
 import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import tapsSource from "../../shaders/conv/taps.wgsl" with { type: "text" };
 import convVec4Source from "../../shaders/conv/conv_vec4.wgsl" with { type: "text" };
+import convOut4Source from "../../shaders/conv/conv_out4.wgsl" with { type: "text" };
 import convSource from "../../shaders/conv/conv.wgsl" with { type: "text" };
 import depthwiseSource from "../../shaders/conv/depthwise_vec4.wgsl" with { type: "text" };
 import filterTapsSource from "../../shaders/conv/filter_taps.wgsl" with { type: "text" };
@@ -75,6 +76,23 @@ export const convVec4Kernel = defineKernel({
   bindings: convBindings("vec4f"),
   params: convParams,
   constants: { MODE: "u32", FITS: "u32", HAS_BIAS: "u32" },
+  workgroupSize: [CONV_WG, 1, 1],
+  dispatch: grid,
+  minElements: convMinElements,
+});
+
+/** 8 pixels x 8 channels per invocation, scalar source loads (destination channels % 4 == 0). */
+export const convOut4Kernel = defineKernel({
+  name: "shaders/conv/conv_out4.wgsl",
+  source: tapsSource + convOut4Source,
+  bindings: {
+    src: { access: "read", type: "f32" },
+    weight: { access: "read", type: "vec4f" },
+    bias: { access: "read", type: "vec4f" },
+    dst: { access: "read_write", type: "vec4f" },
+  },
+  params: convParams,
+  constants: { MODE: "u32", HAS_BIAS: "u32" },
   workgroupSize: [CONV_WG, 1, 1],
   dispatch: grid,
   minElements: convMinElements,

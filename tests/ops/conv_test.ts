@@ -134,7 +134,8 @@ Deno.test({
 });
 
 // Shapes that take the unchecked ("fits") vec4 variant, the stride-phase input
-// gradient with whole tiles, the multi-split filter gradient and pointwise.
+// gradient with whole tiles, the multi-split filter gradient, pointwise
+// (vec4 and matmul), depthwise, grouped, and an RGB stem (scalar source loads).
 const floatCases: readonly Case[] = [
   { input: [2, 16, 16, 16], filter: [3, 3, 16, 16], options: { padding: 1 } },
   { input: [2, 16, 32, 8], filter: [3, 3, 8, 16], options: { padding: 1, stride: 2 } },
@@ -144,6 +145,7 @@ const floatCases: readonly Case[] = [
   { input: [2, 9, 16, 16], filter: [3, 3, 1, 16], options: { padding: 1, groups: 16 } },
   { input: [2, 9, 16, 16], filter: [3, 3, 4, 16], options: { padding: 1, groups: 4 } },
   { input: [2, 9, 13, 9], filter: [3, 3, 3, 15], options: { padding: 1, stride: 2, groups: 3 } },
+  { input: [2, 11, 10, 3], filter: [5, 5, 3, 8], options: { padding: 2, stride: 2 } },
 ];
 
 Deno.test({
