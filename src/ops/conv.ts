@@ -16,7 +16,7 @@
  * The input gradient is the transposed convolution of dy with the filter
  * (transposed per group), visiting input columns one stride phase at a time.
  * The filter gradient is split-K (partial sums over chunks of output rows,
- * then a reduction pass) with the same menu: 8x8 vec4 tiles, 4x4 scalar
+ * then a reduction pass) with the same menu: 4x8 vec4 tiles, 4x4 scalar
  * tiles, or 4 channels of one tap for depthwise.
  *
  * @module
@@ -376,10 +376,10 @@ export const conv2dBackwardFilter = (
     const dw = yield* empty(filterShape, "f32");
     const depthwise = isDepthwise(g);
     const vec4 = g.inCg % 4 === 0 && g.outCg % 4 === 0;
-    const tile = vec4 ? 8 : 4;
-    // Depthwise: one tile is 4 channels of one tap (they span 4 groups).
-    const ciBlocks = depthwise ? 1 : Math.ceil(g.inCg / tile);
-    const coBlocks = depthwise ? g.outC / 4 : g.groups * Math.ceil(g.outCg / tile);
+    // Tiles (input x output channels of one tap): 4x8 vec4, 4x4 scalar; a
+    // depthwise tile is 4 channels of one tap (they span 4 groups).
+    const ciBlocks = depthwise ? 1 : Math.ceil(g.inCg / 4);
+    const coBlocks = depthwise ? g.outC / 4 : g.groups * Math.ceil(g.outCg / (vec4 ? 8 : 4));
     const taps = g.kH * g.kW;
     const tapsSize = taps * g.inCg * g.outC;
     const rows = g.batch * g.outH;
