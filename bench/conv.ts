@@ -70,82 +70,86 @@ const BATCHES = 3;
 const repsFor = (single: number) =>
   Math.max(1, Math.min(50, Math.round(TARGET_SECONDS / BATCHES / single)));
 
-/**
- * Seconds per call: a warm-up call, a timed single call to size the batches,
- * then batches of calls recorded back to back, each ended by one flush + sync.
- */
-const timeOurs = (
-  op: Effect.Effect<unknown, GpuError, Gpu | Scope.Scope>,
-): Effect.Effect<number, GpuError, Gpu> =>
-  Effect.gen(function* () {
-    const gpu = yield* Gpu;
-    const once = Effect.scoped(op);
-    yield* once;
-    yield* gpu.recorder.sync();
-    let start = performance.now();
-    yield* once;
-    yield* gpu.recorder.sync();
-    let best = (performance.now() - start) / 1000;
-    const reps = repsFor(best);
-    for (let b = 0; b < BATCHES; b++) {
-      start = performance.now();
-      for (let i = 0; i < reps; i++) yield* once;
-      yield* gpu.recorder.sync();
-      best = Math.min(best, (performance.now() - start) / 1000 / reps);
-    }
-    return best;
-  });
+/** Runs `reps` calls and waits for them; resolves to the seconds per call. */
+type Batch = (reps: number) => Promise<number>;
 
-/** Seconds per call of a TF.js op, measured like {@link timeOurs}, ended by one readback. */
-const timeTf = async (op: () => tf.Tensor): Promise<number> => {
-  const warm = op();
-  await warm.data();
-  warm.dispose();
-  let start = performance.now();
-  const first = op();
-  await first.data();
-  first.dispose();
-  let best = (performance.now() - start) / 1000;
-  const reps = repsFor(best);
+/**
+ * A batch of our op: `reps` calls recorded back to back (each in its own
+ * scope, so buffers recycle), then one flush + sync.
+ */
+const oursBatch = (
+  op: Effect.Effect<unknown, GpuError, Gpu | Scope.Scope>,
+  run: <A>(program: Effect.Effect<A, GpuError, Gpu>) => Promise<A>,
+): Batch =>
+(reps) =>
+  run(Effect.gen(function* () {
+    const gpu = yield* Gpu;
+    const start = performance.now();
+    for (let i = 0; i < reps; i++) yield* Effect.scoped(op);
+    yield* gpu.recorder.sync();
+    return (performance.now() - start) / 1000 / reps;
+  }));
+
+/** A batch of a TF.js op: `reps` calls, then one readback of the last result. */
+const tfBatch = (op: () => tf.Tensor): Batch => async (reps) => {
+  const start = performance.now();
+  const results: tf.Tensor[] = [];
+  for (let i = 0; i < reps; i++) results.push(op());
+  await results[reps - 1].data();
+  const seconds = (performance.now() - start) / 1000 / reps;
+  tf.dispose(results);
+  return seconds;
+};
+
+/**
+ * Seconds per call of each contender: one warm-up call each, a single timed
+ * call to size the batches, then batches alternating between contenders so
+ * that load from other processes hits both alike; the fastest batch counts.
+ */
+const timeTogether = async (contenders: readonly Batch[]): Promise<number[]> => {
+  const best: number[] = [];
+  const reps: number[] = [];
+  for (const batch of contenders) {
+    await batch(1);
+    const single = await batch(1);
+    best.push(single);
+    reps.push(repsFor(single));
+  }
   for (let b = 0; b < BATCHES; b++) {
-    start = performance.now();
-    const results: tf.Tensor[] = [];
-    for (let i = 0; i < reps; i++) results.push(op());
-    await results[reps - 1].data();
-    best = Math.min(best, (performance.now() - start) / 1000 / reps);
-    for (const r of results) r.dispose();
+    for (const [i, batch] of contenders.entries()) {
+      best[i] = Math.min(best[i], await batch(reps[i]));
+    }
   }
   return best;
 };
 
-const ours = (c: Case, g: ConvGeometry): Effect.Effect<number[], GpuError, Gpu | Scope.Scope> =>
+/** Our three passes of a case, as batches. */
+const oursBatches = (
+  c: Case,
+  g: ConvGeometry,
+  run: <A>(program: Effect.Effect<A, GpuError, Gpu>) => Promise<A>,
+): Effect.Effect<Batch[], GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
     const x = yield* fromArray(values(g.batch * g.inH * g.inW * g.inC, 1), c.input, "f32");
     const w = yield* fromArray(values(g.kH * g.kW * g.inCg * g.outC, 2), c.filter, "f32");
     const bias = yield* fromArray(values(g.outC, 3), [g.outC], "f32");
     const dyShape = [g.batch, g.outH, g.outW, g.outC];
-    const dy: Tensor<"f32"> = yield* fromArray(
-      values(dyShape.reduce((a, b) => a * b), 4),
-      dyShape,
-      "f32",
-    );
+    const dyValues = values(dyShape.reduce((a, b) => a * b), 4);
+    const dy: Tensor<"f32"> = yield* fromArray(dyValues, dyShape, "f32");
     return [
-      yield* timeOurs(conv2dForward(x, w, bias, c.options)),
-      yield* timeOurs(conv2dBackwardInput(dy, w, c.input, c.options)),
-      yield* timeOurs(conv2dBackwardFilter(x, dy, c.filter, c.options)),
+      oursBatch(conv2dForward(x, w, bias, c.options), run),
+      oursBatch(conv2dBackwardInput(dy, w, c.input, c.options), run),
+      oursBatch(conv2dBackwardFilter(x, dy, c.filter, c.options), run),
     ];
   });
 
-const tfjs = async (c: Case, g: ConvGeometry): Promise<number[]> => {
+/** TF.js's three passes of a case, as batches, and a function releasing its tensors. */
+const tfjsBatches = (c: Case, g: ConvGeometry): { batches: Batch[]; dispose: () => void } => {
   const x = tf.tensor4d(values(g.batch * g.inH * g.inW * g.inC, 1), [...c.input]);
   const w = tf.tensor4d(values(g.kH * g.kW * g.inCg * g.outC, 2), [...c.filter]);
   const bias = tf.tensor1d(values(g.outC, 3));
-  const dy = tf.tensor4d(values(g.batch * g.outH * g.outW * g.outC, 4), [
-    g.batch,
-    g.outH,
-    g.outW,
-    g.outC,
-  ]);
+  const dyShape: [number, number, number, number] = [g.batch, g.outH, g.outW, g.outC];
+  const dy = tf.tensor4d(values(g.batch * g.outH * g.outW * g.outC, 4), dyShape);
   const stride = c.options.stride ?? 1;
   const dilation = (c.options.dilation as number | undefined) ?? 1;
   const pad = c.options.padding ?? 0;
@@ -153,29 +157,25 @@ const tfjs = async (c: Case, g: ConvGeometry): Promise<number[]> => {
   // convolution with the same output size and FLOPs (padding shrunk to match).
   const gradPad = pad - (dilation - 1) * ((g.kH - 1) / 2);
   const engine = tf.engine();
-  const seconds = [
-    await timeTf(() =>
+  const common = { strides: stride, pad: gradPad, dataFormat: "NHWC" };
+  const batches = [
+    tfBatch(() =>
       tf.fused.conv2d({ x, filter: w, bias, strides: stride, pad, dilations: dilation })
     ),
-    await timeTf(() =>
+    tfBatch(() =>
       engine.runKernel("Conv2DBackpropInput", { dy, filter: w }, {
-        strides: stride,
-        pad: gradPad,
-        dataFormat: "NHWC",
+        ...common,
         inputShape: [...c.input],
       }) as tf.Tensor
     ),
-    await timeTf(() =>
+    tfBatch(() =>
       engine.runKernel("Conv2DBackpropFilter", { x, dy }, {
-        strides: stride,
-        pad: gradPad,
-        dataFormat: "NHWC",
+        ...common,
         filterShape: [...c.filter],
       }) as tf.Tensor
     ),
-  ]; // deno-fmt-ignore
-  tf.dispose([x, w, bias, dy]);
-  return seconds;
+  ];
+  return { batches, dispose: () => tf.dispose([x, w, bias, dy]) };
 };
 
 const rate = (flops: number, seconds: number) => (flops / seconds / 1e9).toFixed(2);
@@ -190,14 +190,22 @@ export const benchConv = async (options: { peers?: boolean } = {}): Promise<void
   await runBench(Effect.gen(function* () {
     console.log(`\n## conv2d (NHWC, f32), GFLOP/s, on ${yield* adapterLine}`);
     const rows = [["shape", "ours fwd / dx / dw", "TF.js fwd / dx / dw"]];
+    const context = yield* Effect.context<Gpu>();
+    const run = <A>(program: Effect.Effect<A, GpuError, Gpu>) =>
+      Effect.runPromise(Effect.provide(program, context));
     for (const c of cases) {
       const g = conv2dGeometry(c.input, c.filter, c.options);
       const flops = conv2dFlops(g);
-      const mine = yield* ours(c, g);
-      const theirs = peers ? yield* Effect.promise(() => tfjs(c, g)) : undefined;
+      const mine = yield* oursBatches(c, g, run);
+      const peer = peers ? tfjsBatches(c, g) : undefined;
+      const seconds = yield* Effect.promise(() =>
+        timeTogether([...mine, ...(peer?.batches ?? [])])
+      );
+      peer?.dispose();
+      const theirs = peer ? seconds.slice(3) : undefined;
       const row = [
         c.label,
-        mine.map((s) => rate(flops, s)).join(" / "),
+        seconds.slice(0, 3).map((s) => rate(flops, s)).join(" / "),
         theirs ? theirs.map((s) => rate(flops, s)).join(" / ") : "-",
       ];
       rows.push(row);
