@@ -180,11 +180,6 @@ export class CommandRecorder {
     );
   }
 
-  /** Returns a buffer to the pool once the current recording is submitted. */
-  releaseAfterSubmit(buffer: GPUBuffer): void {
-    this.#afterSubmit.push(buffer);
-  }
-
   /** Submits everything recorded, as one command buffer. A no-op when idle. */
   flush(): Effect.Effect<void, GpuError> {
     const lost = this.#isLost();
