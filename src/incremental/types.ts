@@ -1,0 +1,145 @@
+/**
+ * The shared vocabulary of an incremental run: its configuration, the
+ * metrics of a step, and the events the engine reports while it runs. The
+ * CLI builds a {@link RunConfig}, the engine consumes it, the report writer
+ * reads {@link StepMetrics}.
+ *
+ * @module
+ */
+
+/** The methods a run can train with. */
+export const METHOD_NAMES = ["ft", "lwf", "ilt", "mib", "plop", "gsc"] as const;
+/** A method name. */
+export type MethodName = typeof METHOD_NAMES[number];
+
+/** The datasets a run can read (`synth` is the built-in synthetic benchmark). */
+export const DATASET_NAMES = ["synth", "voc", "ade", "cityscapes"] as const;
+/** A dataset name. */
+export type DatasetName = typeof DATASET_NAMES[number];
+
+/** The backbones a run can build (`small` is the width-scaled CPU variant). */
+export const BACKBONE_NAMES = ["small", "resnet18", "resnet34", "resnet50", "resnet101"] as const;
+/** A backbone name. */
+export type BackboneName = typeof BACKBONE_NAMES[number];
+
+/** GSC's switches and constants (see docs/gsc.md). */
+export interface GscOptions {
+  /** Step-aware gradient compensation. */
+  readonly sgc: boolean;
+  /** Soft-sharp semantic relation distillation. */
+  readonly ssrd: boolean;
+  /** Prototypical pseudo re-labeling. */
+  readonly ppr: boolean;
+  /** PPR: temperature of the prototype softmax. */
+  readonly pprTau: number;
+  /** PPR: minimum fused score to relabel a pixel as an old class. */
+  readonly pprTheta: number;
+  /** Prototypes: minimum pixels of a class to (re)compute its prototype. */
+  readonly protoMinPixels: number;
+  /** SGC: clip range of the per-pixel weights. */
+  readonly sgcMin: number;
+  readonly sgcMax: number;
+  /** SSRD: temperatures and weights of the soft (class) and sharp (pixel) terms. */
+  readonly tSoft: number;
+  readonly tSharp: number;
+  readonly lambdaSoft: number;
+  readonly lambdaSharp: number;
+}
+
+/** Everything a run needs; written to the run directory as `config.json`. */
+export interface RunConfig {
+  readonly dataset: DatasetName;
+  readonly dataRoot: string;
+  /** Task name without the dataset prefix, e.g. `15-1`, `100-50`. */
+  readonly task: string;
+  /** Overlapped (true) or disjoint (false) image filter. */
+  readonly overlap: boolean;
+  readonly method: MethodName;
+  readonly backbone: BackboneName;
+  readonly outputStride: 8 | 16;
+  /** Optional safetensors file with backbone (or whole-model) weights for step 0. */
+  readonly pretrained?: string;
+  /** Epochs of step 0 and of every later step. */
+  readonly epochs: number;
+  readonly epochsNext: number;
+  readonly batchSize: number;
+  /** Training crop side in pixels. */
+  readonly crop: number;
+  /** Learning rate of step 0 and of every later step. */
+  readonly lr: number;
+  readonly lrNext: number;
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  /** Learning-rate multiplier of the head (ASPP and classifier). */
+  readonly headLrMultiplier: number;
+  /** Freeze batch-norm statistics at steps > 0. */
+  readonly freezeBnNext: boolean;
+  readonly seed: number;
+  /** The run directory. */
+  readonly out: string;
+  /** The split evaluated after each step (`test` on the synthetic set, `val` on real data). */
+  readonly evalSplit: string;
+  /** Validation images rendered as PNG strips after each step. */
+  readonly strips: number;
+  /** Method weights: LwF/ILT/MiB distillation weight, ILT feature weight, PLOP POD factor. */
+  readonly kdWeight: number;
+  readonly featureWeight: number;
+  readonly podFactor: number;
+  readonly gsc: GscOptions;
+}
+
+/** Metrics of the model after one step, on the evaluation split. */
+export interface StepMetrics {
+  readonly step: number;
+  /** Classes seen up to this step (background included), ascending. */
+  readonly seenClasses: readonly number[];
+  /** Classes of step 0 (background included). */
+  readonly oldClasses: readonly number[];
+  /** Classes of steps 1..t. */
+  readonly newClasses: readonly number[];
+  /** IoU per class index (length = total classes of the task); null where not seen or no ground truth. */
+  readonly iou: readonly (number | null)[];
+  /** mIoU over seen/old/new classes with ground truth (null when none). */
+  readonly miouAll: number | null;
+  readonly miouOld: number | null;
+  readonly miouNew: number | null;
+  /** Pixel accuracy over non-ignored pixels. */
+  readonly pixelAccuracy: number;
+  /** Images evaluated. */
+  readonly images: number;
+}
+
+/** Progress the engine reports while a run goes. */
+export type RunEvent =
+  | {
+    readonly type: "step-start";
+    readonly step: number;
+    readonly steps: number;
+    readonly classes: readonly number[];
+    readonly trainImages: number;
+    readonly epochs: number;
+    readonly batchesPerEpoch: number;
+  }
+  | {
+    readonly type: "batch";
+    readonly step: number;
+    readonly epoch: number;
+    readonly batch: number;
+    readonly batches: number;
+    readonly loss: number;
+    readonly imagesPerSecond: number;
+  }
+  | {
+    readonly type: "epoch-end";
+    readonly step: number;
+    readonly epoch: number;
+    readonly epochs: number;
+    readonly loss: number;
+    readonly seconds: number;
+    readonly imagesPerSecond: number;
+  }
+  | { readonly type: "eval-start"; readonly step: number; readonly images: number }
+  | { readonly type: "step-end"; readonly step: number; readonly metrics: StepMetrics }
+  | { readonly type: "resumed"; readonly step: number; readonly epoch: number; readonly from: string }
+  | { readonly type: "run-end"; readonly reportPath: string; readonly seconds: number };
