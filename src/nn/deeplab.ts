@@ -9,8 +9,7 @@
  *
  * @module
  */
-import { Effect, Scope } from "effect";
-import { relu } from "../autograd/basic.ts";
+import { Effect, type Scope } from "effect";
 import { concat } from "../autograd/concat.ts";
 import { globalAvgPool } from "../autograd/pool.ts";
 import { resizeBilinear } from "../autograd/resize.ts";

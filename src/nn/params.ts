@@ -39,11 +39,11 @@ export class ParamStore {
 
   /** A leaf from host data: a Parameter when trainable, else a constant. */
   leaf(name: string, data: Float32Array, shape: readonly number[]) {
-    const self = this;
+    const { scope, trainable, nodes } = this;
     return Effect.gen(function* () {
-      const value = yield* Scope.provide(fromArray(data, shape, "f32"), self.scope);
-      const node: Node = self.trainable ? parameter(value, name) : constant(value, name);
-      self.nodes.set(name, node);
+      const value = yield* Scope.provide(fromArray(data, shape, "f32"), scope);
+      const node: Node = trainable ? parameter(value, name) : constant(value, name);
+      nodes.set(name, node);
       return node;
     });
   }
@@ -59,19 +59,18 @@ export class ParamStore {
 
   /** A batch-norm layer: weight 1, bias 0, running mean 0, variance 1. */
   batchNorm(name: string, channels: number): Effect.Effect<BatchNormState, GpuError, Gpu> {
-    const self = this;
+    const leaf = (n: string, data: Float32Array) => this.leaf(n, data, [channels]);
+    const { scope, norms } = this;
     return Effect.gen(function* () {
-      const weight = yield* self.leaf(`${name}.weight`, new Float32Array(channels).fill(1), [
-        channels,
-      ]);
-      const bias = yield* self.leaf(`${name}.bias`, new Float32Array(channels), [channels]);
+      const weight = yield* leaf(`${name}.weight`, new Float32Array(channels).fill(1));
+      const bias = yield* leaf(`${name}.bias`, new Float32Array(channels));
       const mean = yield* Scope.provide(
         fromArray(new Float32Array(channels), [channels], "f32"),
-        self.scope,
+        scope,
       );
       const variance = yield* Scope.provide(
         fromArray(new Float32Array(channels).fill(1), [channels], "f32"),
-        self.scope,
+        scope,
       );
       const state: BatchNormState = {
         weight,
@@ -79,7 +78,7 @@ export class ParamStore {
         running: { mean, variance },
         batchesTracked: 0,
       };
-      self.norms.set(name, state);
+      norms.set(name, state);
       return state;
     });
   }
