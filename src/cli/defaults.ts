@@ -1,0 +1,148 @@
+/**
+ * Default hyperparameters of `gsc train`, per dataset and per method.
+ *
+ * Real data (voc, ade, cityscapes) follows the field's standard recipe
+ * (docs/protocols.md): DeepLabV3 ResNet-101, output stride 16, crop 512,
+ * batch 24, SGD lr 0.01 at step 0 and 0.001 after, momentum 0.9 Nesterov,
+ * weight decay 1e-4, 30 epochs per step on VOC and 60 on ADE20K. The protocol
+ * gives no epoch count for Cityscapes; 30 is our choice. The synthetic set uses
+ * the width-scaled `small` backbone at output stride 8 on 64-pixel crops, with
+ * few epochs so a whole 15-1 run fits the 5-minute demo on a CPU adapter.
+ *
+ * Method weights are MiB's (fcdl94/MiB `argparser.py`): LwF and ILT distil with
+ * weight 100, ILT's encoder distance weight (`--loss_de`) is 100, MiB's
+ * unbiased distillation 10 (100 on 15-1, as MiB's paper ran it). PLOP's POD
+ * factor is 0.01 (PLOP's default). A weight a method does not use is 0.
+ *
+ * @module
+ */
+import type { DatasetName, GscOptions, MethodName } from "../incremental/types.ts";
+
+/** The defaults that depend on the dataset. */
+export interface DatasetDefaults {
+  readonly dataRoot: string;
+  readonly task: string;
+  readonly backbone: "small" | "resnet101";
+  readonly outputStride: 8 | 16;
+  readonly crop: number;
+  readonly batchSize: number;
+  readonly epochs: number;
+  readonly epochsNext: number;
+  readonly lr: number;
+  readonly lrNext: number;
+  readonly evalSplit: string;
+}
+
+const REAL_DATA = {
+  backbone: "resnet101",
+  outputStride: 16,
+  crop: 512,
+  batchSize: 24,
+  lr: 0.01,
+  lrNext: 0.001,
+  evalSplit: "val",
+} as const;
+
+/** Dataset defaults; real-data roots are the usual unpack folders under `data/`. */
+export const DATASET_DEFAULTS: Readonly<Record<DatasetName, DatasetDefaults>> = {
+  synth: {
+    dataRoot: "data/synthetic-voc",
+    task: "15-1",
+    backbone: "small",
+    outputStride: 8,
+    crop: 64,
+    batchSize: 8,
+    epochs: 6,
+    epochsNext: 4,
+    lr: 0.01,
+    lrNext: 0.001,
+    evalSplit: "test",
+  },
+  voc: {
+    ...REAL_DATA,
+    dataRoot: "data/VOCdevkit/VOC2012",
+    task: "15-1",
+    epochs: 30,
+    epochsNext: 30,
+  },
+  ade: {
+    ...REAL_DATA,
+    dataRoot: "data/ADEChallengeData2016",
+    task: "100-50",
+    epochs: 60,
+    epochsNext: 60,
+  },
+  cityscapes: {
+    ...REAL_DATA,
+    dataRoot: "data/cityscapes",
+    task: "11-5",
+    epochs: 30,
+    epochsNext: 30,
+  },
+};
+
+/** Settings shared by every dataset. */
+export const COMMON_DEFAULTS = {
+  overlap: true,
+  method: "gsc" as MethodName,
+  momentum: 0.9,
+  nesterov: true,
+  weightDecay: 1e-4,
+  headLrMultiplier: 1,
+  freezeBnNext: false,
+  seed: 0,
+  strips: 4,
+} as const;
+
+/** The weights of the baselines' extra losses. */
+export interface MethodWeights {
+  readonly kdWeight: number;
+  readonly featureWeight: number;
+  readonly podFactor: number;
+}
+
+/** The loss weights a method uses by default on a task (see the module doc). */
+export function methodWeights(method: MethodName, task: string): MethodWeights {
+  switch (method) {
+    case "lwf":
+      return { kdWeight: 100, featureWeight: 0, podFactor: 0 };
+    case "ilt":
+      return { kdWeight: 100, featureWeight: 100, podFactor: 0 };
+    case "mib":
+      return {
+        kdWeight: task === "15-1" || task === "15-5s" ? 100 : 10,
+        featureWeight: 0,
+        podFactor: 0,
+      };
+    case "plop":
+      return { kdWeight: 0, featureWeight: 0, podFactor: 0.01 };
+    case "ft":
+    case "gsc":
+      return { kdWeight: 0, featureWeight: 0, podFactor: 0 };
+  }
+}
+
+/** GSC's constants (docs/gsc-method.md). */
+export const GSC_DEFAULTS: GscOptions = {
+  sgc: true,
+  ssrd: true,
+  ppr: true,
+  pprTau: 0.1,
+  pprTheta: 0.7,
+  protoMinPixels: 16,
+  sgcMin: 0.5,
+  sgcMax: 2.0,
+  tSoft: 2,
+  tSharp: 0.5,
+  lambdaSoft: 1,
+  lambdaSharp: 1,
+};
+
+/** The default run directory: every choice that tells runs apart is in the name. */
+export const defaultOut = (
+  dataset: DatasetName,
+  task: string,
+  overlap: boolean,
+  method: MethodName,
+  seed: number,
+): string => `runs/${dataset}-${task}-${overlap ? "overlap" : "disjoint"}-${method}-s${seed}`;
