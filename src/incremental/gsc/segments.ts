@@ -1,0 +1,165 @@
+/**
+ * A deterministic segmented sum over pixels, the reduction behind GSC's
+ * per-step SGC statistics, SSRD's per-class mean distributions and the
+ * prototypes: for each segment s and value j, the sum over the pixels p with
+ * segment_of(p) = s of segment_value(p, j), and the pixel count of each
+ * segment. f32 atomics do not exist in WGSL, and atomics would make the order
+ * of additions (so the rounding) vary between runs: two fixed-order passes
+ * (partials per chunk of pixels, then totals over chunks) keep it bit-exact.
+ *
+ * @module
+ */
+import { Effect, type Scope } from "effect";
+import { Gpu } from "../../gpu/device.ts";
+import { BindingError, type GpuError } from "../../gpu/errors.ts";
+import { type BindingSpec, defineKernel, type Kernel } from "../../gpu/kernel.ts";
+import type { BufferView } from "../../gpu/recorder.ts";
+import { empty, type Tensor } from "../../tensor/tensor.ts";
+import sumSource from "../../../shaders/gsc/segment_sum.wgsl" with { type: "text" };
+import totalsSource from "../../../shaders/gsc/segment_totals.wgsl" with { type: "text" };
+
+/** Uniform parameters every segmented-sum kernel declares (each value function uses some). */
+export const segmentParams = {
+  pixels: "u32",
+  values: "u32",
+  chunk: "u32",
+  channels: "u32",
+  old_classes: "u32",
+  new_start: "u32",
+  step: "u32",
+  scale: "f32",
+} as const;
+
+/** Values of {@link segmentParams} the value functions read (the rest is computed). */
+export type SegmentExtras = {
+  readonly channels?: number;
+  readonly old_classes?: number;
+  readonly new_start?: number;
+  readonly step?: number;
+  readonly scale?: number;
+};
+
+type SumKernel<B extends Record<string, BindingSpec>> = Kernel<
+  B & { partials: { access: "read_write"; type: "f32" } },
+  typeof segmentParams,
+  { SEGMENTS: "u32"; FT: "u32" }
+>;
+
+/**
+ * Declares the stage-1 kernel of a segmented sum: `valueSource` defines
+ * `segment_of(p) -> i32` and `segment_value(p, j) -> f32` over `inputs`.
+ */
+export const segmentSumKernel = <const B extends Record<string, BindingSpec>>(
+  name: string,
+  valueSource: string,
+  inputs: B,
+): SumKernel<B> =>
+  defineKernel({
+    name: `shaders/gsc/segment_sum.wgsl<${name}>`,
+    source: valueSource + sumSource,
+    bindings: { ...inputs, partials: { access: "read_write", type: "f32" } as const },
+    params: segmentParams,
+    constants: { SEGMENTS: "u32", FT: "u32" },
+    workgroupSize: ({ FT }) => [FT, 1, 1],
+    dispatch: ({ pixels, values, chunk }, { FT }) => [
+      Math.max(1, Math.ceil(values / FT)),
+      Math.max(1, Math.ceil(pixels / chunk)),
+      1,
+    ],
+  }) as unknown as SumKernel<B>;
+
+const TOTALS_WG = 64;
+
+/** Stage 2: totals over chunks into sums [S, values] and counts [S] (overwrite or add). */
+export const segmentTotalsKernel = defineKernel({
+  name: "shaders/gsc/segment_totals.wgsl",
+  source: totalsSource,
+  bindings: {
+    partials: { access: "read", type: "f32" },
+    sums: { access: "read_write", type: "f32" },
+    counts: { access: "read_write", type: "u32" },
+  },
+  params: { segments: "u32", values: "u32", chunks: "u32" },
+  constants: { ACCUMULATE: "u32" },
+  workgroupSize: [TOTALS_WG, 1, 1],
+  dispatch: ({ segments, values }) => [Math.ceil((segments * (values + 1)) / TOTALS_WG), 1, 1],
+  minElements: ({ segments, values, chunks }) => ({
+    partials: chunks * segments * (values + 1),
+    sums: segments * values,
+    counts: segments,
+  }),
+});
+
+// Workgroup memory held by the accumulator (half the 32 KiB llvmpipe offers).
+const ACCUMULATOR_BYTES = 16 * 1024;
+const MAX_CHUNKS = 128;
+const PIXELS_PER_CHUNK = 512;
+
+/** Values per workgroup: a power of two, at most 64, that fits the accumulator. */
+export const tileFor = (segments: number, values: number): number => {
+  let tile = 64;
+  while (tile > 1 && (tile >= 2 * values || (segments * (tile + 1)) * 4 > ACCUMULATOR_BYTES)) {
+    tile /= 2;
+  }
+  return tile;
+};
+
+/** Where a segmented sum goes: fresh tensors, or existing ones to add into. */
+export interface SegmentTargets {
+  readonly sums: Tensor<"f32">;
+  readonly counts: Tensor<"u32">;
+  readonly accumulate: boolean;
+}
+
+/**
+ * Runs a segmented sum of `kernel` over `pixels` pixels and `values` values
+ * into `segments` segments. Writes into `into` (adding when it says so) or
+ * into new tensors sums [segments, values] and counts [segments].
+ */
+export const segmentedSum = <B extends Record<string, BindingSpec>>(
+  kernel: SumKernel<B>,
+  inputs: { readonly [K in keyof B]: BufferView },
+  sizes: { readonly pixels: number; readonly values: number; readonly segments: number },
+  extras: SegmentExtras = {},
+  into?: SegmentTargets,
+): Effect.Effect<{ sums: Tensor<"f32">; counts: Tensor<"u32"> }, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const { pixels, values, segments } = sizes;
+    const tile = tileFor(segments, values);
+    if (segments * 4 * 2 > ACCUMULATOR_BYTES) {
+      return yield* new BindingError({
+        kernel: kernel.name,
+        binding: "partials",
+        reason: `${segments} segments exceed the workgroup accumulator`,
+      });
+    }
+    const chunks = Math.min(MAX_CHUNKS, Math.max(1, Math.ceil(pixels / PIXELS_PER_CHUNK)));
+    const chunk = Math.max(1, Math.ceil(pixels / chunks));
+    const usedChunks = Math.max(1, Math.ceil(pixels / chunk));
+    const gpu = yield* Gpu;
+    const partials = yield* empty([usedChunks, segments, values + 1], "f32");
+    const sums = into?.sums ?? (yield* empty([segments, values], "f32"));
+    const counts = into?.counts ?? (yield* empty([segments], "u32"));
+    yield* gpu.recorder.dispatch(
+      kernel,
+      { ...inputs, partials } as never,
+      {
+        pixels,
+        values,
+        chunk,
+        channels: extras.channels ?? 0,
+        old_classes: extras.old_classes ?? 0,
+        new_start: extras.new_start ?? 0,
+        step: extras.step ?? 0,
+        scale: extras.scale ?? 1,
+      },
+      { SEGMENTS: segments, FT: tile },
+    );
+    yield* gpu.recorder.dispatch(
+      segmentTotalsKernel,
+      { partials, sums, counts },
+      { segments, values, chunks: usedChunks },
+      { ACCUMULATE: into?.accumulate ? 1 : 0 },
+    );
+    return { sums, counts };
+  });
