@@ -23,6 +23,8 @@ export type Access = "read" | "read_write";
 export interface BindingSpec {
   readonly access: Access;
   readonly type: BindingElement;
+  /** Declares the array's elements `atomic<type>` (read_write i32/u32 only: counters, histograms). */
+  readonly atomic?: boolean;
 }
 
 /** Scalar types of uniform parameters and compile-time constants. */
@@ -118,7 +120,7 @@ export const kernelHeader = (
     const spec = kernel.bindings[name];
     out.push(
       `@group(0) @binding(${index}) var<storage, ${spec.access}> ${name}: array<${
-        wgslType(spec.type)
+        spec.atomic ? `atomic<${wgslType(spec.type)}>` : wgslType(spec.type)
       }>;`,
     );
   });
