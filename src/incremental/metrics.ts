@@ -113,7 +113,13 @@ export const makeConfusion = (classes: number) =>
     return { classes, counts, bad } satisfies Confusion;
   });
 
-/** Which kernel counts: "auto" takes the workgroup histogram whenever K * K + 1 fits. */
+/**
+ * Which kernel counts: "auto" takes the workgroup histogram whenever K * K + 1
+ * fits. Measured on llvmpipe (4 x 256 x 256 pixels, K = 21, 70 % background):
+ * from given predictions 3.6 ms local vs 6.8-8.8 ms global; from 21-channel
+ * logits both about 10 ms (reading the logits dominates). On a GPU the local
+ * histogram also spares the hot background cells most global atomics.
+ */
 export type ConfusionStrategy = "auto" | "global" | "local";
 
 const useLocal = (classes: number, strategy: ConfusionStrategy) =>

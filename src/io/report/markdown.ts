@@ -1,0 +1,119 @@
+/**
+ * `report.md`: the run summary (command, adapter, time, configuration
+ * table), the per-step table (classes added, old / new / all mIoU, pixel
+ * accuracy, seconds), the average over steps, the final per-class IoU with
+ * class names, and links to `miou.svg` and the prediction strips.
+ *
+ * @module
+ */
+import type { RunConfig, StepMetrics } from "../../incremental/types.ts";
+
+/** What the report is made from. */
+export interface ReportInput {
+  readonly config: RunConfig;
+  /** The command line that started the run. */
+  readonly command?: string;
+  /** The adapter's one-line description. */
+  readonly adapter?: string;
+  /** When the report was written (ISO text); left out when absent. */
+  readonly writtenAt?: string;
+  /** Metrics of the finished steps, in order. */
+  readonly metrics: readonly StepMetrics[];
+  /** Seconds of each finished step (same order as `metrics`). */
+  readonly stepSeconds: readonly number[];
+  /** Name of every class index. */
+  readonly classNames: readonly string[];
+  /** Classes of every step of the task. */
+  readonly steps: readonly (readonly number[])[];
+}
+
+/** A fraction as a percentage with one decimal; "–" for null. */
+export const percent = (v: number | null | undefined): string =>
+  v == null ? "–" : (v * 100).toFixed(1);
+
+/** Classes as "a–b" when they are a contiguous run of 3 or more, else listed. */
+export const classList = (classes: readonly number[]): string => {
+  const sorted = [...classes].sort((a, b) => a - b);
+  const contiguous = sorted.every((c, i) => i === 0 || c === sorted[i - 1] + 1);
+  return contiguous && sorted.length >= 3
+    ? `${sorted[0]}–${sorted[sorted.length - 1]}`
+    : sorted.join(", ");
+};
+
+const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+const configRows = (config: RunConfig): string[] =>
+  Object.entries(config).flatMap(([key, value]) =>
+    value !== null && typeof value === "object"
+      ? Object.entries(value).map(([k, v]) => `| ${key}.${k} | ${cell(String(v))} |`)
+      : [`| ${key} | ${cell(String(value))} |`]
+  );
+
+const average = (values: readonly (number | null)[]) => {
+  const present = values.filter((v): v is number => v !== null);
+  return present.length ? present.reduce((a, b) => a + b, 0) / present.length : null;
+};
+
+/** The report's markdown text. */
+export const reportMarkdown = (input: ReportInput): string => {
+  const { config, metrics } = input;
+  const total = input.stepSeconds.reduce((a, b) => a + b, 0);
+  const lines: string[] = [
+    `# ${config.method.toUpperCase()} on ${config.dataset} ${config.task} ` +
+    `(${config.overlap ? "overlapped" : "disjoint"})`,
+    "",
+  ];
+  if (input.command) lines.push(`Command: \`${input.command}\``, "");
+  if (input.adapter) lines.push(`Adapter: ${input.adapter}`, "");
+  if (input.writtenAt) lines.push(`Written: ${input.writtenAt}`, "");
+  lines.push(
+    `Steps finished: ${metrics.length} of ${input.steps.length}; time ${total.toFixed(1)} s. ` +
+      `Evaluated on the \`${config.evalSplit}\` split; mIoU and accuracy in percent.`,
+    "",
+    "| step | classes added | old mIoU | new mIoU | all mIoU | pixel acc. | seconds |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  );
+  metrics.forEach((m, i) => {
+    lines.push(
+      `| ${m.step} | ${classList(input.steps[m.step] ?? [])} | ${percent(m.miouOld)} | ` +
+        `${percent(m.miouNew)} | ${percent(m.miouAll)} | ${percent(m.pixelAccuracy)} | ` +
+        `${(input.stepSeconds[i] ?? 0).toFixed(1)} |`,
+    );
+  });
+  lines.push(
+    "",
+    `Average of the all-class mIoU over steps (avg): ${
+      percent(average(metrics.map((m) => m.miouAll)))
+    }`,
+    "",
+  );
+  const last = metrics[metrics.length - 1];
+  if (last) {
+    lines.push(
+      `## Per-class IoU after step ${last.step}`,
+      "",
+      "| class | name | IoU |",
+      "| --- | --- | --- |",
+      ...last.seenClasses.map((c) =>
+        `| ${c} | ${cell(input.classNames[c] ?? "")} | ${percent(last.iou[c])} |`
+      ),
+      "",
+    );
+  }
+  lines.push(
+    "## Plot and prediction strips",
+    "",
+    "![mIoU over steps](miou.svg)",
+    "",
+    "Strips (image | ground truth | prediction): " +
+      metrics.map((m) => `[step ${m.step}](strips/step-${m.step}.png)`).join(", "),
+    "",
+    "## Configuration",
+    "",
+    "| option | value |",
+    "| --- | --- |",
+    ...configRows(config),
+    "",
+  );
+  return lines.join("\n");
+};
