@@ -1,0 +1,155 @@
+/**
+ * The results table: runs every method (and GSC's ablations) on the
+ * synthetic overlapped tasks over several seeds, each run a `gsc train`
+ * process of its own (resumable: a finished run is read back, an
+ * interrupted one continues), and writes `results/synthetic.md` with
+ * old/new/all mIoU after the last step and the average over steps as
+ * mean ± std, the command and the time it took.
+ *
+ *   deno task table [--tasks 15-1,10-1] [--seeds 0,1,2] [--rows ft,mib,...]
+ *                   [--out results/synthetic.md] [-- extra train options]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+/** A row of the table: a label and the train options that make it. */
+interface Row {
+  readonly label: string;
+  readonly args: readonly string[];
+}
+
+const ALL_ROWS: readonly Row[] = [
+  { label: "FT", args: ["--method", "ft"] },
+  { label: "LwF", args: ["--method", "lwf"] },
+  { label: "ILT", args: ["--method", "ilt"] },
+  { label: "MiB", args: ["--method", "mib"] },
+  { label: "PLOP", args: ["--method", "plop"] },
+  { label: "GSC", args: ["--method", "gsc"] },
+  { label: "GSC w/o SGC", args: ["--method", "gsc", "--no-sgc"] },
+  { label: "GSC w/o SSRD", args: ["--method", "gsc", "--no-ssrd"] },
+  { label: "GSC w/o PPR", args: ["--method", "gsc", "--no-ppr"] },
+];
+
+/** The final numbers of one run, from its `summary.json`. */
+interface RunResult {
+  readonly old: number;
+  readonly new: number;
+  readonly all: number;
+  readonly avg: number;
+  readonly seconds: number;
+}
+
+const slug = (label: string) => label.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+
+const meanStd = (values: readonly number[]) => {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance = values.length > 1
+    ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1)
+    : 0;
+  return { mean, std: Math.sqrt(variance) };
+};
+
+const cell = (values: readonly number[]) => {
+  const { mean, std } = meanStd(values.map((v) => v * 100));
+  return `${mean.toFixed(1)} ± ${std.toFixed(1)}`;
+};
+
+/** Runs (or reads back) one training run. */
+const runOne = async (task: string, row: Row, seed: number, extra: readonly string[]) => {
+  const out = `runs/table/${task}/${slug(row.label)}/seed-${seed}`;
+  const summaryFile = `${out}/summary.json`;
+  const done = await Deno.readTextFile(summaryFile).then(
+    (text) => JSON.parse(text).complete === true,
+    () => false,
+  );
+  if (!done) {
+    const resume = await Deno.stat(`${out}/checkpoints/last.safetensors`).then(
+      () => ["--resume"],
+      () => [],
+    );
+    const args = [
+      "run",
+      "-A",
+      "src/cli/main.ts",
+      "train",
+      "--dataset",
+      "synth",
+      "--task",
+      task,
+      "--overlap",
+      "--seed",
+      String(seed),
+      "--out",
+      out,
+      "--quiet",
+      ...row.args,
+      ...resume,
+      ...extra,
+    ];
+    console.log(`[table] ${task} ${row.label} seed ${seed}`);
+    const status = await new Deno.Command(Deno.execPath(), { args, stdout: "inherit", stderr: "inherit" })
+      .spawn().status;
+    if (!status.success) throw new Error(`run ${out} failed (exit ${status.code})`);
+  }
+  const summary = JSON.parse(await Deno.readTextFile(summaryFile));
+  return {
+    old: summary.final.miouOld,
+    new: summary.final.miouNew,
+    all: summary.final.miouAll,
+    avg: summary.average,
+    seconds: summary.seconds,
+  } satisfies RunResult;
+};
+
+if (import.meta.main) {
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    options: {
+      tasks: { type: "string", default: "15-1,10-1" },
+      seeds: { type: "string", default: "0,1,2" },
+      rows: { type: "string" },
+      out: { type: "string", default: "results/synthetic.md" },
+    },
+    allowPositionals: true,
+  });
+  const tasks = values.tasks.split(",");
+  const seeds = values.seeds.split(",").map(Number);
+  const wanted = values.rows?.split(",").map((r) => r.toLowerCase());
+  const rows = wanted ? ALL_ROWS.filter((r) => wanted.includes(slug(r.label))) : ALL_ROWS;
+  const started = performance.now();
+  const sections: string[] = [];
+  for (const task of tasks) {
+    const lines = [
+      `## synthetic ${task} overlapped (${seeds.length} seeds, test split, mIoU %)`,
+      "",
+      "| method | old | new | all | avg over steps | minutes per run |",
+      "| --- | --- | --- | --- | --- | --- |",
+    ];
+    for (const row of rows) {
+      const results: RunResult[] = [];
+      for (const seed of seeds) results.push(await runOne(task, row, seed, positionals));
+      const minutes = meanStd(results.map((r) => r.seconds / 60)).mean.toFixed(1);
+      lines.push(
+        `| ${row.label} | ${cell(results.map((r) => r.old))} | ${cell(results.map((r) => r.new))} | ` +
+          `${cell(results.map((r) => r.all))} | ${cell(results.map((r) => r.avg))} | ${minutes} |`,
+      );
+    }
+    sections.push(lines.join("\n"));
+  }
+  const minutes = ((performance.now() - started) / 60000).toFixed(1);
+  const command = ["deno task table", ...Deno.args].join(" ");
+  const text = [
+    "# Results on the synthetic benchmark",
+    "",
+    `Command: \`${command}\` (${minutes} min in this invocation; runs already finished are read ` +
+    "back from `runs/table/`). Each cell is mean ± std over seeds of the mIoU after the last step " +
+    "(old = step-0 classes with background, new = classes of later steps, all = every class) " +
+    "and the average of the all-class mIoU over steps.",
+    "",
+    ...sections.flatMap((s) => [s, ""]),
+  ].join("\n");
+  await Deno.mkdir(values.out.split("/").slice(0, -1).join("/") || ".", { recursive: true });
+  await Deno.writeTextFile(values.out, text);
+  console.log(text);
+}

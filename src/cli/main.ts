@@ -1,0 +1,46 @@
+/**
+ * The `gsc` command: `train` runs (or resumes) every step of a task,
+ * `eval` evaluates a run's checkpoint, `synth` writes the synthetic
+ * dataset. Install on the PATH with
+ * `deno install -g -A -n gsc src/cli/main.ts`.
+ *
+ * @module
+ */
+import { Cause, Effect, Exit } from "effect";
+import { describeAdapter, Gpu } from "../gpu/device.ts";
+import { runIncremental } from "../incremental/engine.ts";
+import { evaluateRun } from "../incremental/evaluate_run.ts";
+import { makeProgressReporter } from "./progress.ts";
+import { runCli } from "./run.ts";
+
+/** Runs the CLI on `argv`; resolves to the process exit code. */
+export const main = async (argv: readonly string[]): Promise<number> => {
+  let reporter: ReturnType<typeof makeProgressReporter> | undefined;
+  const program = runCli(argv, {
+    train: (command) =>
+      Effect.gen(function* () {
+        reporter = makeProgressReporter({ quiet: command.quiet });
+        const gpu = yield* Gpu;
+        if (!command.quiet) console.error(`adapter: ${describeAdapter(gpu.adapter)}`);
+        const summary = yield* runIncremental(command.config, {
+          onEvent: reporter,
+          resume: command.resume,
+          command: ["gsc", ...argv].join(" "),
+        });
+        reporter.stop();
+        if (!command.quiet) console.log(`report: ${summary.reportPath}`);
+      }),
+    eval: (command) => Effect.scoped(evaluateRun(command)),
+  });
+  const exit = await Effect.runPromiseExit(Effect.provide(program, Gpu.layer));
+  reporter?.stop();
+  if (Exit.isSuccess(exit)) return 0;
+  const failure = Cause.findErrorOption(exit.cause);
+  const error = failure._tag === "Some" ? failure.value : Cause.squash(exit.cause);
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`error: ${message || Cause.pretty(exit.cause)}`);
+  const tag = (error as { _tag?: string })?._tag;
+  return tag === "CliError" ? 2 : 1;
+};
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

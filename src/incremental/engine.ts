@@ -1,0 +1,303 @@
+/**
+ * The step engine: trains every step of a task in one run. Step 0 starts
+ * from random (or pretrained) weights; step t grows the classifier of step
+ * t-1's model and trains it beside a frozen copy of it (the old model),
+ * with whatever objective the method builds. A checkpoint is written after
+ * every epoch and every step; `resume` continues from the last one with the
+ * same data order, so the final numbers equal an uninterrupted run's.
+ *
+ * @module
+ */
+import { Effect, Exit, Scope } from "effect";
+import { hashSeed } from "../data/rng.ts";
+import { stepClasses } from "../data/index.ts";
+import { makeDeepLabV3, type DeepLabV3 } from "../nn/mod.ts";
+import { modelConfigFor } from "./model_config.ts";
+import { loadPretrained } from "../io/checkpoint.ts";
+import { advancePoly, polyLr, polySchedule } from "../optim/poly.ts";
+import { makeSgd } from "../optim/sgd.ts";
+import { evaluateStep } from "./evaluate.ts";
+import { evalLoader, openRunData, RunSetupError, trainLoader, type RunData } from "./data.ts";
+import { makeDataPass } from "./data_pass.ts";
+import { classStepTable, type Method, type StepInfo } from "./method.ts";
+import { makeMethod } from "./methods/mod.ts";
+import { writeConfig, writeStepOutputs } from "./outputs.ts";
+import {
+  checkpointPaths,
+  type Progress,
+  readRunCheckpoint,
+  type RunCheckpoint,
+  writeRunCheckpoint,
+} from "./run_state.ts";
+import { trainBatch } from "./train_batch.ts";
+import type { RunConfig, RunEvent, StepMetrics } from "./types.ts";
+
+/** Options of {@link runIncremental}. */
+export interface RunOptions {
+  /** Receives progress events. */
+  readonly onEvent?: (event: RunEvent) => void;
+  /** Continue from the run directory's last checkpoint. */
+  readonly resume?: boolean;
+  /** The command line that started the run, for the report. */
+  readonly command?: string;
+}
+
+/** What a finished run leaves. */
+export interface RunSummary {
+  readonly out: string;
+  readonly metrics: readonly StepMetrics[];
+  readonly reportPath: string;
+  readonly seconds: number;
+}
+
+const fileExists = (path: string) =>
+  Effect.promise(() => Deno.stat(path).then(() => true, () => false));
+
+/** The step's class bookkeeping. */
+const stepInfo = (data: RunData, config: RunConfig, t: number): StepInfo => {
+  const classes = stepClasses(data.task, t);
+  return {
+    step: t,
+    steps: data.task.steps.length,
+    seen: classes.old.length + classes.current.length,
+    old: classes.old.length,
+    current: classes.current,
+    classStep: classStepTable(data.task.steps, t),
+    config,
+  };
+};
+
+/** The progress of a fresh run. */
+const freshProgress: Progress = {
+  step: 0,
+  epochsDone: 0,
+  stepDone: false,
+  iteration: 0,
+  metrics: [],
+  stepSeconds: [],
+};
+
+/** Checks that a checkpoint belongs to this run's configuration. */
+const checkResumable = (config: RunConfig, checkpoint: RunCheckpoint) => {
+  const saved = checkpoint.meta.config;
+  const keys = ["dataset", "task", "overlap", "method", "backbone", "seed", "epochs", "epochsNext"];
+  const differing = keys.filter((k) =>
+    JSON.stringify(saved?.[k as keyof RunConfig]) !== JSON.stringify(config[k as keyof RunConfig])
+  );
+  return differing.length === 0 ? Effect.void : Effect.fail(
+    new RunSetupError({
+      reason: `${checkpoint.path} was written by a run with a different ${differing.join(", ")}; ` +
+        `resume with the same options or choose another --out`,
+    }),
+  );
+};
+
+/** Runs (or resumes) every step of the configured task. */
+export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
+  Effect.gen(function* () {
+    const started = performance.now();
+    const emit = options.onEvent ?? (() => {});
+    const paths = checkpointPaths(config.out);
+    yield* Effect.promise(() => Deno.mkdir(paths.dir, { recursive: true }));
+    const data = yield* openRunData(config);
+    const steps = data.task.steps.length;
+
+    let progress = freshProgress;
+    let resumed: RunCheckpoint | undefined;
+    const hasLast = yield* fileExists(paths.last);
+    if (options.resume && hasLast) {
+      const last = yield* readRunCheckpoint(paths.last);
+      yield* checkResumable(config, last);
+      resumed = last;
+      progress = last.meta.progress;
+      emit({ type: "resumed", step: progress.step, epoch: progress.epochsDone, from: paths.last });
+    } else if (hasLast) {
+      return yield* new RunSetupError({
+        reason: `${config.out} already holds a run (${paths.last}); pass --resume to continue it ` +
+          `or choose another --out`,
+      });
+    }
+    yield* writeConfig(config, options.command);
+
+    const runScope = yield* Scope.make();
+    const method = makeMethod(config, runScope);
+    let model: DeepLabV3 | undefined;
+    const firstStep = progress.stepDone ? progress.step + 1 : progress.step;
+
+    for (let t = firstStep; t < steps; t++) {
+      const stepStarted = performance.now();
+      const info = stepInfo(data, config, t);
+      const stepScope = yield* Scope.make();
+      const midStep = resumed !== undefined && !progress.stepDone && progress.step === t;
+
+      // The model of this step: fresh, resumed from `last`, or grown from step t-1.
+      if (model === undefined) {
+        const rows = midStep || t === 0 ? info.seen : info.old;
+        model = yield* makeDeepLabV3(modelConfigFor(config, rows), {
+          seed: hashSeed(config.seed, "init"),
+          scope: runScope,
+        });
+        if (midStep) yield* resumed!.loadInto(model);
+        else if (t > 0) {
+          const previous = yield* readRunCheckpoint(paths.step(t - 1));
+          yield* previous.loadInto(model);
+          if (method.importState) yield* method.importState(previous.method);
+        } else if (config.pretrained) yield* loadPretrained(model, config.pretrained);
+        if (midStep && method.importState) yield* method.importState(resumed!.method);
+      }
+      if (t > 0 && !midStep && model.numClasses < info.seen) {
+        yield* model.growClassifier(info.seen - model.numClasses);
+      }
+      const oldModel = t > 0
+        ? yield* Scope.provide(loadOldModel(config, paths.step(t - 1), info.old), stepScope)
+        : undefined;
+      const dataPass = makeDataPass(data, config, t, model, oldModel);
+      if (t > 0 && method.beginStep) yield* method.beginStep(info, dataPass);
+
+      // Training.
+      const loader = trainLoader(data, config, t);
+      const epochs = t === 0 ? config.epochs : config.epochsNext;
+      const batches = loader.batchesPerEpoch;
+      if (batches === 0) {
+        return yield* new RunSetupError({
+          reason: `step ${t} has ${loader.order(0).length} training images, fewer than one batch ` +
+            `of ${config.batchSize}`,
+        });
+      }
+      emit({
+        type: "step-start",
+        step: t,
+        steps,
+        classes: info.current,
+        trainImages: loader.order(0).length,
+        epochs,
+        batchesPerEpoch: batches,
+      });
+      const groups = model.parameterGroups();
+      const sgd = yield* makeSgd([
+        { parameters: groups.backbone },
+        { parameters: groups.head, lrMultiplier: config.headLrMultiplier },
+      ], {
+        momentum: config.momentum,
+        nesterov: config.nesterov,
+        weightDecay: config.weightDecay,
+      }, stepScope);
+      let schedule = polySchedule(t === 0 ? config.lr : config.lrNext, epochs * batches);
+      let startEpoch = 0;
+      if (midStep) {
+        startEpoch = progress.epochsDone;
+        schedule = { ...schedule, iteration: progress.iteration };
+        if (resumed!.optimizer) yield* sgd.importState(resumed!.optimizer);
+      } else {
+        progress = { ...progress, step: t, epochsDone: 0, stepDone: false, iteration: 0 };
+      }
+      const parameters = model.parameters();
+      const context = {
+        info,
+        model,
+        oldModel,
+        method,
+        sgd,
+        parameters,
+        gradScope: stepScope,
+        freezeBn: t > 0 && config.freezeBnNext,
+      };
+      for (let epoch = startEpoch; epoch < epochs; epoch++) {
+        const epochStarted = performance.now();
+        const stream = loader.epoch(epoch);
+        let lossSum = 0;
+        let images = 0;
+        for (let b = 0; b < batches; b++) {
+          const batch = yield* stream.nextEffect();
+          if (!batch) break;
+          const loss = yield* trainBatch(context, batch, polyLr(schedule));
+          schedule = advancePoly(schedule);
+          lossSum += loss;
+          images += batch.size;
+          const seconds = (performance.now() - epochStarted) / 1000;
+          emit({
+            type: "batch",
+            step: t,
+            epoch,
+            batch: b,
+            batches,
+            loss,
+            imagesPerSecond: images / seconds,
+          });
+        }
+        stream.close();
+        const seconds = (performance.now() - epochStarted) / 1000;
+        emit({
+          type: "epoch-end",
+          step: t,
+          epoch,
+          epochs,
+          loss: lossSum / batches,
+          seconds,
+          imagesPerSecond: images / seconds,
+        });
+        progress = { ...progress, epochsDone: epoch + 1, iteration: schedule.iteration };
+        const methodState = method.exportState ? yield* method.exportState() : undefined;
+        yield* writeRunCheckpoint(paths.last, model, {
+          kind: "epoch",
+          config,
+          progress,
+          classes: info.current,
+        }, methodState, yield* sgd.exportState());
+      }
+      for (const p of parameters) p.grad = undefined;
+
+      // After training: the method's pass, the step checkpoint, evaluation, outputs.
+      if (method.endStep) yield* method.endStep(info, dataPass);
+      const methodState = method.exportState ? yield* method.exportState() : undefined;
+      yield* writeRunCheckpoint(paths.step(t), model, {
+        kind: "step",
+        config,
+        progress,
+        classes: info.current,
+      }, methodState, undefined);
+      const loaderForEval = evalLoader(data, config, t);
+      emit({ type: "eval-start", step: t, images: loaderForEval.order(0).length });
+      const evaluation = yield* evaluateStep(model, data.task, t, loaderForEval, config.strips);
+      // A resumed step counts only this process's time.
+      const stepSeconds = (performance.now() - stepStarted) / 1000;
+      progress = {
+        ...progress,
+        stepDone: true,
+        metrics: [...progress.metrics, evaluation.metrics],
+        stepSeconds: [...progress.stepSeconds, stepSeconds],
+      };
+      emit({ type: "step-end", step: t, metrics: evaluation.metrics });
+      yield* writeStepOutputs(config, data, progress, evaluation, options.command);
+      yield* writeRunCheckpoint(paths.last, model, {
+        kind: "step",
+        config,
+        progress,
+        classes: info.current,
+      }, methodState, undefined);
+      yield* Scope.close(stepScope, Exit.void);
+      resumed = undefined;
+    }
+    yield* Scope.close(runScope, Exit.void);
+    const seconds = (performance.now() - started) / 1000;
+    const reportPath = `${config.out}/report.md`;
+    emit({ type: "run-end", reportPath, seconds });
+    return { out: config.out, metrics: progress.metrics, reportPath, seconds } satisfies RunSummary;
+  });
+
+/** The frozen copy of step t-1's model: parameters are constants, BN in eval mode. */
+const loadOldModel = (config: RunConfig, path: string, classes: number) =>
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope;
+    const old = yield* makeDeepLabV3(modelConfigFor(config, classes), {
+      seed: 0,
+      trainable: false,
+      scope,
+    });
+    const checkpoint = yield* readRunCheckpoint(path);
+    yield* checkpoint.loadInto(old);
+    return old;
+  });
+
+/** Re-exported for callers that only need the method's interface. */
+export type { Method };

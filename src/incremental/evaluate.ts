@@ -1,0 +1,106 @@
+/**
+ * Evaluation after a step: the model in eval mode over the evaluation
+ * split, a streaming confusion matrix on the GPU, and the few images the
+ * report shows as strips (image | ground truth | prediction).
+ *
+ * @module
+ */
+import { Effect, Exit, Scope } from "effect";
+import { IMAGENET_MEAN, IMAGENET_STD } from "../data/augment.ts";
+import type { Loader } from "../data/loader.ts";
+import { stepClasses, type Task } from "../data/index.ts";
+import type { DeepLabV3 } from "../nn/mod.ts";
+import { argmax } from "../ops/reduce.ts";
+import { download } from "../tensor/tensor.ts";
+import { accumulateConfusion, confusionToMetrics, makeConfusion } from "./metrics.ts";
+import { uploadBatch } from "./train_batch.ts";
+import type { StepMetrics } from "./types.ts";
+
+/** One evaluation image for the report's strips. */
+export interface StripSample {
+  readonly name: string;
+  readonly width: number;
+  readonly height: number;
+  /** RGB bytes. */
+  readonly rgb: Uint8Array;
+  readonly label: Int32Array;
+  readonly prediction: Int32Array;
+}
+
+/** Result of {@link evaluateStep}. */
+export interface Evaluation {
+  readonly metrics: StepMetrics;
+  readonly strips: readonly StripSample[];
+  readonly seconds: number;
+}
+
+/** Undoes the loader's normalisation of one NHWC image. */
+const toRgb = (images: Float32Array, offset: number, pixels: number): Uint8Array => {
+  const rgb = new Uint8Array(pixels * 3);
+  for (let p = 0; p < pixels; p++) {
+    for (let c = 0; c < 3; c++) {
+      const v = (images[offset + p * 3 + c] * IMAGENET_STD[c] + IMAGENET_MEAN[c]) * 255;
+      rgb[p * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
+    }
+  }
+  return rgb;
+};
+
+/** Evaluates `model` after step `t` of `task` over `loader`'s epoch 0. */
+export const evaluateStep = (
+  model: DeepLabV3,
+  task: Task & { kind: "class" },
+  t: number,
+  loader: Loader,
+  stripCount: number,
+) =>
+  Effect.gen(function* () {
+    const started = performance.now();
+    const totalClasses = task.steps.flat().length;
+    const scope = yield* Scope.make();
+    const confusion = yield* Scope.provide(makeConfusion(totalClasses), scope);
+    const strips: StripSample[] = [];
+    const stream = loader.epoch(0);
+    let images = 0;
+    try {
+      while (true) {
+        const batch = yield* stream.nextEffect();
+        if (!batch) break;
+        images += batch.size;
+        yield* Effect.scoped(Effect.gen(function* () {
+          const input = yield* uploadBatch(batch);
+          const out = yield* model.forward(input.images, { mode: "eval" });
+          yield* accumulateConfusion(confusion, out.logits.value, input.labels);
+          if (strips.length < stripCount) {
+            const predictions = yield* download(yield* argmax(out.logits.value, 3));
+            const pixels = batch.height * batch.width;
+            for (let i = 0; i < batch.size && strips.length < stripCount; i++) {
+              strips.push({
+                name: batch.names[i],
+                width: batch.width,
+                height: batch.height,
+                rgb: toRgb(batch.images, i * pixels * 3, pixels),
+                label: batch.labels.slice(i * pixels, (i + 1) * pixels),
+                prediction: predictions.slice(i * pixels, (i + 1) * pixels),
+              });
+            }
+          }
+        }));
+      }
+    } finally {
+      stream.close();
+    }
+    const matrix = yield* download(confusion.counts);
+    yield* Scope.close(scope, Exit.void);
+    const classes = stepClasses(task, t);
+    const seen = [...classes.old, ...classes.current].sort((a, b) => a - b);
+    const metrics = confusionToMetrics(matrix, {
+      step: t,
+      seenClasses: seen,
+      oldClasses: [...task.steps[0]],
+      newClasses: task.steps.slice(1, t + 1).flat(),
+      totalClasses,
+      images,
+    });
+    return { metrics, strips, seconds: (performance.now() - started) / 1000 } satisfies Evaluation;
+  });

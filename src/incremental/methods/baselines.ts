@@ -1,0 +1,67 @@
+/**
+ * The baselines of the field as {@link Method}s: fine-tuning, LwF, ILT and
+ * MiB. Each only builds its objective from the losses in `../losses/`.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import { scale } from "../../autograd/basic.ts";
+import { featureDistillation, knowledgeDistillation, unbiasedDistillation } from "../losses/mod.ts";
+import type { LossTerm, Method, Objective } from "../method.ts";
+import type { RunConfig } from "../types.ts";
+
+/** Plain cross-entropy on the step's targets: the forgetting baseline. */
+export const fineTuning = (): Method => ({
+  name: "ft",
+  usesOldModel: false,
+  objective: (_info, batch) =>
+    Effect.succeed<Objective>({ targets: batch.labels, classification: "ce", terms: [] }),
+});
+
+/** Learning without Forgetting: CE + distillation of the old model's softmax over old classes. */
+export const lwf = (config: RunConfig): Method => ({
+  name: "lwf",
+  usesOldModel: true,
+  objective: (info, batch, current, old) =>
+    Effect.gen(function* () {
+      const terms: LossTerm[] = [];
+      if (old) {
+        const kd = yield* knowledgeDistillation(current.logits, old.logits, info.old);
+        terms.push({ name: "kd", value: yield* scale(kd, config.kdWeight) });
+      }
+      return { targets: batch.labels, classification: "ce", terms };
+    }),
+});
+
+/** ILT: LwF plus an L2 distance between the old and new encoder outputs. */
+export const ilt = (config: RunConfig): Method => ({
+  name: "ilt",
+  usesOldModel: true,
+  objective: (info, batch, current, old) =>
+    Effect.gen(function* () {
+      const terms: LossTerm[] = [];
+      if (old) {
+        const kd = yield* knowledgeDistillation(current.logits, old.logits, info.old);
+        terms.push({ name: "kd", value: yield* scale(kd, config.kdWeight) });
+        const last = current.stages.length - 1;
+        const de = yield* featureDistillation(current.stages[last], old.stages[last]);
+        terms.push({ name: "features", value: yield* scale(de, config.featureWeight) });
+      }
+      return { targets: batch.labels, classification: "ce", terms };
+    }),
+});
+
+/** MiB: unbiased cross-entropy and unbiased distillation (the init is the engine's). */
+export const mib = (config: RunConfig): Method => ({
+  name: "mib",
+  usesOldModel: true,
+  objective: (info, batch, current, old) =>
+    Effect.gen(function* () {
+      const terms: LossTerm[] = [];
+      if (old) {
+        const kd = yield* unbiasedDistillation(current.logits, old.logits, info.old);
+        terms.push({ name: "unbiased-kd", value: yield* scale(kd, config.kdWeight) });
+      }
+      return { targets: batch.labels, classification: "unbiased-ce", terms };
+    }),
+});

@@ -1,0 +1,61 @@
+/**
+ * PLOP as a {@link Method}: before a step, one pass of the old model over
+ * the step's images gives per-class median entropies; during the step,
+ * confident old-class pixels labelled background become pseudo labels, each
+ * image's cross-entropy is scaled by its classification adaptive factor, and local
+ * POD distils every backbone stage.
+ *
+ * @module
+ */
+import { Effect, Scope } from "effect";
+import { scale } from "../../autograd/basic.ts";
+import {
+  entropyHistogram,
+  localPod,
+  medianThresholds,
+  plopPseudoLabels,
+  podAdaptiveFactor,
+} from "../losses/mod.ts";
+import { fillInto } from "../../ops/core.ts";
+import { download, empty, fromArray, type Tensor } from "../../tensor/tensor.ts";
+import type { LossTerm, Method } from "../method.ts";
+import type { RunConfig } from "../types.ts";
+
+/** Histogram bins of the normalised entropy in [0, 1]. */
+const ENTROPY_BINS = 100;
+
+/** PLOP; `scope` holds the thresholds between `beginStep` and the step's end. */
+export const plop = (config: RunConfig, scope: Scope.Scope): Method => {
+  let thresholds: Tensor<"f32"> | undefined;
+  return {
+    name: "plop",
+    usesOldModel: true,
+    beginStep: (info, data) =>
+      Effect.gen(function* () {
+        const histogram = yield* Scope.provide(empty([info.old, ENTROPY_BINS], "u32"), scope);
+        yield* fillInto(histogram, 0);
+        yield* data.withOldModel((batch, old) =>
+          entropyHistogram(old.logits, batch.labels, histogram, info.old)
+        );
+        const counts = yield* download(histogram);
+        const medians = medianThresholds(counts, ENTROPY_BINS, info.old);
+        thresholds = yield* Scope.provide(fromArray(medians, [info.old], "f32"), scope);
+      }),
+    objective: (info, batch, current, old) =>
+      Effect.gen(function* () {
+        if (!old || !thresholds) {
+          return { targets: batch.labels, classification: "ce", terms: [] };
+        }
+        const pseudo = yield* plopPseudoLabels(old.logits, batch.labels, thresholds, info.old);
+        const pod = yield* localPod(current.stages, old.stages);
+        const factor = config.podFactor * podAdaptiveFactor(info.seen, info.current.length);
+        const terms: LossTerm[] = [{ name: "pod", value: yield* scale(pod, factor) }];
+        return {
+          targets: pseudo.targets,
+          pixelWeights: pseudo.weights,
+          classification: "ce",
+          terms,
+        };
+      }),
+  };
+};

@@ -1,0 +1,11 @@
+/**
+ * The DeepLabV3 configuration a run builds.
+ *
+ * @module
+ */
+import { deepLabConfig, type DeepLabConfig } from "../nn/mod.ts";
+import type { RunConfig } from "./types.ts";
+
+/** The model of `config` with `classes` classifier rows. */
+export const modelConfigFor = (config: RunConfig, classes: number): DeepLabConfig =>
+  deepLabConfig(config.backbone, config.outputStride, classes);

@@ -1,0 +1,82 @@
+/**
+ * What a run leaves in its directory besides checkpoints: `config.json`,
+ * and after every step `step-<t>.json`, `metrics.csv` (PLOP's format),
+ * `report.md`, `miou.svg`, `strips/step-<t>.png` and `summary.json` (the
+ * machine-readable final numbers the results table reads).
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import { averageOverSteps } from "./metrics.ts";
+import {
+  writePlopCsv,
+  writeReportMarkdown,
+  writeStepJson,
+  writeMiouPlot,
+  writeStrip,
+} from "../io/report/mod.ts";
+import type { RunData } from "./data.ts";
+import type { Evaluation } from "./evaluate.ts";
+import type { Progress } from "./run_state.ts";
+import type { RunConfig } from "./types.ts";
+
+/** Writes a text file atomically (temp file, then rename). */
+export const writeTextAtomic = (path: string, text: string) =>
+  Effect.promise(async () => {
+    const temporary = `${path}.${Deno.pid}.tmp`;
+    await Deno.writeTextFile(temporary, text);
+    await Deno.rename(temporary, path);
+  });
+
+/** Writes the resolved configuration. */
+export const writeConfig = (config: RunConfig, command: string | undefined) =>
+  writeTextAtomic(
+    `${config.out}/config.json`,
+    JSON.stringify({ command, ...config }, null, 2) + "\n",
+  );
+
+/** Writes every output of a finished step. */
+export const writeStepOutputs = (
+  config: RunConfig,
+  data: RunData,
+  progress: Progress,
+  evaluation: Evaluation,
+  command: string | undefined,
+) =>
+  Effect.gen(function* () {
+    const out = config.out;
+    const metrics = progress.metrics;
+    const step = evaluation.metrics.step;
+    const classNames = data.train.info.classNames;
+    yield* writeStepJson(out, evaluation.metrics, {
+      trainSeconds: progress.stepSeconds[progress.stepSeconds.length - 1],
+      evalSeconds: evaluation.seconds,
+    });
+    yield* writePlopCsv(out, metrics, classNames.length);
+    yield* writeMiouPlot(out, metrics);
+    yield* Effect.promise(() => Deno.mkdir(`${out}/strips`, { recursive: true }));
+    yield* writeStrip(`${out}/strips/step-${step}.png`, evaluation.strips);
+    yield* writeReportMarkdown(out, {
+      config,
+      command,
+      metrics,
+      stepSeconds: progress.stepSeconds,
+      classNames,
+      steps: data.task.steps,
+    });
+    const final = metrics[metrics.length - 1];
+    yield* writeTextAtomic(
+      `${out}/summary.json`,
+      JSON.stringify(
+        {
+          complete: metrics.length === data.task.steps.length,
+          steps: metrics.length,
+          final,
+          average: averageOverSteps(metrics),
+          seconds: progress.stepSeconds.reduce((a, b) => a + b, 0),
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+  });
