@@ -1,0 +1,58 @@
+/**
+ * The one-command demo: writes the synthetic dataset if it is missing and
+ * runs the whole 15-1 overlapped task with GSC on the small model, then
+ * prints the per-step table and the report's path. A finished demo run is
+ * shown again without retraining; an interrupted one is resumed.
+ *
+ *   deno task demo [extra gsc train options, e.g. --method mib --out runs/x]
+ *
+ * @module
+ */
+import { main } from "../src/cli/main.ts";
+
+const percent = (v: number | null) => v === null ? "  –  " : (v * 100).toFixed(1).padStart(5);
+
+/** Prints the per-step table of a run directory's `step-<t>.json` files. */
+const printTable = async (out: string) => {
+  const summary = JSON.parse(await Deno.readTextFile(`${out}/summary.json`));
+  console.log("\nstep | old   | new   | all   (mIoU %, test split)");
+  for (let t = 0; t < summary.steps; t++) {
+    const m = JSON.parse(await Deno.readTextFile(`${out}/step-${t}.json`));
+    console.log(`${String(t).padStart(4)} | ${percent(m.miouOld)} | ${percent(m.miouNew)} | ` +
+      `${percent(m.miouAll)}`);
+  }
+  console.log(`average of all-class mIoU over steps: ${percent(summary.average)}`);
+  console.log(`report: ${out}/report.md`);
+};
+
+if (import.meta.main) {
+  const outAt = Deno.args.indexOf("--out");
+  const out = outAt >= 0 ? Deno.args[outAt + 1] : "runs/demo";
+  const complete = await Deno.readTextFile(`${out}/summary.json`).then(
+    (text) => JSON.parse(text).complete === true,
+    () => false,
+  );
+  if (!complete) {
+    const partial = await Deno.stat(`${out}/checkpoints/last.safetensors`).then(() => true, () =>
+      false);
+    const started = performance.now();
+    const code = await main([
+      "train",
+      "--dataset",
+      "synth",
+      "--task",
+      "15-1",
+      "--overlap",
+      "--method",
+      "gsc",
+      ...(outAt >= 0 ? [] : ["--out", out]),
+      ...(partial ? ["--resume"] : []),
+      ...Deno.args,
+    ]);
+    if (code !== 0) Deno.exit(code);
+    console.log(`demo finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  } else {
+    console.log(`${out} holds a finished demo run; showing it (delete the folder to retrain)`);
+  }
+  await printTable(out);
+}
