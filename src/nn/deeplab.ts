@@ -1,214 +1,280 @@
 /**
- * DeepLabV3 as torchvision builds it (`classifier.0` ASPP, `classifier.1-3`
- * 3x3 conv + BN + ReLU, `classifier.4` the 1x1 classifier), on a ResNet
- * backbone, with a classifier that grows by MiB's initialisation. The
- * forward returns the logits at the input size, the classifier's input
- * (penultimate features) and every backbone stage: nodes the forward
- * computed anyway, no copies. torchvision's dropout after the ASPP
- * projection is left out (the field's codes use in-place ABN without it).
+ * DeepLabV3 as torchvision builds it (`deeplabv3_resnet*` with
+ * `DeepLabHead`, no auxiliary classifier): a ResNet backbone, then ASPP (a
+ * 1x1 branch, three dilated 3x3 branches, image pooling), a 1x1 projection,
+ * a 3x3 conv, and the 1x1 classifier with bias; logits are resized
+ * bilinearly (align_corners=False) to the input size.
+ *
+ * Dropout: torchvision's projection ends with Dropout(0.5) in training mode.
+ * It is left out here (training differs from torchvision only by that
+ * regulariser; eval mode is identical), which keeps a training step
+ * deterministic and free of a mask tensor.
+ *
+ * Parameter names are torchvision's state-dict names (`backbone.layer1.0.conv1.weight`,
+ * `classifier.0.convs.1.0.weight`, `classifier.4.bias`, ...).
  *
  * @module
  */
 import { Effect, type Scope } from "effect";
+import { Gpu } from "../gpu/device.ts";
+import type { GpuError } from "../gpu/errors.ts";
 import { concat } from "../autograd/concat.ts";
 import { globalAvgPool } from "../autograd/pool.ts";
 import { resizeBilinear } from "../autograd/resize.ts";
-import type { GpuScoped, Node, Parameter } from "../autograd/tape.ts";
-import type { Gpu } from "../gpu/device.ts";
-import type { GpuError } from "../gpu/errors.ts";
-import { download, release, type Tensor } from "../tensor/tensor.ts";
+import { constant, type GpuScoped, type Node, type Parameter } from "../autograd/tape.ts";
+import { download, release, type Tensor, upload } from "../tensor/tensor.ts";
+import { hwioToOihw, oihwToHwio } from "./layout.ts";
+import { asppRates, type DeepLabConfig } from "./config.ts";
+import { growMib } from "./classifier.ts";
 import {
   applyConv,
-  applyConvBn,
-  type Conv,
-  type ConvBn,
-  type ForwardOptions,
-  makeConv,
-  makeConvBn,
+  type BatchNormLayer,
+  convBn,
+  type ConvLayer,
+  makeParameter,
+  type NormContext,
+  ParameterStore,
+  type StateEntry,
 } from "./layers.ts";
-import { ParamStore } from "./params.ts";
-import { makeResNet, type ResNetSpec } from "./resnet.ts";
+import { makeResNet } from "./resnet.ts";
 
-export type { ForwardOptions };
-
-/** A DeepLabV3's shape; stored in checkpoints. */
-export interface DeepLabConfig {
-  readonly backbone: string;
-  readonly resnet: ResNetSpec;
-  /** Channels of the ASPP branches and of the head (256 in torchvision). */
-  readonly headChannels: number;
-  /** ASPP rates of the three dilated branches. */
-  readonly rates: readonly [number, number, number];
-  readonly numClasses: number;
-}
-
-/** The standard backbones and the CPU-sized `small` one. */
-export const deepLabConfig = (
-  backbone: "small" | "resnet18" | "resnet34" | "resnet50" | "resnet101",
-  outputStride: 8 | 16,
-  numClasses: number,
-): DeepLabConfig => {
-  const shapes = {
-    small: { block: "basic", blocks: [1, 1, 1, 1], width: 16, head: 64 },
-    resnet18: { block: "basic", blocks: [2, 2, 2, 2], width: 64, head: 256 },
-    resnet34: { block: "basic", blocks: [3, 4, 6, 3], width: 64, head: 256 },
-    resnet50: { block: "bottleneck", blocks: [3, 4, 6, 3], width: 64, head: 256 },
-    resnet101: { block: "bottleneck", blocks: [3, 4, 23, 3], width: 64, head: 256 },
-  } as const;
-  const s = shapes[backbone];
-  return {
-    backbone,
-    resnet: { block: s.block, blocks: [...s.blocks], width: s.width, outputStride },
-    headChannels: s.head,
-    rates: outputStride === 16 ? [6, 12, 18] : [12, 24, 36],
-    numClasses,
-  };
-};
-
-/** What the forward pass returns. */
+/** What a forward pass returns. */
 export interface SegmentationOutput {
   /** [N, H, W, C] at the input size. */
   readonly logits: Node;
-  /** [N, h, w, F]: the classifier's input, at the output stride. */
+  /** [N, h, w, F]: the classifier's input (penultimate features), at the output stride. */
   readonly features: Node;
-  /** Backbone stage outputs, layer1..layer4. */
+  /** Backbone layer1..layer4 outputs (for PLOP's POD). */
   readonly stages: readonly Node[];
+}
+
+/** How a forward runs. */
+export interface ForwardOptions {
+  readonly mode: "train" | "eval";
+  /** In train mode: normalise with the running statistics and leave them unchanged (BN affine still trains). */
+  readonly freezeBn?: boolean;
+}
+
+/** A state-dict entry read back to the host, in torchvision's layout. */
+export interface HostStateTensor {
+  readonly dtype: "F32" | "I64";
+  readonly shape: readonly number[];
+  readonly data: Float32Array | BigInt64Array;
 }
 
 /** A DeepLabV3 model. */
 export interface DeepLabV3 {
   readonly config: DeepLabConfig;
+  /** Current classifier rows (grows with {@link DeepLabV3.growClassifier}). */
   readonly numClasses: number;
-  readonly store: ParamStore;
-  /** Every trainable parameter (none for a frozen model), torchvision names. */
+  /** Whether parameters record gradients (false: a frozen model that records no graph). */
+  readonly trainable: boolean;
+  /** Every parameter, named by its torchvision state-dict name. */
   parameters(): readonly Parameter[];
-  /** Backbone parameters and head (ASPP + classifier) parameters. */
+  /** Backbone parameters and head (ASPP, head conv, classifier) parameters. */
   parameterGroups(): {
     readonly backbone: readonly Parameter[];
     readonly head: readonly Parameter[];
   };
-  /** Runs the model on normalised NHWC images. */
+  /** Forward of NHWC normalised images. */
   forward(images: Tensor<"f32">, options: ForwardOptions): GpuScoped<SegmentationOutput>;
-  /** Adds `added` classifier rows with MiB's initialisation. */
+  /** Appends `added` classifier rows with MiB's initialisation (new Parameter objects). */
   growClassifier(added: number): Effect.Effect<void, GpuError, Gpu>;
+  /** The state-dict entries (parameters, running stats, counters) in registration order. */
+  stateEntries(): readonly StateEntry[];
+  /** The state dict on the host in torchvision's layout (conv weights OIHW). */
+  stateDict(): Effect.Effect<ReadonlyMap<string, HostStateTensor>, GpuError>;
+  /**
+   * Writes host values into entries: f32 data in torchvision's layout (conv
+   * weights OIHW, converted here) or a counter value. Shapes must already be
+   * checked (see src/io/checkpoint.ts).
+   */
+  assign(values: ReadonlyMap<string, Float32Array | number>): Effect.Effect<void, GpuError>;
 }
 
-/** The ASPP module and the head after it. */
+/** Options of {@link makeDeepLabV3}. */
+export interface MakeDeepLabOptions {
+  /** Seeds the initial weights (per tensor name). */
+  readonly seed: number;
+  /** false: parameters are constants and a forward records no graph (the frozen old model). */
+  readonly trainable?: boolean;
+  /** Owns the weights; they live until it closes. */
+  readonly scope: Scope.Scope;
+}
+
 interface Head {
-  readonly branches: readonly ConvBn[];
-  readonly pooling: ConvBn;
-  readonly project: ConvBn;
-  readonly conv: ConvBn;
+  readonly branches: readonly { conv: ConvLayer; bn: BatchNormLayer }[];
+  readonly pooling: { conv: ConvLayer; bn: BatchNormLayer };
+  readonly project: { conv: ConvLayer; bn: BatchNormLayer };
+  readonly headConv: { conv: ConvLayer; bn: BatchNormLayer };
+  readonly classifier: ConvLayer;
 }
 
-const makeHead = (store: ParamStore, config: DeepLabConfig, inC: number) =>
-  Effect.gen(function* () {
-    const c = config.headChannels;
-    const p = "classifier.0";
-    const branches = [
-      yield* makeConvBn(store, `${p}.convs.0.0`, `${p}.convs.0.1`, inC, c, { kernel: 1 }),
-    ];
-    for (let i = 0; i < 3; i++) {
-      branches.push(
-        yield* makeConvBn(store, `${p}.convs.${i + 1}.0`, `${p}.convs.${i + 1}.1`, inC, c, {
-          kernel: 3,
-          dilation: config.rates[i],
-        }),
-      );
-    }
-    const pooling = yield* makeConvBn(store, `${p}.convs.4.1`, `${p}.convs.4.2`, inC, c, {
-      kernel: 1,
-    });
-    const project = yield* makeConvBn(store, `${p}.project.0`, `${p}.project.1`, 5 * c, c, {
-      kernel: 1,
-    });
-    const conv = yield* makeConvBn(store, "classifier.1", "classifier.2", c, c, { kernel: 3 });
-    return { branches, pooling, project, conv } satisfies Head;
-  });
+const CLASSIFIER = "classifier.4";
 
-const applyHead = (head: Head, x: Node, options: ForwardOptions) =>
-  Effect.gen(function* () {
-    const [, h, w] = x.value.shape;
-    const outs: Node[] = [];
-    for (const branch of head.branches) outs.push(yield* applyConvBn(branch, x, options));
-    const pooled = yield* applyConvBn(head.pooling, yield* globalAvgPool(x), options);
-    outs.push(yield* resizeBilinear(pooled, h, w));
-    const projected = yield* applyConvBn(head.project, yield* concat(outs, -1), options);
-    return yield* applyConvBn(head.conv, projected, options);
-  });
-
-/** Creates a DeepLabV3; `trainable: false` makes a frozen model that records no graph. */
+/** Builds a DeepLabV3 with freshly initialised weights. */
 export const makeDeepLabV3 = (
   config: DeepLabConfig,
-  options: { readonly seed: number; readonly trainable?: boolean; readonly scope: Scope.Scope },
+  options: MakeDeepLabOptions,
 ): Effect.Effect<DeepLabV3, GpuError, Gpu> =>
   Effect.gen(function* () {
-    const store = new ParamStore(options.scope, options.trainable ?? true, options.seed);
-    const backbone = yield* makeResNet(store, "backbone", config.resnet);
-    const head = yield* makeHead(store, config, backbone.outChannels);
-    let classifier: Conv = yield* makeConv(
-      store,
-      "classifier.4",
-      config.headChannels,
-      config.numClasses,
-      { kernel: 1, bias: true },
-    );
+    const gpu = yield* Gpu;
+    const trainable = options.trainable ?? true;
+    const store = new ParameterStore(options.scope, options.seed, trainable);
+    const backbone = yield* makeResNet(config, store, "backbone.");
+    const c = config.asppChannels;
+    const pair = (conv: ConvLayer, bnName: string, channels: number) =>
+      Effect.map(store.batchNorm(bnName, channels), (bn) => ({ conv, bn }));
+    const aspp = "classifier.0";
+    const branches = [
+      yield* pair(
+        yield* store.conv(`${aspp}.convs.0.0`, { kernel: 1, cin: backbone.channels, cout: c }),
+        `${aspp}.convs.0.1`,
+        c,
+      ),
+    ];
+    const rates = asppRates(config.outputStride);
+    for (let r = 0; r < 3; r++) {
+      const conv = yield* store.conv(`${aspp}.convs.${r + 1}.0`, {
+        kernel: 3,
+        cin: backbone.channels,
+        cout: c,
+        padding: rates[r],
+        dilation: rates[r],
+      });
+      branches.push(yield* pair(conv, `${aspp}.convs.${r + 1}.1`, c));
+    }
+    const head: Head = {
+      branches,
+      pooling: yield* pair(
+        yield* store.conv(`${aspp}.convs.4.1`, { kernel: 1, cin: backbone.channels, cout: c }),
+        `${aspp}.convs.4.2`,
+        c,
+      ),
+      project: yield* pair(
+        yield* store.conv(`${aspp}.project.0`, { kernel: 1, cin: 5 * c, cout: c }),
+        `${aspp}.project.1`,
+        c,
+      ),
+      headConv: yield* pair(
+        yield* store.conv("classifier.1", { kernel: 3, cin: c, cout: c, padding: 1 }),
+        "classifier.2",
+        c,
+      ),
+      classifier: yield* store.conv(CLASSIFIER, {
+        kernel: 1,
+        cin: c,
+        cout: config.numClasses,
+        bias: true,
+      }),
+    };
     let numClasses = config.numClasses;
-    const model: DeepLabV3 = {
-      get config() {
-        return { ...config, numClasses };
-      },
+
+    const parameters = (): Parameter[] => {
+      const out: Parameter[] = [];
+      for (const e of store.entries.values()) if (e.parameter) out.push(e.parameter());
+      return out;
+    };
+
+    const forward = (images: Tensor<"f32">, opts: ForwardOptions) =>
+      Effect.gen(function* () {
+        const ctx: NormContext = {
+          bnMode: opts.mode === "train" && !opts.freezeBn ? "train" : "eval",
+        };
+        const [, inH, inW] = images.shape;
+        const stages = yield* backbone.forward(constant(images, "images"), ctx);
+        const x = stages[3];
+        const [, h, w] = x.value.shape;
+        const outs: Node[] = [];
+        for (const b of head.branches) outs.push(yield* convBn(x, b.conv, b.bn, ctx, true));
+        const pooled = yield* convBn(
+          yield* globalAvgPool(x),
+          head.pooling.conv,
+          head.pooling.bn,
+          ctx,
+          true,
+        );
+        outs.push(yield* resizeBilinear(pooled, h, w));
+        const joined = yield* concat(outs);
+        const projected = yield* convBn(joined, head.project.conv, head.project.bn, ctx, true);
+        const features = yield* convBn(projected, head.headConv.conv, head.headConv.bn, ctx, true);
+        const small = yield* applyConv(features, head.classifier);
+        const logits = yield* resizeBilinear(small, inH, inW);
+        return { logits, features, stages } satisfies SegmentationOutput;
+      });
+
+    const growClassifier = (added: number) =>
+      Effect.gen(function* () {
+        const layer = head.classifier;
+        const inChannels = layer.weight.value.shape[2];
+        const grown = growMib({
+          inChannels,
+          classes: numClasses,
+          weight: yield* download(layer.weight.value),
+          bias: yield* download(layer.bias!.value),
+        }, added);
+        const weight = yield* store.upload(grown.weight, [1, 1, inChannels, grown.classes]);
+        const bias = yield* store.upload(grown.bias, [grown.classes]);
+        const previous = [layer.weight.value, layer.bias!.value];
+        layer.weight = makeParameter(weight, `${CLASSIFIER}.weight`, trainable);
+        layer.bias = makeParameter(bias, `${CLASSIFIER}.bias`, trainable);
+        numClasses = grown.classes;
+        for (const t of previous) yield* release(t);
+      }).pipe(Effect.provideService(Gpu, gpu));
+
+    const stateDict = () =>
+      Effect.gen(function* () {
+        const out = new Map<string, HostStateTensor>();
+        for (const e of store.entries.values()) {
+          const shape = e.torchShape();
+          if (e.kind === "count") {
+            out.set(e.name, {
+              dtype: "I64",
+              shape,
+              data: BigInt64Array.of(BigInt(e.count!.get())),
+            });
+            continue;
+          }
+          const host = yield* download(e.tensor());
+          const data = e.kind === "conv" ? hwioToOihw(host, e.tensor().shape) : host;
+          out.set(e.name, { dtype: "F32", shape, data });
+        }
+        return out as ReadonlyMap<string, HostStateTensor>;
+      }).pipe(Effect.provideService(Gpu, gpu));
+
+    const assign = (values: ReadonlyMap<string, Float32Array | number>) =>
+      Effect.gen(function* () {
+        for (const [name, value] of values) {
+          const e = store.entries.get(name);
+          if (!e) continue;
+          if (e.kind === "count") {
+            e.count!.set(typeof value === "number" ? value : 0);
+            continue;
+          }
+          if (typeof value === "number") continue;
+          const data = e.kind === "conv" ? oihwToHwio(value, e.torchShape()) : value;
+          yield* upload(e.tensor(), data);
+        }
+      }).pipe(Effect.provideService(Gpu, gpu));
+
+    return {
+      config,
       get numClasses() {
         return numClasses;
       },
-      store,
-      parameters: () => store.parameters(),
+      trainable,
+      parameters,
       parameterGroups: () => {
-        const all = store.parameters();
+        const all = parameters();
         return {
           backbone: all.filter((p) => p.name.startsWith("backbone.")),
           head: all.filter((p) => !p.name.startsWith("backbone.")),
         };
       },
-      forward: (images, forwardOptions) =>
-        Effect.gen(function* () {
-          const [, height, width] = images.shape;
-          const input: Node = { value: images, requiresGrad: false, parents: [] };
-          const stages = yield* backbone.forward(input, forwardOptions);
-          const features = yield* applyHead(head, stages[3], forwardOptions);
-          const low = yield* applyConv(classifier, features);
-          const logits = yield* resizeBilinear(low, height, width);
-          return { logits, features, stages };
-        }),
-      growClassifier: (added) =>
-        Effect.gen(function* () {
-          const f = config.headChannels;
-          const oldWeight = classifier.weight.value;
-          const oldBias = classifier.bias!.value;
-          const w = yield* download(oldWeight);
-          const b = yield* download(oldBias);
-          const grown = numClasses + added;
-          // HWIO [1, 1, F, C]: class c is column c of each of the F rows.
-          const weight = new Float32Array(f * grown);
-          for (let i = 0; i < f; i++) {
-            for (let c = 0; c < numClasses; c++) weight[i * grown + c] = w[i * numClasses + c];
-            for (let c = numClasses; c < grown; c++) weight[i * grown + c] = w[i * numClasses];
-          }
-          // MiB: new biases and the background bias become b_bg - log(added + 1).
-          const bias = new Float32Array(grown);
-          bias.set(b);
-          const shared = b[0] - Math.log(added + 1);
-          for (let c = numClasses; c < grown; c++) bias[c] = shared;
-          bias[0] = shared;
-          store.nodes.delete("classifier.4.weight");
-          store.nodes.delete("classifier.4.bias");
-          const weightNode = yield* store.leaf("classifier.4.weight", weight, [1, 1, f, grown]);
-          const biasNode = yield* store.leaf("classifier.4.bias", bias, [grown]);
-          yield* release(oldWeight);
-          yield* release(oldBias);
-          classifier = { ...classifier, weight: weightNode, bias: biasNode };
-          numClasses = grown;
-        }),
-    };
-    return model;
+      forward,
+      growClassifier,
+      stateEntries: () => [...store.entries.values()],
+      stateDict,
+      assign,
+    } satisfies DeepLabV3;
   });

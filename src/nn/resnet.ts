@@ -1,170 +1,183 @@
 /**
- * ResNet backbones under torchvision's names (`backbone.layer1.0.conv1`):
- * basic blocks (18, 34, the width-scaled `small`) and bottlenecks (50, 101,
- * the v1.5 layout with the stride on the 3x3), with output stride 16 or 8
- * by replacing strides with dilation in the last stages, as torchvision's
- * `replace_stride_with_dilation` does. Basic blocks take dilation too
- * (torchvision refuses it), so 18/34 also reach stride 8 or 16.
+ * ResNet backbones in torchvision's layout: basic blocks (ResNet-18/34 and
+ * the width-scaled `small`) or v1.5 bottlenecks (ResNet-50/101, stride on
+ * the 3x3), with `replace_stride_with_dilation` for output stride 16 (layer4
+ * dilated) or 8 (layer3 and layer4). Module names follow torchvision
+ * (`conv1`, `bn1`, `layer2.0.downsample.0`, ...) under a prefix.
+ *
+ * torchvision's BasicBlock refuses dilation; here a dilated basic block
+ * dilates both 3x3 convs the way torchvision dilates the bottleneck's 3x3
+ * (the first block of a layer keeps the previous dilation).
  *
  * @module
  */
 import { Effect } from "effect";
+import type { Gpu } from "../gpu/device.ts";
+import type { GpuError } from "../gpu/errors.ts";
 import { add, relu } from "../autograd/basic.ts";
 import { maxPool2d } from "../autograd/pool.ts";
 import type { GpuScoped, Node } from "../autograd/tape.ts";
-import type { Gpu } from "../gpu/device.ts";
-import type { GpuError } from "../gpu/errors.ts";
-import { applyConvBn, type ConvBn, type ForwardOptions, makeConvBn } from "./layers.ts";
-import type { ParamStore } from "./params.ts";
+import { type DeepLabConfig, expansionOf } from "./config.ts";
+import {
+  applyBatchNorm,
+  applyConv,
+  type BatchNormLayer,
+  convBn,
+  type ConvLayer,
+  type NormContext,
+  type ParameterStore,
+} from "./layers.ts";
 
-/** The shape of a ResNet. */
-export interface ResNetSpec {
-  readonly block: "basic" | "bottleneck";
-  /** Blocks per stage (layer1..layer4). */
-  readonly blocks: readonly [number, number, number, number];
-  /** Channels of the stem and of layer1's blocks (64 in torchvision). */
-  readonly width: number;
-  readonly outputStride: 8 | 16;
-}
-
-/** Channels of a stage's output. */
-export const stageChannels = (spec: ResNetSpec, stage: number): number =>
-  spec.width * 2 ** stage * (spec.block === "bottleneck" ? 4 : 1);
-
-/** One residual block. */
+/** One residual block: its conv/BN pairs in order and an optional downsample. */
 interface Block {
-  readonly layers: readonly ConvBn[];
-  readonly downsample?: ConvBn;
+  readonly convs: readonly ConvLayer[];
+  readonly norms: readonly BatchNormLayer[];
+  readonly downsample: { readonly conv: ConvLayer; readonly bn: BatchNormLayer } | undefined;
 }
 
-/** A built backbone. */
+/** The backbone: applies the stem and layer1..layer4 and returns each layer's output. */
 export interface ResNet {
-  readonly spec: ResNetSpec;
-  readonly outChannels: number;
-  /** Runs the stem and the four stages; returns every stage's output. */
-  readonly forward: (x: Node, options: ForwardOptions) => GpuScoped<readonly Node[]>;
+  /** Output channels of layer4. */
+  readonly channels: number;
+  readonly forward: (x: Node, ctx: NormContext) => GpuScoped<readonly Node[]>;
 }
 
-const makeBlock = (
-  store: ParamStore,
-  prefix: string,
-  spec: ResNetSpec,
-  inC: number,
-  planes: number,
-  stride: number,
-  dilation: number,
-): Effect.Effect<Block, GpuError, Gpu> =>
-  Effect.gen(function* () {
-    const expansion = spec.block === "bottleneck" ? 4 : 1;
-    const outC = planes * expansion;
-    const layers: ConvBn[] = [];
-    if (spec.block === "basic") {
-      layers.push(
-        yield* makeConvBn(store, `${prefix}.conv1`, `${prefix}.bn1`, inC, planes, {
-          kernel: 3,
-          stride,
-          dilation,
-        }),
-      );
-      layers.push(
-        yield* makeConvBn(store, `${prefix}.conv2`, `${prefix}.bn2`, planes, planes, {
-          kernel: 3,
-          dilation,
-        }),
-      );
-    } else {
-      layers.push(
-        yield* makeConvBn(store, `${prefix}.conv1`, `${prefix}.bn1`, inC, planes, { kernel: 1 }),
-      );
-      layers.push(
-        yield* makeConvBn(store, `${prefix}.conv2`, `${prefix}.bn2`, planes, planes, {
-          kernel: 3,
-          stride,
-          dilation,
-        }),
-      );
-      layers.push(
-        yield* makeConvBn(store, `${prefix}.conv3`, `${prefix}.bn3`, planes, outC, { kernel: 1 }),
-      );
+/** Stride and dilation of each layer, torchvision's `_make_layer` bookkeeping. */
+export const layerGeometry = (outputStride: 8 | 16) => {
+  const replace = outputStride === 8 ? [false, true, true] : [false, false, true];
+  let dilation = 1;
+  return [1, 2, 2, 2].map((stride, index) => {
+    const previousDilation = dilation;
+    if (index > 0 && replace[index - 1]) {
+      dilation *= stride;
+      stride = 1;
     }
-    const downsample = stride !== 1 || inC !== outC
-      ? yield* makeConvBn(store, `${prefix}.downsample.0`, `${prefix}.downsample.1`, inC, outC, {
-        kernel: 1,
-        stride,
-        padding: 0,
-      })
-      : undefined;
-    return { layers, downsample };
+    return { stride, dilation, previousDilation };
   });
+};
 
-const applyBlock = (block: Block, x: Node, options: ForwardOptions): GpuScoped<Node> =>
-  Effect.gen(function* () {
-    let y = x;
-    for (let i = 0; i < block.layers.length; i++) {
-      y = yield* applyConvBn(block.layers[i], y, options, i < block.layers.length - 1);
-    }
-    const identity = block.downsample ? yield* applyConvBn(block.downsample, x, options, false) : x;
-    return yield* relu(yield* add(y, identity));
-  });
-
-/** Builds a ResNet's parameters under `prefix` (`backbone`). */
+/** Builds a ResNet backbone whose parameters are named `<prefix><torchvision name>`. */
 export const makeResNet = (
-  store: ParamStore,
+  config: DeepLabConfig,
+  store: ParameterStore,
   prefix: string,
-  spec: ResNetSpec,
 ): Effect.Effect<ResNet, GpuError, Gpu> =>
   Effect.gen(function* () {
-    const stem = yield* makeConvBn(store, `${prefix}.conv1`, `${prefix}.bn1`, 3, spec.width, {
+    const expansion = expansionOf(config.block);
+    const stemConv = yield* store.conv(`${prefix}conv1`, {
       kernel: 7,
+      cin: 3,
+      cout: config.width,
       stride: 2,
       padding: 3,
     });
-    // Stages that trade their stride for dilation (torchvision's replace_stride_with_dilation).
-    const dilate = spec.outputStride === 8
-      ? [false, false, true, true]
-      : [false, false, false, true];
-    const stages: Block[][] = [];
-    let inC = spec.width;
-    let dilation = 1;
-    for (let s = 0; s < 4; s++) {
-      const planes = spec.width * 2 ** s;
-      let stride = s === 0 ? 1 : 2;
-      const previousDilation = dilation;
-      if (dilate[s]) {
-        dilation *= stride;
-        stride = 1;
-      }
+    const stemBn = yield* store.batchNorm(`${prefix}bn1`, config.width);
+    let inplanes = config.width;
+    const layers: Block[][] = [];
+    const geometry = layerGeometry(config.outputStride);
+    for (let l = 0; l < 4; l++) {
+      const planes = config.width * 2 ** l;
+      const { stride, dilation, previousDilation } = geometry[l];
       const blocks: Block[] = [];
-      for (let b = 0; b < spec.blocks[s]; b++) {
-        const name = `${prefix}.layer${s + 1}.${b}`;
-        blocks.push(
-          yield* makeBlock(
-            store,
-            name,
-            spec,
-            inC,
-            planes,
-            b === 0 ? stride : 1,
-            b === 0 ? previousDilation : dilation,
-          ),
-        );
-        inC = planes * (spec.block === "bottleneck" ? 4 : 1);
-      }
-      stages.push(blocks);
-    }
-    return {
-      spec,
-      outChannels: inC,
-      forward: (x, options) =>
-        Effect.gen(function* () {
-          let y = yield* applyConvBn(stem, x, options);
-          y = yield* maxPool2d(y, { kernel: 3, stride: 2, padding: 1 });
-          const outputs: Node[] = [];
-          for (const blocks of stages) {
-            for (const block of blocks) y = yield* applyBlock(block, y, options);
-            outputs.push(y);
+      for (let b = 0; b < config.blocks[l]; b++) {
+        const name = `${prefix}layer${l + 1}.${b}`;
+        const s = b === 0 ? stride : 1;
+        const d = b === 0 ? previousDilation : dilation;
+        const convs: ConvLayer[] = [];
+        const norms: BatchNormLayer[] = [];
+        if (config.block === "bottleneck") {
+          convs.push(
+            yield* store.conv(`${name}.conv1`, { kernel: 1, cin: inplanes, cout: planes }),
+          );
+          norms.push(yield* store.batchNorm(`${name}.bn1`, planes));
+          convs.push(
+            yield* store.conv(`${name}.conv2`, {
+              kernel: 3,
+              cin: planes,
+              cout: planes,
+              stride: s,
+              padding: d,
+              dilation: d,
+            }),
+          );
+          norms.push(yield* store.batchNorm(`${name}.bn2`, planes));
+          convs.push(
+            yield* store.conv(`${name}.conv3`, {
+              kernel: 1,
+              cin: planes,
+              cout: planes * expansion,
+            }),
+          );
+          norms.push(yield* store.batchNorm(`${name}.bn3`, planes * expansion));
+        } else {
+          convs.push(
+            yield* store.conv(`${name}.conv1`, {
+              kernel: 3,
+              cin: inplanes,
+              cout: planes,
+              stride: s,
+              padding: d,
+              dilation: d,
+            }),
+          );
+          norms.push(yield* store.batchNorm(`${name}.bn1`, planes));
+          convs.push(
+            yield* store.conv(`${name}.conv2`, {
+              kernel: 3,
+              cin: planes,
+              cout: planes,
+              padding: d,
+              dilation: d,
+            }),
+          );
+          norms.push(yield* store.batchNorm(`${name}.bn2`, planes));
+        }
+        const needsDownsample = b === 0 && (s !== 1 || inplanes !== planes * expansion);
+        const downsample = needsDownsample
+          ? {
+            conv: yield* store.conv(`${name}.downsample.0`, {
+              kernel: 1,
+              cin: inplanes,
+              cout: planes * expansion,
+              stride: s,
+            }),
+            bn: yield* store.batchNorm(`${name}.downsample.1`, planes * expansion),
           }
-          return outputs;
-        }),
-    };
+          : undefined;
+        blocks.push({ convs, norms, downsample });
+        inplanes = planes * expansion;
+      }
+      layers.push(blocks);
+    }
+
+    const applyBlock = (x: Node, block: Block, ctx: NormContext) =>
+      Effect.gen(function* () {
+        let y = x;
+        const last = block.convs.length - 1;
+        for (let i = 0; i <= last; i++) {
+          y = yield* convBn(y, block.convs[i], block.norms[i], ctx, i < last);
+        }
+        const identity = block.downsample
+          ? yield* applyBatchNorm(
+            yield* applyConv(x, block.downsample.conv),
+            block.downsample.bn,
+            ctx,
+          )
+          : x;
+        return yield* relu(yield* add(y, identity));
+      });
+
+    const forward = (x: Node, ctx: NormContext) =>
+      Effect.gen(function* () {
+        const stem = yield* convBn(x, stemConv, stemBn, ctx, true);
+        let y = yield* maxPool2d(stem, { kernel: 3, stride: 2, padding: 1 });
+        const stages: Node[] = [];
+        for (const blocks of layers) {
+          for (const block of blocks) y = yield* applyBlock(y, block, ctx);
+          stages.push(y);
+        }
+        return stages;
+      });
+
+    return { channels: inplanes, forward };
   });
