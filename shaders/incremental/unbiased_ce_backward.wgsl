@@ -1,0 +1,25 @@
+// Gradient of the unbiased cross-entropy, one pixel per invocation:
+// dz_k = u w (softmax(z)_k - target_k) with target = the softmax over the old
+// channels (0 elsewhere) for a background pixel, onehot(y) for a new label.
+@compute @workgroup_size(WG_X, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let p = gid.x + gid.y * groups.x * WG_X;
+  if (p >= params.pixels) { return; }
+  let c = params.channels;
+  let base = p * c;
+  let label = labels[p];
+  if (!(label >= 0i && u32(label) < c)) {
+    for (var k = 0u; k < c; k++) { dz[base + k] = 0.0; }
+    return;
+  }
+  var u = upstream(p);
+  if (HAS_WEIGHT == 1u) { u = u * weights[p]; }
+  let den = lse_range(base, 0u, c, false);
+  let background = u32(label) < params.old_classes;
+  let lse_old = lse_range(base, 0u, params.old_classes, false);
+  for (var k = 0u; k < c; k++) {
+    var goal = select(0.0, 1.0, k == u32(label));
+    if (background) { goal = select(0.0, exp(logits[base + k] - lse_old), k < params.old_classes); }
+    dz[base + k] = u * (exp(logits[base + k] - den) - goal);
+  }
+}

@@ -1,0 +1,315 @@
+/**
+ * PLOP's local POD (arthurdouillard/CVPR2021_PLOP train.py,
+ * `features_distillation` with collapse "local" and `_local_pod`). For each
+ * distilled map [N, H, W, C]: square it (PLOP's default `pod_prepro="pow"`),
+ * then at every spatial scale s (spp_scales 1, 2, 4) split it into s x s
+ * regions of side k = W div s and, per region, average each (channel, row)
+ * over the region's width and each (channel, column) over its height; the
+ * concatenation is the image's embedding. A layer's loss is the mean over
+ * images of ||emb(new) - emb(old)||_2 (torch.frobenius_norm over the
+ * embedding); PLOP sums factor * layer loss over layers and divides by the
+ * number of layers.
+ *
+ * Faithful details, and deviations:
+ * - PLOP forces `normalize = False` at the top of `features_distillation`
+ *   and its default `pod_options` never turn it on, so the embeddings are
+ *   NOT L2-normalised in PLOP's runs (the paper's text says they are).
+ *   `normalize: true` is offered (eps 1e-8 instead of F.normalize's 1e-12).
+ * - Regions are clipped like Python slices (PLOP takes k from the width for
+ *   both axes; rows or columns beyond s * k are left out). A region that
+ *   comes out empty (PLOP: a mean over nothing, NaN) is an error here.
+ * - PLOP's layers are the backbone stages, the ASPP head output and the
+ *   classifier's logits before upsampling ("pod_logits"), the last with
+ *   factor 0.0005 instead of 0.01 and the new logits collapsed to the old
+ *   channels ("extra_channels": "sum"): see {@link collapseNewLogits} and
+ *   {@link plopLocalPod}. The adaptive factor sqrt(|C_{0:t}| / |C_t|)
+ *   (`use_pod_schedule`, on by default) multiplies every layer.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import { Gpu } from "../../gpu/device.ts";
+import { BindingError } from "../../gpu/errors.ts";
+import { defineKernel, linearGrid } from "../../gpu/kernel.ts";
+import { add, matmul, scale } from "../../autograd/basic.ts";
+import { distance, l2Normalize } from "../../autograd/distance.ts";
+import { constant, type GpuScoped, type Node, record } from "../../autograd/tape.ts";
+import { empty, fromArray, reshape, type Shape, type Tensor } from "../../tensor/tensor.ts";
+import commonSource from "../../../shaders/incremental/pod_common.wgsl" with { type: "text" };
+import embedSource from "../../../shaders/incremental/pod_embed.wgsl" with { type: "text" };
+import embedBackwardSource from "../../../shaders/incremental/pod_embed_backward.wgsl" with {
+  type: "text",
+};
+
+const WG = 64;
+
+const podParams = {
+  images: "u32",
+  height: "u32",
+  width: "u32",
+  channels: "u32",
+  dims: "u32",
+  strips: "u32",
+} as const;
+
+/** Local POD embedding of a map, one value per invocation. */
+export const podEmbedKernel = defineKernel({
+  name: "shaders/incremental/pod_embed.wgsl",
+  source: commonSource + embedSource,
+  bindings: {
+    map: { access: "read", type: "f32" },
+    segments: { access: "read", type: "u32" },
+    emb: { access: "read_write", type: "f32" },
+  },
+  params: podParams,
+  constants: { POW: "u32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => linearGrid(p.images * p.dims, WG),
+  minElements: (p) => ({
+    map: p.images * p.height * p.width * p.channels,
+    segments: 6 * p.strips,
+    emb: p.images * p.dims,
+  }),
+});
+
+/** Map gradient of the local POD embedding, one map element per invocation. */
+export const podEmbedBackwardKernel = defineKernel({
+  name: "shaders/incremental/pod_embed_backward.wgsl",
+  source: commonSource + embedBackwardSource,
+  bindings: {
+    map: { access: "read", type: "f32" },
+    segments: { access: "read", type: "u32" },
+    gemb: { access: "read", type: "f32" },
+    dmap: { access: "read_write", type: "f32" },
+  },
+  params: podParams,
+  constants: { POW: "u32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => linearGrid(p.images * p.height * p.width * p.channels, WG),
+  minElements: (p) => ({
+    map: p.images * p.height * p.width * p.channels,
+    segments: 6 * p.strips,
+    gemb: p.images * p.dims,
+    dmap: p.images * p.height * p.width * p.channels,
+  }),
+});
+
+/** Options of the local POD. */
+export interface LocalPodOptions {
+  /** Spatial scales (PLOP's spp_scales), or a count n for 1, 2, ..., 2^(n-1). Default [1, 2, 4]. */
+  readonly scales?: number | readonly number[];
+  /** L2-normalise each image's embedding before the distance (PLOP's runs: false). */
+  readonly normalize?: boolean;
+  /** "pow" squares the maps first (PLOP's default), "none" pools them as they are. */
+  readonly prepro?: "pow" | "none";
+}
+
+const scaleList = (scales: LocalPodOptions["scales"]): readonly number[] =>
+  typeof scales === "number"
+    ? Array.from({ length: scales }, (_, i) => 2 ** i)
+    : scales ?? [1, 2, 4];
+
+/**
+ * The strips of the embedding of an [H, W] map with C channels: six u32 per
+ * strip (offset, kind, y0, y1, x0, x1) and the embedding length; a string
+ * says why the layout is invalid.
+ */
+export const podLayout = (
+  height: number,
+  width: number,
+  channels: number,
+  scales: readonly number[],
+): { table: Uint32Array; dims: number; strips: number } | string => {
+  const table: number[] = [];
+  let offset = 0;
+  for (const s of scales) {
+    if (!Number.isInteger(s) || s < 1) return `scale ${s} is not a positive integer`;
+    const k = Math.floor(width / s);
+    for (let i = 0; i < s; i++) {
+      for (let j = 0; j < s; j++) {
+        const y0 = Math.min(i * k, height);
+        const y1 = Math.min((i + 1) * k, height);
+        const x0 = Math.min(j * k, width);
+        const x1 = Math.min((j + 1) * k, width);
+        if (y1 <= y0 || x1 <= x0) {
+          return `scale ${s} leaves region (${i}, ${j}) of a ${height}x${width} map empty`;
+        }
+        table.push(offset, 0, y0, y1, x0, x1);
+        offset += channels * (y1 - y0);
+        table.push(offset, 1, y0, y1, x0, x1);
+        offset += channels * (x1 - x0);
+      }
+    }
+  }
+  return { table: Uint32Array.from(table), dims: offset, strips: table.length / 6 };
+};
+
+const nhwc = (shape: Shape) =>
+  shape.length === 4 ? { n: shape[0], h: shape[1], w: shape[2], c: shape[3] } : undefined;
+
+/** PLOP's local POD embedding [N, D] of a map [N, H, W, C], differentiable. */
+export const podEmbedding = (x: Node, options: LocalPodOptions = {}): GpuScoped<Node> =>
+  Effect.gen(function* () {
+    const fail = (reason: string) =>
+      new BindingError({ kernel: podEmbedKernel.name, binding: "map", reason });
+    const dims = nhwc(x.value.shape);
+    if (!dims) return yield* fail(`expected [N, H, W, C], got [${x.value.shape.join(", ")}]`);
+    const layout = podLayout(dims.h, dims.w, dims.c, scaleList(options.scales));
+    if (typeof layout === "string") return yield* fail(layout);
+    const gpu = yield* Gpu;
+    const segments = yield* fromArray(layout.table, [layout.table.length], "u32");
+    const p = {
+      images: dims.n,
+      height: dims.h,
+      width: dims.w,
+      channels: dims.c,
+      dims: layout.dims,
+      strips: layout.strips,
+    };
+    const constants = { POW: (options.prepro ?? "pow") === "pow" ? 1 : 0 };
+    const emb = yield* empty([dims.n, layout.dims], "f32");
+    yield* gpu.recorder.dispatch(podEmbedKernel, { map: x.value, segments, emb }, p, constants);
+    return record(emb, [x], (gemb) =>
+      Effect.gen(function* () {
+        const dmap = yield* empty(x.value.shape, "f32");
+        yield* gpu.recorder.dispatch(
+          podEmbedBackwardKernel,
+          { map: x.value, segments, gemb, dmap },
+          p,
+          constants,
+        );
+        return [dmap];
+      }), "podEmbedding");
+  });
+
+/** One layer of local POD: mean over images of ||emb(new) - emb(old)||; a [1] node. */
+export const localPodLayer = (
+  newMap: Node,
+  oldMap: Tensor<"f32">,
+  options: LocalPodOptions = {},
+): GpuScoped<Node> =>
+  Effect.gen(function* () {
+    if (newMap.value.shape.join(",") !== oldMap.shape.join(",")) {
+      return yield* new BindingError({
+        kernel: podEmbedKernel.name,
+        binding: "map",
+        reason: `new [${newMap.value.shape.join(", ")}] vs old [${oldMap.shape.join(", ")}]`,
+      });
+    }
+    let a = yield* podEmbedding(newMap, options);
+    let b = yield* podEmbedding(constant(oldMap), options);
+    if (options.normalize) {
+      a = yield* l2Normalize(a);
+      b = yield* l2Normalize(b);
+    }
+    return yield* distance("l2", a, b);
+  });
+
+/**
+ * Local POD over layers: (1 / L) sum_l w_l POD_l with weights `weights`
+ * (default 1 each), as PLOP averages its layers. The caller applies PLOP's
+ * pod factor and {@link podAdaptiveFactor}; a [1] node.
+ */
+export const localPod = (
+  newStages: readonly Node[],
+  oldStages: readonly Tensor<"f32">[],
+  options: LocalPodOptions & { readonly weights?: readonly number[] } = {},
+): GpuScoped<Node> =>
+  Effect.gen(function* () {
+    if (newStages.length !== oldStages.length || newStages.length === 0) {
+      return yield* new BindingError({
+        kernel: podEmbedKernel.name,
+        binding: "map",
+        reason: `${newStages.length} new and ${oldStages.length} old layers`,
+      });
+    }
+    let total: Node | undefined;
+    for (let l = 0; l < newStages.length; l++) {
+      const layer = yield* localPodLayer(newStages[l], oldStages[l], options);
+      const weighted = yield* scale(layer, (options.weights?.[l] ?? 1) / newStages.length);
+      total = total ? yield* add(total, weighted) : weighted;
+    }
+    return total as Node;
+  });
+
+/** PLOP's POD schedule: sqrt(|C_{0:t}| / |C_t|) (seen classes over the step's new ones). */
+export const podAdaptiveFactor = (seenClasses: number, newClasses: number): number =>
+  Math.sqrt(seenClasses / newClasses);
+
+/** A node viewed with another shape (no copy); the gradient is viewed back. */
+const reshapeNode = (x: Node, shape: Shape): Node =>
+  record(
+    reshape(x.value, shape),
+    [x],
+    (g) => Effect.succeed([reshape(g, x.value.shape)]),
+    "reshape",
+  );
+
+/**
+ * PLOP's "extra_channels": "sum" for distilling the logits: the new logits
+ * [N, h, w, C] become [N, h, w, old] with channel 0 = z_0 + sum of the new
+ * classes' logits and channels 1..old-1 unchanged (a matmul by a constant
+ * 0/1 matrix, so the gradient comes for free).
+ */
+export const collapseNewLogits = (newLogits: Node, oldClasses: number): GpuScoped<Node> =>
+  Effect.gen(function* () {
+    const shape = newLogits.value.shape;
+    const channels = shape[shape.length - 1] ?? 0;
+    if (!Number.isInteger(oldClasses) || oldClasses < 1 || oldClasses > channels) {
+      return yield* new BindingError({
+        kernel: "collapseNewLogits",
+        binding: "oldClasses",
+        reason: `${oldClasses} old classes of ${channels} channels`,
+      });
+    }
+    const matrix = new Float32Array(channels * oldClasses);
+    for (let k = 0; k < channels; k++) matrix[k * oldClasses + (k < oldClasses ? k : 0)] = 1;
+    const m = constant(yield* fromArray(matrix, [channels, oldClasses], "f32"));
+    const rows = newLogits.value.elements / channels;
+    const flat = reshapeNode(newLogits, [rows, channels]);
+    const collapsed = yield* matmul(flat, m);
+    return reshapeNode(collapsed, [...shape.slice(0, -1), oldClasses]);
+  });
+
+/** What {@link plopLocalPod} distils. */
+export interface PlopPodInputs {
+  /** Backbone stages and the ASPP head output of the new model (PLOP's "attentions"). */
+  readonly newStages: readonly Node[];
+  readonly oldStages: readonly Tensor<"f32">[];
+  /** Logits before upsampling [N, h, w, C] and the old model's [N, h, w, old] ("pod_logits"). */
+  readonly newLogits?: Node;
+  readonly oldLogits?: Tensor<"f32">;
+  readonly oldClasses: number;
+  /** |C_{0:t}| and |C_t|, for the POD schedule. */
+  readonly seenClasses: number;
+  readonly newClasses: number;
+}
+
+/** PLOP's factors: 0.01 on the stages, 0.0005 on the logits (its default `pod_options`). */
+export interface PlopPodFactors {
+  readonly podFactor?: number;
+  readonly logitsFactor?: number;
+}
+
+/**
+ * PLOP's whole POD term with its default options: (1 / L) sum over layers
+ * of factor_l * sqrt(|C_{0:t}| / |C_t|) * POD_l, L counting the logits layer
+ * when given; a [1] node. Nothing is left for the caller to scale.
+ */
+export const plopLocalPod = (
+  inputs: PlopPodInputs,
+  factors: PlopPodFactors = {},
+): GpuScoped<Node> =>
+  Effect.gen(function* () {
+    const schedule = podAdaptiveFactor(inputs.seenClasses, inputs.newClasses);
+    const stageWeight = (factors.podFactor ?? 0.01) * schedule;
+    const newLayers = [...inputs.newStages];
+    const oldLayers = [...inputs.oldStages];
+    const weights = newLayers.map(() => stageWeight);
+    if (inputs.newLogits && inputs.oldLogits) {
+      newLayers.push(yield* collapseNewLogits(inputs.newLogits, inputs.oldClasses));
+      oldLayers.push(inputs.oldLogits);
+      weights.push((factors.logitsFactor ?? 0.0005) * schedule);
+    }
+    return yield* localPod(newLayers, oldLayers, { weights });
+  });
