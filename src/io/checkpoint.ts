@@ -1,226 +1,402 @@
 /**
- * Model checkpoints as safetensors: the model's state dict under
- * torchvision's names and layout (conv weights OIHW, BN buffers, I64
- * `num_batches_tracked`), so torchvision's `load_state_dict` accepts it;
- * extra tensors under caller-chosen prefixes; extra state as JSON in the
- * `__metadata__` entry `gsc`. Loading checks every name, shape and dtype and
- * names the file and the tensor that is wrong.
+ * Checkpoints: one safetensors file holding the model's state dict under
+ * torchvision's names and in torchvision's layout (conv weights OIHW,
+ * `num_batches_tracked` as an I64 scalar), so PyTorch tools and torchvision's
+ * `load_state_dict` accept it; the caller's state as JSON in the
+ * `__metadata__` entry `gsc`; and any extra tensors the caller names (the
+ * optimizer's momentum, prototypes, ...).
+ *
+ * Loading checks every expected name, shape and dtype before writing
+ * anything, and fails with a {@link CheckpointError} naming the file and the
+ * tensor. Corrupt, truncated or lying files fail the same way (the
+ * safetensors decoder validates the container).
  *
  * @module
  */
-import { Data, Effect } from "effect";
-import type { DeepLabV3 } from "../nn/deeplab.ts";
-import type { HostTensor } from "../optim/sgd.ts";
-import { download, upload } from "../tensor/tensor.ts";
-import { readSafetensors, type SafetensorsTensor, writeSafetensors } from "./safetensors.ts";
+import { Data, Effect, Result, type Scope } from "effect";
+import type { Gpu } from "../gpu/device.ts";
+import type { GpuError } from "../gpu/errors.ts";
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  type SafetensorsFile,
+  type SafetensorsTensor,
+  type StoredDType,
+  writeSafetensors,
+} from "./safetensors.ts";
+import { type DeepLabConfig, type DeepLabV3, isDeepLabConfig, makeDeepLabV3 } from "../nn/mod.ts";
 
-/** A checkpoint does not fit the model (or its metadata is unreadable). */
+/** Which check a checkpoint failed. */
+export type CheckpointProblem =
+  | "io"
+  | "format"
+  | "meta"
+  | "missing"
+  | "unexpected"
+  | "shape"
+  | "dtype"
+  | "encode";
+
+/** A checkpoint cannot be read, written or loaded; names the file and, where known, the tensor. */
 export class CheckpointError extends Data.TaggedError("CheckpointError")<{
   readonly file: string;
+  readonly problem: CheckpointProblem;
   readonly tensor?: string;
-  readonly problem: string;
+  readonly detail: string;
 }> {
   override get message(): string {
-    return `${this.file}: ${this.tensor ? `tensor ${this.tensor}: ` : ""}${this.problem}`;
+    const where = this.tensor === undefined ? this.file : `${this.file}: tensor ${this.tensor}`;
+    return `${where}: ${this.problem}: ${this.detail}`;
   }
 }
+
+/** The `__metadata__` key holding the checkpoint's JSON. */
+export const CHECKPOINT_META_KEY = "gsc";
+
+/** An extra tensor: f32 data with a shape (the optimizer's form) or any safetensors tensor. */
+export type ExtraTensor = SafetensorsTensor | {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+};
 
 /** A checkpoint read back. */
 export interface Checkpoint {
   readonly path: string;
-  readonly tensors: ReadonlyMap<string, SafetensorsTensor>;
-  /** The caller's JSON state (undefined for files from other tools). */
+  /** Every tensor of the file by name (model state dict and extras). */
+  readonly tensors: Readonly<Record<string, SafetensorsTensor>>;
+  /** The dtype each tensor had in the file (F16/BF16 are decoded to F32). */
+  readonly storedDtypes: Readonly<Record<string, StoredDType>>;
+  /** The caller's metadata (undefined for files without `gsc` metadata, e.g. converted ones). */
+  readonly meta: unknown;
+  /** The configuration of the model that wrote it (classifier rows as saved). */
+  readonly model: DeepLabConfig | undefined;
+}
+
+/** What {@link saveCheckpoint} writes. */
+export interface CheckpointContents {
+  readonly model: DeepLabV3;
+  /** Extra tensors; their names must not clash with the model's. */
+  readonly extraTensors?: Readonly<Record<string, ExtraTensor>>;
+  /** Any JSON-serialisable value (step, classes, RNG state, schedule...). */
+  readonly meta?: unknown;
+}
+
+interface StoredMeta {
+  readonly format: 1;
+  readonly model: DeepLabConfig;
   readonly meta: unknown;
 }
 
-const META_KEY = "gsc";
-
-/** HWIO [kh, kw, i, o] -> OIHW [o, i, kh, kw]. */
-export const hwioToOihw = (data: Float32Array, shape: readonly number[]): Float32Array => {
-  const [kh, kw, ci, co] = shape;
-  const out = new Float32Array(data.length);
-  for (let y = 0; y < kh; y++) {
-    for (let x = 0; x < kw; x++) {
-      for (let i = 0; i < ci; i++) {
-        for (let o = 0; o < co; o++) {
-          out[((o * ci + i) * kh + y) * kw + x] = data[((y * kw + x) * ci + i) * co + o];
-        }
-      }
-    }
-  }
-  return out;
-};
-
-/** OIHW [o, i, kh, kw] -> HWIO [kh, kw, i, o]. */
-export const oihwToHwio = (data: Float32Array, oihw: readonly number[]): Float32Array => {
-  const [co, ci, kh, kw] = oihw;
-  const out = new Float32Array(data.length);
-  for (let o = 0; o < co; o++) {
-    for (let i = 0; i < ci; i++) {
-      for (let y = 0; y < kh; y++) {
-        for (let x = 0; x < kw; x++) {
-          out[((y * kw + x) * ci + i) * co + o] = data[((o * ci + i) * kh + y) * kw + x];
-        }
-      }
-    }
-  }
-  return out;
-};
-
-/** The state dict of a model, in torchvision's layout, read back from the GPU. */
-export const modelStateDict = (model: DeepLabV3) =>
+/** The safetensors tensors and metadata of a checkpoint (shared by save and tests). */
+export const checkpointTensors = (
+  path: string,
+  contents: CheckpointContents,
+): Effect.Effect<
+  { tensors: Map<string, SafetensorsTensor>; metadata: Record<string, string> },
+  CheckpointError | GpuError
+> =>
   Effect.gen(function* () {
-    const out: Record<string, SafetensorsTensor> = {};
-    const store = model.store;
-    for (const [name, tensor] of store.tensors()) {
-      const data = yield* download(tensor);
-      if (store.convWeights.has(name)) {
-        const [kh, kw, ci, co] = tensor.shape;
-        out[name] = { dtype: "F32", shape: [co, ci, kh, kw], data: hwioToOihw(data, tensor.shape) };
-      } else out[name] = { dtype: "F32", shape: [...tensor.shape], data };
+    const { model } = contents;
+    const state = yield* model.stateDict();
+    const tensors = new Map<string, SafetensorsTensor>();
+    for (const [name, t] of state) tensors.set(name, t as SafetensorsTensor);
+    for (const [name, t] of Object.entries(contents.extraTensors ?? {})) {
+      if (tensors.has(name)) {
+        return yield* new CheckpointError({
+          file: path,
+          problem: "encode",
+          tensor: name,
+          detail: "an extra tensor has the name of a model tensor",
+        });
+      }
+      tensors.set(name, "dtype" in t ? t : { dtype: "F32", shape: t.shape, data: t.data });
     }
-    for (const [name, bn] of store.norms) {
-      out[`${name}.num_batches_tracked`] = {
-        dtype: "I64",
-        shape: [],
-        data: BigInt64Array.of(BigInt(bn.batchesTracked)),
-      };
+    const stored: StoredMeta = {
+      format: 1,
+      model: { ...model.config, numClasses: model.numClasses },
+      meta: contents.meta,
+    };
+    let json: string;
+    try {
+      json = JSON.stringify(stored);
+    } catch (e) {
+      return yield* new CheckpointError({ file: path, problem: "meta", detail: String(e) });
     }
-    return out;
+    return { tensors, metadata: { [CHECKPOINT_META_KEY]: json } };
   });
 
 /** Writes a checkpoint atomically (temp file, fsync, rename). */
 export const saveCheckpoint = (
   path: string,
-  contents: {
-    readonly model: DeepLabV3;
-    readonly extraTensors?: Readonly<Record<string, HostTensor>>;
-    readonly meta?: unknown;
-  },
-) =>
+  contents: CheckpointContents,
+): Effect.Effect<void, CheckpointError | GpuError> =>
   Effect.gen(function* () {
-    const tensors = yield* modelStateDict(contents.model);
-    for (const [name, t] of Object.entries(contents.extraTensors ?? {})) {
-      tensors[name] = { dtype: "F32", shape: [...t.shape], data: t.data };
-    }
-    const metadata: Record<string, string> = { format: "pt" };
-    if (contents.meta !== undefined) metadata[META_KEY] = JSON.stringify(contents.meta);
-    yield* writeSafetensors(path, tensors, metadata);
+    const { tensors, metadata } = yield* checkpointTensors(path, contents);
+    yield* writeSafetensors(path, tensors, metadata).pipe(
+      Effect.mapError((e) =>
+        new CheckpointError({
+          file: path,
+          problem: e._tag === "SafetensorsIoError" ? "io" : "encode",
+          tensor: e._tag === "SafetensorsEncodeError" ? e.tensor : undefined,
+          detail: e.message,
+        })
+      ),
+    );
   });
 
-/** Reads a checkpoint; a malformed file fails with the safetensors error naming it. */
-export const readCheckpoint = (path: string) =>
+/** The bytes {@link saveCheckpoint} would write (deterministic). */
+export const encodeCheckpoint = (
+  contents: CheckpointContents,
+): Effect.Effect<Uint8Array, CheckpointError | GpuError> =>
   Effect.gen(function* () {
-    const file = yield* readSafetensors(path);
-    let meta: unknown = undefined;
-    const text = file.metadata[META_KEY];
-    if (text !== undefined) {
-      try {
-        meta = JSON.parse(text);
-      } catch (e) {
-        return yield* new CheckpointError({
-          file: path,
-          problem: `metadata entry "${META_KEY}" is not valid JSON (${(e as Error).message})`,
-        });
-      }
+    const { tensors, metadata } = yield* checkpointTensors("<memory>", contents);
+    const encoded = encodeSafetensors(tensors, metadata);
+    if (Result.isFailure(encoded)) {
+      return yield* new CheckpointError({
+        file: "<memory>",
+        problem: "encode",
+        tensor: encoded.failure.tensor,
+        detail: encoded.failure.message,
+      });
     }
-    return { path, tensors: file.tensors, meta } satisfies Checkpoint;
+    return encoded.success;
   });
+
+/** Interprets a decoded safetensors file as a checkpoint. */
+export const checkpointFromFile = (
+  path: string,
+  file: SafetensorsFile,
+): Result.Result<Checkpoint, CheckpointError> => {
+  let meta: unknown = undefined;
+  let model: DeepLabConfig | undefined = undefined;
+  const text = file.metadata[CHECKPOINT_META_KEY];
+  if (text !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      return Result.fail(
+        new CheckpointError({ file: path, problem: "meta", detail: `gsc metadata: ${e}` }),
+      );
+    }
+    const stored = parsed as Partial<StoredMeta> | null;
+    if (typeof stored !== "object" || stored === null || stored.format !== 1) {
+      return Result.fail(
+        new CheckpointError({
+          file: path,
+          problem: "meta",
+          detail: "gsc metadata is not a format-1 checkpoint record",
+        }),
+      );
+    }
+    if (stored.model !== undefined && !isDeepLabConfig(stored.model)) {
+      return Result.fail(
+        new CheckpointError({ file: path, problem: "meta", detail: "invalid model config" }),
+      );
+    }
+    meta = stored.meta;
+    model = stored.model;
+  }
+  return Result.succeed({
+    path,
+    tensors: Object.fromEntries(file.tensors),
+    storedDtypes: Object.fromEntries(file.storedDtypes),
+    meta,
+    model,
+  });
+};
+
+/** Decodes checkpoint bytes; `path` names the file in errors. */
+export const decodeCheckpoint = (
+  bytes: Uint8Array,
+  path: string,
+): Result.Result<Checkpoint, CheckpointError> => {
+  const decoded = decodeSafetensors(bytes, path);
+  if (Result.isFailure(decoded)) {
+    return Result.fail(
+      new CheckpointError({ file: path, problem: "format", detail: decoded.failure.message }),
+    );
+  }
+  return checkpointFromFile(path, decoded.success);
+};
+
+/** Reads a checkpoint file. */
+export const readCheckpoint = (path: string): Effect.Effect<Checkpoint, CheckpointError> =>
+  Effect.tryPromise({
+    try: () => Deno.readFile(path),
+    catch: (e) =>
+      new CheckpointError({
+        file: path,
+        problem: "io",
+        detail: e instanceof Error ? e.message : String(e),
+      }),
+  }).pipe(Effect.flatMap((bytes) => Effect.fromResult(decodeCheckpoint(bytes, path))));
+
+/** Where the tensors of a file come from, which decides their names. */
+export type CheckpointSource = "auto" | "deeplab" | "resnet-imagenet";
 
 /** Options of {@link loadModelWeights}. */
 export interface LoadOptions {
-  /** Names in the file that are not model weights (skipped, not reported). */
-  readonly ignore?: (name: string) => boolean;
+  /** Names the file in errors (default: the checkpoint's path). */
+  readonly path?: string;
   /** Model tensors that may be absent from the file (they keep their values). */
   readonly allowMissing?: (name: string) => boolean;
-  /** Maps a model tensor name to its name in the file (default: identity). */
-  readonly fileName?: (name: string) => string;
+  /** File tensors that are not the model's and are skipped (extras under a prefix). */
+  readonly ignore?: (name: string) => boolean;
+  /**
+   * "deeplab": torchvision DeepLabV3 names (`backbone.*`, `classifier.*`;
+   * `aux_classifier.*` is skipped). "resnet-imagenet": a torchvision ResNet
+   * classification state dict (names without `backbone.`, `fc.*` skipped),
+   * loaded into the backbone with the head left as is. "auto" (default):
+   * ResNet when the file has `conv1.weight` and no `backbone.` names.
+   */
+  readonly source?: CheckpointSource;
 }
 
-const shapeText = (shape: readonly number[]) => `[${shape.join(", ")}]`;
+const FLOAT_DTYPES: readonly StoredDType[] = ["F32"];
+const COUNT_DTYPES: readonly StoredDType[] = ["I64", "I32"];
+
+const detectSource = (checkpoint: Checkpoint): "deeplab" | "resnet-imagenet" => {
+  const names = Object.keys(checkpoint.tensors);
+  const isResNet = "conv1.weight" in checkpoint.tensors &&
+    !names.some((n) => n.startsWith("backbone."));
+  return isResNet ? "resnet-imagenet" : "deeplab";
+};
 
 /**
- * Loads a checkpoint's tensors into `model`. Every model tensor must be
- * present (unless allowed missing) with the right shape and dtype F32, and
- * every file tensor must belong to the model (unless ignored); nothing is
- * uploaded unless all checks pass.
+ * Loads the model's weights from a checkpoint: every expected tensor must be
+ * present (unless allowed missing) with the model's shape and dtype, and
+ * every tensor of the file must be the model's (unless ignored). Nothing is
+ * written unless everything checks out.
  */
 export const loadModelWeights = (
   model: DeepLabV3,
   checkpoint: Checkpoint,
   options: LoadOptions = {},
-) =>
+): Effect.Effect<void, CheckpointError | GpuError> =>
   Effect.gen(function* () {
-    const file = checkpoint.path;
-    const store = model.store;
-    const fileName = options.fileName ?? ((n: string) => n);
-    const uploads: [import("../tensor/tensor.ts").Tensor<"f32">, Float32Array][] = [];
-    const used = new Set<string>();
-    for (const [name, tensor] of store.tensors()) {
-      const stored = checkpoint.tensors.get(fileName(name));
-      if (!stored) {
-        if (options.allowMissing?.(name)) continue;
-        return yield* new CheckpointError({ file, tensor: fileName(name), problem: "missing" });
+    const file = options.path ?? checkpoint.path;
+    const source = options.source === undefined || options.source === "auto"
+      ? detectSource(checkpoint)
+      : options.source;
+    const fail = (problem: CheckpointProblem, tensor: string, detail: string) =>
+      new CheckpointError({ file, problem, tensor, detail });
+    // File name -> model name (undefined: skipped).
+    const modelName = (name: string): string | undefined => {
+      if (options.ignore?.(name)) return undefined;
+      if (source === "resnet-imagenet") {
+        return name.startsWith("fc.") ? undefined : `backbone.${name}`;
       }
-      used.add(fileName(name));
-      const isConv = store.convWeights.has(name);
-      const [kh, kw, ci, co] = tensor.shape;
-      const expected = isConv ? [co, ci, kh, kw] : tensor.shape;
-      if (stored.dtype !== "F32") {
-        return yield* new CheckpointError({
-          file,
-          tensor: fileName(name),
-          problem: `dtype ${stored.dtype}, expected F32`,
-        });
-      }
-      if (shapeText(stored.shape) !== shapeText(expected)) {
-        return yield* new CheckpointError({
-          file,
-          tensor: fileName(name),
-          problem: `shape ${shapeText(stored.shape)}, the model expects ${shapeText(expected)}`,
-        });
-      }
-      const data = stored.data as Float32Array;
-      uploads.push([tensor, isConv ? oihwToHwio(data, expected) : data]);
+      return name.startsWith("aux_classifier.") ? undefined : name;
+    };
+    const byModelName = new Map<string, string>();
+    for (const name of Object.keys(checkpoint.tensors)) {
+      const mapped = modelName(name);
+      if (mapped !== undefined) byModelName.set(mapped, name);
     }
-    for (const name of checkpoint.tensors.keys()) {
-      if (used.has(name) || options.ignore?.(name) || name.endsWith(".num_batches_tracked")) {
-        continue;
-      }
-      return yield* new CheckpointError({
-        file,
-        tensor: name,
-        problem: "not a tensor of this model (a different backbone or head?)",
-      });
-    }
-    for (const [tensor, data] of uploads) yield* upload(tensor, data);
-    for (const [name, bn] of store.norms) {
-      const tracked = checkpoint.tensors.get(fileName(`${name}.num_batches_tracked`));
-      if (tracked && tracked.shape.length === 0 && tracked.data.length === 1) {
-        bn.batchesTracked = Number(tracked.data[0]);
+    const entries = model.stateEntries();
+    const known = new Set(entries.map((e) => e.name));
+    for (const [mapped, name] of byModelName) {
+      if (!known.has(mapped)) {
+        return yield* fail("unexpected", name, `the model has no tensor ${mapped}`);
       }
     }
+    const values = new Map<string, Float32Array | number>();
+    for (const e of entries) {
+      const name = byModelName.get(e.name);
+      if (name === undefined) {
+        const optional = options.allowMissing?.(e.name) ||
+          (source === "resnet-imagenet" && !e.name.startsWith("backbone."));
+        if (optional) continue;
+        return yield* fail("missing", e.name, "the model's tensor is not in the file");
+      }
+      const t = checkpoint.tensors[name];
+      const stored = checkpoint.storedDtypes[name] ?? t.dtype;
+      const allowed = e.kind === "count" ? COUNT_DTYPES : FLOAT_DTYPES;
+      if (!allowed.includes(stored)) {
+        return yield* fail(
+          "dtype",
+          name,
+          `expected ${allowed.join(" or ")}, the file has ${stored}`,
+        );
+      }
+      const expected = e.torchShape();
+      const same = t.shape.length === expected.length && t.shape.every((n, i) => n === expected[i]);
+      if (!same) {
+        return yield* fail("shape", name, `expected [${expected}], the file has [${t.shape}]`);
+      }
+      if (e.kind === "count") {
+        const count = Number(t.data[0]);
+        if (!Number.isSafeInteger(count) || count < 0) {
+          return yield* fail("dtype", name, `counter ${t.data[0]} is not a non-negative integer`);
+        }
+        values.set(e.name, count);
+      } else values.set(e.name, t.data as Float32Array);
+    }
+    yield* model.assign(values);
   });
 
 /**
- * Loads pretrained weights: a whole-model checkpoint, or a torchvision
- * ImageNet ResNet (names without `backbone.`, with `fc.*`) into the backbone.
+ * Loads pretrained weights for step 0: a torchvision ResNet ImageNet file
+ * into the backbone, or a DeepLabV3 file into the whole model, except a
+ * classifier with another number of rows, which keeps its initialisation.
  */
-export const loadPretrained = (model: DeepLabV3, path: string) =>
+export const loadPretrained = (
+  model: DeepLabV3,
+  path: string,
+): Effect.Effect<void, CheckpointError | GpuError> =>
   Effect.gen(function* () {
     const checkpoint = yield* readCheckpoint(path);
-    const imagenet = checkpoint.tensors.has("conv1.weight") && checkpoint.tensors.has("fc.weight");
-    if (imagenet) {
-      yield* loadModelWeights(model, checkpoint, {
-        fileName: (n) => n.startsWith("backbone.") ? n.slice("backbone.".length) : n,
-        allowMissing: (n) => !n.startsWith("backbone."),
-        ignore: (n) => n.startsWith("fc."),
-      });
-    } else {
-      yield* loadModelWeights(model, checkpoint, {
-        // A checkpoint with another class count still gives the backbone and the ASPP.
-        allowMissing: (n) => n.startsWith("classifier.4."),
-        ignore: (n) => n.startsWith("classifier.4.") || n.startsWith("aux_classifier."),
+    const bias = checkpoint.tensors["classifier.4.bias"];
+    const otherRows = bias !== undefined && bias.shape[0] !== model.numClasses;
+    const isClassifier = (name: string) => name.startsWith("classifier.4.");
+    yield* loadModelWeights(model, checkpoint, {
+      allowMissing: otherRows ? isClassifier : undefined,
+      ignore: otherRows ? isClassifier : undefined,
+    });
+  });
+
+/** Options of {@link modelFromCheckpoint}. */
+export interface ModelFromCheckpointOptions {
+  /** The configuration; default: the one stored in the checkpoint. */
+  readonly config?: DeepLabConfig;
+  readonly trainable?: boolean;
+  readonly scope: Scope.Scope;
+  /** Skipped file tensors (extras), as in {@link loadModelWeights}. */
+  readonly ignore?: (name: string) => boolean;
+}
+
+/**
+ * Builds a model whose classifier has as many rows as the checkpoint's
+ * (`classifier.4.bias`) and loads the checkpoint into it.
+ */
+export const modelFromCheckpoint = (
+  checkpoint: Checkpoint,
+  options: ModelFromCheckpointOptions,
+): Effect.Effect<DeepLabV3, CheckpointError | GpuError, Gpu> =>
+  Effect.gen(function* () {
+    const base = options.config ?? checkpoint.model;
+    if (base === undefined) {
+      return yield* new CheckpointError({
+        file: checkpoint.path,
+        problem: "meta",
+        detail: "no model configuration stored; pass one",
       });
     }
+    const bias = checkpoint.tensors["classifier.4.bias"];
+    if (bias === undefined || bias.shape.length !== 1) {
+      return yield* new CheckpointError({
+        file: checkpoint.path,
+        problem: "missing",
+        tensor: "classifier.4.bias",
+        detail: "the classifier's bias gives its rows",
+      });
+    }
+    const model = yield* makeDeepLabV3({ ...base, numClasses: bias.shape[0] }, {
+      seed: 0,
+      trainable: options.trainable,
+      scope: options.scope,
+    });
+    yield* loadModelWeights(model, checkpoint, { ignore: options.ignore });
+    return model;
   });
