@@ -12,9 +12,7 @@
  * @module
  */
 import process from "node:process";
-// Inline until the import map gains `"cli-progress": "npm:cli-progress@3.12.0"`.
-// deno-lint-ignore no-import-prefix
-import cliProgress from "npm:cli-progress@3.12.0";
+import cliProgress from "cli-progress";
 import type { RunEvent, StepMetrics } from "../incremental/types.ts";
 
 /** Where progress goes: anything with `write` (a Node stream, a test buffer). */
