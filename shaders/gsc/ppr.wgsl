@@ -1,49 +1,46 @@
-// Prototypical pseudo re-labeling, one invocation per pixel. A pixel
-// labelled 0 gets the old class c* maximising s_c ∝ p'_c * kappa_c, where
-// p' is the old model's softmax and kappa the softmax over classes with a
-// valid prototype of -(1 - cos(h', eta_c)) / tau: c* = 0 keeps 0, a score
-// >= theta relabels the pixel c*, anything else becomes 255 (uncertain).
-// Classes without a prototype get kappa 0. Other labels pass through.
+// Prototypical pseudo re-labeling, one invocation per pixel. Other labels
+// than 0 pass through. On a background pixel, for each old class c with a
+// valid prototype, the fused log-score is
+//   a_c = z'_c + cos(h', eta_c) / tau  (= log(p'_c kappa_c) + a per-pixel constant),
+// so s_c = softmax over valid c of a_c equals p'_c kappa_c / sum_j p'_j kappa_j,
+// with kappa the softmax of -d / tau over the valid classes. One online pass
+// keeps the running maximum, the sum of exp(a - max) and the first argmax;
+// s_{c*} = 1 / sum. c* = 0 keeps 0, s >= theta relabels c*, else 255. Without
+// any valid prototype the pixel keeps 0.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let p = gid.x + gid.y * groups.x * WG_X;
   if (p >= params.pixels) { return; }
   let y = labels[p];
-  if (y != 0) { targets[p] = y; return; }
-  let old = params.old;
-  let zb = p * old;
-  let fb = p * params.features;
-  var norm = 0.0;
-  for (var f = 0u; f < params.features; f++) { norm += features[fb + f] * features[fb + f]; }
-  norm = max(sqrt(norm), 1e-12);
-  // log p'_c + log kappa_c up to constants, then a softmax over c.
-  var zmax = -3.0e38;
-  for (var c = 0u; c < old; c++) { zmax = max(zmax, old_logits[zb + c]); }
-  var best = -3.0e38;
-  var scores_max = -3.0e38;
-  // First pass: the largest combined log-score, for a stable softmax.
-  for (var c = 0u; c < old; c++) {
-    if (valid[c] == 0u) { continue; }
-    var dot = 0.0;
-    for (var f = 0u; f < params.features; f++) {
-      dot += features[fb + f] * prototypes[c * params.features + f];
-    }
-    let score = (old_logits[zb + c] - zmax) - (1.0 - dot / norm) / params.tau;
-    scores_max = max(scores_max, score);
-  }
-  if (scores_max < -1.0e38) { targets[p] = 0; return; }
+  if (y != 0i) { targets[p] = y; return; }
+  let hb = p * params.features;
+  var hh = 0.0;
+  for (var f = 0u; f < params.features; f++) { hh += features[hb + f] * features[hb + f]; }
+  let h_norm = max(sqrt(hh), 1e-8);
+  var best = -3.4e38;
+  var best_class = -1i;
   var total = 0.0;
-  var arg = 0u;
-  for (var c = 0u; c < old; c++) {
-    if (valid[c] == 0u) { continue; }
+  for (var c = 0u; c < params.old_classes; c++) {
+    if (!is_valid(c)) { continue; }
+    let eb = c * params.features;
     var dot = 0.0;
+    var ee = 0.0;
     for (var f = 0u; f < params.features; f++) {
-      dot += features[fb + f] * prototypes[c * params.features + f];
+      let e = prototypes[eb + f];
+      dot += features[hb + f] * e;
+      ee += e * e;
     }
-    let e = exp((old_logits[zb + c] - zmax) - (1.0 - dot / norm) / params.tau - scores_max);
-    total += e;
-    if (e > best) { best = e; arg = c; }
+    let cosine = dot / (h_norm * max(sqrt(ee), 1e-8));
+    let a = old_logits[p * params.old_classes + c] + cosine / params.tau;
+    if (best_class < 0i || a > best) {
+      // Rescale the running sum to the new maximum (0 before the first class).
+      total = select(0.0, total * exp(best - a), best_class >= 0i) + 1.0;
+      best = a;
+      best_class = i32(c);
+    } else {
+      total += exp(a - best);
+    }
   }
-  let share = best / total;
-  if (arg == 0u) { targets[p] = 0; } else if (share >= params.theta) { targets[p] = i32(arg); } else { targets[p] = 255; }
+  if (best_class <= 0i) { targets[p] = 0i; return; }
+  targets[p] = select(255i, best_class, 1.0 / total >= params.theta);
 }
