@@ -10,3 +10,4 @@ export * from "./deeplab.ts";
 export * from "./layers.ts";
 export * from "./layout.ts";
 export * from "./resnet.ts";
+export * from "./synthetic_weights.ts";
