@@ -8,7 +8,9 @@ writes the full weights through the converter to
 data/deeplab_r50_parity.safetensors (gitignored, ~160 MB), and commits only
 tests/fixtures/deeplab/parity.safetensors: the 2x3x65x65 input (NCHW), the
 eval-mode output (NCHW, computed in float64 from the float32 weights and input)
-and, in the metadata, a checksum (sum, sum of squares) of every tensor.
+and, in the metadata, a checksum (sum, sum of squares) of every tensor; and
+tests/fixtures/deeplab/state_names.json: the state-dict names and shapes, in
+order, of torchvision's deeplabv3_resnet50/101 and resnet18/34/50/101.
 
     /usr/bin/python3 tools/make_deeplab_fixture.py
 """
@@ -89,6 +91,17 @@ def main():
             "model": "deeplabv3_resnet50 num_classes=21 aux_loss=False eval, float64"}
     out = os.path.join(ROOT, "tests", "fixtures", "deeplab", "parity.safetensors")
     write_safetensors(out, fixture, meta)
+    names = {}
+    for arch in ("resnet50", "resnet101"):
+        m = getattr(torchvision.models.segmentation, f"deeplabv3_{arch}")(
+            weights=None, weights_backbone=None, num_classes=21, aux_loss=False)
+        names[f"deeplabv3_{arch}"] = [[k, list(v.shape)] for k, v in m.state_dict().items()]
+    for arch in ("resnet18", "resnet34", "resnet50", "resnet101"):
+        m = getattr(torchvision.models, arch)(weights=None)
+        names[arch] = [[k, list(v.shape)] for k, v in m.state_dict().items()]
+    with open(os.path.join(ROOT, "tests", "fixtures", "deeplab", "state_names.json"), "w") as f:
+        json.dump(names, f, separators=(",", ":"))
+        f.write("\n")
     print(f"wrote {out} and {weights_path}; |output| max {float(output.abs().max()):.4f}")
 
 
