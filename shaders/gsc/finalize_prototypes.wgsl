@@ -6,7 +6,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
   if (c >= params.classes) { return; }
   let base = c * params.features;
-  let n = counts[c];
+  let n = count_of(c);
   if (n > 0u && n >= params.min_pixels) {
     // Normalising the sum equals normalising the mean; dividing first keeps the
     // eps comparison on the mean's scale, as in the float64 reference.

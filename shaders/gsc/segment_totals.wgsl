@@ -1,6 +1,6 @@
 // Stage 2 of the segmented sum: one invocation per (segment, column) adds the
 // chunks' partials in chunk order. Columns < values go to sums [SEGMENTS,
-// values], the count column to counts [SEGMENTS] (u32); ACCUMULATE == 1 adds
+// values], the count column to counts [SEGMENTS] (u32 or f32, `Count`); ACCUMULATE == 1 adds
 // into them instead of overwriting (prototypes accumulate across batches).
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -17,6 +17,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let at = s * params.values + j;
     sums[at] = select(total, sums[at] + total, ACCUMULATE == 1u);
   } else {
-    counts[s] = select(u32(total), counts[s] + u32(total), ACCUMULATE == 1u);
+    counts[s] = select(Count(total), counts[s] + Count(total), ACCUMULATE == 1u);
   }
 }

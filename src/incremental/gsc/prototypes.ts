@@ -26,30 +26,36 @@ export const prototypeSumKernel = segmentSumKernel("prototypes", valueSource, {
   targets: { access: "read", type: "i32" },
 });
 
-/** Prototypes and validity from the sums and counts, with the previous ones as fallback. */
-export const finalizePrototypesKernel = defineKernel({
-  name: "shaders/gsc/finalize_prototypes.wgsl",
-  source: finalizeSource,
-  bindings: {
-    sums: { access: "read", type: "f32" },
-    counts: { access: "read", type: "u32" },
-    previous: { access: "read", type: "f32" },
-    previous_valid: { access: "read", type: "u32" },
-    prototypes: { access: "read_write", type: "f32" },
-    valid: { access: "read_write", type: "u32" },
-  },
-  params: { classes: "u32", features: "u32", previous_classes: "u32", min_pixels: "u32" },
-  workgroupSize: [WG, 1, 1],
-  dispatch: ({ classes }) => [Math.max(1, Math.ceil(classes / WG)), 1, 1],
-  minElements: ({ classes, features, previous_classes }) => ({
-    sums: classes * features,
-    counts: classes,
-    previous: previous_classes * features,
-    previous_valid: previous_classes,
-    prototypes: classes * features,
-    valid: classes,
-  }),
-});
+const finalizeKernelFor = (countType: "u32" | "f32") =>
+  defineKernel({
+    name: `shaders/gsc/finalize_prototypes.wgsl<${countType}>`,
+    source: `fn count_of(c: u32) -> u32 { return u32(counts[c]); }\n${finalizeSource}`,
+    bindings: {
+      sums: { access: "read", type: "f32" },
+      counts: { access: "read", type: countType },
+      previous: { access: "read", type: "f32" },
+      previous_valid: { access: "read", type: "u32" },
+      prototypes: { access: "read_write", type: "f32" },
+      valid: { access: "read_write", type: "u32" },
+    },
+    params: { classes: "u32", features: "u32", previous_classes: "u32", min_pixels: "u32" },
+    workgroupSize: [WG, 1, 1],
+    dispatch: ({ classes }) => [Math.max(1, Math.ceil(classes / WG)), 1, 1],
+    minElements: ({ classes, features, previous_classes }) => ({
+      sums: classes * features,
+      counts: classes,
+      previous: previous_classes * features,
+      previous_valid: previous_classes,
+      prototypes: classes * features,
+      valid: classes,
+    }),
+  });
+
+/** Prototypes and validity from the sums and counts (u32 or f32), the previous ones as fallback. */
+export const finalizePrototypesKernels = {
+  u32: finalizeKernelFor("u32"),
+  f32: finalizeKernelFor("f32"),
+};
 
 /** Prototypes [C, F] (L2-normalised rows) and their validity [C] (1 valid, 0 not). */
 export interface PrototypeSet {
@@ -60,13 +66,14 @@ export interface PrototypeSet {
 /**
  * Adds the L2-normalised `features` [N, H, W, F] of every pixel to `sums`
  * [C, F] at its target class (`targets` [N, H, W]; 255 and other labels
- * outside [0, C) are skipped) and counts it in `counts` [C].
+ * outside [0, C) are skipped) and counts it in `counts` [C] (u32, or f32:
+ * exact below 2^24 pixels a class).
  */
 export const accumulatePrototypes = (
   features: Tensor<"f32">,
   targets: Tensor<"i32">,
   sums: Tensor<"f32">,
-  counts: Tensor<"u32">,
+  counts: Tensor<"u32"> | Tensor<"f32">,
 ): GpuScoped<void> =>
   Effect.gen(function* () {
     const width = features.shape[features.shape.length - 1] ?? 0;
@@ -86,7 +93,7 @@ export const accumulatePrototypes = (
       { features: normalized, targets },
       { pixels, values: width, segments: classes },
       {},
-      { sums, counts, accumulate: true },
+      { sums, counts: counts as Tensor<"u32">, accumulate: true },
     );
   });
 
@@ -98,7 +105,7 @@ export const accumulatePrototypes = (
  */
 export const finalizePrototypes = (
   sums: Tensor<"f32">,
-  counts: Tensor<"u32">,
+  counts: Tensor<"u32"> | Tensor<"f32">,
   previous: PrototypeSet | undefined,
   minPixels: number,
 ): GpuScoped<PrototypeSet> =>
@@ -111,7 +118,7 @@ export const finalizePrototypes = (
       (previous && previous.prototypes.elements !== previousClasses * width)
     ) {
       return yield* new BindingError({
-        kernel: finalizePrototypesKernel.name,
+        kernel: "finalizePrototypes",
         binding: "previous",
         reason: `sums [${sums.shape}], counts [${counts.shape}] and the previous prototypes ` +
           `[${previous?.prototypes.shape ?? []}] do not agree`,
@@ -120,14 +127,15 @@ export const finalizePrototypes = (
     const gpu = yield* Gpu;
     const prototypes = yield* empty([classes, width], "f32");
     const valid = yield* empty([classes], "u32");
+    // Without previous prototypes placeholders fill the slots; nothing reads them.
+    const noValid = previous ? undefined : yield* empty([1], "u32");
     yield* gpu.recorder.dispatch(
-      finalizePrototypesKernel,
+      finalizePrototypesKernels[counts.dtype],
       {
         sums,
-        counts,
-        // Without previous prototypes any read-only tensor fills the slot; none is read.
+        counts: counts as Tensor<"u32">,
         previous: previous?.prototypes ?? sums,
-        previous_valid: previous?.valid ?? counts,
+        previous_valid: previous?.valid ?? noValid!,
         prototypes,
         valid,
       },

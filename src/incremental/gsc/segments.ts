@@ -70,25 +70,31 @@ export const segmentSumKernel = <const B extends Record<string, BindingSpec>>(
 
 const TOTALS_WG = 64;
 
-/** Stage 2: totals over chunks into sums [S, values] and counts [S] (overwrite or add). */
-export const segmentTotalsKernel = defineKernel({
-  name: "shaders/gsc/segment_totals.wgsl",
-  source: totalsSource,
-  bindings: {
-    partials: { access: "read", type: "f32" },
-    sums: { access: "read_write", type: "f32" },
-    counts: { access: "read_write", type: "u32" },
-  },
-  params: { segments: "u32", values: "u32", chunks: "u32" },
-  constants: { ACCUMULATE: "u32" },
-  workgroupSize: [TOTALS_WG, 1, 1],
-  dispatch: ({ segments, values }) => [Math.ceil((segments * (values + 1)) / TOTALS_WG), 1, 1],
-  minElements: ({ segments, values, chunks }) => ({
-    partials: chunks * segments * (values + 1),
-    sums: segments * values,
-    counts: segments,
-  }),
-});
+const totalsKernelFor = (countType: "u32" | "f32") =>
+  defineKernel({
+    name: `shaders/gsc/segment_totals.wgsl<${countType}>`,
+    source: `alias Count = ${countType};\n${totalsSource}`,
+    bindings: {
+      partials: { access: "read", type: "f32" },
+      sums: { access: "read_write", type: "f32" },
+      counts: { access: "read_write", type: countType },
+    },
+    params: { segments: "u32", values: "u32", chunks: "u32" },
+    constants: { ACCUMULATE: "u32" },
+    workgroupSize: [TOTALS_WG, 1, 1],
+    dispatch: ({ segments, values }) => [Math.ceil((segments * (values + 1)) / TOTALS_WG), 1, 1],
+    minElements: ({ segments, values, chunks }) => ({
+      partials: chunks * segments * (values + 1),
+      sums: segments * values,
+      counts: segments,
+    }),
+  });
+
+/**
+ * Stage 2: totals over chunks into sums [S, values] and counts [S] (overwrite
+ * or add), one kernel per count dtype (f32 counts are exact below 2^24).
+ */
+export const segmentTotalsKernels = { u32: totalsKernelFor("u32"), f32: totalsKernelFor("f32") };
 
 // Workgroup memory held by the accumulator (half the 32 KiB llvmpipe offers).
 const ACCUMULATOR_BYTES = 16 * 1024;
@@ -105,9 +111,9 @@ export const tileFor = (segments: number, values: number): number => {
 };
 
 /** Where a segmented sum goes: fresh tensors, or existing ones to add into. */
-export interface SegmentTargets {
+export interface SegmentTargets<D extends "u32" | "f32" = "u32" | "f32"> {
   readonly sums: Tensor<"f32">;
-  readonly counts: Tensor<"u32">;
+  readonly counts: Tensor<D>;
   readonly accumulate: boolean;
 }
 
@@ -116,13 +122,20 @@ export interface SegmentTargets {
  * into `segments` segments. Writes into `into` (adding when it says so) or
  * into new tensors sums [segments, values] and counts [segments].
  */
-export const segmentedSum = <B extends Record<string, BindingSpec>>(
+export const segmentedSum = <
+  B extends Record<string, BindingSpec>,
+  D extends "u32" | "f32" = "u32",
+>(
   kernel: SumKernel<B>,
   inputs: { readonly [K in keyof B]: BufferView },
   sizes: { readonly pixels: number; readonly values: number; readonly segments: number },
   extras: SegmentExtras = {},
-  into?: SegmentTargets,
-): Effect.Effect<{ sums: Tensor<"f32">; counts: Tensor<"u32"> }, GpuError, Gpu | Scope.Scope> =>
+  into?: SegmentTargets<D>,
+): Effect.Effect<
+  { sums: Tensor<"f32">; counts: Tensor<D> },
+  GpuError,
+  Gpu | Scope.Scope
+> =>
   Effect.gen(function* () {
     const { pixels, values, segments } = sizes;
     const tile = tileFor(segments, values);
@@ -139,7 +152,7 @@ export const segmentedSum = <B extends Record<string, BindingSpec>>(
     const gpu = yield* Gpu;
     const partials = yield* empty([usedChunks, segments, values + 1], "f32");
     const sums = into?.sums ?? (yield* empty([segments, values], "f32"));
-    const counts = into?.counts ?? (yield* empty([segments], "u32"));
+    const counts: Tensor<D> = into?.counts ?? (yield* empty([segments], "u32" as D));
     yield* gpu.recorder.dispatch(
       kernel,
       { ...inputs, partials } as never,
@@ -156,8 +169,8 @@ export const segmentedSum = <B extends Record<string, BindingSpec>>(
       { SEGMENTS: segments, FT: tile },
     );
     yield* gpu.recorder.dispatch(
-      segmentTotalsKernel,
-      { partials, sums, counts },
+      segmentTotalsKernels[counts.dtype as "u32" | "f32"],
+      { partials, sums, counts } as never,
       { segments, values, chunks: usedChunks },
       { ACCUMULATE: into?.accumulate ? 1 : 0 },
     );

@@ -1,29 +1,133 @@
 /**
- * Soft-sharp semantic relation distillation (docs/gsc.md §3).
- * - Soft (class level): for every old class present in the targets, the
- *   mean old posterior at temperature Tsoft over its pixels (R') and the
- *   mean unbiased student distribution (R); Tsoft^2 * mean_c KL(R'_c || R_c).
- *   Class means are one matrix product with the count-normalised indicator.
- * - Sharp (pixel level): KL(softmax(z'/Tsharp) || q) on pixels whose target
- *   is an old class, q the unbiased student at temperature 1.
+ * Soft-sharp semantic relation distillation (docs/gsc.md §3), differentiable
+ * with respect to the student's logits.
+ * - Soft, class level: per old class c present in the targets, R'_c and R_c
+ *   are the mean teacher softmax(z' / Tsoft) and the mean unbiased student q
+ *   at Tsoft over its pixels; soft = Tsoft^2 * mean_c KL(R'_c || R_c). The
+ *   class means come from the deterministic segmented sum, so the backward is
+ *   a gather: each pixel reads its class's row of dL/dR.
+ * - Sharp, pixel level: mean over pixels with an old target of
+ *   KL(softmax(z' / Tsharp) || q at T = 1).
+ * The unbiased student at temperature T merges the tempered softmax of z / T
+ * over background and the new classes into class 0 (MiB's merge).
  *
  * @module
  */
-import { Effect, type Scope } from "effect";
-import { add, matmul, scale } from "../../autograd/basic.ts";
-import { klDivergence } from "../../autograd/losses.ts";
-import { constant, type GpuScoped, type Node, record } from "../../autograd/tape.ts";
+import { Effect } from "effect";
+import { add, scale } from "../../autograd/basic.ts";
+import { type GpuScoped, type Node, record } from "../../autograd/tape.ts";
 import { Gpu } from "../../gpu/device.ts";
-import type { GpuError } from "../../gpu/errors.ts";
-import { binary, unary } from "../../ops/elementwise.ts";
-import { full } from "../../ops/core.ts";
-import { matmul as matmulOp } from "../../ops/matmul.ts";
-import { softmax } from "../../ops/softmax.ts";
-import { empty, reshape, type Tensor } from "../../tensor/tensor.ts";
-import { meanPixelLoss } from "../losses/pixel_loss.ts";
-import { classCountsKernel, classOnehotKernel, unbiasedSoftmaxKernel } from "./kernels.ts";
+import { BindingError } from "../../gpu/errors.ts";
+import { defineKernel, linearGrid } from "../../gpu/kernel.ts";
+import { reduceLossRows } from "../../ops/loss.ts";
+import { empty, type Tensor } from "../../tensor/tensor.ts";
+import { segmentedSum, segmentSumKernel } from "./segments.ts";
+import commonSource from "../../../shaders/gsc/ssrd_common.wgsl" with { type: "text" };
+import statsSource from "../../../shaders/gsc/ssrd_stats.wgsl" with { type: "text" };
+import valueSource from "../../../shaders/gsc/ssrd_soft_value.wgsl" with { type: "text" };
+import finalizeSource from "../../../shaders/gsc/ssrd_soft_finalize.wgsl" with { type: "text" };
+import sharpSource from "../../../shaders/gsc/ssrd_sharp.wgsl" with { type: "text" };
+import backwardSource from "../../../shaders/gsc/ssrd_backward.wgsl" with { type: "text" };
 
-/** Options of {@link ssrdLoss}. */
+const WG = 64;
+
+const logitInputs = {
+  logits: { access: "read", type: "f32" },
+  old_logits: { access: "read", type: "f32" },
+  targets: { access: "read", type: "i32" },
+} as const;
+
+const pixelParams = {
+  pixels: "u32",
+  channels: "u32",
+  old_classes: "u32",
+  new_start: "u32",
+  scale: "f32",
+} as const;
+
+const pixelSizes = (p: { pixels: number; channels: number; old_classes: number }) => ({
+  logits: p.pixels * p.channels,
+  old_logits: p.pixels * p.old_classes,
+  targets: p.pixels,
+});
+
+/** Per-pixel log-normalisers at Tsoft: [P, 3] (u_0, logsumexp u, teacher logsumexp). */
+export const ssrdStatsKernel = defineKernel({
+  name: "shaders/gsc/ssrd_stats.wgsl",
+  source: commonSource + statsSource,
+  bindings: { ...logitInputs, stats: { access: "read_write", type: "f32" } },
+  params: pixelParams,
+  workgroupSize: [WG, 1, 1],
+  dispatch: ({ pixels }) => linearGrid(pixels, WG),
+  minElements: (p) => ({ ...pixelSizes(p), stats: 3 * p.pixels }),
+});
+
+/** Class sums of the teacher and student distributions at Tsoft. */
+export const ssrdRelationSumKernel = segmentSumKernel(
+  "ssrd",
+  commonSource + valueSource,
+  { ...logitInputs, stats: { access: "read", type: "f32" } },
+);
+
+/** The soft term and its per-class gradient coefficients. */
+export const ssrdSoftFinalizeKernel = defineKernel({
+  name: "shaders/gsc/ssrd_soft_finalize.wgsl",
+  source: finalizeSource,
+  bindings: {
+    sums: { access: "read", type: "f32" },
+    counts: { access: "read", type: "u32" },
+    coef: { access: "read_write", type: "f32" },
+    soft: { access: "read_write", type: "f32" },
+  },
+  params: { classes: "u32", t2: "f32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: () => [1, 1, 1],
+  minElements: ({ classes }) => ({
+    sums: 2 * classes * classes,
+    counts: classes,
+    coef: classes * classes,
+    soft: 1,
+  }),
+});
+
+/** Sharp-term rows [P, 2]: (KL, 1) on old-target pixels. */
+export const ssrdSharpKernel = defineKernel({
+  name: "shaders/gsc/ssrd_sharp.wgsl",
+  source: commonSource + sharpSource,
+  bindings: { ...logitInputs, rows: { access: "read_write", type: "f32" } },
+  params: pixelParams,
+  workgroupSize: [WG, 1, 1],
+  dispatch: ({ pixels }) => linearGrid(pixels, WG),
+  minElements: (p) => ({ ...pixelSizes(p), rows: 2 * p.pixels }),
+});
+
+/** Gradient of one term (TERM 0 soft, 1 sharp) with respect to the student logits. */
+export const ssrdBackwardKernel = defineKernel({
+  name: "shaders/gsc/ssrd_backward.wgsl",
+  source: commonSource + backwardSource,
+  bindings: {
+    ...logitInputs,
+    stats: { access: "read", type: "f32" },
+    coef: { access: "read", type: "f32" },
+    grad: { access: "read", type: "f32" },
+    totals: { access: "read", type: "f32" },
+    dz: { access: "read_write", type: "f32" },
+  },
+  params: pixelParams,
+  constants: { TERM: "u32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: ({ pixels }) => linearGrid(pixels, WG),
+  minElements: (p, { TERM }) => ({
+    ...pixelSizes(p),
+    stats: TERM === 0 ? 3 * p.pixels : 0,
+    coef: TERM === 0 ? p.old_classes * p.old_classes : 0,
+    grad: 1,
+    totals: TERM === 1 ? 2 : 0,
+    dz: p.pixels * p.channels,
+  }),
+});
+
+/** Temperatures and weights of {@link ssrdLoss} (CLI defaults 2, 0.5, 1, 1). */
 export interface SsrdOptions {
   readonly tSoft: number;
   readonly tSharp: number;
@@ -31,122 +135,151 @@ export interface SsrdOptions {
   readonly lambdaSharp: number;
 }
 
-/**
- * The unbiased student distribution q [P, old] of `logits` [..., C] at
- * temperature `t`: background = the union of {0} and the new classes.
- */
-export const unbiasedSoftmax = (logits: Node, old: number, t: number): GpuScoped<Node> =>
-  Effect.gen(function* () {
-    const gpu = yield* Gpu;
-    const channels = logits.value.shape[logits.value.shape.length - 1];
-    const pixels = logits.value.elements / channels;
-    const values = { pixels, channels, old, temperature: t };
-    const q = yield* empty([pixels, old], "f32");
-    const dummyG = yield* full([1], 0, "f32");
-    const dummyDz = yield* full([1], 0, "f32");
-    yield* gpu.recorder.dispatch(
-      unbiasedSoftmaxKernel,
-      { z: logits.value, q, g: dummyG, dz: dummyDz },
-      values,
-      {
-        BACKWARD: 0,
-      },
-    );
-    return record(q, [logits], (g) =>
-      Effect.gen(function* () {
-        const dz = yield* empty(logits.value.shape, "f32");
-        yield* gpu.recorder.dispatch(unbiasedSoftmaxKernel, { z: logits.value, q, g, dz }, values, {
-          BACKWARD: 1,
-        });
-        return [dz];
-      }), "unbiasedSoftmax");
-  });
+/** The checked layout shared by both terms. */
+interface Layout {
+  readonly pixels: number;
+  readonly channels: number;
+  readonly old_classes: number;
+  readonly new_start: number;
+}
 
-/** log(x) as a node (the gradient is g / x). */
-export const logNode = (x: Node): GpuScoped<Node> =>
-  Effect.gen(function* () {
-    const value = yield* unary("log", x.value);
-    return record(value, [x], (g) => Effect.map(binary("div", g, x.value), (d) => [d]), "log");
-  });
-
-/** Per-class pixel counts [classes] and presence mask [classes] of `targets`. */
-export const classCounts = (
+const layoutOf = (
+  newLogits: Tensor<"f32">,
+  oldLogits: Tensor<"f32">,
   targets: Tensor<"i32">,
-  classes: number,
-): Effect.Effect<{ counts: Tensor<"f32">; present: Tensor<"f32"> }, GpuError, Gpu | Scope.Scope> =>
+  oldClasses: number,
+  newClassesStart: number,
+  temperatures: readonly number[],
+): Layout | BindingError => {
+  const channels = newLogits.shape[newLogits.shape.length - 1] ?? 0;
+  const pixels = targets.elements;
+  const ok = oldClasses >= 1 && newClassesStart >= oldClasses && newClassesStart <= channels &&
+    newLogits.elements === pixels * channels && oldLogits.elements === pixels * oldClasses &&
+    temperatures.every((t) => t > 0 && Number.isFinite(t));
+  if (ok) return { pixels, channels, old_classes: oldClasses, new_start: newClassesStart };
+  return new BindingError({
+    kernel: "ssrdLoss",
+    binding: "newLogits",
+    reason: `student [${newLogits.shape}], teacher [${oldLogits.shape}], targets ` +
+      `[${targets.shape}], ${oldClasses} old classes, new classes from ${newClassesStart} ` +
+      `and temperatures ${temperatures.join(", ")} do not agree`,
+  });
+};
+
+const backwardOf = (
+  layout: Layout,
+  invT: number,
+  term: 0 | 1,
+  tensors: {
+    readonly logits: Tensor<"f32">;
+    readonly oldLogits: Tensor<"f32">;
+    readonly targets: Tensor<"i32">;
+    readonly stats: Tensor<"f32">;
+    readonly coef: Tensor<"f32">;
+    readonly totals: Tensor<"f32">;
+  },
+) =>
+(grad: Tensor<"f32">) =>
   Effect.gen(function* () {
     const gpu = yield* Gpu;
-    const counts = yield* empty([classes], "f32");
-    const present = yield* empty([classes], "f32");
-    yield* gpu.recorder.dispatch(classCountsKernel, { targets, counts, present }, {
-      pixels: targets.elements,
-      classes,
-    });
-    return { counts, present };
+    const dz = yield* empty(tensors.logits.shape, "f32");
+    yield* gpu.recorder.dispatch(
+      ssrdBackwardKernel,
+      {
+        logits: tensors.logits,
+        old_logits: tensors.oldLogits,
+        targets: tensors.targets,
+        stats: tensors.stats,
+        coef: tensors.coef,
+        grad,
+        totals: tensors.totals,
+        dz,
+      },
+      { ...layout, scale: invT },
+      { TERM: term },
+    );
+    return [dz];
   });
 
-/** The soft (class-relation) term before its weight: Tsoft^2 * mean_c KL(R'_c || R_c). */
+/** The soft term Tsoft^2 * mean_c KL(R'_c || R_c) as a [1] node (0 without old targets). */
 export const ssrdSoft = (
   newLogits: Node,
   oldLogits: Tensor<"f32">,
   targets: Tensor<"i32">,
-  old: number,
+  oldClasses: number,
+  newClassesStart: number,
   tSoft: number,
 ): GpuScoped<Node> =>
   Effect.gen(function* () {
+    const logits = newLogits.value;
+    const layout = layoutOf(logits, oldLogits, targets, oldClasses, newClassesStart, [tSoft]);
+    if (layout instanceof BindingError) return yield* layout;
     const gpu = yield* Gpu;
-    const pixels = targets.elements;
-    const { counts, present } = yield* classCounts(targets, old);
-    const means = yield* empty([old, pixels], "f32");
-    yield* gpu.recorder.dispatch(classOnehotKernel, { targets, counts, onehot: means }, {
-      pixels,
-      classes: old,
-    }, { NORMALISE: 1 });
-    const teacher = reshape(yield* softmax(oldLogits, { temperature: tSoft }), [pixels, old]);
-    const relationsOld = yield* matmulOp(means, teacher, { m: old, n: old, k: pixels });
-    const student = yield* unbiasedSoftmax(newLogits, old, tSoft);
-    const relations = yield* matmul(constant(means), student);
-    // Absent classes have all-zero rows; the mask leaves them out, the floor keeps log finite.
-    const floor = yield* full([1], 1e-12, "f32");
-    const floored = yield* binaryNode("max", relations, floor);
-    const logRelations = yield* logNode(floored);
-    const kl = yield* klDivergence(constant(relationsOld), logRelations, {
-      teacher: "probs",
-      student: "logProbs",
-      mask: present,
+    const params = { ...layout, scale: 1 / tSoft };
+    const inputs = { logits, old_logits: oldLogits, targets };
+    const stats = yield* empty([layout.pixels, 3], "f32");
+    yield* gpu.recorder.dispatch(ssrdStatsKernel, { ...inputs, stats }, params);
+    const relations = yield* segmentedSum(
+      ssrdRelationSumKernel,
+      { ...inputs, stats },
+      { pixels: layout.pixels, values: 2 * oldClasses, segments: oldClasses },
+      params,
+    );
+    const coef = yield* empty([oldClasses, oldClasses], "f32");
+    const soft = yield* empty([1], "f32");
+    yield* gpu.recorder.dispatch(
+      ssrdSoftFinalizeKernel,
+      { ...relations, coef, soft },
+      { classes: oldClasses, t2: tSoft * tSoft },
+    );
+    const backward = backwardOf(layout, 1 / tSoft, 0, {
+      logits,
+      oldLogits,
+      targets,
+      stats,
+      coef,
+      totals: soft,
     });
-    return yield* scale(kl, tSoft * tSoft);
+    return record(soft, [newLogits], backward, "ssrdSoft");
   });
 
-/** max(a, b) with b broadcast periodically; the gradient flows to `a` where a > b. */
-const binaryNode = (op: "max", a: Node, b: Tensor<"f32">): GpuScoped<Node> =>
-  Effect.gen(function* () {
-    const value = yield* binary(op, a.value, b);
-    return record(value, [a], (g) =>
-      Effect.gen(function* () {
-        const margin = yield* binary("sub", a.value, b);
-        return [yield* binary("passWherePositive", g, margin)];
-      }), op);
-  });
-
-/** The sharp (pixel) term before its weight: KL(softmax(z'/Tsharp) || q) on old-class pixels. */
+/** The sharp term mean_i KL(softmax(z'_i / Tsharp) || q_i) as a [1] node. */
 export const ssrdSharp = (
   newLogits: Node,
   oldLogits: Tensor<"f32">,
   targets: Tensor<"i32">,
-  old: number,
+  oldClasses: number,
+  newClassesStart: number,
   tSharp: number,
 ): GpuScoped<Node> =>
-  meanPixelLoss("unbiasedKl", newLogits, {
-    teacher: oldLogits,
-    labels: targets,
-    old,
-    teacherScale: 1 / tSharp,
+  Effect.gen(function* () {
+    const logits = newLogits.value;
+    const layout = layoutOf(logits, oldLogits, targets, oldClasses, newClassesStart, [tSharp]);
+    if (layout instanceof BindingError) return yield* layout;
+    const gpu = yield* Gpu;
+    const rows = yield* empty([layout.pixels, 2], "f32");
+    const inputs = { logits, old_logits: oldLogits, targets };
+    yield* gpu.recorder.dispatch(ssrdSharpKernel, { ...inputs, rows }, {
+      ...layout,
+      scale: 1 / tSharp,
+    });
+    const reduced = yield* reduceLossRows(rows, layout.pixels, 2, "mean", 1, [1]);
+    const backward = backwardOf(layout, 1 / tSharp, 1, {
+      logits,
+      oldLogits,
+      targets,
+      stats: rows,
+      coef: rows,
+      totals: reduced.totals,
+    });
+    return record(reduced.value, [newLogits], backward, "ssrdSharp");
   });
 
 /**
- * SSRD: lambdaSoft * soft + lambdaSharp * sharp, with both parts for
- * logging. `newClassesStart` is |C_{0:t-1}| (the first new class index).
+ * SSRD for the student `newLogits` [N, H, W, C] (a node), the frozen teacher
+ * `oldLogits` [N, H, W, oldClasses] and the step's `targets` [N, H, W]: the
+ * new classes are channels [newClassesStart, C) (usually newClassesStart =
+ * oldClasses). Returns lambdaSoft * soft + lambdaSharp * sharp and both terms.
  */
 export const ssrdLoss = (
   newLogits: Node,
@@ -157,11 +290,22 @@ export const ssrdLoss = (
   options: SsrdOptions,
 ): GpuScoped<{ readonly loss: Node; readonly soft: Node; readonly sharp: Node }> =>
   Effect.gen(function* () {
-    if (newClassesStart !== oldClasses) {
-      return yield* Effect.die(new RangeError("new classes must follow the old ones"));
-    }
-    const soft = yield* ssrdSoft(newLogits, oldLogits, targets, oldClasses, options.tSoft);
-    const sharp = yield* ssrdSharp(newLogits, oldLogits, targets, oldClasses, options.tSharp);
+    const soft = yield* ssrdSoft(
+      newLogits,
+      oldLogits,
+      targets,
+      oldClasses,
+      newClassesStart,
+      options.tSoft,
+    );
+    const sharp = yield* ssrdSharp(
+      newLogits,
+      oldLogits,
+      targets,
+      oldClasses,
+      newClassesStart,
+      options.tSharp,
+    );
     const loss = yield* add(
       yield* scale(soft, options.lambdaSoft),
       yield* scale(sharp, options.lambdaSharp),

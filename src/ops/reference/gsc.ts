@@ -96,6 +96,35 @@ export const unbiasedLogits = (z: readonly number[], s: SsrdReferenceSpec): numb
   return u;
 };
 
+/**
+ * The unbiased student distribution at temperature T: the tempered softmax
+ * softmax(z / T) with the mass of {0} and the new classes merged into class 0.
+ */
+export const unbiasedStudent = (
+  z: readonly number[],
+  s: SsrdReferenceSpec,
+  temperature: number,
+): number[] => softmax(unbiasedLogits(z.map((v) => v / temperature), s));
+
+/**
+ * Adds to `grad` (one pixel's row, offset `at`) the gradient with respect to z
+ * of a loss whose gradient with respect to u = unbiased logits of z / T is `du`.
+ */
+const addThroughMerge = (
+  grad: Float64Array,
+  at: number,
+  z: readonly number[],
+  du: readonly number[],
+  s: SsrdReferenceSpec,
+  temperature: number,
+): void => {
+  // u_0 = logsumexp over the background group of z / T spreads du_0 by its softmax.
+  const background = [0, ...range(s.newClassesStart, s.channels)];
+  const share = softmax(background.map((c) => z[c]), temperature);
+  background.forEach((c, i) => (grad[at + c] += (du[0] * share[i]) / temperature));
+  for (let j = 1; j < s.oldClasses; j++) grad[at + j] += du[j] / temperature;
+};
+
 const kl = (p: readonly number[], q: readonly number[]): number => {
   let total = 0;
   for (let j = 0; j < p.length; j++) {
@@ -120,16 +149,16 @@ export const ssrdReference = (
   for (let p = 0; p < pixels; p++) {
     const y = targets[p];
     if (y < 0 || y >= k) continue;
-    const u = unbiasedLogits(row(newLogits, p, s.channels), s);
+    const z = row(newLogits, p, s.channels);
     const old = row(oldLogits, p, k);
     const teacher = softmax(old, s.tSoft);
-    const student = softmax(u, s.tSoft);
+    const student = unbiasedStudent(z, s, s.tSoft);
     for (let j = 0; j < k; j++) {
       teacherSum[y][j] += teacher[j];
       studentSum[y][j] += student[j];
     }
     counts[y] += 1;
-    sharpTotal += kl(softmax(old, s.tSharp), softmax(u));
+    sharpTotal += kl(softmax(old, s.tSharp), unbiasedStudent(z, s, 1));
   }
   let softTotal = 0;
   let present = 0;
@@ -162,9 +191,8 @@ export const ssrdGradientReference = (
   for (let p = 0; p < pixels; p++) {
     const y = targets[p];
     if (y < 0 || y >= k) continue;
-    const u = unbiasedLogits(row(newLogits, p, s.channels), s);
     const teacher = softmax(row(oldLogits, p, k), s.tSoft);
-    const student = softmax(u, s.tSoft);
+    const student = unbiasedStudent(row(newLogits, p, s.channels), s, s.tSoft);
     for (let j = 0; j < k; j++) {
       teacherSum[y][j] += teacher[j];
       studentSum[y][j] += student[j];
@@ -177,9 +205,8 @@ export const ssrdGradientReference = (
     const y = targets[p];
     if (y < 0 || y >= k) continue;
     const z = row(newLogits, p, s.channels);
-    const u = unbiasedLogits(z, s);
-    // dL/du from the soft term: through the class mean and the softmax at Tsoft.
-    const q = softmax(u, s.tSoft);
+    // Soft term: through the class mean and the tempered student.
+    const q = unbiasedStudent(z, s, s.tSoft);
     const dq = Array.from(
       { length: k },
       (_, j) =>
@@ -187,16 +214,12 @@ export const ssrdGradientReference = (
         counts[y],
     );
     const dot = q.reduce((acc, qj, j) => acc + qj * dq[j], 0);
-    const du = q.map((qj, j) => (qj * (dq[j] - dot)) / s.tSoft);
+    addThroughMerge(grad, p * s.channels, z, q.map((qj, j) => qj * (dq[j] - dot)), s, s.tSoft);
     // Sharp term: (q - target) at T = 1, over the pixel count.
-    const q1 = softmax(u);
+    const q1 = unbiasedStudent(z, s, 1);
     const target = softmax(row(oldLogits, p, k), s.tSharp);
-    for (let j = 0; j < k; j++) du[j] += (s.lambdaSharp * (q1[j] - target[j])) / sharpPixels;
-    // The merge: u_0 = logsumexp(z_0, z_new) spreads du_0 by the softmax of its inputs.
-    const background = [0, ...range(s.newClassesStart, s.channels)];
-    const share = softmax(background.map((c) => z[c]));
-    background.forEach((c, i) => (grad[p * s.channels + c] += du[0] * share[i]));
-    for (let j = 1; j < k; j++) grad[p * s.channels + j] += du[j];
+    const du = q1.map((qj, j) => (s.lambdaSharp * (qj - target[j])) / sharpPixels);
+    addThroughMerge(grad, p * s.channels, z, du, s, 1);
   }
   return grad;
 };

@@ -43,6 +43,7 @@ const cases = fc.record({
       maxLength: c.classes,
     }),
     withPrevious: fc.boolean(),
+    countType: fc.constantFrom<"u32" | "f32">("u32", "f32"),
   });
 });
 
@@ -55,10 +56,11 @@ const runPrototypes = (
   targets: readonly number[][],
   previous: { prototypes: number[]; valid: number[] } | undefined,
   minPixels: number,
+  countType: "u32" | "f32" = "u32",
 ) =>
   runGpu(Effect.gen(function* () {
     const sums = yield* empty([classes, width], "f32");
-    const counts = yield* empty([classes], "u32");
+    const counts = yield* empty([classes], countType);
     yield* fillInto(sums, 0);
     yield* fillInto(counts, 0);
     for (let b = 0; b < features.length; b++) {
@@ -86,7 +88,7 @@ Deno.test(
     await fc.assert(
       fc.asyncProperty(
         cases,
-        async ({ c, features, targets, previous, previousValid, withPrevious }) => {
+        async ({ c, features, targets, previous, previousValid, withPrevious, countType }) => {
           const prev = withPrevious ? { prototypes: previous, valid: previousValid } : undefined;
           const got = await runPrototypes(
             c.shape,
