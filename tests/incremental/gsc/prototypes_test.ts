@@ -98,6 +98,7 @@ Deno.test(
             targets,
             prev,
             c.minPixels,
+            countType,
           );
           const sums = new Float64Array(c.classes * c.width);
           const counts = new Float64Array(c.classes);
