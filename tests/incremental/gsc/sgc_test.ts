@@ -4,7 +4,7 @@ import { sgcWeights, sgcWeightsUnclipped } from "../../../src/incremental/gsc/sg
 import { sgcWeightsReference } from "../../../src/ops/reference/gsc.ts";
 import { download, fromArray } from "../../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../../support/gpu.ts";
-import { floats, shapeOf } from "../../support/arbitrary.ts";
+import { floats, seededValues, shapeOf } from "../../support/arbitrary.ts";
 
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -114,3 +114,21 @@ Deno.test("sgc: clipped into [min, max]; all 1 at step 0", gpuTestOptions, async
     { seed: 42, numRuns: 15 },
   );
 });
+
+Deno.test(
+  "sgc: a larger batch (several pixel chunks) matches the reference",
+  gpuTestOptions,
+  async () => {
+    const shape = [3, 31, 27];
+    const pixels = sizeOf(shape);
+    const classStep = [0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 3];
+    const logits = Array.from(seededValues(pixels * classStep.length, 21, 5));
+    const targets = Array.from(
+      seededValues(pixels, 22),
+      (v) => v < -0.9 ? 255 : Math.floor((v + 1) * 5.5),
+    );
+    const o = { ...options, step: 3, zeta: 8 / 11 };
+    const got = await runWeights(shape, logits, targets, classStep, o);
+    assertClose(got, sgcWeightsReference(logits, targets, classStep, 11, o), 1e-5, 1e-4, "weights");
+  },
+);

@@ -9,7 +9,7 @@ import {
 } from "../../../src/ops/reference/gsc.ts";
 import { download, fromArray } from "../../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../../support/gpu.ts";
-import { floats, shapeOf } from "../../support/arbitrary.ts";
+import { floats, seededValues, shapeOf } from "../../support/arbitrary.ts";
 
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -21,10 +21,10 @@ const cases = fc.record({
   oldClasses: fc.integer({ min: 1, max: 6 }),
   newClasses: fc.integer({ min: 0, max: 3 }),
   options: fc.record({
-    tSoft: fc.constantFrom(1, 2, 3),
-    tSharp: fc.constantFrom(0.5, 1),
-    lambdaSoft: fc.constantFrom(0.5, 1),
-    lambdaSharp: fc.constantFrom(1, 2),
+    tSoft: fc.constantFrom<number>(1, 2, 3),
+    tSharp: fc.constantFrom<number>(0.5, 1),
+    lambdaSoft: fc.constantFrom<number>(0.5, 1),
+    lambdaSharp: fc.constantFrom<number>(1, 2),
   }),
 }).chain((c) => {
   const p = sizeOf(c.shape);
@@ -183,5 +183,36 @@ Deno.test(
       ...defaults,
     });
     assertClose([loss.value], [want.loss], 1e-5, 1e-5, "loss");
+  },
+);
+
+Deno.test(
+  "ssrd: a larger batch (several pixel chunks, 16 old classes) matches the reference",
+  gpuTestOptions,
+  async () => {
+    const shape = [2, 23, 29];
+    const pixels = sizeOf(shape);
+    const c = { shape, oldClasses: 16, newClasses: 5, channels: 21, options: defaults };
+    const k = {
+      c,
+      newLogits: Array.from(seededValues(pixels * c.channels, 11, 4)),
+      oldLogits: Array.from(seededValues(pixels * c.oldClasses, 12, 4)),
+      targets: Array.from(
+        seededValues(pixels, 13),
+        (v) => v < -0.9 ? 255 : Math.floor((v + 1) * 10.5),
+      ),
+    };
+    const got = await runSsrd(k, defaults);
+    const spec = specOf(c);
+    const want = ssrdReference(k.newLogits, k.oldLogits, k.targets, spec);
+    assertClose(
+      [got.loss, got.soft, got.sharp],
+      [want.loss, want.soft, want.sharp],
+      1e-5,
+      1e-4,
+      "loss",
+    );
+    const dz = ssrdGradientReference(k.newLogits, k.oldLogits, k.targets, spec);
+    assertClose(got.dz, dz, 1e-7, 1e-3, "gradient");
   },
 );
