@@ -98,8 +98,22 @@ export const segmentTotalsKernels = { u32: totalsKernelFor("u32"), f32: totalsKe
 
 // Workgroup memory held by the accumulator (half the 32 KiB llvmpipe offers).
 const ACCUMULATOR_BYTES = 16 * 1024;
-const MAX_CHUNKS = 128;
 const PIXELS_PER_CHUNK = 512;
+// Partials are chunks x segments x (values + 1) floats: allow at least 128
+// chunks, more while they stay under 2^20 floats (few values: SGC's sums),
+// so a large batch still spreads over many workgroups.
+const PARTIAL_FLOATS = 1 << 20;
+const MIN_CHUNK_LIMIT = 128;
+const MAX_GROUPS_PER_DIM = 65535;
+
+/** How many pixel chunks a segmented sum uses. */
+export const chunkCountFor = (pixels: number, segments: number, values: number): number => {
+  const limit = Math.min(
+    MAX_GROUPS_PER_DIM,
+    Math.max(MIN_CHUNK_LIMIT, Math.floor(PARTIAL_FLOATS / (segments * (values + 1)))),
+  );
+  return Math.min(limit, Math.max(1, Math.ceil(pixels / PIXELS_PER_CHUNK)));
+};
 
 /** Values per workgroup: a power of two, at most 64, that fits the accumulator. */
 export const tileFor = (segments: number, values: number): number => {
@@ -146,7 +160,7 @@ export const segmentedSum = <
         reason: `${segments} segments exceed the workgroup accumulator`,
       });
     }
-    const chunks = Math.min(MAX_CHUNKS, Math.max(1, Math.ceil(pixels / PIXELS_PER_CHUNK)));
+    const chunks = chunkCountFor(pixels, segments, values);
     const chunk = Math.max(1, Math.ceil(pixels / chunks));
     const usedChunks = Math.max(1, Math.ceil(pixels / chunk));
     const gpu = yield* Gpu;
