@@ -8,13 +8,11 @@
  * @module
  */
 import { Effect, Scope } from "effect";
-import { scale } from "../../autograd/basic.ts";
 import {
   entropyHistogram,
-  localPod,
   medianThresholds,
+  plopLocalPod,
   plopPseudoLabels,
-  podAdaptiveFactor,
 } from "../losses/mod.ts";
 import { fillInto } from "../../ops/core.ts";
 import { download, empty, fromArray, type Tensor } from "../../tensor/tensor.ts";
@@ -35,7 +33,9 @@ export const plop = (config: RunConfig, scope: Scope.Scope): Method => {
         const histogram = yield* Scope.provide(empty([info.old, ENTROPY_BINS], "u32"), scope);
         yield* fillInto(histogram, 0);
         yield* data.withOldModel((batch, old) =>
-          entropyHistogram(old.logits, batch.labels, histogram, info.old)
+          entropyHistogram(old.logits, batch.labels, histogram, info.old, {
+            seenClasses: info.seen,
+          })
         );
         const counts = yield* download(histogram);
         const medians = medianThresholds(counts, ENTROPY_BINS, info.old);
@@ -46,10 +46,18 @@ export const plop = (config: RunConfig, scope: Scope.Scope): Method => {
         if (!old || !thresholds) {
           return { targets: batch.labels, classification: "ce", terms: [] };
         }
-        const pseudo = yield* plopPseudoLabels(old.logits, batch.labels, thresholds, info.old);
-        const pod = yield* localPod(current.stages, old.stages);
-        const factor = config.podFactor * podAdaptiveFactor(info.seen, info.current.length);
-        const terms: LossTerm[] = [{ name: "pod", value: yield* scale(pod, factor) }];
+        const pseudo = yield* plopPseudoLabels(old.logits, batch.labels, thresholds, info.old, {
+          seenClasses: info.seen,
+        });
+        // PLOP distils every backbone stage and the head's output (its "attentions").
+        const pod = yield* plopLocalPod({
+          newStages: [...current.stages, current.features],
+          oldStages: [...old.stages, old.features],
+          oldClasses: info.old,
+          seenClasses: info.seen,
+          newClasses: info.current.length,
+        }, { podFactor: config.podFactor });
+        const terms: LossTerm[] = [{ name: "pod", value: pod }];
         return {
           targets: pseudo.targets,
           pixelWeights: pseudo.weights,
