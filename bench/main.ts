@@ -12,3 +12,4 @@ import { benchData } from "./data.ts";
 await benchMatmul();
 await benchConv();
 await benchData();
+await (await import("./model.ts")).benchModel();
