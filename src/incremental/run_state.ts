@@ -100,9 +100,11 @@ export const readRunCheckpoint = (path: string) =>
     const methodTensors: Record<string, HostTensor> = {};
     const momentum: Record<string, HostTensor> = {};
     for (const [name, t] of Object.entries(checkpoint.tensors)) {
-      const host = { shape: [...t.shape], data: Float32Array.from(t.data as ArrayLike<number>) };
+      const extra = name.startsWith(METHOD_PREFIX) || name.startsWith(MOMENTUM_PREFIX);
+      if (!extra || t.dtype !== "F32") continue;
+      const host = { shape: [...t.shape], data: t.data as Float32Array };
       if (name.startsWith(METHOD_PREFIX)) methodTensors[name.slice(METHOD_PREFIX.length)] = host;
-      if (name.startsWith(MOMENTUM_PREFIX)) momentum[name.slice(MOMENTUM_PREFIX.length)] = host;
+      else momentum[name.slice(MOMENTUM_PREFIX.length)] = host;
     }
     return {
       path,
