@@ -18,8 +18,10 @@ const printTable = async (out: string) => {
   console.log("\nstep | old   | new   | all   (mIoU %, test split)");
   for (let t = 0; t < summary.steps; t++) {
     const m = JSON.parse(await Deno.readTextFile(`${out}/step-${t}.json`));
-    console.log(`${String(t).padStart(4)} | ${percent(m.miouOld)} | ${percent(m.miouNew)} | ` +
-      `${percent(m.miouAll)}`);
+    console.log(
+      `${String(t).padStart(4)} | ${percent(m.miouOld)} | ${percent(m.miouNew)} | ` +
+        `${percent(m.miouAll)}`,
+    );
   }
   console.log(`average of all-class mIoU over steps: ${percent(summary.average)}`);
   console.log(`report: ${out}/report.md`);
@@ -33,8 +35,10 @@ if (import.meta.main) {
     () => false,
   );
   if (!complete) {
-    const partial = await Deno.stat(`${out}/checkpoints/last.safetensors`).then(() => true, () =>
-      false);
+    const partial = await Deno.stat(`${out}/checkpoints/last.safetensors`).then(
+      () => true,
+      () => false,
+    );
     const started = performance.now();
     const code = await main([
       "train",

@@ -88,7 +88,11 @@ const runOne = async (task: string, row: Row, seed: number, extra: readonly stri
       ...extra,
     ];
     console.log(`[table] ${task} ${row.label} seed ${seed}`);
-    const status = await new Deno.Command(Deno.execPath(), { args, stdout: "inherit", stderr: "inherit" })
+    const status = await new Deno.Command(Deno.execPath(), {
+      args,
+      stdout: "inherit",
+      stderr: "inherit",
+    })
       .spawn().status;
     if (!status.success) throw new Error(`run ${out} failed (exit ${status.code})`);
   }
@@ -131,7 +135,9 @@ if (import.meta.main) {
       for (const seed of seeds) results.push(await runOne(task, row, seed, positionals));
       const minutes = meanStd(results.map((r) => r.seconds / 60)).mean.toFixed(1);
       lines.push(
-        `| ${row.label} | ${cell(results.map((r) => r.old))} | ${cell(results.map((r) => r.new))} | ` +
+        `| ${row.label} | ${cell(results.map((r) => r.old))} | ${
+          cell(results.map((r) => r.new))
+        } | ` +
           `${cell(results.map((r) => r.all))} | ${cell(results.map((r) => r.avg))} | ${minutes} |`,
       );
     }

@@ -22,13 +22,12 @@ export const main = async (argv: readonly string[]): Promise<number> => {
         reporter = makeProgressReporter({ quiet: command.quiet });
         const gpu = yield* Gpu;
         if (!command.quiet) console.error(`adapter: ${describeAdapter(gpu.adapter)}`);
-        const summary = yield* runIncremental(command.config, {
+        yield* runIncremental(command.config, {
           onEvent: reporter,
           resume: command.resume,
           command: ["gsc", ...argv].join(" "),
         });
         reporter.stop();
-        if (!command.quiet) console.log(`report: ${summary.reportPath}`);
       }),
     eval: (command) => Effect.scoped(evaluateRun(command)),
   });

@@ -85,9 +85,7 @@ export const ensureSynthetic = (config: RunConfig) =>
   Effect.gen(function* () {
     if (config.dataset !== "synth") return false;
     const list = `${config.dataRoot}/ImageSets/Segmentation/train.txt`;
-    const exists = yield* Effect.promise(() =>
-      Deno.stat(list).then(() => true, () => false)
-    );
+    const exists = yield* Effect.promise(() => Deno.stat(list).then(() => true, () => false));
     if (exists) return false;
     yield* writeSyntheticVoc({ root: config.dataRoot ?? DEFAULT_SYNTHETIC_ROOT });
     return true;
@@ -123,7 +121,11 @@ export const openRunData = (config: RunConfig) =>
 /** The training samples of step `t` (MiB's overlapped or disjoint filter). */
 export const stepSamples = (data: RunData, config: RunConfig, t: number): SampleRef[] => {
   const classes = stepClasses(data.task, t);
-  const kept = filterImages(data.trainClassSets, classes, config.overlap ? "overlapped" : "disjoint");
+  const kept = filterImages(
+    data.trainClassSets,
+    classes,
+    config.overlap ? "overlapped" : "disjoint",
+  );
   return kept.map((i) => data.trainSamples[i]);
 };
 

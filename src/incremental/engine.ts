@@ -11,13 +11,13 @@
 import { Effect, Exit, Scope } from "effect";
 import { hashSeed } from "../data/rng.ts";
 import { stepClasses } from "../data/index.ts";
-import { makeDeepLabV3, type DeepLabV3 } from "../nn/mod.ts";
+import { type DeepLabV3, makeDeepLabV3 } from "../nn/mod.ts";
 import { modelConfigFor } from "./model_config.ts";
 import { loadPretrained } from "../io/checkpoint.ts";
 import { advancePoly, polyLr, polySchedule } from "../optim/poly.ts";
 import { makeSgd } from "../optim/sgd.ts";
 import { evaluateStep } from "./evaluate.ts";
-import { evalLoader, openRunData, RunSetupError, trainLoader, type RunData } from "./data.ts";
+import { evalLoader, openRunData, type RunData, RunSetupError, trainLoader } from "./data.ts";
 import { makeDataPass } from "./data_pass.ts";
 import { classStepTable, type Method, type StepInfo } from "./method.ts";
 import { makeMethod } from "./methods/mod.ts";
@@ -238,24 +238,36 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
         });
         progress = { ...progress, epochsDone: epoch + 1, iteration: schedule.iteration };
         const methodState = method.exportState ? yield* method.exportState() : undefined;
-        yield* writeRunCheckpoint(paths.last, model, {
-          kind: "epoch",
-          config,
-          progress,
-          classes: info.current,
-        }, methodState, yield* sgd.exportState());
+        yield* writeRunCheckpoint(
+          paths.last,
+          model,
+          {
+            kind: "epoch",
+            config,
+            progress,
+            classes: info.current,
+          },
+          methodState,
+          yield* sgd.exportState(),
+        );
       }
       for (const p of parameters) p.grad = undefined;
 
       // After training: the method's pass, the step checkpoint, evaluation, outputs.
       if (method.endStep) yield* method.endStep(info, dataPass);
       const methodState = method.exportState ? yield* method.exportState() : undefined;
-      yield* writeRunCheckpoint(paths.step(t), model, {
-        kind: "step",
-        config,
-        progress,
-        classes: info.current,
-      }, methodState, undefined);
+      yield* writeRunCheckpoint(
+        paths.step(t),
+        model,
+        {
+          kind: "step",
+          config,
+          progress,
+          classes: info.current,
+        },
+        methodState,
+        undefined,
+      );
       const loaderForEval = evalLoader(data, config, t);
       emit({ type: "eval-start", step: t, images: loaderForEval.order(0).length });
       const evaluation = yield* evaluateStep(model, data.task, t, loaderForEval, config.strips);
@@ -269,12 +281,18 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
       };
       emit({ type: "step-end", step: t, metrics: evaluation.metrics });
       yield* writeStepOutputs(config, data, progress, evaluation, options.command);
-      yield* writeRunCheckpoint(paths.last, model, {
-        kind: "step",
-        config,
-        progress,
-        classes: info.current,
-      }, methodState, undefined);
+      yield* writeRunCheckpoint(
+        paths.last,
+        model,
+        {
+          kind: "step",
+          config,
+          progress,
+          classes: info.current,
+        },
+        methodState,
+        undefined,
+      );
       yield* Scope.close(stepScope, Exit.void);
       resumed = undefined;
     }

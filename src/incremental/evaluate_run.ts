@@ -34,7 +34,8 @@ export const evaluateRun = (options: EvaluateRunOptions) =>
     const configFile = `${options.run}/config.json`;
     const text = yield* Effect.tryPromise({
       try: () => Deno.readTextFile(configFile),
-      catch: () => new RunSetupError({ reason: `${configFile}: missing; is ${options.run} a run?` }),
+      catch: () =>
+        new RunSetupError({ reason: `${configFile}: missing; is ${options.run} a run?` }),
     });
     const saved = JSON.parse(text) as RunConfig;
     const config: RunConfig = {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { deepLabConfig, type DeepLabConfig } from "../nn/mod.ts";
+import { type DeepLabConfig, deepLabConfig } from "../nn/mod.ts";
 import type { RunConfig } from "./types.ts";
 
 /** The model of `config` with `classes` classifier rows. */

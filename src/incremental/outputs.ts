@@ -9,10 +9,10 @@
 import { Effect } from "effect";
 import { averageOverSteps } from "./metrics.ts";
 import {
+  writeMiouPlot,
   writePlopCsv,
   writeReportMarkdown,
   writeStepJson,
-  writeMiouPlot,
   writeStrip,
 } from "../io/report/mod.ts";
 import type { RunData } from "./data.ts";

@@ -141,5 +141,10 @@ export type RunEvent =
   }
   | { readonly type: "eval-start"; readonly step: number; readonly images: number }
   | { readonly type: "step-end"; readonly step: number; readonly metrics: StepMetrics }
-  | { readonly type: "resumed"; readonly step: number; readonly epoch: number; readonly from: string }
+  | {
+    readonly type: "resumed";
+    readonly step: number;
+    readonly epoch: number;
+    readonly from: string;
+  }
   | { readonly type: "run-end"; readonly reportPath: string; readonly seconds: number };

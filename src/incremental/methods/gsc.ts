@@ -19,14 +19,7 @@ import {
 import { fillInto } from "../../ops/core.ts";
 import { resizeBilinear } from "../../ops/resize.ts";
 import { download, empty, fromArray, type Tensor } from "../../tensor/tensor.ts";
-import type {
-  BatchInput,
-  LossTerm,
-  Method,
-  MethodState,
-  OldOutputs,
-  StepInfo,
-} from "../method.ts";
+import type { BatchInput, LossTerm, Method, MethodState, OldOutputs, StepInfo } from "../method.ts";
 import type { GscOptions } from "../types.ts";
 
 /** Prototypes of the classes seen so far and which of them are valid. */
