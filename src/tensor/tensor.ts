@@ -33,13 +33,25 @@ const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBuff
 /** Number of elements of a shape. */
 export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
 
-const live = new WeakSet<GPUBuffer>();
+/**
+ * The lease under which each pooled buffer is currently handed out. A
+ * tensor (and every view of it) carries its lease, so releasing it twice,
+ * or after its buffer went to a new owner, is a no-op: a stale release must
+ * never return a buffer that another tensor now holds.
+ */
+const leases = new WeakMap<GPUBuffer, object>();
+const LEASE = Symbol("lease");
+
+/** The lease a tensor was allocated under (copied into views by object spread). */
+const leaseOf = (tensor: Tensor): object | undefined =>
+  (tensor as unknown as { [LEASE]?: object })[LEASE];
 
 /** Returns a tensor's buffer to the pool now; later calls (and the scope's) are no-ops. */
 export const release = (tensor: Tensor): Effect.Effect<void, never, Gpu> =>
   Effect.gen(function* () {
-    if (!live.has(tensor.buffer)) return;
-    live.delete(tensor.buffer);
+    const lease = leaseOf(tensor);
+    if (lease === undefined || leases.get(tensor.buffer) !== lease) return;
+    leases.delete(tensor.buffer);
     const gpu = yield* Gpu;
     gpu.pool.release(tensor.buffer);
   });
@@ -62,8 +74,9 @@ export const empty = <D extends DType>(
       const gpu = yield* Gpu;
       const elements = sizeOf(shape);
       const buffer = yield* gpu.recorder.acquire(Math.max(4, elements * 4), STORAGE_USAGE);
-      live.add(buffer);
-      return { shape: [...shape], dtype, elements, buffer } as Tensor<D>;
+      const lease = {};
+      leases.set(buffer, lease);
+      return { shape: [...shape], dtype, elements, buffer, [LEASE]: lease } as Tensor<D>;
     }),
     release,
   );
