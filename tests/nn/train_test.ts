@@ -4,7 +4,7 @@
  * with plain SGD: the loss falls and the pixel accuracy passes 0.8.
  */
 import { ok } from "node:assert/strict";
-import { Effect, Scope } from "effect";
+import { Effect } from "effect";
 import { backward } from "../../src/autograd/tape.ts";
 import { crossEntropy } from "../../src/autograd/losses.ts";
 import { SeededRng } from "../../src/data/rng.ts";
