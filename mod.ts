@@ -72,3 +72,82 @@ export type { MatmulSpec } from "./src/ops/matmul.ts";
 /** Reverse-mode autograd: nodes, parameters, gradients. */
 export { backward, constant, grad, gradients, parameter, record } from "./src/autograd/tape.ts";
 export type { Backward, GpuScoped, Node, Parameter } from "./src/autograd/tape.ts";
+
+/** Optimizer: fused SGD with momentum/Nesterov/weight decay, parameter groups, poly schedule. */
+export { advancePoly, makeSgd, polyLr, polySchedule } from "./src/optim/mod.ts";
+export type { ParamGroup, PolySchedule, Sgd, SgdOptions, SgdState } from "./src/optim/mod.ts";
+
+/** Models: DeepLabV3 on ResNet backbones (torchvision names), growing MiB-initialised classifier. */
+export { deepLabConfig, makeDeepLabV3 } from "./src/nn/mod.ts";
+export type {
+  BackboneName,
+  DeepLabConfig,
+  DeepLabV3,
+  ForwardOptions,
+  SegmentationOutput,
+} from "./src/nn/mod.ts";
+
+/** Checkpoints: safetensors in torchvision's layout, checked loading, pretrained weights. */
+export {
+  CheckpointError,
+  loadModelWeights,
+  loadPretrained,
+  readCheckpoint,
+  saveCheckpoint,
+} from "./src/io/checkpoint.ts";
+export type { Checkpoint } from "./src/io/checkpoint.ts";
+
+/** The incremental run: configuration, events and metrics shared by the CLI, engine and report. */
+export { BACKBONE_NAMES, DATASET_NAMES, METHOD_NAMES } from "./src/incremental/types.ts";
+export type { GscOptions, RunConfig, RunEvent, StepMetrics } from "./src/incremental/types.ts";
+
+/** The step engine: every step of a task in one run, with per-epoch checkpoints and resume. */
+export { runIncremental } from "./src/incremental/engine.ts";
+export type { RunOptions, RunSummary } from "./src/incremental/engine.ts";
+
+/** The method interface and the methods (FT, LwF, ILT, MiB, PLOP, GSC). */
+export { fineTuning, gsc, ilt, lwf, makeMethod, mib, plop } from "./src/incremental/methods/mod.ts";
+export type {
+  Method,
+  NewOutputs,
+  Objective,
+  OldOutputs,
+  StepInfo,
+} from "./src/incremental/method.ts";
+
+/** The baselines' losses: unbiased CE/KD (MiB), KD (LwF), feature MSE (ILT), local POD and pseudo labels (PLOP). */
+export {
+  entropyHistogram,
+  featureDistillation,
+  knowledgeDistillation,
+  localPod,
+  medianThresholds,
+  plopLocalPod,
+  plopPseudoLabels,
+  unbiasedCrossEntropy,
+  unbiasedDistillation,
+} from "./src/incremental/losses/mod.ts";
+
+/** GSC's stages: SGC weights, SSRD loss, PPR re-labeling, class prototypes. */
+export {
+  accumulatePrototypes,
+  finalizePrototypes,
+  pseudoRelabel,
+  sgcWeights,
+  ssrdLoss,
+} from "./src/incremental/gsc/mod.ts";
+
+/** Evaluation: streaming GPU confusion matrix, IoU, mIoU (all/old/new), average over steps. */
+export {
+  accumulateConfusion,
+  averageOverSteps,
+  confusionToMetrics,
+  makeConfusion,
+} from "./src/incremental/metrics.ts";
+
+/** Run outputs: PLOP's CSV, step JSON, report.md, mIoU SVG plot, prediction strips. */
+export { miouPlotSvg, plopCsv, reportMarkdown, stripPng } from "./src/io/report/mod.ts";
+
+/** The `gsc` command line: parsing, help, progress, and the entry point. */
+export { helpText, makeProgressReporter, parseTrainOptions, runCli } from "./src/cli/mod.ts";
+export { main as gscMain } from "./src/cli/main.ts";
