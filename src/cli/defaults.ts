@@ -54,8 +54,10 @@ export const DATASET_DEFAULTS: Readonly<Record<DatasetName, DatasetDefaults>> = 
     batchSize: 8,
     epochs: 6,
     epochsNext: 4,
-    lr: 0.01,
-    lrNext: 0.001,
+    // Tuned on the synthetic val split (FT, 19-1, step 0, 6 epochs, small model): mIoU 16.3 at
+    // 0.05 against 14.0 at the standard 0.01; training from scratch wants the larger rate.
+    lr: 0.05,
+    lrNext: 0.005,
     evalSplit: "test",
   },
   voc: {
