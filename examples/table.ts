@@ -7,7 +7,9 @@
  * mean ± std, the command and the time it took.
  *
  *   deno task table [--tasks 15-1,10-1] [--seeds 0,1,2] [--rows ft,mib,...]
- *                   [--out results/synthetic.md] [-- extra train options]
+ *                   [--out results/synthetic.md] [--existing] [-- extra train options]
+ *
+ * `--existing` trains nothing: it tabulates the finished runs and lists the missing ones.
  *
  * @module
  */
@@ -55,14 +57,21 @@ const cell = (values: readonly number[]) => {
   return `${mean.toFixed(1)} ± ${std.toFixed(1)}`;
 };
 
-/** Runs (or reads back) one training run. */
-const runOne = async (task: string, row: Row, seed: number, extra: readonly string[]) => {
+/** Runs (or reads back) one training run; undefined when `existing` and it is not finished. */
+const runOne = async (
+  task: string,
+  row: Row,
+  seed: number,
+  extra: readonly string[],
+  existing: boolean,
+): Promise<RunResult | undefined> => {
   const out = `runs/table/${task}/${slug(row.label)}/seed-${seed}`;
   const summaryFile = `${out}/summary.json`;
   const done = await Deno.readTextFile(summaryFile).then(
     (text) => JSON.parse(text).complete === true,
     () => false,
   );
+  if (!done && existing) return undefined;
   if (!done) {
     const resume = await Deno.stat(`${out}/checkpoints/last.safetensors`).then(
       () => ["--resume"],
@@ -114,6 +123,7 @@ if (import.meta.main) {
       seeds: { type: "string", default: "0,1,2" },
       rows: { type: "string" },
       out: { type: "string", default: "results/synthetic.md" },
+      existing: { type: "boolean", default: false },
     },
     allowPositionals: true,
   });
@@ -125,7 +135,7 @@ if (import.meta.main) {
   const sections: string[] = [];
   for (const task of tasks) {
     const lines = [
-      `## synthetic ${task} overlapped (${seeds.length} seeds, test split, mIoU %)`,
+      `## synthetic ${task} overlapped (seeds ${seeds.join(", ")}; test split; mIoU %)`,
       "",
       "| method | old | new | all | avg over steps | minutes per run |",
       "| --- | --- | --- | --- | --- | --- |",
