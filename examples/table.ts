@@ -137,19 +137,29 @@ if (import.meta.main) {
     const lines = [
       `## synthetic ${task} overlapped (seeds ${seeds.join(", ")}; test split; mIoU %)`,
       "",
-      "| method | old | new | all | avg over steps | minutes per run |",
-      "| --- | --- | --- | --- | --- | --- |",
+      "| method | seeds | old | new | all | avg over steps | minutes per run |",
+      "| --- | --- | --- | --- | --- | --- | --- |",
     ];
     for (const row of rows) {
       const results: RunResult[] = [];
-      for (const seed of seeds) results.push(await runOne(task, row, seed, positionals));
+      const missing: number[] = [];
+      for (const seed of seeds) {
+        const result = await runOne(task, row, seed, positionals, values.existing);
+        if (result) results.push(result);
+        else missing.push(seed);
+      }
+      if (results.length === 0) {
+        lines.push(`| ${row.label} | not run | | | | | |`);
+        continue;
+      }
       const minutes = meanStd(results.map((r) => r.seconds / 60)).mean.toFixed(1);
-      lines.push(
-        `| ${row.label} | ${cell(results.map((r) => r.old))} | ${
-          cell(results.map((r) => r.new))
-        } | ` +
-          `${cell(results.map((r) => r.all))} | ${cell(results.map((r) => r.avg))} | ${minutes} |`,
-      );
+      const seedText = missing.length > 0
+        ? `${results.length} (missing ${missing.join(", ")})`
+        : `${results.length}`;
+      const cells = [results.map((r) => r.old), results.map((r) => r.new)]
+        .concat([results.map((r) => r.all), results.map((r) => r.avg)])
+        .map(cell);
+      lines.push(`| ${row.label} | ${seedText} | ${cells.join(" | ")} | ${minutes} |`);
     }
     sections.push(lines.join("\n"));
   }
