@@ -52,9 +52,10 @@ const meanStd = (values: readonly number[]) => {
   return { mean, std: Math.sqrt(variance) };
 };
 
+/** mean ± std in percent; a single seed has no spread to show. */
 const cell = (values: readonly number[]) => {
   const { mean, std } = meanStd(values.map((v) => v * 100));
-  return `${mean.toFixed(1)} ± ${std.toFixed(1)}`;
+  return values.length > 1 ? `${mean.toFixed(1)} ± ${std.toFixed(1)}` : mean.toFixed(1);
 };
 
 /** Runs (or reads back) one training run; undefined when `existing` and it is not finished. */
