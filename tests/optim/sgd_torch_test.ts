@@ -4,7 +4,7 @@ import { makeSgd } from "../../src/optim/sgd.ts";
 import { type SgdReferenceState, sgdStepReference } from "../../src/optim/reference.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
-// Written by tests/optim/fixtures/make_sgd_fixture.py with torch.optim.SGD (float32).
+// Written by tools/make_sgd_fixture.py with torch.optim.SGD (float32).
 import fixture from "./fixtures/sgd_torch.json" with { type: "json" };
 
 interface TorchCase {
