@@ -10,7 +10,6 @@ import { Data, Effect } from "effect";
 import {
   computeClassSets,
   type Dataset,
-  DEFAULT_SYNTHETIC_ROOT,
   evalLut,
   filterImages,
   findTask,
@@ -87,7 +86,7 @@ export const ensureSynthetic = (config: RunConfig) =>
     const list = `${config.dataRoot}/ImageSets/Segmentation/train.txt`;
     const exists = yield* Effect.promise(() => Deno.stat(list).then(() => true, () => false));
     if (exists) return false;
-    yield* writeSyntheticVoc({ root: config.dataRoot ?? DEFAULT_SYNTHETIC_ROOT });
+    yield* writeSyntheticVoc({ root: config.dataRoot });
     return true;
   });
 

@@ -10,7 +10,7 @@ import type { GpuScoped } from "../autograd/tape.ts";
 import type { DeepLabV3 } from "../nn/mod.ts";
 import { passLoader, type RunData } from "./data.ts";
 import type { BatchInput, DataPass } from "./method.ts";
-import { asNewOutputs, asOldOutputs, uploadBatch } from "./train_batch.ts";
+import { asOldOutputs, uploadBatch } from "./train_batch.ts";
 import type { RunConfig } from "./types.ts";
 
 /** The passes of step `t` with the step's model and (after step 0) the old model. */
@@ -48,7 +48,7 @@ export const makeDataPass = (
           const old = oldModel
             ? asOldOutputs(yield* oldModel.forward(input.images, { mode: "eval" }))
             : undefined;
-          yield* visit(input, asNewOutputs(current), old);
+          yield* visit(input, current, old);
         })
       ),
   };

@@ -19,7 +19,7 @@ import { makeSgd } from "../optim/sgd.ts";
 import { evaluateStep } from "./evaluate.ts";
 import { evalLoader, openRunData, type RunData, RunSetupError, trainLoader } from "./data.ts";
 import { makeDataPass } from "./data_pass.ts";
-import { classStepTable, type Method, type StepInfo } from "./method.ts";
+import { classStepTable, type StepInfo } from "./method.ts";
 import { makeMethod } from "./methods/mod.ts";
 import { writeConfig, writeStepOutputs } from "./outputs.ts";
 import {
@@ -316,6 +316,3 @@ const loadOldModel = (config: RunConfig, path: string, classes: number) =>
     yield* checkpoint.loadInto(old);
     return old;
   });
-
-/** Re-exported for callers that only need the method's interface. */
-export type { Method };

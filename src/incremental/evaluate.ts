@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Effect, Exit, Scope } from "effect";
+import { Effect } from "effect";
 import { IMAGENET_MEAN, IMAGENET_STD } from "../data/augment.ts";
 import type { Loader } from "../data/loader.ts";
 import { stepClasses, type Task } from "../data/index.ts";
@@ -54,44 +54,39 @@ export const evaluateStep = (
   loader: Loader,
   stripCount: number,
 ) =>
-  Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function* () {
     const started = performance.now();
     const totalClasses = task.steps.flat().length;
-    const scope = yield* Scope.make();
-    const confusion = yield* Scope.provide(makeConfusion(totalClasses), scope);
+    const confusion = yield* makeConfusion(totalClasses);
     const strips: StripSample[] = [];
     const stream = loader.epoch(0);
     let images = 0;
-    try {
-      while (true) {
-        const batch = yield* stream.nextEffect();
-        if (!batch) break;
-        images += batch.size;
-        yield* Effect.scoped(Effect.gen(function* () {
-          const input = yield* uploadBatch(batch);
-          const out = yield* model.forward(input.images, { mode: "eval" });
-          yield* accumulateConfusion(confusion, out.logits.value, input.labels);
-          if (strips.length < stripCount) {
-            const predictions = yield* download(yield* argmax(out.logits.value, 3));
-            const pixels = batch.height * batch.width;
-            for (let i = 0; i < batch.size && strips.length < stripCount; i++) {
-              strips.push({
-                name: batch.names[i],
-                width: batch.width,
-                height: batch.height,
-                rgb: toRgb(batch.images, i * pixels * 3, pixels),
-                label: batch.labels.slice(i * pixels, (i + 1) * pixels),
-                prediction: predictions.slice(i * pixels, (i + 1) * pixels),
-              });
-            }
+    yield* Effect.addFinalizer(() => Effect.sync(() => stream.close()));
+    while (true) {
+      const batch = yield* stream.nextEffect();
+      if (!batch) break;
+      images += batch.size;
+      yield* Effect.scoped(Effect.gen(function* () {
+        const input = yield* uploadBatch(batch);
+        const out = yield* model.forward(input.images, { mode: "eval" });
+        yield* accumulateConfusion(confusion, out.logits.value, input.labels);
+        if (strips.length < stripCount) {
+          const predictions = yield* download(yield* argmax(out.logits.value, 3));
+          const pixels = batch.height * batch.width;
+          for (let i = 0; i < batch.size && strips.length < stripCount; i++) {
+            strips.push({
+              name: batch.names[i],
+              width: batch.width,
+              height: batch.height,
+              rgb: toRgb(batch.images, i * pixels * 3, pixels),
+              label: batch.labels.slice(i * pixels, (i + 1) * pixels),
+              prediction: predictions.slice(i * pixels, (i + 1) * pixels),
+            });
           }
-        }));
-      }
-    } finally {
-      stream.close();
+        }
+      }));
     }
     const matrix = yield* download(confusion.counts);
-    yield* Scope.close(scope, Exit.void);
     const classes = stepClasses(task, t);
     const seen = [...classes.old, ...classes.current].sort((a, b) => a - b);
     const metrics = confusionToMetrics(matrix, {
@@ -103,4 +98,4 @@ export const evaluateStep = (
       images,
     });
     return { metrics, strips, seconds: (performance.now() - started) / 1000 } satisfies Evaluation;
-  });
+  }));

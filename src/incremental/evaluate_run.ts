@@ -5,11 +5,12 @@
  * @module
  */
 import { Effect } from "effect";
-import { deepLabConfig, makeDeepLabV3 } from "../nn/mod.ts";
+import { makeDeepLabV3 } from "../nn/mod.ts";
 import { evaluateStep } from "./evaluate.ts";
 import { evalLoader, openRunData, RunSetupError } from "./data.ts";
 import { checkpointPaths, readRunCheckpoint } from "./run_state.ts";
-import { writeTextAtomic } from "./outputs.ts";
+import { writeFileAtomic } from "../io/report/mod.ts";
+import { modelConfigFor } from "./model_config.ts";
 import type { RunConfig, StepMetrics } from "./types.ts";
 
 /** What to evaluate. */
@@ -65,7 +66,7 @@ export const evaluateRun = (options: EvaluateRunOptions) =>
     const classes = data.task.steps.slice(0, step + 1).flat().length;
     const scope = yield* Effect.scope;
     const model = yield* makeDeepLabV3(
-      deepLabConfig(config.backbone, config.outputStride, classes),
+      modelConfigFor(config, classes),
       { seed: 0, trainable: false, scope },
     );
     yield* checkpoint.loadInto(model);
@@ -76,7 +77,7 @@ export const evaluateRun = (options: EvaluateRunOptions) =>
       evalLoader(data, config, step),
       options.strips,
     );
-    yield* writeTextAtomic(
+    yield* writeFileAtomic(
       `${options.run}/eval-step-${step}-${config.evalSplit}.json`,
       JSON.stringify(evaluation.metrics, null, 2) + "\n",
     );

@@ -9,6 +9,7 @@
 import { Effect } from "effect";
 import { averageOverSteps } from "./metrics.ts";
 import {
+  writeFileAtomic,
   writeMiouPlot,
   writePlopCsv,
   writeReportMarkdown,
@@ -20,17 +21,9 @@ import type { Evaluation } from "./evaluate.ts";
 import type { Progress } from "./run_state.ts";
 import type { RunConfig } from "./types.ts";
 
-/** Writes a text file atomically (temp file, then rename). */
-export const writeTextAtomic = (path: string, text: string) =>
-  Effect.promise(async () => {
-    const temporary = `${path}.${Deno.pid}.tmp`;
-    await Deno.writeTextFile(temporary, text);
-    await Deno.rename(temporary, path);
-  });
-
 /** Writes the resolved configuration. */
 export const writeConfig = (config: RunConfig, command: string | undefined) =>
-  writeTextAtomic(
+  writeFileAtomic(
     `${config.out}/config.json`,
     JSON.stringify({ command, ...config }, null, 2) + "\n",
   );
@@ -54,7 +47,6 @@ export const writeStepOutputs = (
     });
     yield* writePlopCsv(out, metrics, classNames.length);
     yield* writeMiouPlot(out, metrics);
-    yield* Effect.promise(() => Deno.mkdir(`${out}/strips`, { recursive: true }));
     yield* writeStrip(`${out}/strips/step-${step}.png`, evaluation.strips);
     yield* writeReportMarkdown(out, {
       config,
@@ -65,7 +57,7 @@ export const writeStepOutputs = (
       steps: data.task.steps,
     });
     const final = metrics[metrics.length - 1];
-    yield* writeTextAtomic(
+    yield* writeFileAtomic(
       `${out}/summary.json`,
       JSON.stringify(
         {

@@ -15,7 +15,7 @@ import { unbiasedCrossEntropy } from "./losses/mod.ts";
 import type { DeepLabV3, SegmentationOutput } from "../nn/mod.ts";
 import type { Sgd } from "../optim/sgd.ts";
 import { download, fromArray } from "../tensor/tensor.ts";
-import type { BatchInput, Method, NewOutputs, Objective, OldOutputs, StepInfo } from "./method.ts";
+import type { BatchInput, Method, Objective, OldOutputs, StepInfo } from "./method.ts";
 
 /** Uploads a loader batch. */
 export const uploadBatch = (batch: Batch) =>
@@ -31,13 +31,6 @@ export const asOldOutputs = (out: SegmentationOutput): OldOutputs => ({
   logits: out.logits.value,
   features: out.features.value,
   stages: out.stages.map((s) => s.value),
-});
-
-/** The new model's outputs as the method sees them. */
-export const asNewOutputs = (out: SegmentationOutput): NewOutputs => ({
-  logits: out.logits,
-  features: out.features,
-  stages: out.stages,
 });
 
 /** The classification term an objective asks for, scaled when it says so. */
@@ -85,7 +78,7 @@ export const trainBatch = (context: TrainContext, batch: Batch, lr: number) =>
     const old = oldModel && method.usesOldModel
       ? asOldOutputs(yield* oldModel.forward(input.images, { mode: "eval" }))
       : undefined;
-    const objective = yield* method.objective(info, input, asNewOutputs(current), old);
+    const objective = yield* method.objective(info, input, current, old);
     const total = yield* totalLoss(info, current.logits, objective);
     yield* sgd.zeroGrad();
     yield* backward(total, context.parameters, context.gradScope);

@@ -7,7 +7,7 @@
 import { Effect } from "effect";
 import { scale } from "../../autograd/basic.ts";
 import { featureDistillation, knowledgeDistillation, unbiasedDistillation } from "../losses/mod.ts";
-import type { LossTerm, Method, Objective } from "../method.ts";
+import type { LossTerm, Method, NewOutputs, Objective, OldOutputs, StepInfo } from "../method.ts";
 import type { RunConfig } from "../types.ts";
 
 /** Plain cross-entropy on the step's targets: the forgetting baseline. */
@@ -18,17 +18,20 @@ export const fineTuning = (): Method => ({
     Effect.succeed<Objective>({ targets: batch.labels, classification: "ce", terms: [] }),
 });
 
+/** LwF's weighted distillation term. */
+const lwfTerm = (config: RunConfig, info: StepInfo, current: NewOutputs, old: OldOutputs) =>
+  Effect.gen(function* () {
+    const kd = yield* knowledgeDistillation(current.logits, old.logits, info.old);
+    return { name: "kd", value: yield* scale(kd, config.kdWeight) } satisfies LossTerm;
+  });
+
 /** Learning without Forgetting: CE + distillation of the old model's softmax over old classes. */
 export const lwf = (config: RunConfig): Method => ({
   name: "lwf",
   usesOldModel: true,
   objective: (info, batch, current, old) =>
     Effect.gen(function* () {
-      const terms: LossTerm[] = [];
-      if (old) {
-        const kd = yield* knowledgeDistillation(current.logits, old.logits, info.old);
-        terms.push({ name: "kd", value: yield* scale(kd, config.kdWeight) });
-      }
+      const terms = old ? [yield* lwfTerm(config, info, current, old)] : [];
       return { targets: batch.labels, classification: "ce", terms };
     }),
 });
@@ -41,8 +44,7 @@ export const ilt = (config: RunConfig): Method => ({
     Effect.gen(function* () {
       const terms: LossTerm[] = [];
       if (old) {
-        const kd = yield* knowledgeDistillation(current.logits, old.logits, info.old);
-        terms.push({ name: "kd", value: yield* scale(kd, config.kdWeight) });
+        terms.push(yield* lwfTerm(config, info, current, old));
         const last = current.stages.length - 1;
         const de = yield* featureDistillation(current.stages[last], old.stages[last]);
         terms.push({ name: "features", value: yield* scale(de, config.featureWeight) });
