@@ -10,19 +10,32 @@ import { Gpu } from "../../src/gpu/device.ts";
 Deno.env.set("XDG_RUNTIME_DIR", Deno.env.get("XDG_RUNTIME_DIR") ?? Deno.makeTempDirSync());
 
 let runtime: ManagedRuntime.ManagedRuntime<Gpu, unknown> | undefined;
+let device: GPUDevice | undefined;
 
 const shared = () => {
-  runtime ??= ManagedRuntime.make(Gpu.layer);
+  if (!runtime) {
+    runtime = ManagedRuntime.make(Gpu.layer);
+    // Destroy the device while the process still runs: left to the isolate's teardown it has
+    // crashed the test process after the summary ("corrupted size vs. prev_size in fastbins").
+    globalThis.addEventListener("unload", () => device?.destroy());
+  }
   return runtime;
 };
 
+/** The program in its own scope, remembering the shared device for the exit hook. */
+const scoped = <A, E>(program: Effect.Effect<A, E, Gpu | Scope.Scope>) =>
+  Effect.gen(function* () {
+    device ??= (yield* Gpu).device;
+    return yield* Effect.scoped(program);
+  });
+
 /** Runs a scoped program on the shared device and returns its value (failures throw). */
 export const runGpu = <A, E>(program: Effect.Effect<A, E, Gpu | Scope.Scope>): Promise<A> =>
-  shared().runPromise(Effect.scoped(program));
+  shared().runPromise(scoped(program));
 
 /** Runs a program and returns its Exit-like result for failure assertions. */
 export const runGpuResult = <A, E>(program: Effect.Effect<A, E, Gpu | Scope.Scope>) =>
-  shared().runPromise(Effect.result(Effect.scoped(program)));
+  shared().runPromise(Effect.result(scoped(program)));
 
 /** Options every GPU test uses: WebGPU keeps device-level promises alive across tests. */
 export const gpuTestOptions = { sanitizeOps: false, sanitizeResources: false } as const;
