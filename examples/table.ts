@@ -11,6 +11,11 @@
  *
  * `--existing` trains nothing: it tabulates the finished runs and lists the missing ones.
  *
+ * Step 0 is plain cross-entropy for every method, so it is trained once per
+ * task and seed (in the FT run) and every other row loads it with `--step0`,
+ * as the research codes share one base model between methods. The text of
+ * `results/synthetic-notes.md`, when present, is appended to the table.
+ *
  * @module
  */
 import { parseArgs } from "node:util";
@@ -44,6 +49,14 @@ interface RunResult {
 
 const slug = (label: string) => label.toLowerCase().replace(/[^a-z0-9]+/g, "-");
 
+/** The row whose run trains the step 0 that the other rows share. */
+const BASE_ROW = ALL_ROWS[0];
+
+const runDir = (task: string, row: Row, seed: number) =>
+  `runs/table/${task}/${slug(row.label)}/seed-${seed}`;
+
+const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+
 const meanStd = (values: readonly number[]) => {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const variance = values.length > 1
@@ -66,7 +79,7 @@ const runOne = async (
   extra: readonly string[],
   existing: boolean,
 ): Promise<RunResult | undefined> => {
-  const out = `runs/table/${task}/${slug(row.label)}/seed-${seed}`;
+  const out = runDir(task, row, seed);
   const summaryFile = `${out}/summary.json`;
   const done = await Deno.readTextFile(summaryFile).then(
     (text) => JSON.parse(text).complete === true,
@@ -74,10 +87,13 @@ const runOne = async (
   );
   if (!done && existing) return undefined;
   if (!done) {
-    const resume = await Deno.stat(`${out}/checkpoints/last.safetensors`).then(
-      () => ["--resume"],
-      () => [],
-    );
+    const resume = await exists(`${out}/checkpoints/last.safetensors`) ? ["--resume"] : [];
+    let shared: string[] = [];
+    if (row !== BASE_ROW) {
+      const base = `${runDir(task, BASE_ROW, seed)}/checkpoints/step-0.safetensors`;
+      if (!await exists(base)) await runOne(task, BASE_ROW, seed, extra, false);
+      shared = ["--step0", base];
+    }
     const args = [
       "run",
       "-A",
@@ -94,6 +110,7 @@ const runOne = async (
       out,
       "--quiet",
       ...row.args,
+      ...shared,
       ...resume,
       ...extra,
     ];
@@ -172,11 +189,13 @@ if (import.meta.main) {
     `Command: \`${command}\` (${minutes} min in this invocation; runs already finished are read ` +
     "back from `runs/table/`). Each cell is mean ± std over seeds of the mIoU after the last step " +
     "(old = step-0 classes with background, new = classes of later steps, all = every class) " +
-    "and the average of the all-class mIoU over steps.",
+    "and the average of the all-class mIoU over steps. Step 0 is trained once per task and seed " +
+    "(in the FT run) and loaded by every other row (`--step0`), so their minutes exclude it.",
     "",
     ...sections.flatMap((s) => [s, ""]),
   ].join("\n");
+  const notes = await Deno.readTextFile("results/synthetic-notes.md").catch(() => "");
   await Deno.mkdir(values.out.split("/").slice(0, -1).join("/") || ".", { recursive: true });
-  await Deno.writeTextFile(values.out, text);
+  await Deno.writeTextFile(values.out, notes ? `${text}\n${notes}` : text);
   console.log(text);
 }

@@ -78,7 +78,9 @@ export function eventLine(event: RunEvent, steps: number | undefined): string | 
   switch (event.type) {
     case "step-start":
       return `${stepLabel(event.step, event.steps)} classes ${event.classes.join(",")}  ` +
-        `${event.trainImages} images  ${event.epochs} epochs x ${event.batchesPerEpoch} batches`;
+        (event.loadedFrom === undefined
+          ? `${event.trainImages} images  ${event.epochs} epochs x ${event.batchesPerEpoch} batches`
+          : `loaded from ${event.loadedFrom} (not trained)`);
     case "batch":
       return undefined;
     case "epoch-end":

@@ -112,6 +112,14 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     defaultText: "none",
   },
   {
+    name: "step0",
+    value: "FILE",
+    description:
+      "a finished run's checkpoints/step-0.safetensors, used instead of training step 0 " +
+      "(same dataset, task, filter, backbone, output stride)",
+    defaultText: "none",
+  },
+  {
     name: "epochs",
     value: "N",
     description: "epochs of step 0",
@@ -399,6 +407,16 @@ export function parseTrainOptions(argv: readonly string[]): Result.Result<TrainC
       return yield* Result.fail(optionError("--pretrained", `file '${pretrained}' not found`));
     }
 
+    const step0 = read.text("step0");
+    if (step0 !== undefined && !isFile(step0)) {
+      return yield* Result.fail(optionError("--step0", `file '${step0}' not found`));
+    }
+    if (step0 !== undefined && pretrained !== undefined) {
+      return yield* Result.fail(
+        optionError("--step0", "--pretrained has no use when step 0 is loaded; pass one of them"),
+      );
+    }
+
     const positiveInteger = { integer: true, min: 1 };
     const positive = { min: 0, minExclusive: true };
     const epochs = yield* read.number("epochs", d.epochs, positiveInteger);
@@ -440,6 +458,7 @@ export function parseTrainOptions(argv: readonly string[]): Result.Result<TrainC
       backbone,
       outputStride,
       ...(pretrained === undefined ? {} : { pretrained }),
+      ...(step0 === undefined ? {} : { step0 }),
       epochs,
       epochsNext,
       batchSize,

@@ -92,6 +92,28 @@ const checkResumable = (config: RunConfig, checkpoint: RunCheckpoint) => {
   );
 };
 
+/** Checks that a `step0` checkpoint is a finished step 0 of a run this run can share. */
+const checkStep0 = (config: RunConfig, checkpoint: RunCheckpoint) => {
+  const meta = checkpoint.meta;
+  if (meta?.kind !== "step" || meta.progress?.step !== 0 || meta.config === undefined) {
+    return Effect.fail(
+      new RunSetupError({
+        reason: `${checkpoint.path} is not a finished step-0 checkpoint of a run ` +
+          `(pass a run's checkpoints/step-0.safetensors)`,
+      }),
+    );
+  }
+  const keys = ["dataset", "task", "overlap", "backbone", "outputStride"] as const;
+  const differing = keys.filter((k) => meta.config[k] !== config[k]);
+  return differing.length === 0 ? Effect.void : Effect.fail(
+    new RunSetupError({
+      reason: `${checkpoint.path} was trained with a different ${
+        differing.map((k) => `${k} (${meta.config[k]}, here ${config[k]})`).join(", ")
+      }; step 0 can only be shared between runs of the same task and model`,
+    }),
+  );
+};
+
 /** Runs (or resumes) every step of the configured task. */
 export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
   Effect.gen(function* () {
@@ -142,6 +164,10 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
           const previous = yield* readRunCheckpoint(paths.step(t - 1));
           yield* previous.loadInto(model);
           if (method.importState) yield* method.importState(previous.method);
+        } else if (config.step0) {
+          const base = yield* readRunCheckpoint(config.step0);
+          yield* checkStep0(config, base);
+          yield* base.loadInto(model);
         } else if (config.pretrained) yield* loadPretrained(model, config.pretrained);
         if (midStep && method.importState) yield* method.importState(resumed!.method);
       }
@@ -156,7 +182,8 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
 
       // Training.
       const loader = trainLoader(data, config, t);
-      const epochs = t === 0 ? config.epochs : config.epochsNext;
+      const loadedStep = t === 0 && config.step0 !== undefined;
+      const epochs = loadedStep ? 0 : t === 0 ? config.epochs : config.epochsNext;
       const batches = loader.batchesPerEpoch;
       if (batches === 0) {
         return yield* new RunSetupError({
@@ -172,6 +199,7 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
         trainImages: loader.order(0).length,
         epochs,
         batchesPerEpoch: batches,
+        ...(loadedStep ? { loadedFrom: config.step0 } : {}),
       });
       const groups = model.parameterGroups();
       const sgd = yield* makeSgd([
@@ -182,7 +210,11 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
         nesterov: config.nesterov,
         weightDecay: config.weightDecay,
       }, stepScope);
-      let schedule = polySchedule(t === 0 ? config.lr : config.lrNext, epochs * batches);
+      // A loaded step takes no optimizer step; its schedule only needs a valid length.
+      let schedule = polySchedule(
+        t === 0 ? config.lr : config.lrNext,
+        Math.max(1, epochs * batches),
+      );
       let startEpoch = 0;
       if (midStep) {
         startEpoch = progress.epochsDone;

@@ -59,6 +59,13 @@ export interface RunConfig {
   readonly outputStride: 8 | 16;
   /** Optional safetensors file with backbone (or whole-model) weights for step 0. */
   readonly pretrained?: string;
+  /**
+   * Optional finished step-0 checkpoint (`checkpoints/step-0.safetensors` of a
+   * run of the same dataset, task, filter, backbone and output stride) used
+   * instead of training step 0, as the research codes share one base model
+   * between methods. The step is still evaluated and its method pass runs.
+   */
+  readonly step0?: string;
   /** Epochs of step 0 and of every later step. */
   readonly epochs: number;
   readonly epochsNext: number;
@@ -120,6 +127,8 @@ export type RunEvent =
     readonly trainImages: number;
     readonly epochs: number;
     readonly batchesPerEpoch: number;
+    /** The checkpoint the step's model was loaded from instead of trained (`step0`). */
+    readonly loadedFrom?: string;
   }
   | {
     readonly type: "batch";
