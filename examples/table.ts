@@ -10,6 +10,9 @@
  *                   [--out results/synthetic.md] [--existing] [-- extra train options]
  *
  * `--existing` trains nothing: it tabulates the finished runs and lists the missing ones.
+ * `--large-test N` also evaluates each run's last step on N synthetic test images (a superset
+ * of the standard 150, written to `data/synthetic-voc-test<N>` when missing) and adds their
+ * old/new/all columns: 150 images leave a split noise of the order of the methods' differences.
  *
  * Step 0 is plain cross-entropy for every method, so it is trained once per
  * task and seed (in the FT run) and every other row loads it with `--step0`,
@@ -45,7 +48,60 @@ interface RunResult {
   readonly all: number;
   readonly avg: number;
   readonly seconds: number;
+  /** Last step's mIoU on the large test split, when asked for. */
+  readonly large?: { readonly old: number; readonly new: number; readonly all: number };
 }
+
+/** Runs a `gsc` command (`src/cli/main.ts`) and fails with its exit code. */
+const gsc = async (args: readonly string[], what: string) => {
+  const status = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "src/cli/main.ts", ...args],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn().status;
+  if (!status.success) throw new Error(`${what} failed (exit ${status.code})`);
+};
+
+/** The large test split: its data root and list name, written when missing. */
+const largeTestSplit = async (images: number) => {
+  const root = `data/synthetic-voc-test${images}`;
+  const split = `test${images}`;
+  const list = `${root}/ImageSets/Segmentation/${split}.txt`;
+  if (!await Deno.stat(list).then(() => true, () => false)) {
+    // Images are a function of (seed, stream, index): the first 150 are the standard test set.
+    await gsc(["synth", "--out", root, "--test", String(images)], `writing ${root}`);
+    await Deno.copyFile(`${root}/ImageSets/Segmentation/test.txt`, list);
+  }
+  return { root, split };
+};
+
+/** The last step's metrics on the large test split, evaluated once and kept in the run. */
+const largeTestMetrics = async (
+  out: string,
+  step: number,
+  test: { root: string; split: string },
+) => {
+  const file = `${out}/eval-step-${step}-${test.split}.json`;
+  if (!await Deno.stat(file).then(() => true, () => false)) {
+    console.log(`[table] evaluating ${out} step ${step} on ${test.split}`);
+    await gsc(
+      [
+        "eval",
+        "--run",
+        out,
+        "--step",
+        String(step),
+        "--data-root",
+        test.root,
+        "--split",
+        test.split,
+      ],
+      `evaluating ${out}`,
+    );
+  }
+  const m = JSON.parse(await Deno.readTextFile(file));
+  return { old: m.miouOld, new: m.miouNew ?? 0, all: m.miouAll };
+};
 
 const slug = (label: string) => label.toLowerCase().replace(/[^a-z0-9]+/g, "-");
 
@@ -78,6 +134,7 @@ const runOne = async (
   seed: number,
   extra: readonly string[],
   existing: boolean,
+  largeTest?: { root: string; split: string },
 ): Promise<RunResult | undefined> => {
   const out = runDir(task, row, seed);
   const summaryFile = `${out}/summary.json`;
@@ -130,6 +187,7 @@ const runOne = async (
     all: summary.final.miouAll,
     avg: summary.average,
     seconds: summary.seconds,
+    large: largeTest ? await largeTestMetrics(out, summary.final.step, largeTest) : undefined,
   } satisfies RunResult;
 };
 
@@ -142,6 +200,7 @@ if (import.meta.main) {
       rows: { type: "string" },
       out: { type: "string", default: "results/synthetic.md" },
       existing: { type: "boolean", default: false },
+      "large-test": { type: "string" },
     },
     allowPositionals: true,
   });
@@ -149,20 +208,30 @@ if (import.meta.main) {
   const seeds = values.seeds.split(",").map(Number);
   const wanted = values.rows?.split(",").map((r) => r.toLowerCase());
   const rows = wanted ? ALL_ROWS.filter((r) => wanted.includes(slug(r.label))) : ALL_ROWS;
+  const largeImages = values["large-test"] === undefined ? undefined : Number(values["large-test"]);
+  if (largeImages !== undefined && !(Number.isInteger(largeImages) && largeImages > 150)) {
+    throw new Error(
+      `--large-test: expected a number of test images above 150, got '${values["large-test"]}'`,
+    );
+  }
+  const largeTest = largeImages === undefined ? undefined : await largeTestSplit(largeImages);
+  const largeHeader = largeTest
+    ? ` old, ${largeImages} | new, ${largeImages} | all, ${largeImages} |`
+    : "";
   const started = performance.now();
   const sections: string[] = [];
   for (const task of tasks) {
     const lines = [
       `## synthetic ${task} overlapped (seeds ${seeds.join(", ")}; test split; mIoU %)`,
       "",
-      "| method | seeds | old | new | all | avg over steps | minutes per run |",
-      "| --- | --- | --- | --- | --- | --- | --- |",
+      `| method | seeds | old | new | all | avg over steps | minutes per run |${largeHeader}`,
+      `| --- | --- | --- | --- | --- | --- | --- |${largeTest ? " --- | --- | --- |" : ""}`,
     ];
     for (const row of rows) {
       const results: RunResult[] = [];
       const missing: number[] = [];
       for (const seed of seeds) {
-        const result = await runOne(task, row, seed, positionals, values.existing);
+        const result = await runOne(task, row, seed, positionals, values.existing, largeTest);
         if (result) results.push(result);
         else missing.push(seed);
       }
@@ -177,7 +246,14 @@ if (import.meta.main) {
       const cells = [results.map((r) => r.old), results.map((r) => r.new)]
         .concat([results.map((r) => r.all), results.map((r) => r.avg)])
         .map(cell);
-      lines.push(`| ${row.label} | ${seedText} | ${cells.join(" | ")} | ${minutes} |`);
+      const large = results.flatMap((r) => r.large ? [r.large] : []);
+      const largeCells = large.length === 0
+        ? ""
+        : ` ${
+          [large.map((r) => r.old), large.map((r) => r.new), large.map((r) => r.all)].map(cell)
+            .join(" | ")
+        } |`;
+      lines.push(`| ${row.label} | ${seedText} | ${cells.join(" | ")} | ${minutes} |${largeCells}`);
     }
     sections.push(lines.join("\n"));
   }
@@ -190,7 +266,11 @@ if (import.meta.main) {
     "back from `runs/table/`). Each cell is mean ± std over seeds of the mIoU after the last step " +
     "(old = step-0 classes with background, new = classes of later steps, all = every class) " +
     "and the average of the all-class mIoU over steps. Step 0 is trained once per task and seed " +
-    "(in the FT run) and loaded by every other row (`--step0`), so their minutes exclude it.",
+    "(in the FT run) and loaded by every other row (`--step0`), so their minutes exclude it." +
+    (largeTest
+      ? ` The last columns are the last step's mIoU on ${largeImages} test images ` +
+        "(`--large-test`; the standard 150 and more from the same stream)."
+      : ""),
     "",
     ...sections.flatMap((s) => [s, ""]),
   ].join("\n");
