@@ -52,6 +52,8 @@ interface RunResult {
   readonly large?: { readonly old: number; readonly new: number; readonly all: number };
 }
 
+const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+
 /** Runs a `gsc` command (`src/cli/main.ts`) and fails with its exit code. */
 const gsc = async (args: readonly string[], what: string) => {
   const status = await new Deno.Command(Deno.execPath(), {
@@ -67,7 +69,7 @@ const largeTestSplit = async (images: number) => {
   const root = `data/synthetic-voc-test${images}`;
   const split = `test${images}`;
   const list = `${root}/ImageSets/Segmentation/${split}.txt`;
-  if (!await Deno.stat(list).then(() => true, () => false)) {
+  if (!await exists(list)) {
     // Images are a function of (seed, stream, index): the first 150 are the standard test set.
     await gsc(["synth", "--out", root, "--test", String(images)], `writing ${root}`);
     await Deno.copyFile(`${root}/ImageSets/Segmentation/test.txt`, list);
@@ -82,7 +84,7 @@ const largeTestMetrics = async (
   test: { root: string; split: string },
 ) => {
   const file = `${out}/eval-step-${step}-${test.split}.json`;
-  if (!await Deno.stat(file).then(() => true, () => false)) {
+  if (!await exists(file)) {
     console.log(`[table] evaluating ${out} step ${step} on ${test.split}`);
     await gsc(
       [
@@ -100,7 +102,7 @@ const largeTestMetrics = async (
     );
   }
   const m = JSON.parse(await Deno.readTextFile(file));
-  return { old: m.miouOld, new: m.miouNew ?? 0, all: m.miouAll };
+  return { old: m.miouOld, new: m.miouNew, all: m.miouAll };
 };
 
 const slug = (label: string) => label.toLowerCase().replace(/[^a-z0-9]+/g, "-");
@@ -110,8 +112,6 @@ const BASE_ROW = ALL_ROWS[0];
 
 const runDir = (task: string, row: Row, seed: number) =>
   `runs/table/${task}/${slug(row.label)}/seed-${seed}`;
-
-const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 
 const meanStd = (values: readonly number[]) => {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
@@ -152,9 +152,6 @@ const runOne = async (
       shared = ["--step0", base];
     }
     const args = [
-      "run",
-      "-A",
-      "src/cli/main.ts",
       "train",
       "--dataset",
       "synth",
@@ -172,13 +169,7 @@ const runOne = async (
       ...extra,
     ];
     console.log(`[table] ${task} ${row.label} seed ${seed}`);
-    const status = await new Deno.Command(Deno.execPath(), {
-      args,
-      stdout: "inherit",
-      stderr: "inherit",
-    })
-      .spawn().status;
-    if (!status.success) throw new Error(`run ${out} failed (exit ${status.code})`);
+    await gsc(args, `run ${out}`);
   }
   const summary = JSON.parse(await Deno.readTextFile(summaryFile));
   return {

@@ -77,13 +77,25 @@ const freshProgress: Progress = {
   stepSeconds: [],
 };
 
+/** The keys of `config` whose values differ in the checkpoint's saved configuration. */
+const differingKeys = (
+  saved: RunConfig | undefined,
+  config: RunConfig,
+  keys: readonly (keyof RunConfig)[],
+) => keys.filter((k) => JSON.stringify(saved?.[k]) !== JSON.stringify(config[k]));
+
 /** Checks that a checkpoint belongs to this run's configuration. */
 const checkResumable = (config: RunConfig, checkpoint: RunCheckpoint) => {
-  const saved = checkpoint.meta.config;
-  const keys = ["dataset", "task", "overlap", "method", "backbone", "seed", "epochs", "epochsNext"];
-  const differing = keys.filter((k) =>
-    JSON.stringify(saved?.[k as keyof RunConfig]) !== JSON.stringify(config[k as keyof RunConfig])
-  );
+  const differing = differingKeys(checkpoint.meta.config, config, [
+    "dataset",
+    "task",
+    "overlap",
+    "method",
+    "backbone",
+    "seed",
+    "epochs",
+    "epochsNext",
+  ]);
   return differing.length === 0 ? Effect.void : Effect.fail(
     new RunSetupError({
       reason: `${checkpoint.path} was written by a run with a different ${differing.join(", ")}; ` +
@@ -103,8 +115,13 @@ const checkStep0 = (config: RunConfig, checkpoint: RunCheckpoint) => {
       }),
     );
   }
-  const keys = ["dataset", "task", "overlap", "backbone", "outputStride"] as const;
-  const differing = keys.filter((k) => meta.config[k] !== config[k]);
+  const differing = differingKeys(meta.config, config, [
+    "dataset",
+    "task",
+    "overlap",
+    "backbone",
+    "outputStride",
+  ]);
   return differing.length === 0 ? Effect.void : Effect.fail(
     new RunSetupError({
       reason: `${checkpoint.path} was trained with a different ${

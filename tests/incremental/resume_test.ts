@@ -8,43 +8,14 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { Effect } from "effect";
 import { writeSyntheticVoc } from "../../src/data/index.ts";
+import { runDeno, tinyTrainArgs } from "../support/train_cli.ts";
 
-const trainArgs = (data: string, out: string) => [
-  "run",
-  "-A",
-  "src/cli/main.ts",
-  "train",
-  "--dataset",
-  "synth",
-  "--data-root",
-  data,
-  "--task",
-  "19-1",
-  "--method",
-  "gsc",
-  "--epochs",
-  "3",
-  "--epochs-next",
-  "2",
-  "--batch-size",
-  "4",
-  "--crop",
-  "32",
-  "--strips",
-  "1",
-  "--seed",
-  "3",
-  "--out",
-  out,
-  "--quiet",
-];
+const trainArgs = (data: string, out: string) =>
+  tinyTrainArgs({ data, out, task: "19-1", seed: 3, epochs: 3, epochsNext: 2, strips: 1 });
 
 const run = async (args: string[]) => {
-  const output = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" })
-    .output();
-  if (!output.success) {
-    throw new Error(`gsc train failed:\n${new TextDecoder().decode(output.stderr)}`);
-  }
+  const result = await runDeno(args);
+  if (!result.success) throw new Error(`gsc train failed:\n${result.stderr}`);
 };
 
 const finalMetrics = async (out: string) => {

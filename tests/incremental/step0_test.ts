@@ -8,42 +8,10 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Effect } from "effect";
 import { writeSyntheticVoc } from "../../src/data/index.ts";
+import { runDeno, tinyTrainArgs } from "../support/train_cli.ts";
 
-const trainArgs = (data: string, out: string, task: string) => [
-  "run",
-  "-A",
-  "src/cli/main.ts",
-  "train",
-  "--dataset",
-  "synth",
-  "--data-root",
-  data,
-  "--task",
-  task,
-  "--method",
-  "gsc",
-  "--epochs",
-  "2",
-  "--epochs-next",
-  "1",
-  "--batch-size",
-  "4",
-  "--crop",
-  "32",
-  "--strips",
-  "0",
-  "--seed",
-  "4",
-  "--out",
-  out,
-  "--quiet",
-];
-
-const run = async (args: string[]) => {
-  const output = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" })
-    .output();
-  return { success: output.success, stderr: new TextDecoder().decode(output.stderr) };
-};
+const trainArgs = (data: string, out: string, task: string) =>
+  tinyTrainArgs({ data, out, task, seed: 4, epochs: 2, epochsNext: 1, strips: 0 });
 
 const summary = async (out: string) => JSON.parse(await Deno.readTextFile(`${out}/summary.json`));
 
@@ -54,11 +22,11 @@ Deno.test("a run from another run's step 0 equals that run; another task's step 
     await Effect.runPromise(
       writeSyntheticVoc({ root: data, size: 32, counts: { train: 40, val: 4, test: 12 }, seed: 6 }),
     );
-    const trained = await run(trainArgs(data, `${root}/trained`, "19-1"));
+    const trained = await runDeno(trainArgs(data, `${root}/trained`, "19-1"));
     assert(trained.success, trained.stderr);
     const base = `${root}/trained/checkpoints/step-0.safetensors`;
 
-    const shared = await run([...trainArgs(data, `${root}/shared`, "19-1"), "--step0", base]);
+    const shared = await runDeno([...trainArgs(data, `${root}/shared`, "19-1"), "--step0", base]);
     assert(shared.success, shared.stderr);
     const [a, b] = [await summary(`${root}/trained`), await summary(`${root}/shared`)];
     assertEquals(b.complete, true);
@@ -67,7 +35,7 @@ Deno.test("a run from another run's step 0 equals that run; another task's step 
     const config = JSON.parse(await Deno.readTextFile(`${root}/shared/config.json`));
     assertEquals(config.step0, base);
 
-    const refused = await run([...trainArgs(data, `${root}/other`, "15-5"), "--step0", base]);
+    const refused = await runDeno([...trainArgs(data, `${root}/other`, "15-5"), "--step0", base]);
     assertEquals(refused.success, false);
     assert(refused.stderr.includes(base), refused.stderr);
     assert(/different task \(19-1, here 15-5\)/.test(refused.stderr), refused.stderr);

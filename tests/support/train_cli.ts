@@ -1,0 +1,56 @@
+/**
+ * The `gsc train` command line of the CLI-level tests (resume, shared step
+ * 0): GSC on a tiny synthetic set, 32-pixel crops, batch 4, quiet.
+ */
+
+/** What differs between the tests' runs. */
+export interface TinyRun {
+  readonly data: string;
+  readonly out: string;
+  readonly task: string;
+  readonly seed: number;
+  readonly epochs: number;
+  readonly epochsNext: number;
+  readonly strips: number;
+}
+
+/** `deno` arguments of a tiny GSC run. */
+export const tinyTrainArgs = (run: TinyRun): string[] => [
+  "run",
+  "-A",
+  "src/cli/main.ts",
+  "train",
+  "--dataset",
+  "synth",
+  "--data-root",
+  run.data,
+  "--task",
+  run.task,
+  "--method",
+  "gsc",
+  "--epochs",
+  String(run.epochs),
+  "--epochs-next",
+  String(run.epochsNext),
+  "--batch-size",
+  "4",
+  "--crop",
+  "32",
+  "--strips",
+  String(run.strips),
+  "--seed",
+  String(run.seed),
+  "--out",
+  run.out,
+  "--quiet",
+];
+
+/** Runs `deno` with `args` to its end; its success and standard error. */
+export const runDeno = async (args: readonly string[]) => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { success: output.success, stderr: new TextDecoder().decode(output.stderr) };
+};
