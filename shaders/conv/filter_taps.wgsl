@@ -10,9 +10,10 @@ fn validColumns(tkw: u32) -> vec2<u32> {
   let shift = i32(params.pad_w) - i32(tkw * params.dil_w);
   let s = i32(params.stride_w);
   // ow * s + tkw * dil - pad in [0, in_w)  <=>  ow in [ceil(shift / s), floor((in_w - 1 + shift) / s)].
-  let lo = select(0, (shift + s - 1) / s, shift > 0);
+  // Only non-negative values are divided: signed / of a negative value is not portable.
+  let lo = i32(u32(max(shift + s - 1, 0)) / u32(s));
   let top = i32(params.in_w) - 1 + shift;
-  let hi = select(0, top / s + 1, top >= 0);
+  let hi = select(0, i32(u32(max(top, 0)) / u32(s)) + 1, top >= 0);
   return vec2<u32>(u32(lo), u32(clamp(hi, lo, i32(params.out_w))));
 }
 

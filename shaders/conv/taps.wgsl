@@ -34,9 +34,11 @@ fn sourceRow(h: u32, tkh: u32) -> i32 {
     return select(-1, r, r >= 0 && r < i32(params.src_h));
   }
   let num = i32(h + params.pad_h) - i32(tkh * params.dil_h);
-  let s = i32(params.stride_h);
-  let r = num / s;
-  return select(-1, r, num >= 0 && num % s == 0 && r < i32(params.src_h));
+  if (num < 0) { return -1; }
+  // Unsigned arithmetic only: signed / and % of negative values differ between backends.
+  let r = u32(num) / params.stride_h;
+  let hit = u32(num) % params.stride_h == 0u && r < params.src_h;
+  return select(-1, i32(r), hit);
 }
 
 // Source column of pixel 0 of the block for tap column `tkw` (pixel j reads
@@ -47,10 +49,14 @@ fn sourceColumns(b: PixelBlock, tkw: u32) -> vec2<i32> {
     return vec2<i32>(c, 1);
   }
   let num = i32(b.phase + params.pad_w) - i32(tkw * params.dil_w);
-  let s = i32(params.stride_w);
-  // num is a multiple of s exactly when the tap lands on a source column;
-  // WGSL's % keeps the dividend's sign, so negative multiples give 0 too.
-  return vec2<i32>(num / s + i32(b.first), select(0, 1, num % s == 0));
+  // num is a multiple of the stride exactly when the tap lands on a source
+  // column. Signed / and % of a negative num are not portable (WGSL defines
+  // them, but GLSL leaves them undefined and some backends emit them as is), so
+  // divide its magnitude and restore the sign.
+  let magnitude = u32(abs(num));
+  let q = i32(magnitude / params.stride_w);
+  let quotient = select(-q, q, num >= 0);
+  return vec2<i32>(quotient + i32(b.first), select(0, 1, magnitude % params.stride_w == 0u));
 }
 
 // Column distance in the source between neighbouring pixels of a block.

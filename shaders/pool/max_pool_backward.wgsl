@@ -18,10 +18,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   // Outputs o whose window [o*s - p, o*s - p + k) holds the pixel.
   let hp = i32(h + params.padding);
   let wp = i32(w + params.padding);
-  let oh_first = max(0, (hp - k + s) / s);
-  let oh_last = min(i32(params.out_h) - 1, hp / s);
-  let ow_first = max(0, (wp - k + s) / s);
-  let ow_last = min(i32(params.out_w) - 1, wp / s);
+  // ceil((hp - k + 1) / s) clamped at 0, in unsigned arithmetic: signed / of a
+  // negative value is not portable across backends.
+  let oh_first = i32(u32(max(0, hp - k + s)) / u32(s));
+  let oh_last = min(i32(params.out_h) - 1, i32(u32(hp) / u32(s)));
+  let ow_first = i32(u32(max(0, wp - k + s)) / u32(s));
+  let ow_last = min(i32(params.out_w) - 1, i32(u32(wp) / u32(s)));
   var acc = 0.0;
   for (var oh = oh_first; oh <= oh_last; oh++) {
     for (var ow = ow_first; ow <= ow_last; ow++) {
