@@ -31,6 +31,8 @@ export interface DatasetDefaults {
   readonly lr: number;
   readonly lrNext: number;
   readonly evalSplit: string;
+  /** The training split (VOC: SBD's `train_aug`). */
+  readonly trainSplit: string;
 }
 
 const REAL_DATA = {
@@ -41,6 +43,7 @@ const REAL_DATA = {
   lr: 0.01,
   lrNext: 0.001,
   evalSplit: "val",
+  trainSplit: "train",
 } as const;
 
 /** Dataset defaults; real-data roots are the usual unpack folders under `data/`. */
@@ -59,11 +62,13 @@ export const DATASET_DEFAULTS: Readonly<Record<DatasetName, DatasetDefaults>> = 
     lr: 0.05,
     lrNext: 0.005,
     evalSplit: "test",
+    trainSplit: "train",
   },
   voc: {
     ...REAL_DATA,
     dataRoot: "data/VOCdevkit/VOC2012",
     task: "15-1",
+    trainSplit: "train_aug",
     epochs: 30,
     epochsNext: 30,
   },

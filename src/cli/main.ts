@@ -8,8 +8,10 @@
  */
 import { Cause, Effect, Exit } from "effect";
 import { describeAdapter, Gpu } from "../gpu/device.ts";
+import { syntheticNotice } from "../incremental/data.ts";
 import { runIncremental } from "../incremental/engine.ts";
 import { evaluateRun } from "../incremental/evaluate_run.ts";
+import { checkDeviceFits } from "./fit.ts";
 import { makeProgressReporter } from "./progress.ts";
 import { runCli } from "./run.ts";
 
@@ -22,6 +24,9 @@ export const main = async (argv: readonly string[]): Promise<number> => {
         reporter = makeProgressReporter({ quiet: command.quiet });
         const gpu = yield* Gpu;
         if (!command.quiet) console.error(`adapter: ${describeAdapter(gpu.adapter)}`);
+        yield* checkDeviceFits(command.config, gpu.device.limits);
+        const notice = yield* syntheticNotice(command.config);
+        if (notice !== undefined) console.error(`note: ${notice}`);
         yield* runIncremental(command.config, {
           onEvent: reporter,
           resume: command.resume,

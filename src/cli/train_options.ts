@@ -23,7 +23,8 @@ import {
   methodWeights,
 } from "./defaults.ts";
 import { CliError, optionError } from "./errors.ts";
-import { isDirectory, isFile } from "./files.ts";
+import { activationShape, fitError, WGPU_BINDING_CEILING } from "./fit.ts";
+import { blockingFile, isDirectory, isFile } from "./files.ts";
 import { OptionReader, type OptionSpec, readOptions } from "./spec.ts";
 
 /** What `gsc train` runs: the configuration plus the options that are not part of it. */
@@ -192,6 +193,12 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     defaultText: "runs/<dataset>-<task>-<overlap|disjoint>-<method>-s<seed>",
   },
   {
+    name: "train-split",
+    value: "NAME",
+    description: "split trained on (voc without SBD: train)",
+    defaultText: perDataset((d) => d.trainSplit),
+  },
+  {
     name: "eval-split",
     value: "NAME",
     description: "split evaluated after every step",
@@ -314,7 +321,61 @@ const resolveTask = (dataset: DatasetName, name: string): Result.Result<string, 
   );
 };
 
-const SYNTH_SPLITS = ["train", "val", "test"] as const;
+/** The splits of the datasets whose readers know a fixed set (VOC reads any list name). */
+const SPLIT_CHOICES: Readonly<Partial<Record<DatasetName, readonly string[]>>> = {
+  synth: ["train", "val", "test"],
+  ade: ["training", "validation", "train", "val"],
+  cityscapes: ["train", "val", "trainval"],
+};
+
+/** Reads a split option: one of the dataset's splits, or any list name on VOC. */
+const readSplit = (
+  read: OptionReader,
+  name: "train-split" | "eval-split",
+  dataset: DatasetName,
+  fallback: string,
+) =>
+  Result.gen(function* () {
+    const choices = SPLIT_CHOICES[dataset];
+    const split = choices === undefined
+      ? read.text(name, fallback)
+      : yield* read.choice(name, fallback, choices);
+    if (!/^[\w.-]+$/.test(split)) {
+      return yield* Result.fail(optionError(`--${name}`, `not a split name: '${split}'`));
+    }
+    return split;
+  });
+
+/**
+ * Batch norm in training needs more than one value per channel, and ASPP's
+ * image-pooling branch has one per image: batch 1 can only run where no
+ * step trains batch-norm statistics (step 0 loaded, later steps frozen).
+ */
+const checkBatchSize = (read: OptionReader, batchSize: number, step0: string | undefined) =>
+  batchSize > 1 || (step0 !== undefined && read.flag("freeze-bn-next"))
+    ? Result.succeed(undefined)
+    : Result.fail(
+      optionError(
+        "--batch-size",
+        `must be >= 2, got ${batchSize}: batch norm in training needs more than one value per ` +
+          `channel, and ASPP's image pooling has one per image (1 works only with --step0 and ` +
+          `--freeze-bn-next, where no step trains batch-norm statistics)`,
+      ),
+    );
+
+/** The run directory must be a directory or creatable as one. */
+const checkOut = (out: string) => {
+  const file = blockingFile(out);
+  if (file === undefined) return Result.succeed(out);
+  return Result.fail(
+    optionError(
+      "--out",
+      file === out
+        ? `'${out}' is a file, not a run directory; pass a directory (created when missing)`
+        : `cannot create run directory '${out}': '${file}' is a file`,
+    ),
+  );
+};
 
 const checkOptionsApply = (read: OptionReader, method: MethodName) => {
   if (method !== "gsc") {
@@ -422,7 +483,15 @@ export function parseTrainOptions(argv: readonly string[]): Result.Result<TrainC
     const epochs = yield* read.number("epochs", d.epochs, positiveInteger);
     const epochsNext = yield* read.number("epochs-next", d.epochsNext, positiveInteger);
     const batchSize = yield* read.number("batch-size", d.batchSize, positiveInteger);
+    yield* checkBatchSize(read, batchSize, step0);
     const crop = yield* read.number("crop", d.crop, { integer: true, min: 16 });
+    const classes = findTask(`${TASK_PREFIX[dataset]}/${task}`)!.steps.flat().length;
+    const tooLarge = fitError(
+      activationShape({ backbone, outputStride, batchSize, crop }, classes),
+      WGPU_BINDING_CEILING,
+      "any adapter binds under Deno's WebGPU",
+    );
+    if (tooLarge) return yield* Result.fail(tooLarge);
     const lr = yield* read.number("lr", d.lr, positive);
     const lrNext = yield* read.number("lr-next", d.lrNext, positive);
     const momentum = yield* read.number("momentum", COMMON_DEFAULTS.momentum, {
@@ -441,12 +510,8 @@ export function parseTrainOptions(argv: readonly string[]): Result.Result<TrainC
       min: 0,
       max: 2 ** 32 - 1,
     });
-    const evalSplit = dataset === "synth"
-      ? yield* read.choice("eval-split", d.evalSplit as "test", SYNTH_SPLITS)
-      : read.text("eval-split", d.evalSplit);
-    if (!/^[\w.-]+$/.test(evalSplit)) {
-      return yield* Result.fail(optionError("--eval-split", `not a split name: '${evalSplit}'`));
-    }
+    const trainSplit = yield* readSplit(read, "train-split", dataset, d.trainSplit);
+    const evalSplit = yield* readSplit(read, "eval-split", dataset, d.evalSplit);
     const strips = yield* read.number("strips", COMMON_DEFAULTS.strips, { integer: true, min: 0 });
     const weights = methodWeights(method, task);
     const config: RunConfig = {
@@ -471,8 +536,9 @@ export function parseTrainOptions(argv: readonly string[]): Result.Result<TrainC
       headLrMultiplier,
       freezeBnNext: read.flag("freeze-bn-next"),
       seed,
-      out: read.text("out", defaultOut(dataset, task, overlap, method, seed)),
+      out: yield* checkOut(read.text("out", defaultOut(dataset, task, overlap, method, seed))),
       evalSplit,
+      trainSplit,
       strips,
       kdWeight: yield* read.number("kd-weight", weights.kdWeight, { min: 0 }),
       featureWeight: yield* read.number("feature-weight", weights.featureWeight, { min: 0 }),

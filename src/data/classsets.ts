@@ -4,6 +4,9 @@
  * lists (`class-sets.json`). The cache is keyed by list file and mask folder;
  * an entry is reused only while the list file's and the mask's size and
  * modification time are unchanged, so edited data is never read stale.
+ * With `validateImages` the same pass also decodes every image and checks
+ * its size against the mask (a full {@link readSample}), and the cache
+ * remembers the image's stamp too, so a dataset is fully validated once.
  *
  * @module
  */
@@ -11,7 +14,7 @@ import { Effect } from "effect";
 import type { Dataset, SampleRef } from "./dataset.ts";
 import type { SampleError, SkippedSample } from "./errors.ts";
 import { dirName, type FileStamp, fileStamp, joinPath } from "./files.ts";
-import { classSetOf, readLabel } from "./sample.ts";
+import { classSetOf, readLabel, readSample } from "./sample.ts";
 
 /** Options of {@link computeClassSets}. */
 export interface ClassSetOptions {
@@ -21,6 +24,12 @@ export interface ClassSetOptions {
   readonly skipBad?: boolean;
   /** Masks decoded at once. Default 8. */
   readonly concurrency?: number;
+  /**
+   * Also decode every image and check that it matches its mask's size, so
+   * no sample can fail later in a loader. Cached: a sample is decoded again
+   * only when its image or mask changed.
+   */
+  readonly validateImages?: boolean;
 }
 
 /** The class sets of a dataset's usable samples. */
@@ -37,9 +46,10 @@ export interface ClassSets {
   readonly cacheWriteError?: string;
 }
 
-/** One cached mask. */
+/** One cached mask; `image` is the stamp of the image when it was validated with it. */
 interface CachedSet extends FileStamp {
   readonly classes: readonly number[];
+  readonly image?: FileStamp;
 }
 
 /** One list's cache entry. */
@@ -114,18 +124,35 @@ export function computeClassSets(
         (dataset.listFile === undefined || sameStamp(previous.list, listStamp))
       ? previous.masks
       : {};
+    const validate = options.validateImages ?? false;
     const results = yield* Effect.forEach(
       dataset.samples,
       (ref) =>
         Effect.gen(function* () {
           const stamp = yield* Effect.promise(() => fileStamp(ref.label));
+          const image = validate ? yield* Effect.promise(() => fileStamp(ref.image)) : undefined;
           const cached = reusable[ref.name];
-          if (stamp !== undefined && sameStamp(cached, stamp)) {
-            return { ref, stamp, classes: cached.classes, cached: true };
+          if (
+            stamp !== undefined && sameStamp(cached, stamp) &&
+            (!validate || sameStamp(cached.image, image))
+          ) {
+            return { ref, stamp, image: cached.image, classes: cached.classes, cached: true };
+          }
+          if (validate) {
+            const sample = yield* Effect.result(readSample(ref, dataset.info));
+            if (sample._tag === "Failure") return { ref, error: sample.failure };
+            const classes = classSetOf(sample.success.label.data);
+            return { ref, stamp: stamp!, image, classes, cached: false };
           }
           const label = yield* Effect.result(readLabel(ref, dataset.info));
           if (label._tag === "Failure") return { ref, error: label.failure };
-          return { ref, stamp: stamp!, classes: classSetOf(label.success.data), cached: false };
+          return {
+            ref,
+            stamp: stamp!,
+            image: undefined,
+            classes: classSetOf(label.success.data),
+            cached: false,
+          };
         }),
       { concurrency: options.concurrency ?? 8 },
     );
@@ -143,12 +170,16 @@ export function computeClassSets(
       const ok = result as {
         ref: SampleRef;
         stamp: FileStamp;
+        image: FileStamp | undefined;
         classes: readonly number[];
         cached: boolean;
       };
       samples.push(ok.ref);
       classSets.push(ok.classes);
-      masks[ok.ref.name] = { size: ok.stamp.size, mtimeMs: ok.stamp.mtimeMs, classes: ok.classes };
+      const { size, mtimeMs } = ok.stamp;
+      masks[ok.ref.name] = ok.image === undefined
+        ? { size, mtimeMs, classes: ok.classes }
+        : { size, mtimeMs, classes: ok.classes, image: ok.image };
       if (ok.cached) fromCache++;
     }
     let cacheWriteError: string | undefined;

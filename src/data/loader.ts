@@ -37,6 +37,8 @@ export interface Batch {
 
 /** Options of {@link createLoader}. */
 export interface LoaderOptions {
+  /** What the loader reads, for messages (e.g. `split val`). */
+  readonly name?: string;
   readonly samples: readonly SampleRef[];
   readonly info: DatasetInfo;
   readonly batchSize: number;
@@ -72,6 +74,8 @@ export interface BatchStream extends AsyncIterable<Batch> {
 
 /** A loader over a fixed list of samples. */
 export interface Loader {
+  /** {@link LoaderOptions.name}, when given. */
+  readonly name?: string;
   readonly batchesPerEpoch: number;
   /** Samples left out under `skipBad`, across all epochs (each reported once). */
   readonly skipped: readonly SkippedSample[];
@@ -233,5 +237,5 @@ export function createLoader(options: LoaderOptions): Loader {
     };
   };
 
-  return { batchesPerEpoch, skipped, order, epoch };
+  return { name: options.name, batchesPerEpoch, skipped, order, epoch };
 }

@@ -2,21 +2,22 @@
  * The engine's view of the data: opens the configured dataset's training
  * and evaluation splits once, computes the class sets, and builds the
  * loaders of each step (MiB's filter and target LUT for training, the
- * evaluation LUT for testing).
+ * evaluation LUT for testing). Before a run trains, every image and mask of
+ * both splits is decoded and checked once (cached beside the lists), and
+ * every step must hold at least one full batch, so bad data stops the run
+ * before step 0 rather than in the middle of it.
  *
  * @module
  */
-import { Data, Effect } from "effect";
+import { Effect } from "effect";
 import {
   computeClassSets,
   type Dataset,
+  DEFAULT_SYNTHETIC_ROOT,
   evalLut,
   filterImages,
   findTask,
   type Loader,
-  openAde20k,
-  openCityscapes,
-  openVoc,
   type SampleRef,
   stepClasses,
   type Task,
@@ -26,16 +27,11 @@ import {
 } from "../data/index.ts";
 import { hashSeed } from "../data/rng.ts";
 import { createLoader } from "../data/loader.ts";
+import { RunSetupError } from "./setup_error.ts";
+import { openEvalSplit, openTrainSplit, trainSplitOf } from "./splits.ts";
 import type { RunConfig } from "./types.ts";
 
-/** The run cannot start: a task or dataset problem, with the reason. */
-export class RunSetupError extends Data.TaggedError("RunSetupError")<{
-  readonly reason: string;
-}> {
-  override get message(): string {
-    return this.reason;
-  }
-}
+export { RunSetupError };
 
 /** Task-registry prefix of each dataset option. */
 const TASK_PREFIX = { synth: "synthetic", voc: "voc", ade: "ade20k", cityscapes: "cityscapes" };
@@ -65,27 +61,33 @@ export const resolveTask = (config: RunConfig): Effect.Effect<Task, RunSetupErro
   return Effect.succeed(task);
 };
 
-/** Opens a split of the configured dataset. */
-const openSplit = (config: RunConfig, split: string) => {
-  const root = config.dataRoot;
-  switch (config.dataset) {
-    case "synth":
-    case "voc":
-      return openVoc({ root, split });
-    case "ade":
-      return openAde20k({ root, split });
-    case "cityscapes":
-      return openCityscapes({ root, split: split === "val" ? "val" : "train" });
-  }
-};
+const syntheticList = (config: RunConfig) => `${config.dataRoot}/ImageSets/Segmentation/train.txt`;
+
+const exists = (path: string) =>
+  Effect.promise(() => Deno.stat(path).then(() => true, () => false));
+
+/**
+ * What a run will say before it writes the synthetic set (its root has none),
+ * or undefined when nothing is written. A root other than the default is
+ * named as a possible typo, since a mistyped `--data-root` would otherwise
+ * train on a freshly written set without a word.
+ */
+export const syntheticNotice = (config: RunConfig) =>
+  Effect.gen(function* () {
+    if (config.dataset !== "synth" || (yield* exists(syntheticList(config)))) return undefined;
+    const where = config.dataRoot === DEFAULT_SYNTHETIC_ROOT
+      ? `the default --data-root ${config.dataRoot}`
+      : `--data-root ${config.dataRoot} (not the default ${DEFAULT_SYNTHETIC_ROOT}; ` +
+        `check the path if you meant an existing set)`;
+    return `no synthetic set in ${where}: writing a new one there (600 train, 150 val, ` +
+      `150 test images)`;
+  });
 
 /** Writes the synthetic dataset when the configured root has none. */
 export const ensureSynthetic = (config: RunConfig) =>
   Effect.gen(function* () {
     if (config.dataset !== "synth") return false;
-    const list = `${config.dataRoot}/ImageSets/Segmentation/train.txt`;
-    const exists = yield* Effect.promise(() => Deno.stat(list).then(() => true, () => false));
-    if (exists) return false;
+    if (yield* exists(syntheticList(config))) return false;
     yield* writeSyntheticVoc({ root: config.dataRoot });
     return true;
   });
@@ -99,23 +101,51 @@ export interface RunData {
   readonly evaluation: Dataset;
 }
 
-/** Opens the data of a run (writing the synthetic set first when missing). */
-export const openRunData = (config: RunConfig) =>
+/**
+ * Opens the data of a run (writing the synthetic set first when missing).
+ * For `train` (the default), every image and mask of the training split is
+ * decoded and checked and every step must hold one full batch; `eval` (gsc
+ * eval) checks the evaluation split only. The evaluation split's images are
+ * checked in both; the checks are cached, so they cost a pass once.
+ */
+export const openRunData = (config: RunConfig, purpose: "train" | "eval" = "train") =>
   Effect.gen(function* () {
     const task = (yield* resolveTask(config)) as Task & { kind: "class" };
     yield* ensureSynthetic(config);
-    const trainSplit = config.dataset === "voc" ? "train_aug" : "train";
-    const train = yield* openSplit(config, trainSplit);
-    const sets = yield* computeClassSets(train);
-    const evaluation = yield* openSplit(config, config.evalSplit);
-    return {
+    const train = yield* openTrainSplit(config);
+    const sets = yield* computeClassSets(train, { validateImages: purpose === "train" });
+    const evaluation = yield* openEvalSplit(config);
+    yield* computeClassSets(evaluation, { validateImages: true });
+    const data = {
       task,
       train,
       trainClassSets: sets.classSets,
       trainSamples: sets.samples,
       evaluation,
     } satisfies RunData;
+    if (purpose === "train") yield* checkStepSizes(data, config);
+    return data;
   });
+
+/** Fails, naming `--batch-size`, unless every step has at least one full training batch. */
+export const checkStepSizes = (data: RunData, config: RunConfig) => {
+  const short: string[] = [];
+  for (let t = 0; t < data.task.steps.length; t++) {
+    const images = stepSamples(data, config, t).length;
+    if (images >= config.batchSize) continue;
+    const classes = stepClasses(data.task, t).current.join(", ");
+    short.push(`step ${t} (classes ${classes}) has ${images}`);
+  }
+  if (short.length === 0) return Effect.void;
+  const filter = config.overlap ? "overlapped" : "disjoint";
+  return Effect.fail(
+    new RunSetupError({
+      reason: `--batch-size ${config.batchSize}: every step needs at least one full batch of ` +
+        `training images, but ${short.join(", ")} (${filter} filter of the ` +
+        `${trainSplitOf(config)} split); lower --batch-size or train on a larger split`,
+    }),
+  );
+};
 
 /** The training samples of step `t` (MiB's overlapped or disjoint filter). */
 export const stepSamples = (data: RunData, config: RunConfig, t: number): SampleRef[] => {
@@ -159,6 +189,7 @@ const evalMode = (config: RunConfig) => config.dataset === "synth" ? "resize" : 
 /** The evaluation loader after step `t`: classes not yet seen are ignored. */
 export const evalLoader = (data: RunData, config: RunConfig, t: number): Loader =>
   createLoader({
+    name: `split ${config.evalSplit}`,
     samples: data.evaluation.samples,
     info: data.evaluation.info,
     batchSize: config.batchSize,

@@ -1,18 +1,26 @@
 /**
  * Evaluation after a step: the model in eval mode over the evaluation
  * split, a streaming confusion matrix on the GPU, and the few images the
- * report shows as strips (image | ground truth | prediction).
+ * report shows as strips (image | ground truth | prediction). Pixels whose
+ * label the confusion kernel cannot place (outside the task's classes and
+ * not 255) fail the evaluation: the matrix leaves them out, so the mIoU
+ * would be silently computed over part of the split.
  *
  * @module
  */
-import { Effect } from "effect";
+import { Data, Effect } from "effect";
 import { IMAGENET_MEAN, IMAGENET_STD } from "../data/augment.ts";
 import type { Loader } from "../data/loader.ts";
 import { stepClasses, type Task } from "../data/index.ts";
 import type { DeepLabV3 } from "../nn/mod.ts";
 import { argmax } from "../ops/reduce.ts";
 import { download } from "../tensor/tensor.ts";
-import { accumulateConfusion, confusionToMetrics, makeConfusion } from "./metrics.ts";
+import {
+  accumulateConfusion,
+  confusionToMetrics,
+  makeConfusion,
+  readConfusion,
+} from "./metrics.ts";
 import { uploadBatch } from "./train_batch.ts";
 import type { StepMetrics } from "./types.ts";
 
@@ -32,6 +40,23 @@ export interface Evaluation {
   readonly metrics: StepMetrics;
   readonly strips: readonly StripSample[];
   readonly seconds: number;
+}
+
+/** Evaluation met labels outside the task's classes (and not 255): its metrics would be wrong. */
+export class EvaluationLabelError extends Data.TaggedError("EvaluationLabelError")<{
+  /** What was evaluated, e.g. `split val`. */
+  readonly source: string;
+  readonly step: number;
+  /** Pixels the confusion matrix could not count. */
+  readonly pixels: number;
+  readonly classes: number;
+}> {
+  override get message(): string {
+    return `evaluation of step ${this.step} on ${this.source}: ${this.pixels} pixels have labels ` +
+      `outside the task's ${this.classes} classes (0..${this.classes - 1}) and not 255; the ` +
+      `confusion matrix leaves them out, so no mIoU is reported (check the split's masks and ` +
+      `the task's class lists)`;
+  }
 }
 
 /** Undoes the loader's normalisation of one NHWC image. */
@@ -86,7 +111,15 @@ export const evaluateStep = (
         }
       }));
     }
-    const matrix = yield* download(confusion.counts);
+    const { matrix, badPixels } = yield* readConfusion(confusion);
+    if (badPixels > 0) {
+      return yield* new EvaluationLabelError({
+        source: loader.name ?? "the evaluation split",
+        step: t,
+        pixels: badPixels,
+        classes: totalClasses,
+      });
+    }
     const classes = stepClasses(task, t);
     const seen = [...classes.old, ...classes.current].sort((a, b) => a - b);
     const metrics = confusionToMetrics(matrix, {

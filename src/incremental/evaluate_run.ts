@@ -7,7 +7,7 @@
 import { Effect } from "effect";
 import { makeDeepLabV3 } from "../nn/mod.ts";
 import { evaluateStep } from "./evaluate.ts";
-import { evalLoader, openRunData, RunSetupError } from "./data.ts";
+import { evalLoader, openRunData, resolveTask, RunSetupError } from "./data.ts";
 import { checkpointPaths, readRunCheckpoint } from "./run_state.ts";
 import { writeFileAtomic } from "../io/report/mod.ts";
 import { modelConfigFor } from "./model_config.ts";
@@ -29,6 +29,49 @@ export const metricsLine = (m: StepMetrics): string =>
   `step ${m.step}: mIoU old ${percent(m.miouOld)}  new ${percent(m.miouNew)}  ` +
   `all ${percent(m.miouAll)}  pixel acc ${percent(m.pixelAccuracy)}  (${m.images} images)`;
 
+const exists = (path: string) =>
+  Effect.promise(() => Deno.stat(path).then(() => true, () => false));
+
+/** The steps of a run that have a step checkpoint, ascending. */
+export const finishedSteps = (run: string, steps: number) =>
+  Effect.gen(function* () {
+    const done: number[] = [];
+    for (let t = 0; t < steps; t++) {
+      if (yield* exists(checkpointPaths(run).step(t))) done.push(t);
+    }
+    return done;
+  });
+
+/**
+ * The step to evaluate: `requested` when it has a checkpoint, else the last
+ * finished step; fails naming the finished steps otherwise.
+ */
+export const chooseStep = (run: string, steps: number, requested: number | undefined) =>
+  Effect.gen(function* () {
+    const done = yield* finishedSteps(run, steps);
+    const finished = done.length === 0
+      ? "no step is finished yet"
+      : `finished: ${done.length === 1 ? "step" : "steps"} ${done.join(", ")}`;
+    if (requested === undefined) {
+      if (done.length > 0) return done[done.length - 1];
+      return yield* new RunSetupError({
+        reason: `${run} has no step checkpoint to evaluate (${finished})`,
+      });
+    }
+    if (requested >= steps) {
+      return yield* new RunSetupError({
+        reason: `--step ${requested}: the run's task has steps 0..${steps - 1} (${finished})`,
+      });
+    }
+    if (!done.includes(requested)) {
+      return yield* new RunSetupError({
+        reason: `--step ${requested}: step ${requested} of ${run} has no checkpoint yet ` +
+          `(${checkpointPaths(run).step(requested)}); ${finished}`,
+      });
+    }
+    return requested;
+  });
+
 /** Evaluates a run's step checkpoint; returns its metrics. */
 export const evaluateRun = (options: EvaluateRunOptions) =>
   Effect.gen(function* () {
@@ -44,24 +87,9 @@ export const evaluateRun = (options: EvaluateRunOptions) =>
       dataRoot: options.dataRoot ?? saved.dataRoot,
       evalSplit: options.split ?? saved.evalSplit,
     };
-    const data = yield* openRunData(config);
-    const steps = data.task.steps.length;
-    let step = options.step;
-    if (step === undefined) {
-      for (let t = steps - 1; t >= 0 && step === undefined; t--) {
-        const exists = yield* Effect.promise(() =>
-          Deno.stat(checkpointPaths(options.run).step(t)).then(() => true, () => false)
-        );
-        if (exists) step = t;
-      }
-    }
-    if (step === undefined || step < 0 || step >= steps) {
-      return yield* new RunSetupError({
-        reason: `${options.run} has no finished step${
-          options.step === undefined ? "" : ` ${options.step}`
-        } to evaluate`,
-      });
-    }
+    const task = yield* resolveTask(config);
+    const step = yield* chooseStep(options.run, task.steps.length, options.step);
+    const data = yield* openRunData(config, "eval");
     const checkpoint = yield* readRunCheckpoint(checkpointPaths(options.run).step(step));
     const classes = data.task.steps.slice(0, step + 1).flat().length;
     const scope = yield* Effect.scope;

@@ -87,6 +87,11 @@ export interface RunConfig {
   readonly out: string;
   /** The split evaluated after each step (`test` on the synthetic set, `val` on real data). */
   readonly evalSplit: string;
+  /**
+   * The split trained on (`train_aug` on VOC, `train` elsewhere); absent in
+   * runs written before the option existed, which trained on that default.
+   */
+  readonly trainSplit?: string;
   /** Validation images rendered as PNG strips after each step. */
   readonly strips: number;
   /** Method weights: LwF/ILT/MiB distillation weight, ILT feature weight, PLOP POD factor. */

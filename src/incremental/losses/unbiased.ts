@@ -7,11 +7,14 @@
  * new classes score as in plain cross-entropy; 255 (and any label outside
  * [0, C)) is ignored.
  *
- * Normalisation: MiB's trainer takes the criterion with reduction 'none'
- * and then `loss.mean()` over all B*H*W pixels, ignored ones included (as
- * 0). The default here divides by the valid pixels instead, like this
- * project's `crossEntropy`, so that methods share one convention and
- * oldClasses = 1 is exactly plain CE; `meanOver: "all"` is MiB's exact form.
+ * Normalisation: the class itself ends in `F.nll_loss`, whose default
+ * reduction 'mean' divides by the non-ignored pixels; the default here
+ * (`meanOver: "valid"`) does the same, like this project's `crossEntropy`,
+ * so methods share one convention and oldClasses = 1 is exactly plain CE.
+ * MiB's trainer (train.py) instead builds the criterion with reduction
+ * 'none' and takes `loss.mean()` over all B*H*W pixels, ignored ones
+ * counting 0: `meanOver: "all"` reproduces that trainer's scale, which
+ * shrinks the loss by the share of ignored pixels.
  *
  * @module
  */
@@ -87,7 +90,7 @@ export const unbiasedCeBackwardKernel = defineKernel({
 export interface UnbiasedCrossEntropyOptions {
   /** Per-pixel weights [N, H, W]: scale each pixel's loss and gradient (no gradient). */
   readonly weights?: Tensor<"f32">;
-  /** "valid" (default): divide by the valid pixels; "all": by every pixel, as MiB does. */
+  /** "valid" (default): divide by the valid pixels; "all": by every pixel, as MiB's train.py does. */
   readonly meanOver?: "valid" | "all";
 }
 

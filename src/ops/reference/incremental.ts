@@ -27,7 +27,11 @@ const softmaxRow = (t: ArrayLike<number>, base: number, c: number, alpha = 1): n
   return scaled.map((x) => Math.exp(x - lse));
 };
 
-/** How the unbiased cross-entropy averages: over valid pixels, or over all pixels (MiB). */
+/**
+ * How the unbiased cross-entropy averages: over valid pixels (`nll_loss`'s
+ * 'mean', the default), or over all pixels (MiB's train.py: reduction
+ * 'none', then `loss.mean()`).
+ */
 export type MeanOver = "valid" | "all";
 
 /** Options of {@link unbiasedCrossEntropyReference}. */
