@@ -9,7 +9,7 @@
 import { Effect } from "effect";
 import {
   type Dataset,
-  type DatasetLayoutError,
+  DatasetLayoutError,
   isFile,
   type ListFileMissingError,
   listFolder,
@@ -43,10 +43,15 @@ export const openSplit = (
     case "ade":
       return openAde20k({ root, split });
     case "cityscapes":
-      return openCityscapes({
-        root,
-        split: split === "val" || split === "trainval" ? split : "train",
-      });
+      if (split !== "train" && split !== "val" && split !== "trainval") {
+        return Effect.fail(
+          new DatasetLayoutError({
+            root,
+            reason: `unknown Cityscapes split "${split}" (train, val, trainval)`,
+          }),
+        );
+      }
+      return openCityscapes({ root, split });
   }
 };
 

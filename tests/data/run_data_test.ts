@@ -10,9 +10,9 @@ import { parseTrainOptions } from "../../src/cli/train_options.ts";
 import { computeClassSets } from "../../src/data/classsets.ts";
 import { readSample } from "../../src/data/sample.ts";
 import { openRunData, stepSamples } from "../../src/incremental/data.ts";
-import { openTrainSplit } from "../../src/incremental/splits.ts";
+import { openSplit, openTrainSplit } from "../../src/incremental/splits.ts";
 import type { RunConfig } from "../../src/incremental/types.ts";
-import { ok } from "../cli/support.ts";
+import { failure, ok } from "../cli/support.ts";
 import { failureOf, jpegOf, tempDir, writeFile, writeVoc } from "./fixtures.ts";
 
 /** A plain VOC root: JPEGImages, palette masks in SegmentationClass, train and val lists. */
@@ -121,6 +121,29 @@ Deno.test("a step with fewer training images than one batch stops the run before
       openRunData(vocConfig(dir.path, "--train-split", "train", "--batch-size", "3"), "eval"),
     );
     assertEquals(data.evaluation.samples.length, 1);
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+Deno.test("split names a reader does not know are refused, not read as another split", async () => {
+  const dir = await tempDir();
+  try {
+    const cityscapes = ["--dataset", "cityscapes", "--data-root", dir.path];
+    assertEquals(
+      failure(parseTrainOptions([...cityscapes, "--eval-split", "test"])),
+      "--eval-split: unknown value 'test'; expected one of train, val, trainval",
+    );
+    assert(
+      failure(parseTrainOptions([...cityscapes, "--train-split", "trian"])).startsWith(
+        "--train-split: unknown value 'trian'",
+      ),
+    );
+    // gsc eval --split reaches the reader unchecked: Cityscapes no longer reads it as train.
+    const { config } = ok(parseTrainOptions(cityscapes));
+    const error = await failureOf(openSplit(config, "test"));
+    assertEquals(error._tag, "DatasetLayoutError");
+    assert(error.message.includes('unknown Cityscapes split "test"'), error.message);
   } finally {
     await dir.cleanup();
   }
