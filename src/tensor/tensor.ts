@@ -10,6 +10,7 @@ import { Gpu } from "../gpu/device.ts";
 import { type GpuError, GpuValidationError } from "../gpu/errors.ts";
 import type { DType } from "../gpu/kernel.ts";
 import type { BufferView } from "../gpu/recorder.ts";
+import { checkSlack, POISON_SLACK_BYTES, poolPoisoned } from "../gpu/poison.ts";
 
 /** A shape: sizes of each axis, outermost first. */
 export type Shape = readonly number[];
@@ -53,6 +54,11 @@ export const release = (tensor: Tensor): Effect.Effect<void, never, Gpu> =>
     if (lease === undefined || leases.get(tensor.buffer) !== lease) return;
     leases.delete(tensor.buffer);
     const gpu = yield* Gpu;
+    if (poolPoisoned()) {
+      const bytes = (lease as { bytes?: number }).bytes ?? tensor.elements * 4;
+      // A failed check is a failed dispatch; the release itself must still happen.
+      yield* Effect.ignore(checkSlack(tensor.buffer, bytes));
+    }
     gpu.pool.release(tensor.buffer);
   });
 
@@ -73,8 +79,11 @@ export const empty = <D extends DType>(
       }
       const gpu = yield* Gpu;
       const elements = sizeOf(shape);
-      const buffer = yield* gpu.recorder.acquire(Math.max(4, elements * 4), STORAGE_USAGE);
-      const lease = {};
+      const poisoned = poolPoisoned();
+      const bytes = Math.max(4, elements * 4) + (poisoned ? POISON_SLACK_BYTES : 0);
+      const buffer = yield* gpu.recorder.acquire(bytes, STORAGE_USAGE);
+      if (poisoned) gpu.recorder.poison(buffer);
+      const lease = { bytes: elements * 4 };
       leases.set(buffer, lease);
       return { shape: [...shape], dtype, elements, buffer, [LEASE]: lease } as Tensor<D>;
     }),

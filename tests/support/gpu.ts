@@ -6,6 +6,7 @@
  */
 import { Effect, ManagedRuntime, type Scope } from "effect";
 import { Gpu } from "../../src/gpu/device.ts";
+import { takeOutOfBoundsWrites } from "../../src/gpu/poison.ts";
 
 Deno.env.set("XDG_RUNTIME_DIR", Deno.env.get("XDG_RUNTIME_DIR") ?? Deno.makeTempDirSync());
 
@@ -22,11 +23,23 @@ const shared = () => {
   return runtime;
 };
 
-/** The program in its own scope, remembering the shared device for the exit hook. */
+/**
+ * The program in its own scope, remembering the shared device for the exit
+ * hook. With the poisoned pool, a write past any tensor's end made while it
+ * ran fails it (its tensors' slack is checked when the scope releases them).
+ */
 const scoped = <A, E>(program: Effect.Effect<A, E, Gpu | Scope.Scope>) =>
   Effect.gen(function* () {
     device ??= (yield* Gpu).device;
-    return yield* Effect.scoped(program);
+    const value = yield* Effect.scoped(program);
+    const writes = yield* takeOutOfBoundsWrites();
+    if (writes.words > 0) {
+      throw new Error(
+        `out-of-bounds GPU writes: ${writes.words} poisoned slack words changed ` +
+          `(largest buffer written past its tensor: ${writes.largestBuffer} bytes)`,
+      );
+    }
+    return value;
   });
 
 /** Runs a scoped program on the shared device and returns its value (failures throw). */
