@@ -2,14 +2,16 @@
  * The run's checkpoints: `step-<t>.safetensors` after every step (the model
  * and the method's state, what the next step's old model loads) and
  * `last.safetensors` after every epoch (plus the optimizer's momentum, the
- * schedule and the progress), from which `--resume` continues.
+ * schedule and the progress), from which `--resume` continues. A file whose
+ * tensor data fails its checksum is refused with the way back: copy the
+ * newest earlier step checkpoint over `last.safetensors` and resume.
  *
  * @module
  */
 import { Effect } from "effect";
 import type { DeepLabV3 } from "../nn/mod.ts";
 import {
-  type CheckpointError,
+  CheckpointError,
   loadModelWeights,
   readCheckpoint,
   saveCheckpoint,
@@ -92,10 +94,51 @@ export interface RunCheckpoint {
   readonly loadInto: (model: DeepLabV3) => Effect.Effect<void, GpuError | CheckpointError, Gpu>;
 }
 
-/** Reads a run checkpoint. */
+const STEP_FILE = /^step-(\d+)\.safetensors$/;
+
+/**
+ * How to go on when the run checkpoint `path` is damaged: from the newest
+ * step checkpoint before it (resuming from a copy of `step-<k>` evaluates
+ * step k again and retrains the steps after it).
+ */
+export const recoveryHint = (path: string): string => {
+  const slash = path.lastIndexOf("/");
+  const dir = slash < 0 ? "." : path.slice(0, slash);
+  const base = path.slice(slash + 1);
+  const damagedStep = STEP_FILE.exec(base);
+  const before = damagedStep ? Number(damagedStep[1]) : Infinity;
+  let newest = -1;
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      const k = Number(STEP_FILE.exec(entry.name)?.[1] ?? -1);
+      if (k < before && k > newest) newest = k;
+    }
+  } catch {
+    // An unreadable directory leaves no step to name.
+  }
+  if (newest < 0) {
+    return "no earlier step checkpoint is left: start the run again (another --out, or delete " +
+      "this run directory)";
+  }
+  return `to go on from the last finished step, copy ${dir}/step-${newest}.safetensors over ` +
+    `${dir}/last.safetensors and run again with --resume (step ${newest} is evaluated again, ` +
+    `the steps after it are retrained)`;
+};
+
+/** Reads a run checkpoint; a damaged one fails with {@link recoveryHint} in its message. */
 export const readRunCheckpoint = (path: string) =>
   Effect.gen(function* () {
-    const checkpoint = yield* readCheckpoint(path);
+    const checkpoint = yield* readCheckpoint(path).pipe(
+      Effect.mapError((e) =>
+        e.problem === "checksum"
+          ? new CheckpointError({
+            file: e.file,
+            problem: e.problem,
+            detail: `${e.detail}; ${recoveryHint(path)}`,
+          })
+          : e
+      ),
+    );
     const meta = checkpoint.meta as RunMeta;
     const methodTensors: Record<string, HostTensor> = {};
     const momentum: Record<string, HostTensor> = {};

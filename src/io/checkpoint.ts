@@ -9,7 +9,10 @@
  * Loading checks every expected name, shape and dtype before writing
  * anything, and fails with a {@link CheckpointError} naming the file and the
  * tensor. Corrupt, truncated or lying files fail the same way (the
- * safetensors decoder validates the container).
+ * safetensors decoder validates the container). Saving records the SHA-256
+ * of the tensor data, which reading verifies (files without one, such as
+ * converted torchvision weights, still load); saving refuses and loading
+ * rejects NaN or infinite values.
  *
  * @module
  */
@@ -25,6 +28,7 @@ import {
   writeSafetensors,
 } from "./safetensors.ts";
 import { type DeepLabConfig, type DeepLabV3, isDeepLabConfig, makeDeepLabV3 } from "../nn/mod.ts";
+import { firstNonFinite } from "./integrity.ts";
 
 /** Which check a checkpoint failed. */
 export type CheckpointProblem =
@@ -35,7 +39,9 @@ export type CheckpointProblem =
   | "unexpected"
   | "shape"
   | "dtype"
-  | "encode";
+  | "encode"
+  | "checksum"
+  | "non-finite";
 
 /** A checkpoint cannot be read, written or loaded; names the file and, where known, the tensor. */
 export class CheckpointError extends Data.TaggedError("CheckpointError")<{
@@ -81,6 +87,14 @@ export interface CheckpointContents {
   readonly meta?: unknown;
 }
 
+/** The first NaN or infinite element of a float tensor: its index and value. */
+const nonFinite = (t: SafetensorsTensor): { index: number; value: number } | undefined => {
+  if (t.dtype !== "F32" && t.dtype !== "F64") return undefined;
+  const data = t.data as Float32Array | Float64Array;
+  const index = firstNonFinite(data);
+  return index < 0 ? undefined : { index, value: data[index] };
+};
+
 interface StoredMeta {
   readonly format: 1;
   readonly model: DeepLabConfig;
@@ -111,6 +125,18 @@ export const checkpointTensors = (
       }
       tensors.set(name, "dtype" in t ? t : { dtype: "F32", shape: t.shape, data: t.data });
     }
+    for (const [name, t] of tensors) {
+      const bad = nonFinite(t);
+      if (bad) {
+        return yield* new CheckpointError({
+          file: path,
+          problem: "non-finite",
+          tensor: name,
+          detail: `element ${bad.index} is ${bad.value}; a checkpoint with NaN or infinite ` +
+            `values is not written`,
+        });
+      }
+    }
     const stored: StoredMeta = {
       format: 1,
       model: { ...model.config, numClasses: model.numClasses },
@@ -132,7 +158,7 @@ export const saveCheckpoint = (
 ): Effect.Effect<void, CheckpointError | GpuError> =>
   Effect.gen(function* () {
     const { tensors, metadata } = yield* checkpointTensors(path, contents);
-    yield* writeSafetensors(path, tensors, metadata).pipe(
+    yield* writeSafetensors(path, tensors, metadata, { checksum: true }).pipe(
       Effect.mapError((e) =>
         new CheckpointError({
           file: path,
@@ -150,7 +176,7 @@ export const encodeCheckpoint = (
 ): Effect.Effect<Uint8Array, CheckpointError | GpuError> =>
   Effect.gen(function* () {
     const { tensors, metadata } = yield* checkpointTensors("<memory>", contents);
-    const encoded = encodeSafetensors(tensors, metadata);
+    const encoded = encodeSafetensors(tensors, metadata, { checksum: true });
     if (Result.isFailure(encoded)) {
       return yield* new CheckpointError({
         file: "<memory>",
@@ -213,8 +239,11 @@ export const decodeCheckpoint = (
 ): Result.Result<Checkpoint, CheckpointError> => {
   const decoded = decodeSafetensors(bytes, path);
   if (Result.isFailure(decoded)) {
+    const e = decoded.failure;
     return Result.fail(
-      new CheckpointError({ file: path, problem: "format", detail: decoded.failure.message }),
+      e.problem === "checksum"
+        ? new CheckpointError({ file: path, problem: "checksum", detail: e.detail })
+        : new CheckpointError({ file: path, problem: "format", detail: e.message }),
     );
   }
   return checkpointFromFile(path, decoded.success);
@@ -265,9 +294,9 @@ const detectSource = (checkpoint: Checkpoint): "deeplab" | "resnet-imagenet" => 
 
 /**
  * Loads the model's weights from a checkpoint: every expected tensor must be
- * present (unless allowed missing) with the model's shape and dtype, and
- * every tensor of the file must be the model's (unless ignored). Nothing is
- * written unless everything checks out.
+ * present (unless allowed missing) with the model's shape and dtype and hold
+ * only finite values, and every tensor of the file must be the model's
+ * (unless ignored). Nothing is written unless everything checks out.
  */
 export const loadModelWeights = (
   model: DeepLabV3,
@@ -331,7 +360,17 @@ export const loadModelWeights = (
           return yield* fail("dtype", name, `counter ${t.data[0]} is not a non-negative integer`);
         }
         values.set(e.name, count);
-      } else values.set(e.name, t.data as Float32Array);
+      } else {
+        const bad = nonFinite(t);
+        if (bad) {
+          return yield* fail(
+            "non-finite",
+            name,
+            `element ${bad.index} is ${bad.value}: the weights diverged before this file was written`,
+          );
+        }
+        values.set(e.name, t.data as Float32Array);
+      }
     }
     yield* model.assign(values);
   });

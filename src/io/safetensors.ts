@@ -9,11 +9,14 @@
  * the header is space-padded to 8 bytes, and the data is laid out widest dtype
  * first so every tensor starts aligned to its element size with no gaps (gaps
  * are invalid in the format). Writing is atomic: a temp file in the same
- * directory, fsync, rename.
+ * directory, fsync, rename. On request the encoder records the SHA-256 of the
+ * data section in the metadata (`data_sha256`); the decoder verifies it
+ * wherever it is present, so a flipped bit in the tensor data is caught.
  *
  * @module
  */
 import { Data, Effect, Result } from "effect";
+import { DATA_CHECKSUM_KEY, dataChecksum, dataHasher, isChecksum } from "./integrity.ts";
 
 /** Element types this module reads and writes (F16 and BF16 are read as F32). */
 export type SafetensorsDType = "F64" | "I64" | "F32" | "I32" | "U8";
@@ -52,7 +55,8 @@ export type SafetensorsProblem =
   | "invalid-header"
   | "offsets"
   | "dtype"
-  | "shape";
+  | "shape"
+  | "checksum";
 
 /** A safetensors file is malformed: `problem` says which check failed, `detail` the specifics. */
 export class SafetensorsFormatError extends Data.TaggedError("SafetensorsFormatError")<{
@@ -120,10 +124,17 @@ const littleEndianBytes = (data: SafetensorsArray): Uint8Array => {
   return out;
 };
 
+/** Options of {@link encodeSafetensors}. */
+export interface EncodeOptions {
+  /** Record the SHA-256 of the data section in the metadata (`data_sha256`). */
+  readonly checksum?: boolean;
+}
+
 /** Encodes tensors and string metadata into the bytes of a safetensors file. */
 export const encodeSafetensors = (
   tensors: Readonly<Record<string, SafetensorsTensor>> | ReadonlyMap<string, SafetensorsTensor>,
   metadata: Readonly<Record<string, string>> = {},
+  options: EncodeOptions = {},
 ): Result.Result<Uint8Array, SafetensorsEncodeError> => {
   const entries: [string, SafetensorsTensor][] = tensors instanceof Map
     ? [...(tensors as ReadonlyMap<string, SafetensorsTensor>).entries()]
@@ -167,12 +178,19 @@ export const encodeSafetensors = (
     offsets.set(name, [end, end + t.data.byteLength]);
     end += t.data.byteLength;
   }
+  let meta = metadata;
+  if (options.checksum) {
+    // The data section is the tensors' bytes in layout order, without gaps.
+    const hasher = dataHasher();
+    for (const [, t] of layout) hasher.update(littleEndianBytes(t.data));
+    meta = { ...metadata, [DATA_CHECKSUM_KEY]: hasher.digest() };
+  }
   // JSON is written by hand: an object literal would move integer-like names to the front.
   const fields: string[] = [];
-  const metaKeys = Object.keys(metadata).sort(byName);
+  const metaKeys = Object.keys(meta).sort(byName);
   if (metaKeys.length > 0) {
-    const meta = metaKeys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(metadata[k])}`);
-    fields.push(`${JSON.stringify(METADATA_KEY)}:{${meta.join(",")}}`);
+    const pairs = metaKeys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(meta[k])}`);
+    fields.push(`${JSON.stringify(METADATA_KEY)}:{${pairs.join(",")}}`);
   }
   for (const [name, t] of [...entries].sort(([a], [b]) => byName(a, b))) {
     const entry = { dtype: t.dtype, shape: [...t.shape], data_offsets: offsets.get(name) };
@@ -344,6 +362,20 @@ export const decodeSafetensors = (
     return fail("offsets", `bytes [${cursor}, ${dataLength}) belong to no tensor`);
   }
   const dataStart = 8 + headerLength;
+  const checksum = metadata[DATA_CHECKSUM_KEY];
+  if (checksum !== undefined) {
+    if (!isChecksum(checksum)) {
+      return fail("checksum", `${DATA_CHECKSUM_KEY} ${JSON.stringify(checksum)} is not a SHA-256`);
+    }
+    const actual = dataChecksum(bytes.subarray(dataStart));
+    if (actual !== checksum) {
+      return fail(
+        "checksum",
+        `the tensor data does not match the checksum written with it (SHA-256 ${actual}, ` +
+          `recorded ${checksum}): the file was damaged after it was written`,
+      );
+    }
+  }
   const tensors = new Map<string, SafetensorsTensor>();
   const storedDtypes = new Map<string, StoredDType>();
   for (const e of entries) {
@@ -396,8 +428,9 @@ export const writeSafetensors = (
   path: string,
   tensors: Readonly<Record<string, SafetensorsTensor>> | ReadonlyMap<string, SafetensorsTensor>,
   metadata: Readonly<Record<string, string>> = {},
+  options: EncodeOptions = {},
 ): Effect.Effect<void, SafetensorsEncodeError | SafetensorsIoError> =>
-  Effect.fromResult(encodeSafetensors(tensors, metadata)).pipe(
+  Effect.fromResult(encodeSafetensors(tensors, metadata, options)).pipe(
     Effect.flatMap((bytes) =>
       Effect.tryPromise({
         try: () => writeAtomically(path, bytes),
