@@ -91,6 +91,9 @@ export function eventLine(event: RunEvent, steps: number | undefined): string | 
       return stepEndLine(event.metrics, steps);
     case "resumed":
       return `resumed ${event.from} at step ${event.step}, epoch ${event.epoch + 1}`;
+    case "stale-lock":
+      return `took over ${event.path}: its run (pid ${event.pid} on ${event.hostname}, started ` +
+        `${event.started}) is no longer running`;
     case "run-end":
       return `done in ${formatDuration(event.seconds)}; report ${event.reportPath}`;
   }

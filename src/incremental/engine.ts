@@ -6,6 +6,12 @@
  * every epoch and every step; `resume` continues from the last one with the
  * same data order, so the final numbers equal an uninterrupted run's.
  *
+ * Guards: the run holds its directory's lock while it goes (`run_lock.ts`);
+ * `resume` refuses a checkpoint written with other settings
+ * (`resume_check.ts`) or a directory without one; and a NaN or infinite
+ * loss, or weights that turned so, stop the run before another checkpoint is
+ * written (`divergence.ts`).
+ *
  * @module
  */
 import { Effect, Exit, Scope } from "effect";
@@ -30,6 +36,9 @@ import {
   writeRunCheckpoint,
 } from "./run_state.ts";
 import { trainBatch } from "./train_batch.ts";
+import { checkLoss, guardWrite } from "./divergence.ts";
+import { configDifferences } from "./resume_check.ts";
+import { acquireRunLock } from "./run_lock.ts";
 import type { RunConfig, RunEvent, StepMetrics } from "./types.ts";
 
 /** Options of {@link runIncremental}. */
@@ -84,25 +93,24 @@ const differingKeys = (
   keys: readonly (keyof RunConfig)[],
 ) => keys.filter((k) => JSON.stringify(saved?.[k]) !== JSON.stringify(config[k]));
 
-/** Checks that a checkpoint belongs to this run's configuration. */
+/** Checks that a checkpoint was written with this run's settings (all that change results). */
 const checkResumable = (config: RunConfig, checkpoint: RunCheckpoint) => {
-  const differing = differingKeys(checkpoint.meta.config, config, [
-    "dataset",
-    "task",
-    "overlap",
-    "method",
-    "backbone",
-    "seed",
-    "epochs",
-    "epochsNext",
-  ]);
-  return differing.length === 0 ? Effect.void : Effect.fail(
+  const differences = configDifferences(checkpoint.meta.config, config);
+  return differences.length === 0 ? Effect.void : Effect.fail(
     new RunSetupError({
-      reason: `${checkpoint.path} was written by a run with a different ${differing.join(", ")}; ` +
-        `resume with the same options or choose another --out`,
+      reason: `cannot resume: ${checkpoint.path} was written with other settings:\n  ` +
+        `${differences.join("\n  ")}\nresume with the run's own options (${config.out}/` +
+        `config.json lists them) or choose another --out`,
     }),
   );
 };
+
+/** `--resume` on a directory without a run checkpoint. */
+const nothingToResume = (config: RunConfig, last: string) =>
+  new RunSetupError({
+    reason: `--resume: ${config.out} holds no run to resume (${last} does not exist); ` +
+      `start the run without --resume`,
+  });
 
 /** Checks that a `step0` checkpoint is a finished step 0 of a run this run can share. */
 const checkStep0 = (config: RunConfig, checkpoint: RunCheckpoint) => {
@@ -133,11 +141,25 @@ const checkStep0 = (config: RunConfig, checkpoint: RunCheckpoint) => {
 
 /** Runs (or resumes) every step of the configured task. */
 export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
-  Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function* () {
     const started = performance.now();
     const emit = options.onEvent ?? (() => {});
     const paths = checkpointPaths(config.out);
+    if (options.resume && !(yield* fileExists(paths.last))) {
+      return yield* nothingToResume(config, paths.last);
+    }
     yield* Effect.promise(() => Deno.mkdir(paths.dir, { recursive: true }));
+    const owner = {
+      pid: Deno.pid,
+      hostname: Deno.hostname(),
+      started: new Date().toISOString(),
+      ...(options.command === undefined ? {} : { command: options.command }),
+    };
+    yield* acquireRunLock(
+      config.out,
+      owner,
+      (stale, path) => emit({ type: "stale-lock", path, ...stale }),
+    );
     const data = yield* openRunData(config);
     const steps = data.task.steps.length;
 
@@ -150,6 +172,8 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
       resumed = last;
       progress = last.meta.progress;
       emit({ type: "resumed", step: progress.step, epoch: progress.epochsDone, from: paths.last });
+    } else if (options.resume) {
+      return yield* nothingToResume(config, paths.last);
     } else if (hasLast) {
       return yield* new RunSetupError({
         reason: `${config.out} already holds a run (${paths.last}); pass --resume to continue it ` +
@@ -260,6 +284,7 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
           const batch = yield* stream.nextEffect();
           if (!batch) break;
           const loss = yield* trainBatch(context, batch, polyLr(schedule));
+          yield* checkLoss(loss, { step: t, epoch, epochs, batch: b, batches }, paths.dir);
           schedule = advancePoly(schedule);
           lossSum += loss;
           images += batch.size;
@@ -287,17 +312,16 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
         });
         progress = { ...progress, epochsDone: epoch + 1, iteration: schedule.iteration };
         const methodState = method.exportState ? yield* method.exportState() : undefined;
-        yield* writeRunCheckpoint(
-          paths.last,
-          model,
-          {
-            kind: "epoch",
-            config,
-            progress,
-            classes: info.current,
-          },
-          methodState,
-          yield* sgd.exportState(),
+        yield* guardWrite(
+          writeRunCheckpoint(
+            paths.last,
+            model,
+            { kind: "epoch", config, progress, classes: info.current },
+            methodState,
+            yield* sgd.exportState(),
+          ),
+          { step: t, epoch, epochs, batch: batches - 1, batches },
+          paths.dir,
         );
       }
       for (const p of parameters) p.grad = undefined;
@@ -305,17 +329,16 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
       // After training: the method's pass, the step checkpoint, evaluation, outputs.
       if (method.endStep) yield* method.endStep(info, dataPass);
       const methodState = method.exportState ? yield* method.exportState() : undefined;
-      yield* writeRunCheckpoint(
-        paths.step(t),
-        model,
-        {
-          kind: "step",
-          config,
-          progress,
-          classes: info.current,
-        },
-        methodState,
-        undefined,
+      yield* guardWrite(
+        writeRunCheckpoint(
+          paths.step(t),
+          model,
+          { kind: "step", config, progress, classes: info.current },
+          methodState,
+          undefined,
+        ),
+        { step: t },
+        paths.dir,
       );
       const loaderForEval = evalLoader(data, config, t);
       emit({ type: "eval-start", step: t, images: loaderForEval.order(0).length });
@@ -330,17 +353,16 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
       };
       emit({ type: "step-end", step: t, metrics: evaluation.metrics });
       yield* writeStepOutputs(config, data, progress, evaluation, options.command);
-      yield* writeRunCheckpoint(
-        paths.last,
-        model,
-        {
-          kind: "step",
-          config,
-          progress,
-          classes: info.current,
-        },
-        methodState,
-        undefined,
+      yield* guardWrite(
+        writeRunCheckpoint(
+          paths.last,
+          model,
+          { kind: "step", config, progress, classes: info.current },
+          methodState,
+          undefined,
+        ),
+        { step: t },
+        paths.dir,
       );
       yield* Scope.close(stepScope, Exit.void);
       resumed = undefined;
@@ -350,7 +372,7 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
     const reportPath = `${config.out}/report.md`;
     emit({ type: "run-end", reportPath, seconds });
     return { out: config.out, metrics: progress.metrics, reportPath, seconds } satisfies RunSummary;
-  });
+  }));
 
 /** The frozen copy of step t-1's model: parameters are constants, BN in eval mode. */
 const loadOldModel = (config: RunConfig, path: string, classes: number) =>

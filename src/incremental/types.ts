@@ -161,4 +161,12 @@ export type RunEvent =
     readonly epoch: number;
     readonly from: string;
   }
+  | {
+    /** The run directory's lock was left by a process that is gone; this run took it over. */
+    readonly type: "stale-lock";
+    readonly path: string;
+    readonly pid: number;
+    readonly hostname: string;
+    readonly started: string;
+  }
   | { readonly type: "run-end"; readonly reportPath: string; readonly seconds: number };

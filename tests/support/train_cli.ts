@@ -1,6 +1,7 @@
 /**
  * The `gsc train` command line of the CLI-level tests (resume, shared step
- * 0): GSC on a tiny synthetic set, 32-pixel crops, batch 4, quiet.
+ * 0, run guards): GSC (unless told) on a tiny synthetic set, 32-pixel crops,
+ * batch 4 (unless told), quiet.
  */
 
 /** What differs between the tests' runs. */
@@ -12,6 +13,10 @@ export interface TinyRun {
   readonly epochs: number;
   readonly epochsNext: number;
   readonly strips: number;
+  /** Default `gsc`. */
+  readonly method?: string;
+  /** Default 4. */
+  readonly batchSize?: number;
 }
 
 /** `deno` arguments of a tiny GSC run. */
@@ -27,13 +32,13 @@ export const tinyTrainArgs = (run: TinyRun): string[] => [
   "--task",
   run.task,
   "--method",
-  "gsc",
+  run.method ?? "gsc",
   "--epochs",
   String(run.epochs),
   "--epochs-next",
   String(run.epochsNext),
   "--batch-size",
-  "4",
+  String(run.batchSize ?? 4),
   "--crop",
   "32",
   "--strips",
@@ -45,12 +50,16 @@ export const tinyTrainArgs = (run: TinyRun): string[] => [
   "--quiet",
 ];
 
-/** Runs `deno` with `args` to its end; its success and standard error. */
+/** Runs `deno` with `args` to its end; its success, exit code and standard error. */
 export const runDeno = async (args: readonly string[]) => {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [...args],
     stdout: "piped",
     stderr: "piped",
   }).output();
-  return { success: output.success, stderr: new TextDecoder().decode(output.stderr) };
+  return {
+    success: output.success,
+    code: output.code,
+    stderr: new TextDecoder().decode(output.stderr),
+  };
 };
