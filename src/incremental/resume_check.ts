@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { trainSplitOf } from "./splits.ts";
 import type { RunConfig } from "./types.ts";
 
 /**
@@ -15,7 +16,8 @@ import type { RunConfig } from "./types.ts";
  *
  * Everything else is compared, including fields added to {@link RunConfig}
  * later (they are named by their key path until they get an entry in
- * {@link CONFIG_OPTIONS}).
+ * {@link CONFIG_OPTIONS}). A field an older checkpoint lacks counts as a
+ * difference unless its default is filled in first (`trainSplit` is).
  */
 export const RESUME_IGNORED: readonly string[] = ["out", "strips"];
 
@@ -108,14 +110,18 @@ const showValue = (path: string, value: unknown) => {
   return show ? show(value) : typeof value === "string" ? value : JSON.stringify(value);
 };
 
+/** A configuration with the defaults of fields that older checkpoints lack filled in. */
+const withDefaults = (config: RunConfig | undefined) =>
+  config === undefined ? undefined : { ...config, trainSplit: trainSplitOf(config) };
+
 /**
  * The settings that differ between a checkpoint's saved configuration and
  * the current one, one line each (`--lr: 0.01 (checkpoint) vs 0.02 (now)`),
  * in configuration order. Empty when the run can be resumed.
  */
 export const configDifferences = (saved: RunConfig | undefined, now: RunConfig): string[] => {
-  const old = configLeaves(saved);
-  const current = configLeaves(now);
+  const old = configLeaves(withDefaults(saved));
+  const current = configLeaves(withDefaults(now));
   const paths = [...new Set([...current.keys(), ...old.keys()])];
   const lines: string[] = [];
   for (const path of paths) {

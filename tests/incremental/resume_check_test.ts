@@ -55,6 +55,12 @@ Deno.test("a changed setting is named with both values; output-only ones are ign
   assertEquals(configDifferences(saved, parse("--batch-size", "2", "--disjoint")), [
     "--overlap/--disjoint: overlap (checkpoint) vs disjoint (now)",
   ]);
+  // A checkpoint from before --train-split trained on the default split.
+  const { trainSplit: __, ...beforeSplits } = saved;
+  assertEquals(configDifferences(beforeSplits as RunConfig, saved), []);
+  assertEquals(configDifferences(beforeSplits as RunConfig, { ...saved, trainSplit: "val" }), [
+    "--train-split: train (checkpoint) vs val (now)",
+  ]);
   // A setting the checkpoint lacks is a difference too.
   const { seed: _, ...older } = saved;
   assertEquals(configDifferences(older as RunConfig, saved), [
