@@ -70,6 +70,14 @@ export interface BatchStream extends AsyncIterable<Batch> {
   close(): void;
   /** Position of the next batch to be returned: save it to resume. */
   position(): { readonly epoch: number; readonly batch: number };
+  /** Batches built and waiting for `next` (at most the prefetch depth). */
+  buffered(): number;
+  /**
+   * Resolves once the producer waits: the queue is full, the epoch is built to
+   * its end, or the stream is closed or failed. With {@link buffered} it shows
+   * how far ahead the loader is without timing it.
+   */
+  idle(): Promise<void>;
 }
 
 /** A loader over a fixed list of samples. */
@@ -177,11 +185,29 @@ export function createLoader(options: LoaderOptions): Loader {
     let closed = false;
     let wakeConsumer: (() => void) | undefined;
     let wakeProducer: (() => void) | undefined;
+    // The producer waits (queue full) or has finished; `idle()` callers wait for that.
+    let waiting = false;
+    const idleWaiters: (() => void)[] = [];
+    const park = () => {
+      waiting = true;
+      for (const resolve of idleWaiters.splice(0)) resolve();
+    };
+    const wake = () => {
+      const resolve = wakeProducer;
+      wakeProducer = undefined;
+      if (resolve) {
+        waiting = false;
+        resolve();
+      }
+    };
 
     const producer = async () => {
       while (!closed && produced < batchesPerEpoch) {
         if (queue.length >= capacity) {
-          await new Promise<void>((resolve) => (wakeProducer = resolve));
+          await new Promise<void>((resolve) => {
+            wakeProducer = resolve;
+            park();
+          });
           continue;
         }
         try {
@@ -197,16 +223,19 @@ export function createLoader(options: LoaderOptions): Loader {
         }
         wakeConsumer?.();
       }
-      wakeConsumer?.();
     };
-    void producer();
+    // Also when closed mid-batch: a consumer waiting in `next` then sees the end.
+    void producer().finally(() => {
+      wakeConsumer?.();
+      park();
+    });
 
     const next = async (): Promise<Batch | undefined> => {
       while (true) {
         if (queue.length > 0) {
           const batch = queue.shift()!;
           consumed++;
-          wakeProducer?.();
+          wake();
           return batch;
         }
         if (failure !== undefined) throw failure;
@@ -216,13 +245,15 @@ export function createLoader(options: LoaderOptions): Loader {
     };
     const close = () => {
       closed = true;
-      wakeProducer?.();
+      wake();
     };
     return {
       next,
       nextEffect: () => Effect.tryPromise({ try: next, catch: (error) => error as SampleError }),
       close,
       position: () => ({ epoch: epochNumber, batch: consumed }),
+      buffered: () => queue.length,
+      idle: () => waiting ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve)),
       async *[Symbol.asyncIterator]() {
         try {
           while (true) {

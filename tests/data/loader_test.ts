@@ -82,8 +82,18 @@ Deno.test("loader: evaluation keeps list order, keeps the last partial batch, ap
     assertEquals(Array.from(batches[0].labels.subarray(0, 4)), [0, 0, 16, 255]);
   }));
 
-Deno.test("loader: prepares batches ahead while the consumer is busy, and stops on close", () =>
+/** `promise`, or a failure naming `what` if it has not settled after `ms` (a hang, not a timing). */
+const within = <T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not settled after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+};
+
+Deno.test("loader: prepares batches ahead while the consumer is busy, up to the prefetch depth", () =>
   withDataset(async (dataset) => {
+    // 10 samples in batches of 2: 5 batches, 3 prepared ahead.
     const loader = createLoader({
       samples: dataset.samples,
       info: dataset.info,
@@ -93,14 +103,54 @@ Deno.test("loader: prepares batches ahead while the consumer is busy, and stops 
       prefetch: 3,
     });
     const stream = loader.epoch(0);
-    const first = await stream.next();
+    const first = await within(stream.next(), "first batch");
     assertEquals(first?.index, 0);
-    // While the consumer "waits for the GPU", the producer fills the queue.
-    await new Promise((r) => setTimeout(r, 300));
-    const started = performance.now();
-    const second = await stream.next();
-    assert(performance.now() - started < 5, "the next batch was already prepared");
-    assertEquals(second?.index, 1);
+    // While the consumer "waits for the GPU", the producer fills the queue, and stops there.
+    await within(stream.idle(), "producer filling the queue");
+    assertEquals(stream.buffered(), 3);
+    assertEquals(stream.position(), { epoch: 0, batch: 1 });
+    // The next batch comes from the queue: taken before `next` awaits anything.
+    const pending = stream.next();
+    assertEquals(stream.buffered(), 2, "the next batch was already prepared");
+    assertEquals((await within(pending, "second batch"))?.index, 1);
     assertEquals(stream.position(), { epoch: 0, batch: 2 });
+    // Taking one lets the producer build the last batch; then it has nothing left to build.
+    await within(stream.idle(), "producer building the last batch");
+    assertEquals(stream.buffered(), 3);
+    const rest: number[] = [];
+    for (let b = await within(stream.next(), "rest"); b; b = await within(stream.next(), "rest")) {
+      rest.push(b.index);
+    }
+    assertEquals(rest, [2, 3, 4]);
+    assertEquals(stream.buffered(), 0);
     stream.close();
+  }));
+
+Deno.test("loader: close stops the producer and ends a pending next", () =>
+  withDataset(async (dataset) => {
+    const options = {
+      samples: dataset.samples,
+      info: dataset.info,
+      batchSize: 2,
+      augment: { kind: "train", cropSize: 6 } as const,
+      seed: 3,
+      prefetch: 3,
+    };
+    const stream = createLoader(options).epoch(0);
+    await within(stream.next(), "first batch");
+    await within(stream.idle(), "producer filling the queue");
+    assertEquals(stream.buffered(), 3);
+    // Taking a batch wakes the producer; closing at once: it builds nothing more.
+    await within(stream.next(), "second batch");
+    stream.close();
+    await within(stream.idle(), "producer stopping");
+    assertEquals(stream.buffered(), 2);
+    // A consumer waiting on an empty queue while the batch is being built gets the end.
+    const fresh = createLoader(options).epoch(0);
+    const waiting = fresh.next();
+    assertEquals(fresh.buffered(), 0);
+    fresh.close();
+    assertEquals(await within(waiting, "next pending across close"), undefined);
+    await within(fresh.idle(), "closed producer");
+    assertEquals(fresh.buffered(), 0);
   }));
