@@ -39,8 +39,12 @@ export class BufferPool {
   #created = 0;
   #reused = 0;
 
+  readonly #largest: number;
+
   constructor(device: GPUDevice) {
     this.#device = device;
+    // The largest whole-word size createBuffer accepts: buckets above it are clamped to it.
+    this.#largest = Math.floor(device.limits.maxBufferSize / 4) * 4;
   }
 
   /**
@@ -48,7 +52,8 @@ export class BufferPool {
    * it was just created (the caller may then check for allocation errors).
    */
   acquire(bytes: number, usage: GPUBufferUsageFlags): { buffer: GPUBuffer; fresh: boolean } {
-    const size = bucketSize(bytes);
+    // A request under the device's limit may round up to a bucket past it.
+    const size = Math.max(Math.ceil(bytes / 4) * 4, Math.min(bucketSize(bytes), this.#largest));
     const key = `${usage}:${size}`;
     const list = this.#free.get(key);
     this.#inUse += size;

@@ -5,7 +5,7 @@ import { empty, fromArray } from "../../src/tensor/tensor.ts";
 import { matmul } from "../../src/ops/matmul.ts";
 import { copyRegion } from "../../src/ops/core.ts";
 import { binaryInto } from "../../src/ops/elementwise.ts";
-import { gpuTestOptions, runGpuResult } from "../support/gpu.ts";
+import { gpuTestOptions, runGpu, runGpuResult } from "../support/gpu.ts";
 
 const assertEq = (actual: unknown, expected: unknown, label: string) => {
   if (actual !== expected) throw new Error(`${label}: expected ${expected}, got ${actual}`);
@@ -117,7 +117,20 @@ Deno.test({
   name: "an allocation beyond the device's buffer limit fails with OutOfMemoryError",
   ...gpuTestOptions,
   fn: async () => {
-    const error = await failureOf(empty([1 << 30, 4], "f32"));
+    // The limit is the device's own (2^31 - 1 on llvmpipe, far more on a large GPU): one word past it.
+    const max = await runGpu(Effect.map(Gpu, (gpu) => gpu.device.limits.maxBufferSize));
+    const elements = Math.floor(max / 4) + 1;
+    let created = -1;
+    const error = await failureOf(Effect.gen(function* () {
+      const gpu = yield* Gpu;
+      created = gpu.pool.stats().created;
+      yield* empty([elements], "f32");
+    }));
     assertEq(error._tag, "OutOfMemoryError", "tag");
+    if (!(Number(error.bytes) > max)) throw new Error(`bytes ${error.bytes} within limit ${max}`);
+    if (!String(error.message).includes("maxBufferSize")) throw new Error(String(error.message));
+    // Refused up front: no buffer was created for it.
+    const after = await runGpu(Effect.map(Gpu, (gpu) => gpu.pool.stats().created));
+    assertEq(after, created, "buffers created");
   },
 });
