@@ -58,7 +58,8 @@ for (const [i, mutant] of chosen.entries()) {
 }
 await Deno.remove(scratch, { recursive: true });
 const minutes = (performance.now() - started) / 60000;
-const summary = await writeReport(`${root}/${values.out}`, outcomes, {
+const outPath = values.out.startsWith("/") ? values.out : `${root}/${values.out}`;
+const summary = await writeReport(outPath, outcomes, {
   mutantsListed: all.length,
   files: files.length,
   seed: Number(values.seed),
