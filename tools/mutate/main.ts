@@ -2,7 +2,7 @@
  * `deno task mutate`: the mutation score of the test suite over the WGSL
  * programs and the loss and method sources. Each mutant changes one operator
  * (`+`/`-`, `<`/`<=`, `==`/`!=`, an index offset by one, a dropped `+=` term;
- * see `mutants.ts`) in a scratch copy of the repository; the tests whose
+ * see `mutants.ts`) in a scratch copy of the committed tree (`HEAD`); the tests whose
  * import graph reaches the mutated file run against it (poisoned pool on,
  * first failure ends the run). A mutant the tests fail on is killed; one they
  * pass survives; one that no longer compiles (a WGSL type error) is stillborn
@@ -37,11 +37,13 @@ const { values } = parseArgs({
 const root = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const files = (await targetFiles(root)).filter((f) => !values.only || f.includes(values.only));
 const all: Mutant[] = [];
-for (const file of files) all.push(...mutantsOf(file, await Deno.readTextFile(`${root}/${file}`)));
+const scratch = await scratchCopy(root);
+for (const file of files) {
+  all.push(...mutantsOf(file, await Deno.readTextFile(`${scratch}/${file}`)));
+}
 const chosen = sample(all, Number(values.max), Number(values.seed));
 console.log(`${all.length} mutants in ${files.length} files; running ${chosen.length}`);
 
-const scratch = await scratchCopy(root);
 const tests = await coveringTests(root, scratch, [...new Set(chosen.map((m) => m.file))]);
 const outcomes: Outcome[] = [];
 const started = performance.now();

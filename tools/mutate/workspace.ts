@@ -29,7 +29,9 @@ const run = async (cwd: string, cmd: string, args: string[]): Promise<string> =>
 };
 
 const tracked = async (root: string): Promise<string[]> =>
-  (await run(root, "git", ["ls-files"])).split("\n").filter((f) => f.length > 0);
+  (await run(root, "git", ["ls-tree", "-r", "--name-only", "HEAD"])).split("\n").filter((f) =>
+    f.length > 0
+  );
 
 /** The files to mutate: every tracked WGSL program and the loss and method sources. */
 export const targetFiles = async (root: string): Promise<string[]> =>
@@ -38,14 +40,24 @@ export const targetFiles = async (root: string): Promise<string[]> =>
     SOURCE_PATTERNS.some((p) => p.test(f))
   ).filter((f) => !f.endsWith("/mod.ts"));
 
-/** Copies the tracked files into a new temporary directory; `node_modules` is linked. */
+/**
+ * Extracts the committed tree (`HEAD`) into a new temporary directory, so
+ * mutants run against what is committed whatever the working tree holds;
+ * `node_modules` is linked.
+ */
 export const scratchCopy = async (root: string): Promise<string> => {
   const dir = await Deno.makeTempDir({ prefix: "gsc-mutate-" });
-  for (const file of await tracked(root)) {
-    const target = `${dir}/${file}`;
-    await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
-    await Deno.copyFile(`${root}/${file}`, target);
-  }
+  const archive = await new Deno.Command("git", {
+    args: ["archive", "--format=tar", "HEAD"],
+    cwd: root,
+    stdout: "piped",
+  }).output();
+  if (archive.code !== 0) throw new Error("git archive HEAD failed");
+  const tar = new Deno.Command("tar", { args: ["-x", "-C", dir], stdin: "piped" }).spawn();
+  const writer = tar.stdin.getWriter();
+  await writer.write(archive.stdout);
+  await writer.close();
+  if (!(await tar.status).success) throw new Error(`tar -x into ${dir} failed`);
   await Deno.symlink(`${root}/node_modules`, `${dir}/node_modules`);
   return dir;
 };
