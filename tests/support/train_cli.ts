@@ -1,8 +1,13 @@
 /**
- * The `gsc train` command line of the CLI-level tests (resume, shared step
- * 0, run guards): GSC (unless told) on a tiny synthetic set, 32-pixel crops,
- * batch 4 (unless told), quiet.
+ * The tiny `gsc train` run of the engine tests: GSC (unless told) on a tiny
+ * synthetic set, 32-pixel crops, batch 4 (unless told), quiet. The CLI-level
+ * tests (resume, shared step 0, run guards) run it as a `gsc train` process
+ * ({@link tinyTrainArgs}); the in-process engine tests parse the same options
+ * into the {@link RunConfig} the CLI would build ({@link tinyTrainConfig}).
  */
+import { Result } from "effect";
+import { parseTrainOptions } from "../../src/cli/train_options.ts";
+import type { RunConfig } from "../../src/incremental/types.ts";
 
 /** What differs between the tests' runs. */
 export interface TinyRun {
@@ -19,12 +24,8 @@ export interface TinyRun {
   readonly batchSize?: number;
 }
 
-/** `deno` arguments of a tiny GSC run. */
-export const tinyTrainArgs = (run: TinyRun): string[] => [
-  "run",
-  "-A",
-  "src/cli/main.ts",
-  "train",
+/** The options of `gsc train` (after `train`) of a tiny run. */
+export const tinyTrainOptions = (run: TinyRun): string[] => [
   "--dataset",
   "synth",
   "--data-root",
@@ -49,6 +50,22 @@ export const tinyTrainArgs = (run: TinyRun): string[] => [
   run.out,
   "--quiet",
 ];
+
+/** `deno` arguments of a tiny run. */
+export const tinyTrainArgs = (run: TinyRun): string[] => [
+  "run",
+  "-A",
+  "src/cli/main.ts",
+  "train",
+  ...tinyTrainOptions(run),
+];
+
+/** The configuration `gsc train` builds from a tiny run's options (for in-process runs). */
+export const tinyTrainConfig = (run: TinyRun, ...extra: string[]): RunConfig => {
+  const parsed = parseTrainOptions([...tinyTrainOptions(run), ...extra]);
+  if (Result.isFailure(parsed)) throw new Error(parsed.failure.message);
+  return parsed.success.config;
+};
 
 /** Runs `deno` with `args` to its end; its success, exit code and standard error. */
 export const runDeno = async (args: readonly string[]) => {
