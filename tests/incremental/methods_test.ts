@@ -1,135 +1,699 @@
 /**
- * The methods behind the engine's one interface: with all three parts off
- * GSC's objective is fine-tuning's (same targets, no weights, no terms,
- * the same loss and gradient); MiB asks for the unbiased cross-entropy and
- * adds its distillation; GSC's full objective changes the loss only after
- * step 0.
+ * The methods' objectives by value: fine-tuning, LwF, ILT, MiB, PLOP and
+ * GSC, each built by `makeMethod` from the options the CLI parses, driven
+ * at steps 0, 1 and 2 of synthetic/2-2 (classes {0, 1, 2}, then {3, 4},
+ * then {5, 6}; StepInfo built as the engine's `stepInfo` builds it) on
+ * fixed seeded outputs given as autograd leaves. Every part the engine sums
+ * (the classification loss and each term) and the total, the targets and
+ * the per-pixel weights, and the gradient of each part with respect to the
+ * new logits, features and backbone stages are compared with a float64
+ * composition of the references (src/ops/reference/methods.ts).
+ *
+ * Data passes run for real over two in-memory batches: PLOP's `beginStep`
+ * (its entropy thresholds) and GSC's `endStep` (its prototypes, which are
+ * compared too and feed PPR at the next step); GSC's step 2 is also run
+ * after `importState` with the reference's prototypes. Decisions that
+ * depend on a threshold (PLOP's bins and confidence, PPR's argmax and
+ * theta) are checked to lie away from it in the fixtures. Each test also
+ * checks that the comparison fails against the reference of a slightly
+ * different configuration (a weight 1% off, one old class fewer, other
+ * SGC groups, no prototypes ...).
  */
-import {
-  deepStrictEqual as assertEquals,
-  notDeepStrictEqual as assertNotEquals,
-} from "node:assert/strict";
-import { Effect, Scope } from "effect";
-import { parameter } from "../../src/autograd/tape.ts";
-import { grad } from "../../src/autograd/tape.ts";
-import { SeededRng } from "../../src/data/rng.ts";
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { Effect, Result, Scope } from "effect";
+import { grad, type Node, parameter } from "../../src/autograd/tape.ts";
 import { GSC_DEFAULTS, parseTrainOptions } from "../../src/cli/mod.ts";
-import { classStepTable, type StepInfo } from "../../src/incremental/method.ts";
-import { fineTuning, gsc, mib } from "../../src/incremental/methods/mod.ts";
-import { totalLoss } from "../../src/incremental/train_batch.ts";
+import { type ClassTask, findTask, SeededRng, stepClasses } from "../../src/data/index.ts";
+import {
+  type BatchInput,
+  classStepTable,
+  type DataPass,
+  type Method,
+  type NewOutputs,
+  type OldOutputs,
+  type StepInfo,
+} from "../../src/incremental/method.ts";
+import { fineTuning, gsc, makeMethod } from "../../src/incremental/methods/mod.ts";
+import { medianThresholds } from "../../src/incremental/losses/mod.ts";
+import { classificationLoss, totalLoss } from "../../src/incremental/train_batch.ts";
+import type { RunConfig } from "../../src/incremental/types.ts";
+import {
+  entropyHistogramReference,
+  type Nhwc,
+  plopEntropyReference,
+} from "../../src/ops/reference/incremental.ts";
+import {
+  type BatchReference,
+  classificationReference,
+  ftObjectiveReference,
+  gscObjectiveReference,
+  gscPrototypesReference,
+  type GscReferenceOptions,
+  gscTargetsReference,
+  iltObjectiveReference,
+  lwfObjectiveReference,
+  mibObjectiveReference,
+  type ObjectiveReference,
+  type OutputsReference,
+  type PartReference,
+  plopObjectiveReference,
+  type PrototypesReference,
+  type StepReference,
+} from "../../src/ops/reference/methods.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
-import { gpuTestOptions, runGpu } from "../support/gpu.ts";
-import { Result } from "effect";
+import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 
+const TASK = findTask("synthetic/2-2") as ClassTask;
 const N = 2;
-const H = 5;
-const W = 3;
-const STEPS = [[0, 1, 2], [3], [4]];
+const H = 6;
+const W = 6;
+/** Backbone stages and the head's features, at their own sizes (every one fits local POD). */
+const STAGE_SHAPES: readonly Nhwc[] = [[N, 6, 6, 2], [N, 4, 4, 3]];
+const FEATURE_SHAPE: Nhwc = [N, 4, 5, 3];
+/** PLOP's histogram bins (src/incremental/methods/plop.ts). */
+const ENTROPY_BINS = 100;
 
-const config = () => {
-  const parsed = parseTrainOptions(["--dataset", "synth", "--task", "15-1", "--method", "gsc"]);
-  if (!Result.isSuccess(parsed)) throw new Error("default options must parse");
+/**
+ * Tolerance of every comparison: REL times the largest |expected| of the
+ * tensor (or scalar) compared. The f32 kernels' worst error seen here is
+ * 5.5e-7 of that scale (SSRD's gradient, the prototypes); the nearest
+ * negative control (lambdaSoft 1 -> 1.01 on SSRD) is off by 3.4e-3.
+ */
+const REL = 2e-5;
+
+const config = (method: string, ...extra: string[]): RunConfig => {
+  const argv = ["--dataset", "synth", "--task", "2-2", "--method", method, ...extra];
+  const parsed = parseTrainOptions(argv);
+  if (!Result.isSuccess(parsed)) throw new Error(`options must parse: ${argv.join(" ")}`);
   return parsed.success.config;
 };
 
-const info = (step: number): StepInfo => {
-  const seen = STEPS.slice(0, step + 1).flat().length;
-  const old = STEPS.slice(0, step).flat().length;
+/** Step t's StepInfo, as the engine's `stepInfo` builds it. */
+const stepInfo = (c: RunConfig, t: number): StepInfo => {
+  const classes = stepClasses(TASK, t);
   return {
-    step,
-    steps: STEPS.length,
-    seen,
-    old,
-    current: STEPS[step],
-    classStep: classStepTable(STEPS, step),
-    config: config(),
+    step: t,
+    steps: TASK.steps.length,
+    seen: classes.old.length + classes.current.length,
+    old: classes.old.length,
+    current: classes.current,
+    classStep: classStepTable(TASK.steps, t),
+    config: c,
   };
 };
 
-/** A batch at step t: random logits for the new and old model, labels of the step. */
-const batchAt = (t: number, seed: number) =>
-  Effect.gen(function* () {
-    const rng = new SeededRng(seed);
-    const i = info(t);
-    const pixels = N * H * W;
-    const logits = Float32Array.from({ length: pixels * i.seen }, () => rng.uniform(-2, 2));
-    const oldLogits = Float32Array.from({ length: pixels * Math.max(i.old, 1) }, () =>
-      rng.uniform(-2, 2));
-    const labels = Int32Array.from({ length: pixels }, () => {
-      const r = rng.float();
-      return r < 0.1 ? 255 : r < 0.6 ? 0 : i.current[rng.int(0, i.current.length - 1)];
-    });
-    const z = parameter(yield* fromArray(logits, [N, H, W, i.seen], "f32"), "z");
-    const batch = {
-      images: yield* fromArray(new Float32Array(pixels * 3), [N, H, W, 3], "f32"),
-      labels: yield* fromArray(labels, [N, H, W], "i32"),
-      size: N,
-      height: H,
-      width: W,
-    };
-    const old = {
-      logits: yield* fromArray(oldLogits, [N, H, W, Math.max(i.old, 1)], "f32"),
-      features: yield* fromArray(new Float32Array(pixels * 4).fill(1), [N, H, W, 4], "f32"),
-      stages: [],
-    };
-    return { i, z, batch, old };
+const referenceStep = (info: StepInfo): StepReference => ({
+  step: info.step,
+  seen: info.seen,
+  old: info.old,
+  added: info.current.length,
+  classStep: info.classStep,
+});
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+const floats = (rng: SeededRng, n: number, lo: number, hi: number) =>
+  Float32Array.from({ length: n }, () => rng.uniform(lo, hi));
+
+/** Logits of `channels`; with `peaked`, most pixels favour one class by a margin. */
+const logitsOf = (rng: SeededRng, channels: number, peaked: boolean) => {
+  const z = floats(rng, N * H * W * channels, -2, 2);
+  if (peaked) {
+    for (let p = 0; p < N * H * W; p++) {
+      if (rng.chance(0.7)) z[p * channels + rng.int(0, channels - 1)] += rng.uniform(1, 5);
+    }
+  }
+  return z;
+};
+
+const outputsOf = (rng: SeededRng, channels: number, peaked: boolean): Outputs => ({
+  logits: logitsOf(rng, channels, peaked),
+  features: floats(rng, sizeOf(FEATURE_SHAPE), -1, 1),
+  featureShape: FEATURE_SHAPE,
+  stages: STAGE_SHAPES.map((s) => floats(rng, sizeOf(s), -1, 1)),
+  stageShapes: STAGE_SHAPES,
+});
+
+/**
+ * Labels of a step's batch: the engine's labels are 0, 255 and the step's
+ * classes; old classes are mixed in too (a label below `old` is what the
+ * unbiased losses and PLOP treat as background).
+ */
+const labelsOf = (rng: SeededRng, info: StepInfo) =>
+  Int32Array.from({ length: N * H * W }, () => {
+    const r = rng.float();
+    if (r < 0.1) return 255;
+    if (r < 0.45) return 0;
+    if (r < 0.6 && info.old > 1) return rng.int(1, info.old - 1);
+    return info.current[rng.int(0, info.current.length - 1)];
   });
 
-/** Loss and logits gradient of a method's objective. */
-const lossAndGradient = (
-  method: ReturnType<typeof fineTuning>,
-  t: number,
-  seed: number,
-) =>
+/** Outputs and labels held as the f32 / i32 arrays the GPU receives. */
+interface Outputs extends OutputsReference {
+  readonly logits: Float32Array;
+  readonly features: Float32Array;
+  readonly stages: readonly Float32Array[];
+}
+
+interface Batch extends BatchReference {
+  readonly labels: Int32Array;
+}
+
+interface Fixture {
+  readonly batch: Batch;
+  readonly current: Outputs;
+  readonly old: Outputs | undefined;
+}
+
+/** A batch of step t with the new and (after step 0) old model's outputs. */
+const fixtureOf = (info: StepInfo, seed: number, tag: string): Fixture => {
+  const rng = new SeededRng(seed, tag, info.step);
+  return {
+    batch: { labels: labelsOf(rng, info), n: N, h: H, w: W },
+    current: outputsOf(rng, info.seen, false),
+    old: info.old > 0 ? outputsOf(rng, info.old, true) : undefined,
+  };
+};
+
+const uploadBatch = (b: Batch) =>
   Effect.gen(function* () {
-    const { i, z, batch, old } = yield* batchAt(t, seed);
-    const current = { logits: z, features: z, stages: [] };
-    const objective = yield* method.objective(i, batch, current, t > 0 ? old : undefined);
-    const loss = yield* totalLoss(i, z, objective);
-    const [dz] = yield* grad(loss, [z]);
-    return { loss: (yield* download(loss.value))[0], dz: yield* download(dz), objective };
+    const labels = yield* fromArray(Int32Array.from(b.labels), [b.n, b.h, b.w], "i32");
+    const images = yield* fromArray(
+      new Float32Array(b.n * b.h * b.w * 3),
+      [b.n, b.h, b.w, 3],
+      "f32",
+    );
+    return { images, labels, size: b.n, height: b.h, width: b.w } satisfies BatchInput;
   });
 
-Deno.test("GSC with SGC, SSRD and PPR off is fine-tuning exactly", gpuTestOptions, async () => {
+/** The new model's outputs as leaves (logits, features, then the stages). */
+const uploadNew = (o: Outputs, channels: number) =>
+  Effect.gen(function* () {
+    const logits = parameter(yield* fromArray(o.logits, [N, H, W, channels], "f32"), "logits");
+    const features = parameter(yield* fromArray(o.features, o.featureShape, "f32"), "features");
+    const stages: Node[] = [];
+    for (let l = 0; l < o.stages.length; l++) {
+      stages.push(parameter(yield* fromArray(o.stages[l], o.stageShapes[l], "f32"), `stage${l}`));
+    }
+    const outputs: NewOutputs = { logits, features, stages };
+    return { outputs, leaves: [logits, features, ...stages] };
+  });
+
+const uploadOld = (o: Outputs, channels: number) =>
+  Effect.gen(function* () {
+    const stages = [];
+    for (let l = 0; l < o.stages.length; l++) {
+      stages.push(yield* fromArray(o.stages[l], o.stageShapes[l], "f32"));
+    }
+    return {
+      logits: yield* fromArray(o.logits, [N, H, W, channels], "f32"),
+      features: yield* fromArray(o.features, o.featureShape, "f32"),
+      stages,
+    } satisfies OldOutputs;
+  });
+
+/** A data pass over in-memory batches (what the engine's pass loader would hand over). */
+const memoryPass = (info: StepInfo, batches: readonly Fixture[]): DataPass => ({
+  withOldModel: (visit) =>
+    Effect.forEach(batches, (f) =>
+      Effect.scoped(Effect.gen(function* () {
+        if (!f.old) return;
+        yield* visit(yield* uploadBatch(f.batch), yield* uploadOld(f.old, info.old));
+      })), { discard: true }),
+  withBothModels: (visit) =>
+    Effect.forEach(batches, (f) =>
+      Effect.scoped(Effect.gen(function* () {
+        const current = yield* uploadNew(f.current, info.seen);
+        const old = f.old ? yield* uploadOld(f.old, info.old) : undefined;
+        yield* visit(yield* uploadBatch(f.batch), current.outputs, old);
+      })), { discard: true }),
+});
+
+/** A part's value and gradients as the GPU computed them. */
+interface GotPart {
+  readonly value: number;
+  readonly logits: Float32Array;
+  readonly features: Float32Array;
+  readonly stages: Float32Array[];
+}
+
+/** What the method's objective gave, read back. */
+interface Got {
+  readonly classification: string;
+  readonly terms: readonly string[];
+  readonly targets: Int32Array;
+  readonly pixelWeights: Float32Array | undefined;
+  readonly parts: Readonly<Record<string, GotPart>>;
+  readonly total: GotPart;
+}
+
+/** Runs `method.objective` on a fixture and reads back every part and its gradients. */
+const runObjective = (method: Method, info: StepInfo, f: Fixture) =>
+  Effect.gen(function* () {
+    const batch = yield* uploadBatch(f.batch);
+    const current = yield* uploadNew(f.current, info.seen);
+    const old = f.old ? yield* uploadOld(f.old, info.old) : undefined;
+    const objective = yield* method.objective(info, batch, current.outputs, old);
+    const read = (node: Node) =>
+      Effect.gen(function* () {
+        const [dLogits, dFeatures, ...dStages] = yield* grad(node, current.leaves);
+        const stages: Float32Array[] = [];
+        for (const d of dStages) stages.push(yield* download(d));
+        return {
+          value: (yield* download(node.value))[0],
+          logits: yield* download(dLogits),
+          features: yield* download(dFeatures),
+          stages,
+        } satisfies GotPart;
+      });
+    const parts: Record<string, GotPart> = {
+      classification: yield* read(
+        yield* classificationLoss(info, current.outputs.logits, objective),
+      ),
+    };
+    for (const term of objective.terms) parts[term.name] = yield* read(term.value);
+    return {
+      classification: objective.classification,
+      terms: objective.terms.map((t) => t.name),
+      targets: yield* download(objective.targets),
+      pixelWeights: objective.pixelWeights ? yield* download(objective.pixelWeights) : undefined,
+      parts,
+      total: yield* read(yield* totalLoss(info, current.outputs.logits, objective)),
+    } satisfies Got;
+  });
+
+const maxAbs = (xs: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < xs.length; i++) m = Math.max(m, Math.abs(xs[i]));
+  return m;
+};
+
+/** |got - want| <= REL * max |want| over the tensor (exactly 0 where want is all 0). */
+const near = (got: ArrayLike<number>, want: ArrayLike<number>, label: string) =>
+  assertClose(got, want, REL * maxAbs(want), 0, label);
+
+const comparePart = (got: GotPart, want: PartReference, label: string) => {
+  near([got.value], [want.value], `${label} value`);
+  near(got.logits, want.logits, `${label} d/dlogits`);
+  near(got.features, want.features, `${label} d/dfeatures`);
+  assertEquals(got.stages.length, want.stages.length);
+  got.stages.forEach((s, l) => near(s, want.stages[l], `${label} d/dstage${l}`));
+};
+
+/** Throws unless the objective matches the reference part by part. */
+const compare = (got: Got, want: ObjectiveReference, label: string) => {
+  assertEquals(got.classification, want.classification, `${label}: classification`);
+  assertEquals(got.terms, want.terms, `${label}: terms`);
+  assertEquals([...got.targets], want.targets, `${label}: targets`);
+  assertEquals(
+    got.pixelWeights === undefined,
+    want.pixelWeights === undefined,
+    `${label}: weights`,
+  );
+  if (got.pixelWeights && want.pixelWeights) {
+    near(got.pixelWeights, want.pixelWeights, `${label}: pixel weights`);
+  }
+  for (const name of ["classification", ...want.terms]) {
+    comparePart(got.parts[name], want.parts[name], `${label}: ${name}`);
+  }
+  comparePart(got.total, want.total, `${label}: total`);
+};
+
+/** Throws unless `check` throws: a negative control must be told apart. */
+const mustThrow = (check: () => void, label: string) => {
+  try {
+    check();
+  } catch {
+    return;
+  }
+  throw new Error(`${label}: the comparison did not tell the two apart`);
+};
+
+/** The comparison must fail against a reference that differs (a negative control). */
+const mustDiffer = (got: Got, other: ObjectiveReference, label: string) =>
+  mustThrow(() => compare(got, other, label), label);
+
+/** The same for one part (same structure, other values). */
+const partsDiffer = (got: GotPart, other: PartReference, label: string) =>
+  mustThrow(() => comparePart(got, other, label), label);
+
+const STEPS = [0, 1, 2];
+
+Deno.test("fine-tuning: cross-entropy on the labels at every step", gpuTestOptions, async () => {
   await runGpu(Effect.gen(function* () {
-    const scope = yield* Scope.make();
-    const off = gsc({ ...GSC_DEFAULTS, sgc: false, ssrd: false, ppr: false }, scope);
-    for (const t of [0, 1, 2]) {
-      const a = yield* lossAndGradient(off, t, 7 + t);
-      const b = yield* lossAndGradient(fineTuning(), t, 7 + t);
-      assertEquals(a.objective.pixelWeights, undefined);
-      assertEquals(a.objective.terms.length, 0);
-      assertEquals(a.loss, b.loss);
-      assertEquals([...a.dz], [...b.dz]);
+    const c = config("ft");
+    const method = makeMethod(c, yield* Scope.make());
+    for (const t of STEPS) {
+      const info = stepInfo(c, t);
+      const f = fixtureOf(info, 11, "ft");
+      const got = yield* runObjective(method, info, f);
+      const step = referenceStep(info);
+      compare(got, ftObjectiveReference(step, f.batch, f.current), `ft step ${t}`);
+      // Control: MiB's unbiased cross-entropy has other values once there are old classes.
+      if (t > 0) {
+        const unbiased = classificationReference(step, f.current, f.batch.labels, "unbiased-ce");
+        partsDiffer(got.parts.classification, unbiased, `ft step ${t} vs unbiased ce`);
+      }
     }
   }));
 });
 
-Deno.test("full GSC adds SGC weights and SSRD after step 0 only", gpuTestOptions, async () => {
+Deno.test("LwF: cross-entropy plus kdWeight x distillation", gpuTestOptions, async () => {
   await runGpu(Effect.gen(function* () {
-    const scope = yield* Scope.make();
-    const full = gsc(GSC_DEFAULTS, scope);
-    yield* full.beginStep!(info(1), undefined as never);
-    const step0 = yield* lossAndGradient(full, 0, 3);
-    const ft0 = yield* lossAndGradient(fineTuning(), 0, 3);
-    assertEquals(step0.loss, ft0.loss);
-    const step1 = yield* lossAndGradient(full, 1, 3);
-    const ft1 = yield* lossAndGradient(fineTuning(), 1, 3);
-    assertNotEquals(step1.loss, ft1.loss);
-    assertEquals(step1.objective.terms.map((term) => term.name), ["ssrd"]);
-    assertNotEquals(step1.objective.pixelWeights, undefined);
+    const c = config("lwf");
+    assertEquals(c.kdWeight, 100);
+    const method = makeMethod(c, yield* Scope.make());
+    for (const t of STEPS) {
+      const info = stepInfo(c, t);
+      const f = fixtureOf(info, 12, "lwf");
+      const got = yield* runObjective(method, info, f);
+      const step = referenceStep(info);
+      compare(got, lwfObjectiveReference(step, f.batch, f.current, f.old, c), `lwf step ${t}`);
+      if (t > 0) {
+        const heavier = { kdWeight: c.kdWeight * 1.01 };
+        mustDiffer(got, lwfObjectiveReference(step, f.batch, f.current, f.old, heavier), "lwf kd");
+      }
+    }
   }));
 });
 
 Deno.test(
-  "MiB asks for the unbiased cross-entropy and adds its distillation",
+  "ILT: LwF plus featureWeight x MSE of the last stage (no gradient to the others)",
   gpuTestOptions,
   async () => {
     await runGpu(Effect.gen(function* () {
-      const method = mib({ ...config(), method: "mib", kdWeight: 10 });
-      const r = yield* lossAndGradient(method, 1, 5);
-      assertEquals(r.objective.classification, "unbiased-ce");
-      assertEquals(r.objective.terms.map((term) => term.name), ["unbiased-kd"]);
+      // The default weights are both 100: another feature weight tells the two terms apart.
+      const c = config("ilt", "--feature-weight", "40");
+      assertEquals([c.kdWeight, c.featureWeight], [100, 40]);
+      const method = makeMethod(c, yield* Scope.make());
+      for (const t of STEPS) {
+        const info = stepInfo(c, t);
+        const f = fixtureOf(info, 13, "ilt");
+        const got = yield* runObjective(method, info, f);
+        const step = referenceStep(info);
+        const want = iltObjectiveReference(step, f.batch, f.current, f.old, c);
+        compare(got, want, `ilt step ${t}`);
+        if (t > 0) {
+          const other = { ...c, featureWeight: c.featureWeight * 1.01 };
+          const heavier = iltObjectiveReference(step, f.batch, f.current, f.old, other);
+          mustDiffer(got, heavier, "ilt feature weight");
+        }
+      }
     }));
   },
 );
+
+Deno.test(
+  "MiB: unbiased cross-entropy plus kdWeight x unbiased distillation",
+  gpuTestOptions,
+  async () => {
+    await runGpu(Effect.gen(function* () {
+      const c = config("mib");
+      assertEquals(c.kdWeight, 10);
+      const method = makeMethod(c, yield* Scope.make());
+      for (const t of STEPS) {
+        const info = stepInfo(c, t);
+        const f = fixtureOf(info, 14, "mib");
+        const got = yield* runObjective(method, info, f);
+        const step = referenceStep(info);
+        compare(got, mibObjectiveReference(step, f.batch, f.current, f.old, c), `mib step ${t}`);
+        if (t > 0) {
+          // Control: the old class count one lower (an old class taken for a new one).
+          const fewer = { ...step, old: step.old - 1, added: step.added + 1 };
+          const shifted = classificationReference(fewer, f.current, f.batch.labels, "unbiased-ce");
+          partsDiffer(got.parts.classification, shifted, "mib old classes");
+          const heavier = { kdWeight: c.kdWeight * 1.01 };
+          mustDiffer(
+            got,
+            mibObjectiveReference(step, f.batch, f.current, f.old, heavier),
+            "mib kd",
+          );
+        }
+      }
+    }));
+  },
+);
+
+/** PLOP's thresholds from a pass: the reference histogram through PLOP's median rule. */
+const plopThresholds = (info: StepInfo, pass: readonly Fixture[]) => {
+  const histogram = new Array<number>(info.old * ENTROPY_BINS).fill(0);
+  for (const f of pass) {
+    const h = entropyHistogramReference(
+      f.old!.logits,
+      f.batch.labels,
+      info.old,
+      ENTROPY_BINS,
+      info.seen,
+    );
+    h.forEach((v, i) => (histogram[i] += v));
+    // The f32 entropy must fall in the same bin: no pixel within 1e-5 of a bin edge.
+    f.batch.labels.forEach((y, p) => {
+      if (y !== 0) return;
+      const e = plopEntropyReference(f.old!.logits, p, info.old, info.seen).entropy * ENTROPY_BINS;
+      if (Math.abs(e - Math.round(e)) < 1e-5) throw new Error(`pixel ${p} on a bin edge: ${e}`);
+    });
+  }
+  return medianThresholds(histogram, ENTROPY_BINS, info.old);
+};
+
+/** No pixel PLOP would relabel sits within 1e-5 of its class threshold. */
+const checkPlopMargins = (info: StepInfo, f: Fixture, thresholds: ArrayLike<number>) => {
+  let confident = 0;
+  let unsure = 0;
+  f.batch.labels.forEach((y, p) => {
+    if (!(y >= 0 && y < info.old)) return;
+    const { entropy, argmax } = plopEntropyReference(f.old!.logits, p, info.old, info.seen);
+    const margin = entropy - thresholds[argmax];
+    if (Math.abs(margin) < 1e-5) throw new Error(`pixel ${p} on its threshold: ${margin}`);
+    if (margin < 0) confident++;
+    else unsure++;
+  });
+  // The fixture exercises both outcomes.
+  if (confident === 0 || unsure === 0) throw new Error(`${confident} confident, ${unsure} not`);
+};
+
+Deno.test(
+  "PLOP: pseudo labels from its pass's thresholds, weighted cross-entropy and local POD",
+  gpuTestOptions,
+  async () => {
+    await runGpu(Effect.gen(function* () {
+      const c = config("plop");
+      assertEquals(c.podFactor, 0.01);
+      const method = makeMethod(c, yield* Scope.make());
+      for (const t of STEPS) {
+        const info = stepInfo(c, t);
+        const step = referenceStep(info);
+        const f = fixtureOf(info, 15, "plop");
+        let thresholds: ArrayLike<number> | undefined;
+        if (t > 0) {
+          // The engine's order: beginStep (the thresholds pass) before the step's batches.
+          const pass = [fixtureOf(info, 15, "plop-pass-0"), fixtureOf(info, 15, "plop-pass-1")];
+          yield* method.beginStep!(info, memoryPass(info, pass));
+          thresholds = plopThresholds(info, pass);
+          checkPlopMargins(info, f, thresholds);
+        }
+        const got = yield* runObjective(method, info, f);
+        const want = plopObjectiveReference(step, f.batch, f.current, f.old, thresholds, c);
+        compare(got, want, `plop step ${t}`);
+        if (t > 0) {
+          const heavier = { podFactor: c.podFactor * 1.01 };
+          const pod = plopObjectiveReference(step, f.batch, f.current, f.old, thresholds, heavier);
+          mustDiffer(got, pod, "plop pod factor");
+          const looser = Array.from(thresholds!, (x) => x * 1.5);
+          const loose = plopObjectiveReference(step, f.batch, f.current, f.old, looser, c);
+          mustDiffer(got, loose, "plop thresholds");
+        }
+      }
+    }));
+  },
+);
+
+Deno.test(
+  "GSC with SGC, SSRD and PPR off is fine-tuning bit for bit",
+  gpuTestOptions,
+  async () => {
+    await runGpu(Effect.gen(function* () {
+      const c = config("gsc");
+      const scope = yield* Scope.make();
+      const off = gsc({ ...GSC_DEFAULTS, sgc: false, ssrd: false, ppr: false }, scope);
+      for (const t of STEPS) {
+        const info = stepInfo(c, t);
+        if (t > 0) yield* off.beginStep!(info, memoryPass(info, []));
+        const f = fixtureOf(info, 16, "gsc-off");
+        const a = yield* runObjective(off, info, f);
+        const b = yield* runObjective(fineTuning(), info, f);
+        assertEquals(a, b);
+        compare(a, ftObjectiveReference(referenceStep(info), f.batch, f.current), `off step ${t}`);
+      }
+    }));
+  },
+);
+
+/** Outcomes of PPR on a fixture's background pixels (none when PPR does not run). */
+interface PprOutcomes {
+  kept: number;
+  relabelled: number;
+  ignored: number;
+}
+
+/**
+ * PPR's decisions on the fixture, checked away from its boundaries: the best
+ * class leads the second by at least 1e-4 in log-score and, where the pixel
+ * would be relabelled or ignored, its score is at least 1e-4 from theta.
+ */
+const checkPprMargins = (
+  info: StepInfo,
+  f: Fixture,
+  stored: PrototypesReference | undefined,
+  options: GscReferenceOptions,
+  outcomes: PprOutcomes,
+) => {
+  const { relabel } = gscTargetsReference(referenceStep(info), f.batch, f.old, stored, options);
+  if (!relabel) return;
+  f.batch.labels.forEach((y, p) => {
+    if (y !== 0 || Number.isNaN(relabel.score[p])) return;
+    const out = relabel.labels[p];
+    if (relabel.gap[p] < 1e-4) throw new Error(`PPR: pixel ${p} near a tie (${relabel.gap[p]})`);
+    if (out !== 0 && Math.abs(relabel.score[p] - options.pprTheta) < 1e-4) {
+      throw new Error(`PPR: pixel ${p} on theta (${relabel.score[p]})`);
+    }
+    if (out === 0) outcomes.kept++;
+    else if (out === 255) outcomes.ignored++;
+    else outcomes.relabelled++;
+  });
+};
+
+/** GSC's stored prototypes, read back through `exportState`, against the reference. */
+const comparePrototypes = (method: Method, want: PrototypesReference, label: string) =>
+  Effect.gen(function* () {
+    const state = yield* method.exportState!();
+    const prototypes = state.tensors["gsc.prototypes"];
+    const valid = state.tensors["gsc.prototypes_valid"];
+    assertEquals(prototypes.shape, [want.classes, want.features], `${label}: shape`);
+    near(prototypes.data, want.prototypes, `${label}: prototypes`);
+    assertEquals([...valid.data], Array.from(want.valid), `${label}: valid`);
+  });
+
+/** One step of a GSC run as the engine drives it, with what was compared. */
+interface GscStep {
+  readonly info: StepInfo;
+  readonly fixture: Fixture;
+  readonly got: Got;
+  /** The prototypes the step's objective used (the reference's). */
+  readonly stored: PrototypesReference | undefined;
+}
+
+/**
+ * Steps 0, 1 and 2 of GSC as the engine runs them: beginStep (after step 0),
+ * the step's objective on a batch, then endStep's prototype pass over two
+ * in-memory batches. Each objective is compared with the reference fed the
+ * reference's own prototypes; the prototypes GSC keeps are compared too.
+ */
+const gscRun = (c: RunConfig, seed: number, tag: string, outcomes: PprOutcomes) =>
+  Effect.gen(function* () {
+    const method = makeMethod(c, yield* Scope.make());
+    const steps: GscStep[] = [];
+    let stored: PrototypesReference | undefined;
+    for (const t of STEPS) {
+      const info = stepInfo(c, t);
+      const step = referenceStep(info);
+      if (t > 0) yield* method.beginStep!(info, memoryPass(info, []));
+      const f = fixtureOf(info, seed, tag);
+      checkPprMargins(info, f, stored, c.gsc, outcomes);
+      const got = yield* runObjective(method, info, f);
+      const want = gscObjectiveReference(step, f.batch, f.current, f.old, stored, c.gsc);
+      compare(got, want, `${tag} step ${t}`);
+      steps.push({ info, fixture: f, got, stored });
+      if (t === STEPS.length - 1) break;
+      const pass = [fixtureOf(info, seed, `${tag}-pass-0`), fixtureOf(info, seed, `${tag}-pass-1`)];
+      for (const b of pass) checkPprMargins(info, b, stored, c.gsc, outcomes);
+      yield* method.endStep!(info, memoryPass(info, pass));
+      stored = gscPrototypesReference(step, pass, stored, c.gsc);
+      yield* comparePrototypes(method, stored, `${tag} prototypes after step ${t}`);
+    }
+    return steps;
+  });
+
+Deno.test(
+  "GSC: PPR targets, SGC-weighted cross-entropy and SSRD at steps 0-2, prototypes from its passes",
+  gpuTestOptions,
+  async () => {
+    await runGpu(Effect.gen(function* () {
+      const c = config("gsc");
+      assertEquals(c.gsc, GSC_DEFAULTS);
+      const outcomes = { kept: 0, relabelled: 0, ignored: 0 };
+      const steps = yield* gscRun(c, 17, "gsc", outcomes);
+      // PPR kept, relabelled and ignored background pixels on the way.
+      if (Object.values(outcomes).some((n) => n === 0)) throw new Error(JSON.stringify(outcomes));
+      for (const { info, fixture: f, got, stored } of steps.slice(1)) {
+        const step = referenceStep(info);
+        const want = (s: StepReference, o: GscReferenceOptions) =>
+          gscObjectiveReference(s, f.batch, f.current, f.old, stored, o);
+        const label = `gsc step ${info.step}`;
+        mustDiffer(got, want(step, { ...c.gsc, lambdaSoft: 1.01 }), `${label} lambdaSoft`);
+        mustDiffer(got, want(step, { ...c.gsc, lambdaSharp: 1.01 }), `${label} lambdaSharp`);
+        mustDiffer(got, want(step, { ...c.gsc, pprTau: 2 * c.gsc.pprTau }), `${label} tau`);
+        const noPpr = gscObjectiveReference(step, f.batch, f.current, f.old, undefined, c.gsc);
+        mustDiffer(got, noPpr, `${label} without prototypes`);
+        // SGC: one group for every old class instead of one per old step.
+        const merged = Array.from(info.classStep, (k) => (k < info.step ? 0 : k));
+        if (info.step === 2) {
+          mustDiffer(got, want({ ...step, classStep: merged }, c.gsc), `${label} groups`);
+        }
+      }
+      // The same step 2 with the prototypes set through importState (a resumed run).
+      const last = steps[2];
+      const resumed = makeMethod(c, yield* Scope.make());
+      const p = last.stored!;
+      yield* resumed.importState!({
+        tensors: {
+          "gsc.prototypes": {
+            shape: [p.classes, p.features],
+            data: Float32Array.from(p.prototypes),
+          },
+          "gsc.prototypes_valid": { shape: [p.classes], data: Float32Array.from(p.valid) },
+        },
+        json: { prototypes: true },
+      });
+      yield* resumed.beginStep!(last.info, memoryPass(last.info, []));
+      const again = yield* runObjective(resumed, last.info, last.fixture);
+      const f = last.fixture;
+      const want = gscObjectiveReference(
+        referenceStep(last.info),
+        f.batch,
+        f.current,
+        f.old,
+        p,
+        c.gsc,
+      );
+      compare(again, want, "gsc step 2 after importState");
+    }));
+  },
+);
+
+Deno.test("GSC: each part alone (SGC, SSRD, PPR) at steps 0-2", gpuTestOptions, async () => {
+  await runGpu(Effect.gen(function* () {
+    const alone = {
+      sgc: ["--no-ssrd", "--no-ppr"],
+      ssrd: ["--no-sgc", "--no-ppr"],
+      ppr: ["--no-sgc", "--no-ssrd"],
+    };
+    for (const [part, flags] of Object.entries(alone)) {
+      const c = config("gsc", ...flags);
+      const outcomes = { kept: 0, relabelled: 0, ignored: 0 };
+      const steps = yield* gscRun(c, 18, `gsc ${part} alone`, outcomes);
+      if (part === "ppr" && outcomes.relabelled === 0) throw new Error(JSON.stringify(outcomes));
+      // Control: the full method's reference differs from each part alone.
+      const { info, fixture: f, got, stored } = steps[2];
+      const full = gscObjectiveReference(
+        referenceStep(info),
+        f.batch,
+        f.current,
+        f.old,
+        stored,
+        GSC_DEFAULTS,
+      );
+      mustDiffer(got, full, `gsc ${part} alone vs full`);
+    }
+  }));
+});

@@ -472,3 +472,78 @@ export const finiteDifferences = (
     minus[i] -= h;
     return (f(plus) - f(minus)) / (2 * h);
   });
+
+/** Gradient of {@link featureDistillationReference} with respect to `a`: 2 (a - b) / n. */
+export const featureDistillationBackwardReference = (
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+): number[] => Array.from(a, (x, i) => (2 * (x - b[i])) / a.length);
+
+/**
+ * Analytic gradient of {@link localPodLayerReference} with respect to the new
+ * map: each image's distance gives (a - b) / (N ||a - b||) on its embedding
+ * (0 where the two embeddings coincide), through the L2 normalisation when
+ * asked (max(||e||, 1e-12) as there), then every strip entry hands its share
+ * (1 / cols or 1 / rows) to the elements it averages, times 2 x under "pow".
+ */
+export const localPodLayerBackwardReference = (
+  newX: ArrayLike<number>,
+  oldX: ArrayLike<number>,
+  shape: Nhwc,
+  options: PodReferenceOptions = {},
+): number[] => {
+  const [n, h, w, c] = shape;
+  const scales = options.scales ?? [1, 2, 4];
+  const prepro = options.prepro ?? "pow";
+  const rawA = localPodEmbeddingReference(newX, shape, scales, prepro);
+  const rawB = localPodEmbeddingReference(oldX, shape, scales, prepro);
+  const dx = new Array<number>(newX.length).fill(0);
+  const regions = podRegions(h, w, scales);
+  for (let b = 0; b < n; b++) {
+    const a = options.normalize ? l2Normalized(rawA[b]) : rawA[b];
+    const o = options.normalize ? l2Normalized(rawB[b]) : rawB[b];
+    const dist = Math.sqrt(a.reduce((s, v, k) => s + (v - o[k]) ** 2, 0));
+    let de = a.map((v, k) => (dist === 0 ? 0 : (v - o[k]) / (n * dist)));
+    if (options.normalize) {
+      const norm = Math.sqrt(rawA[b].reduce((s, v) => s + v * v, 0));
+      if (norm > 1e-12) {
+        const dot = a.reduce((s, v, k) => s + v * de[k], 0);
+        de = de.map((g, k) => (g - a[k] * dot) / norm);
+      } else de = de.map((g) => g / 1e-12);
+    }
+    const addTo = (y: number, xx: number, k: number, g: number) => {
+      const i = ((b * h + y) * w + xx) * c + k;
+      dx[i] += prepro === "pow" ? 2 * newX[i] * g : g;
+    };
+    let e = 0;
+    for (const r of regions) {
+      const rows = r.y1 - r.y0;
+      const cols = r.x1 - r.x0;
+      for (let k = 0; k < c; k++) {
+        for (let y = r.y0; y < r.y1; y++, e++) {
+          for (let xx = r.x0; xx < r.x1; xx++) addTo(y, xx, k, de[e] / cols);
+        }
+      }
+      for (let k = 0; k < c; k++) {
+        for (let xx = r.x0; xx < r.x1; xx++, e++) {
+          for (let y = r.y0; y < r.y1; y++) addTo(y, xx, k, de[e] / rows);
+        }
+      }
+    }
+  }
+  return dx;
+};
+
+/** Gradients of {@link localPodReference} with respect to each new layer (weight_l / L each). */
+export const localPodBackwardReference = (
+  newStages: readonly ArrayLike<number>[],
+  oldStages: readonly ArrayLike<number>[],
+  shapes: readonly Nhwc[],
+  options: PodReferenceOptions & { readonly weights?: readonly number[] } = {},
+): number[][] =>
+  newStages.map((x, l) => {
+    const weight = (options.weights ? options.weights[l] : 1) / newStages.length;
+    return localPodLayerBackwardReference(x, oldStages[l], shapes[l], options).map((g) =>
+      weight * g
+    );
+  });

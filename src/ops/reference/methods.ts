@@ -1,0 +1,415 @@
+/**
+ * Float64 compositions of the incremental methods' objectives
+ * (src/incremental/methods/): what each method trains on for one batch,
+ * its targets, per-pixel weights, every loss part's value and the gradient
+ * of each part with respect to the new model's logits, features and stages,
+ * built only from the references beside this module (cross-entropy,
+ * unbiased cross-entropy, the distillations, local POD, PLOP's pseudo
+ * labels, GSC's SGC / SSRD / PPR / prototypes). Used by the tests only.
+ *
+ * Layout: logits [pixels, channels] row-major (NHWC flattened); feature
+ * maps NHWC with their shape given.
+ *
+ * @module
+ */
+import { crossEntropyBackwardReference, crossEntropyReference } from "./loss.ts";
+import {
+  distillationBackwardReference,
+  featureDistillationBackwardReference,
+  featureDistillationReference,
+  knowledgeDistillationReference,
+  localPodBackwardReference,
+  localPodReference,
+  type Nhwc,
+  plopPseudoLabelsReference,
+  unbiasedCrossEntropyBackwardReference,
+  unbiasedCrossEntropyReference,
+  unbiasedDistillationReference,
+} from "./incremental.ts";
+import {
+  accumulatePrototypesReference,
+  finalizePrototypesReference,
+  pseudoRelabelReference,
+  type RelabelReference,
+  sgcWeightsReference,
+  ssrdGradientReference,
+  ssrdReference,
+  type SsrdReferenceSpec,
+} from "./gsc.ts";
+import { resizeBilinearReference } from "./resize.ts";
+
+/** Where a step stands, as the engine's StepInfo counts it. */
+export interface StepReference {
+  readonly step: number;
+  /** |C_{0:t}|: the new model's channels. */
+  readonly seen: number;
+  /** |C_{0:t-1}|: the old model's channels (0 at step 0). */
+  readonly old: number;
+  /** |C_t|: the classes added at this step. */
+  readonly added: number;
+  /** Per class index < seen: the step that introduced it. */
+  readonly classStep: ArrayLike<number>;
+}
+
+/** One batch's labels [n, h, w]. */
+export interface BatchReference {
+  readonly labels: ArrayLike<number>;
+  readonly n: number;
+  readonly h: number;
+  readonly w: number;
+}
+
+/** A model's outputs on the batch: logits at the label size, features and stages at theirs. */
+export interface OutputsReference {
+  readonly logits: ArrayLike<number>;
+  readonly features: ArrayLike<number>;
+  readonly featureShape: Nhwc;
+  readonly stages: readonly ArrayLike<number>[];
+  readonly stageShapes: readonly Nhwc[];
+}
+
+/** One loss part: its value and its gradient with respect to the new outputs. */
+export interface PartReference {
+  readonly value: number;
+  readonly logits: number[];
+  readonly features: number[];
+  readonly stages: number[][];
+}
+
+/** A method's objective on one batch. */
+export interface ObjectiveReference {
+  readonly targets: number[];
+  readonly pixelWeights?: number[];
+  readonly classification: "ce" | "unbiased-ce";
+  /** The classification loss and, by name, every other term. */
+  readonly parts: Readonly<Record<string, PartReference>>;
+  /** The term names in the method's order (the classification part not included). */
+  readonly terms: readonly string[];
+  /** Everything summed: the engine's total loss and its gradients. */
+  readonly total: PartReference;
+}
+
+const zeros = (n: number) => new Array<number>(n).fill(0);
+
+const emptyPart = (current: OutputsReference, value: number): PartReference => ({
+  value,
+  logits: zeros(current.logits.length),
+  features: zeros(current.features.length),
+  stages: current.stages.map((s) => zeros(s.length)),
+});
+
+const scaled = (part: PartReference, k: number): PartReference => ({
+  value: k * part.value,
+  logits: part.logits.map((g) => k * g),
+  features: part.features.map((g) => k * g),
+  stages: part.stages.map((s) => s.map((g) => k * g)),
+});
+
+const sum = (a: PartReference, b: PartReference): PartReference => ({
+  value: a.value + b.value,
+  logits: a.logits.map((g, i) => g + b.logits[i]),
+  features: a.features.map((g, i) => g + b.features[i]),
+  stages: a.stages.map((s, l) => s.map((g, i) => g + b.stages[l][i])),
+});
+
+/**
+ * The engine's classification loss (train_batch.ts `classificationLoss`):
+ * the unbiased cross-entropy when asked and there are old classes, plain
+ * cross-entropy otherwise; both mean over the valid pixels, weighted.
+ */
+export const classificationReference = (
+  info: StepReference,
+  current: OutputsReference,
+  targets: ArrayLike<number>,
+  classification: "ce" | "unbiased-ce",
+  weights?: ArrayLike<number>,
+): PartReference => {
+  const z = current.logits;
+  if (classification === "unbiased-ce" && info.old > 0) {
+    const options = { weights };
+    return {
+      ...emptyPart(current, 0),
+      value: unbiasedCrossEntropyReference(z, targets, info.seen, info.old, options).loss,
+      logits: unbiasedCrossEntropyBackwardReference(z, targets, info.seen, info.old, options),
+    };
+  }
+  return {
+    ...emptyPart(current, 0),
+    value: crossEntropyReference(z, targets, info.seen, { weights }).loss[0],
+    logits: crossEntropyBackwardReference(z, targets, info.seen, [1], { weights }),
+  };
+};
+
+const objective = (
+  info: StepReference,
+  current: OutputsReference,
+  targets: number[],
+  classification: "ce" | "unbiased-ce",
+  terms: readonly [string, PartReference][],
+  pixelWeights?: number[],
+): ObjectiveReference => {
+  const ce = classificationReference(info, current, targets, classification, pixelWeights);
+  const parts: Record<string, PartReference> = { classification: ce };
+  let total = ce;
+  for (const [name, part] of terms) {
+    parts[name] = part;
+    total = sum(total, part);
+  }
+  return { targets, pixelWeights, classification, parts, terms: terms.map(([n]) => n), total };
+};
+
+/** Fine-tuning: cross-entropy on the labels. */
+export const ftObjectiveReference = (
+  info: StepReference,
+  batch: BatchReference,
+  current: OutputsReference,
+): ObjectiveReference => objective(info, current, Array.from(batch.labels), "ce", []);
+
+/** LwF's term: kdWeight * MiB's KnowledgeDistillationLoss of the old logits. */
+const kdPart = (
+  unbiased: boolean,
+  info: StepReference,
+  current: OutputsReference,
+  old: OutputsReference,
+  weight: number,
+): PartReference => {
+  const z = current.logits;
+  const value = unbiased
+    ? unbiasedDistillationReference(z, old.logits, info.seen, info.old)
+    : knowledgeDistillationReference(z, old.logits, info.seen, info.old);
+  const logits = distillationBackwardReference(unbiased, z, old.logits, info.seen, info.old);
+  return scaled({ ...emptyPart(current, value), logits }, weight);
+};
+
+/** LwF: cross-entropy plus kdWeight * distillation (after step 0). */
+export const lwfObjectiveReference = (
+  info: StepReference,
+  batch: BatchReference,
+  current: OutputsReference,
+  old: OutputsReference | undefined,
+  weights: { readonly kdWeight: number },
+): ObjectiveReference =>
+  objective(
+    info,
+    current,
+    Array.from(batch.labels),
+    "ce",
+    old ? [["kd", kdPart(false, info, current, old, weights.kdWeight)]] : [],
+  );
+
+/** ILT: LwF plus featureWeight * MSE between the last backbone stages. */
+export const iltObjectiveReference = (
+  info: StepReference,
+  batch: BatchReference,
+  current: OutputsReference,
+  old: OutputsReference | undefined,
+  weights: { readonly kdWeight: number; readonly featureWeight: number },
+): ObjectiveReference => {
+  if (!old) return objective(info, current, Array.from(batch.labels), "ce", []);
+  const last = current.stages.length - 1;
+  const a = current.stages[last];
+  const b = old.stages[last];
+  const features = emptyPart(current, featureDistillationReference(a, b));
+  features.stages[last] = featureDistillationBackwardReference(a, b);
+  return objective(info, current, Array.from(batch.labels), "ce", [
+    ["kd", kdPart(false, info, current, old, weights.kdWeight)],
+    ["features", scaled(features, weights.featureWeight)],
+  ]);
+};
+
+/** MiB: unbiased cross-entropy plus kdWeight * unbiased distillation (after step 0). */
+export const mibObjectiveReference = (
+  info: StepReference,
+  batch: BatchReference,
+  current: OutputsReference,
+  old: OutputsReference | undefined,
+  weights: { readonly kdWeight: number },
+): ObjectiveReference =>
+  objective(
+    info,
+    current,
+    Array.from(batch.labels),
+    "unbiased-ce",
+    old ? [["unbiased-kd", kdPart(true, info, current, old, weights.kdWeight)]] : [],
+  );
+
+/**
+ * PLOP after step 0: entropy pseudo labels from the old logits and the
+ * per-class `thresholds`, each image's cross-entropy weighted by its
+ * adaptive factor, and local POD over every stage and the features with
+ * weight podFactor * sqrt(seen / added) per layer, averaged over the layers.
+ * At step 0 (no old model) plain cross-entropy.
+ */
+export const plopObjectiveReference = (
+  info: StepReference,
+  batch: BatchReference,
+  current: OutputsReference,
+  old: OutputsReference | undefined,
+  thresholds: ArrayLike<number> | undefined,
+  weights: { readonly podFactor: number },
+): ObjectiveReference => {
+  if (!old || !thresholds) return objective(info, current, Array.from(batch.labels), "ce", []);
+  const pseudo = plopPseudoLabelsReference(
+    old.logits,
+    batch.labels,
+    thresholds,
+    info.old,
+    info.seen,
+    batch.h * batch.w,
+  );
+  const newLayers = [...current.stages, current.features];
+  const oldLayers = [...old.stages, old.features];
+  const shapes = [...current.stageShapes, current.featureShape];
+  const layerWeight = weights.podFactor * Math.sqrt(info.seen / info.added);
+  const options = { weights: newLayers.map(() => layerWeight) };
+  const grads = localPodBackwardReference(newLayers, oldLayers, shapes, options);
+  const pod: PartReference = {
+    value: localPodReference(newLayers, oldLayers, shapes, options),
+    logits: zeros(current.logits.length),
+    features: grads[grads.length - 1],
+    stages: grads.slice(0, -1),
+  };
+  return objective(info, current, pseudo.targets, "ce", [["pod", pod]], pseudo.pixelWeights);
+};
+
+/** GSC's switches and constants (src/incremental/types.ts GscOptions). */
+export interface GscReferenceOptions {
+  readonly sgc: boolean;
+  readonly ssrd: boolean;
+  readonly ppr: boolean;
+  readonly pprTau: number;
+  readonly pprTheta: number;
+  readonly protoMinPixels: number;
+  readonly sgcMin: number;
+  readonly sgcMax: number;
+  readonly tSoft: number;
+  readonly tSharp: number;
+  readonly lambdaSoft: number;
+  readonly lambdaSharp: number;
+}
+
+/** Prototypes [classes, features] and their validity, as GSC keeps them between steps. */
+export interface PrototypesReference {
+  readonly prototypes: ArrayLike<number>;
+  readonly valid: ArrayLike<number>;
+  readonly classes: number;
+  readonly features: number;
+}
+
+/**
+ * GSC's targets for a batch: PPR's relabelled map from the old logits, the
+ * old features resized to the label size and the stored prototypes, or the
+ * labels (step 0, PPR off, no old model or no prototypes yet).
+ */
+export const gscTargetsReference = (
+  info: StepReference,
+  batch: BatchReference,
+  old: OutputsReference | undefined,
+  stored: PrototypesReference | undefined,
+  options: GscReferenceOptions,
+): { targets: number[]; relabel?: RelabelReference } => {
+  if (!options.ppr || !old || !stored || info.step === 0) {
+    return { targets: Array.from(batch.labels) };
+  }
+  const width = old.featureShape[3];
+  const features = resizeBilinearReference(old.features, old.featureShape, batch.h, batch.w);
+  const relabel = pseudoRelabelReference(
+    batch.labels,
+    old.logits,
+    features,
+    stored.prototypes,
+    stored.valid,
+    info.old,
+    width,
+    { tau: options.pprTau, theta: options.pprTheta },
+  );
+  return { targets: Array.from(relabel.labels), relabel };
+};
+
+/**
+ * GSC's objective: at step 0 (or without the old model) plain cross-entropy
+ * on the labels; after it, cross-entropy on PPR's targets weighted by SGC
+ * (zeta = old / seen) plus SSRD, each part as switched on.
+ */
+export const gscObjectiveReference = (
+  info: StepReference,
+  batch: BatchReference,
+  current: OutputsReference,
+  old: OutputsReference | undefined,
+  stored: PrototypesReference | undefined,
+  options: GscReferenceOptions,
+): ObjectiveReference => {
+  if (info.step === 0 || !old) {
+    return objective(info, current, Array.from(batch.labels), "ce", []);
+  }
+  const { targets } = gscTargetsReference(info, batch, old, stored, options);
+  const pixelWeights = options.sgc
+    ? Array.from(
+      sgcWeightsReference(current.logits, targets, info.classStep, info.seen, {
+        step: info.step,
+        zeta: info.old / info.seen,
+        min: options.sgcMin,
+        max: options.sgcMax,
+      }),
+    )
+    : undefined;
+  const terms: [string, PartReference][] = [];
+  if (options.ssrd) {
+    const spec: SsrdReferenceSpec = {
+      channels: info.seen,
+      oldClasses: info.old,
+      newClassesStart: info.old,
+      tSoft: options.tSoft,
+      tSharp: options.tSharp,
+      lambdaSoft: options.lambdaSoft,
+      lambdaSharp: options.lambdaSharp,
+    };
+    const z = current.logits;
+    terms.push(["ssrd", {
+      ...emptyPart(current, ssrdReference(z, old.logits, targets, spec).loss),
+      logits: Array.from(ssrdGradientReference(z, old.logits, targets, spec)),
+    }]);
+  }
+  return objective(info, current, targets, "ce", terms, pixelWeights);
+};
+
+/**
+ * GSC's pass after a step: the final model's features resized to the label
+ * size, accumulated per target class (GSC's targets of each batch), and
+ * finalised against the previous prototypes with `protoMinPixels`.
+ */
+export const gscPrototypesReference = (
+  info: StepReference,
+  pass: readonly {
+    readonly batch: BatchReference;
+    readonly current: OutputsReference;
+    readonly old: OutputsReference | undefined;
+  }[],
+  previous: PrototypesReference | undefined,
+  options: GscReferenceOptions,
+): PrototypesReference => {
+  const width = pass[0].current.featureShape[3];
+  const sums = new Float64Array(info.seen * width);
+  const counts = new Float64Array(info.seen);
+  for (const { batch, current, old } of pass) {
+    const { targets } = gscTargetsReference(info, batch, old, previous, options);
+    const features = resizeBilinearReference(
+      current.features,
+      current.featureShape,
+      batch.h,
+      batch.w,
+    );
+    const part = accumulatePrototypesReference(features, targets, info.seen, width);
+    part.sums.forEach((v, i) => (sums[i] += v));
+    part.counts.forEach((v, i) => (counts[i] += v));
+  }
+  const next = finalizePrototypesReference(
+    sums,
+    counts,
+    info.seen,
+    width,
+    previous,
+    options.protoMinPixels,
+  );
+  return { prototypes: next.prototypes, valid: next.valid, classes: info.seen, features: width };
+};
