@@ -8,7 +8,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var r: f32;
   switch OP {
     case 0u: { r = params.alpha * x + params.beta; }
-    case 1u: { r = max(x, 0.0); }
+    // WGSL's max returns the other operand for a NaN, and compilers turn a select on
+    // x < 0.0 into that max: a NaN is recognised by its bits and passed on.
+    case 1u: { r = select(max(x, 0.0), x, (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u); }
     case 2u: { r = exp(x); }
     case 3u: { r = log(x); }
     case 4u: { r = -x; }

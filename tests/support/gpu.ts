@@ -53,37 +53,99 @@ export const runGpuResult = <A, E>(program: Effect.Effect<A, E, Gpu | Scope.Scop
 /** Options every GPU test uses: WebGPU keeps device-level promises alive across tests. */
 export const gpuTestOptions = { sanitizeOps: false, sanitizeResources: false } as const;
 
+/** float32's unit roundoff, 2^-24: the relative error of one rounding. */
+export const EPS32 = 2 ** -24;
+
+/** The largest |x| of a tensor (0 when empty): the scale of a tensor-relative atol. */
+export const maxAbs = (xs: ArrayLike<number>): number => {
+  let m = 0;
+  for (let i = 0; i < xs.length; i++) m = Math.max(m, Math.abs(xs[i]));
+  return m;
+};
+
+/**
+ * An absolute tolerance: one for every element, or one per element (scaled to the sum of
+ * the |terms| that element is computed from, where cancellation makes rtol meaningless).
+ */
+export type Atol = number | ArrayLike<number>;
+
 /** Largest violation of |actual - expected| <= atol + rtol * |expected|; <= 0 means all within. */
 export const worstViolation = (
   actual: ArrayLike<number>,
   expected: ArrayLike<number>,
-  atol: number,
+  atol: Atol,
   rtol: number,
 ): { index: number; excess: number } => {
   if (actual.length !== expected.length) return { index: -1, excess: Infinity };
+  if (typeof atol !== "number" && atol.length !== actual.length) {
+    return { index: -1, excess: Infinity };
+  }
   let worst = { index: -1, excess: -Infinity };
   for (let i = 0; i < actual.length; i++) {
     const diff = Math.abs(actual[i] - expected[i]);
-    const excess = Number.isNaN(diff) ? Infinity : diff - (atol + rtol * Math.abs(expected[i]));
+    const a = typeof atol === "number" ? atol : atol[i];
+    const excess = Number.isNaN(diff) ? Infinity : diff - (a + rtol * Math.abs(expected[i]));
     if (excess > worst.excess) worst = { index: i, excess };
   }
   return worst;
+};
+
+/** The smallest normal float32: WGSL lets a kernel flush smaller (subnormal) values to 0. */
+export const MIN_NORMAL32 = 2 ** -126;
+
+/** `xs` with subnormal values flushed to (signed) 0, as a kernel may read its inputs. */
+export const flushSubnormals = (xs: ArrayLike<number>): number[] =>
+  Array.from(xs, (x) => (Math.abs(x) < MIN_NORMAL32 ? x * 0 : x));
+
+/**
+ * Compares f32 results on edge values with float64 references rounded to f32: a NaN must
+ * give NaN, an infinity the same infinity, and the rest be within atol + rtol |e| (plus
+ * MIN_NORMAL32: a subnormal result may be flushed). Each element must match one of the
+ * references (say, one computed from inputs with subnormals flushed, which WGSL allows).
+ */
+export const assertCloseEdges = (
+  actual: ArrayLike<number>,
+  references: readonly ArrayLike<number>[],
+  atol: number,
+  rtol: number,
+  label = "",
+): void => {
+  const close = (a: number, e64: number) => {
+    const e = Math.fround(e64);
+    if (Number.isNaN(e)) return Number.isNaN(a);
+    if (!Number.isFinite(e)) return a === e;
+    return Math.abs(a - e) <= atol + rtol * Math.abs(e) + MIN_NORMAL32;
+  };
+  for (const r of references) {
+    if (r.length !== actual.length) {
+      throw new Error(`${label}: ${actual.length} values, reference has ${r.length}`);
+    }
+  }
+  for (let i = 0; i < actual.length; i++) {
+    if (!references.some((r) => close(actual[i], r[i]))) {
+      throw new Error(
+        `${label} not close at ${i}: ${actual[i]} vs ${references.map((r) => r[i]).join(" or ")} ` +
+          `(atol ${atol}, rtol ${rtol})`,
+      );
+    }
+  }
 };
 
 /** Throws with a useful message when `actual` is not close to `expected`. */
 export const assertClose = (
   actual: ArrayLike<number>,
   expected: ArrayLike<number>,
-  atol = 1e-5,
+  atol: Atol = 1e-5,
   rtol = 1e-5,
   label = "",
 ): void => {
   const worst = worstViolation(actual, expected, atol, rtol);
   if (worst.excess > 0) {
     const at = worst.index;
+    const a = typeof atol === "number" ? atol : atol[at];
     throw new Error(
       `${label} not close: length ${actual.length} vs ${expected.length}; at ${at}: ` +
-        `${actual[at]} vs ${expected[at]} (atol ${atol}, rtol ${rtol})`,
+        `${actual[at]} vs ${expected[at]} (atol ${a}, rtol ${rtol})`,
     );
   }
 };
