@@ -99,7 +99,8 @@ const geometryOf = (
     new BindingError({ kernel: maxPoolKernel.name, binding: "x", reason });
   if (shape.length !== 4) return fail(`expects NHWC, got [${shape.join(", ")}]`);
   const [batch, inH, inW, channels] = shape;
-  if (g.kernel < 1 || g.stride < 1 || g.padding < 0 || 2 * g.padding > g.kernel) {
+  const whole = [g.kernel, g.stride, g.padding].every(Number.isInteger);
+  if (!whole || g.kernel < 1 || g.stride < 1 || g.padding < 0 || 2 * g.padding > g.kernel) {
     // PyTorch's rule: padding at most half the kernel, so no window is all padding.
     return fail(`invalid geometry ${JSON.stringify(g)}`);
   }
