@@ -2,9 +2,20 @@ import fc from "fast-check";
 import { Effect } from "effect";
 import { parameter } from "../../src/autograd/tape.ts";
 import { makeSgd, type SgdState } from "../../src/optim/sgd.ts";
-import { type SgdReferenceState, sgdStepReference } from "../../src/optim/reference.ts";
+import {
+  type SgdReferenceState,
+  sgdStepReference,
+  type SgdUpdateHyper,
+} from "../../src/optim/reference.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
-import { assertClose, gpuTestOptions, runGpu, runGpuResult } from "../support/gpu.ts";
+import {
+  assertClose,
+  EPS32,
+  gpuTestOptions,
+  runGpu,
+  runGpuResult,
+  worstViolation,
+} from "../support/gpu.ts";
 import { floats } from "../support/arbitrary.ts";
 
 const STEPS = 3;
@@ -42,10 +53,41 @@ const sgdCase = fc.record({
   });
 });
 
+/**
+ * The sum of the |terms| each weight and buffer entry is computed from over the steps: the
+ * reference's recurrence on magnitudes. Each step's roundings are within a few ulps of them.
+ */
+const sgdTerms = (
+  weight: readonly number[],
+  grads: readonly (readonly number[])[],
+  hyper: (t: number) => SgdUpdateHyper,
+) => {
+  const w = weight.map(Math.abs);
+  let buffer: number[] | undefined;
+  grads.forEach((g, t) => {
+    const h = hyper(t);
+    const next: number[] = [];
+    for (let i = 0; i < w.length; i++) {
+      let d = Math.abs(g[i]) + h.weightDecay * w[i];
+      if (h.momentum !== 0) {
+        const b = buffer === undefined ? d : h.momentum * buffer[i] + (1 - h.dampening) * d;
+        next.push(b);
+        d = h.nesterov ? d + h.momentum * b : b;
+      }
+      w[i] += h.lr * d;
+    }
+    if (h.momentum !== 0) buffer = next;
+  });
+  return { weight: w, buffer };
+};
+
+const SGD_ULPS = 8 * EPS32;
+
 Deno.test({
   name: "SGD over groups matches the float64 reference over several steps",
   ...gpuTestOptions,
   fn: async () => {
+    let decayedRuns = 0;
     await fc.assert(
       fc.asyncProperty(sgdCase, async ({ settings: s, weights, grads }) => {
         const groupOf = s.sizes.flatMap((g, gi) => g.map(() => gi));
@@ -56,12 +98,21 @@ Deno.test({
           nesterov: s.nesterov,
           weightDecay: gi === 1 ? (s.headDecay ?? s.weightDecay) : s.weightDecay,
         });
-        let expected: SgdReferenceState[] = weights.map((w) => ({ weight: w, buffer: undefined }));
-        for (let t = 0; t < STEPS; t++) {
-          expected = expected.map((st, i) =>
-            sgdStepReference(st, grads[t][i], hyperOf(groupOf[i], s.lrs[t]))
-          );
-        }
+        const referenceRun = (decay: boolean) => {
+          let out: SgdReferenceState[] = weights.map((w) => ({ weight: w, buffer: undefined }));
+          for (let t = 0; t < STEPS; t++) {
+            out = out.map((st, i) => {
+              const h = hyperOf(groupOf[i], s.lrs[t]);
+              return sgdStepReference(st, grads[t][i], decay ? h : { ...h, weightDecay: 0 });
+            });
+          }
+          return out;
+        };
+        const expected = referenceRun(true);
+        const withoutDecay = referenceRun(false);
+        const terms = weights.map((w, i) =>
+          sgdTerms(w, grads.map((g) => g[i]), (t) => hyperOf(groupOf[i], s.lrs[t]))
+        );
         const { values, state } = await runGpu(Effect.gen(function* () {
           const scope = yield* Effect.scope;
           const params = [];
@@ -92,11 +143,21 @@ Deno.test({
           return { values, state: yield* sgd.exportState() };
         }));
         for (let i = 0; i < weights.length; i++) {
-          assertClose(values[i], expected[i].weight, 1e-5, 1e-5, `weight p${i}`);
+          const atol = terms[i].weight.map((t) => SGD_ULPS * t);
+          assertClose(values[i], expected[i].weight, atol, 0, `weight p${i}`);
+          // The tolerance is far below the decay's effect: a kernel that skipped weight
+          // decay would fail (checked here, so the property cannot lose that power).
+          if (hyperOf(groupOf[i], 0).weightDecay !== 0) {
+            const blind = worstViolation(withoutDecay[i].weight, expected[i].weight, atol, 0);
+            if (blind.excess <= 0) throw new Error(`weight decay invisible in p${i}`);
+          }
           if (s.momentum !== 0) {
-            assertClose(state.momentumBuffers[`p${i}`].data, expected[i].buffer!, 1e-5, 1e-5);
+            const bufferAtol = terms[i].buffer!.map((t) => SGD_ULPS * t);
+            const buffer = state.momentumBuffers[`p${i}`].data;
+            assertClose(buffer, expected[i].buffer!, bufferAtol, 0, `buffer p${i}`);
           }
         }
+        if (s.weightDecay !== 0) decayedRuns++;
         if (s.momentum === 0 && Object.keys(state.momentumBuffers).length !== 0) {
           throw new Error("momentum 0 must keep no buffers");
         }
@@ -106,6 +167,7 @@ Deno.test({
       }),
       { seed: 42, numRuns: 24 },
     );
+    if (decayedRuns < 6) throw new Error(`only ${decayedRuns} of 24 runs had weight decay`);
   },
 });
 
