@@ -80,3 +80,47 @@ export const runDeno = async (args: readonly string[]) => {
     stderr: new TextDecoder().decode(output.stderr),
   };
 };
+
+/** How a child process ended, for messages. */
+const describeStatus = (status: Deno.CommandStatus) =>
+  `exit code ${status.code}${status.signal ? `, signal ${status.signal}` : ""}`;
+
+/**
+ * Polls `ready` every `intervalMs` until it holds, while `child` runs. Fails
+ * (with the child's standard error when it is piped) as soon as the child
+ * exits without `ready` holding, or, killing the child, once `timeoutMs`
+ * have passed: a poll never outlives the process it waits on.
+ */
+export const pollWhileRunning = async (
+  child: Deno.ChildProcess,
+  ready: () => Promise<boolean>,
+  what: string,
+  options: {
+    readonly timeoutMs?: number;
+    readonly intervalMs?: number;
+    readonly stderr?: Promise<string>;
+  } = {},
+): Promise<void> => {
+  const timeoutMs = options.timeoutMs ?? 240_000;
+  let exited: Deno.CommandStatus | undefined;
+  const status = child.status.then((s) => (exited = s));
+  const deadline = performance.now() + timeoutMs;
+  const stderr = async () => options.stderr ? `\n${await options.stderr}` : "";
+  while (!(await ready())) {
+    if (exited) {
+      // The child may have got there just before it exited.
+      if (await ready()) return;
+      throw new Error(
+        `the child ended (${describeStatus(exited)}) before ${what}${await stderr()}`,
+      );
+    }
+    if (performance.now() > deadline) {
+      child.kill("SIGKILL");
+      await status;
+      throw new Error(
+        `no ${what} within ${timeoutMs / 1000} s; the child was killed${await stderr()}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 20));
+  }
+};
