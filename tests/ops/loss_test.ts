@@ -13,10 +13,9 @@ import {
   klBackwardReference,
   klReference,
 } from "../../src/ops/reference/loss.ts";
-import { maskWeightReference } from "../../src/ops/reference/masked.ts";
-import { logSoftmaxRow } from "../../src/ops/reference/softmax.ts";
 import { download, fromArray, type Tensor } from "../../src/tensor/tensor.ts";
-import { assertClose, EPS32, gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { bceAtol, ceAtol, klAtol } from "../support/tolerances.ts";
 import { floats, seededValues, shapeOf } from "../support/arbitrary.ts";
 
 const reductions = fc.constantFrom<Reduction>("none", "sum", "mean");
@@ -33,94 +32,6 @@ const finiteDifference = (f: (x: number[]) => number, x: number[], h = 1e-5): nu
     minus[i] -= h;
     return (f(plus) - f(minus)) / (2 * h);
   });
-
-// Tolerances are scaled to the sum of the |terms| each value is computed from: the f32
-// kernels cancel where float64 does not (a confident pixel's small loss, the label's
-// gradient q_y - 1, the KL teacher gradient's lp - lq - KL). The 1 added to each log term
-// covers log's absolute error near 1 (2^-21 in WGSL); exp's relative error is the rtol.
-
-/** |upstream gradient| reaching pixel p under a reduction over `den`. */
-const upstreamAbs = (g: number[], reduction: Reduction, den: number) => (p: number) =>
-  Math.abs(reduction === "none" ? g[p] : reduction === "sum" ? g[0] : den === 0 ? 0 : g[0] / den);
-
-/** Per-pixel tolerances of a loss map, reduced like the map. */
-const reducedAtol = (perPixel: number[], reduction: Reduction, den: number): number[] =>
-  reduction === "none"
-    ? perPixel
-    : [perPixel.reduce((a, b) => a + b, 0) / (reduction === "mean" && den > 0 ? den : 1)];
-
-const TERMS_ULPS = 32 * EPS32;
-
-/** Absolute tolerances of the CE loss and its logit gradient. */
-const ceAtol = (
-  logits: number[],
-  labels: number[],
-  channels: number,
-  g: number[],
-  options: { weights?: number[]; reduction: Reduction },
-) => {
-  const { valid } = crossEntropyReference(logits, labels, channels, options);
-  const u = upstreamAbs(g, options.reduction, valid);
-  const loss: number[] = [];
-  const dz = new Array<number>(logits.length).fill(0);
-  labels.forEach((y, p) => {
-    if (!(y >= 0 && y < channels)) return loss.push(0);
-    const w = Math.abs(options.weights ? options.weights[p] : 1);
-    const lsm = logSoftmaxRow(logits, p * channels, channels);
-    // -lsm_y = (max - z_y) + log(sum): both terms >= 0, so |lsm_y| is their sum.
-    loss.push(TERMS_ULPS * w * (Math.abs(lsm[y]) + 1));
-    lsm.forEach((l, k) => {
-      dz[p * channels + k] = TERMS_ULPS * u(p) * w * (Math.exp(l) + (k === y ? 1 : 0));
-    });
-  });
-  return { loss: reducedAtol(loss, options.reduction, valid), dz };
-};
-
-/** Absolute tolerances of the KL loss and its student and teacher gradients. */
-const klAtol = (
-  teacher: number[],
-  student: number[],
-  channels: number,
-  g: number[],
-  o: {
-    teacher: "probs" | "logits";
-    student: "logits" | "logProbs";
-    temperature: number;
-    mask?: number[];
-    integerMask: boolean;
-    reduction: Reduction;
-  },
-) => {
-  const { weight } = klReference(teacher, student, channels, o);
-  const u = upstreamAbs(g, o.reduction, weight);
-  const t = o.temperature;
-  const loss: number[] = [];
-  const ds: number[] = [];
-  const dt: number[] = [];
-  for (let base = 0, p = 0; base < student.length; base += channels, p++) {
-    const w = Math.abs(o.mask ? maskWeightReference(o.mask, o.integerMask, p) : 1);
-    const pr = o.teacher === "logits"
-      ? logSoftmaxRow(teacher, base, channels, t).map(Math.exp)
-      : teacher.slice(base, base + channels);
-    const lq = o.student === "logits"
-      ? logSoftmaxRow(student, base, channels, t)
-      : student.slice(base, base + channels);
-    const mass = pr.reduce((a, b) => a + b, 0);
-    const lp = pr.map((v) => (v > 0 ? Math.log(v) : 0));
-    const kl = pr.reduce((s, v, k) => s + v * Math.abs(lp[k] - lq[k]), 0);
-    loss.push(
-      TERMS_ULPS * w * pr.reduce((s, v, k) => s + v * (1 + Math.abs(lp[k]) + Math.abs(lq[k])), 0),
-    );
-    for (let k = 0; k < channels; k++) {
-      const scale = TERMS_ULPS * u(p) * w;
-      ds.push(
-        scale * (o.student === "logProbs" ? pr[k] : (Math.exp(lq[k]) * mass + pr[k]) / t),
-      );
-      dt.push(scale * pr[k] * (1 + Math.abs(lp[k]) + Math.abs(lq[k]) + kl) / t);
-    }
-  }
-  return { loss: reducedAtol(loss, o.reduction, weight), ds, dt };
-};
 
 // Labels: mostly valid, some 255 (ignore) and some out of range (bad).
 const labelsFor = (pixels: number, channels: number) =>
@@ -505,25 +416,9 @@ Deno.test({
           const dx = yield* bceWithLogitsBackward(xt, yt, gt, r.totals, c.reduction);
           return { loss: yield* download(r.loss), dx: yield* download(dx) };
         }));
-        // Both sides cancel in f32 (max(x, 0) - x y for large |x|, sigmoid(x) - y near 1):
-        // each element's atol is scaled to the sum of the |terms| it is computed from.
-        const n = x.length;
-        const u = (i: number) =>
-          Math.abs(c.reduction === "none" ? g[i] : c.reduction === "sum" ? g[0] : g[0] / n);
-        const softplus = (v: number) => Math.log1p(Math.exp(-Math.abs(v)));
-        const lossTerms = x.map((v, i) => Math.max(v, 0) + Math.abs(v * y[i]) + softplus(v));
-        // WGSL bounds log's error near 1 absolutely (2^-21): log(1 + e^-|x|) for |x| < 4.85;
-        // exp(-|x|) is within 3 + 2 |x| ulps.
-        const logError = (v: number) => (Math.abs(v) < 4.85 ? 2 ** -21 : 0);
-        const expError = (v: number) => softplus(v) * (3 + 2 * Math.abs(v)) * 2 * EPS32;
-        const elementAtol = x.map((v, i) => 8 * EPS32 * lossTerms[i] + logError(v) + expError(v));
-        const lossAtol = c.reduction === "none"
-          ? elementAtol
-          : elementAtol.reduce((a, b) => a + b, 0) / (c.reduction === "mean" ? n : 1);
-        assertClose(out.loss, bceReference(x, y, c.reduction), lossAtol, 0, "loss");
-        const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
-        const dxAtol = x.map((v, i) => 8 * EPS32 * u(i) * (sigmoid(v) + Math.abs(y[i])));
-        assertClose(out.dx, bceBackwardReference(x, y, gRef, c.reduction), dxAtol, 1e-5, "dx");
+        const atol = bceAtol(x, y, gRef, c.reduction);
+        assertClose(out.loss, bceReference(x, y, c.reduction), atol.loss, 0, "loss");
+        assertClose(out.dx, bceBackwardReference(x, y, gRef, c.reduction), atol.dx, 1e-5, "dx");
       }),
       { seed: 42, numRuns: 30 },
     );
