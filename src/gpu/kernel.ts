@@ -158,12 +158,40 @@ export const writeParams = (
   }
 };
 
+/** WebGPU's default limit on workgroups per grid dimension. */
+const MAX_GROUPS_PER_DIM = 65535;
+
+let foldLimit: number | undefined;
+
+/**
+ * The per-dimension workgroup count past which {@link linearGrid} folds a
+ * grid into two dimensions: WebGPU's 65535, or `GSC_GRID_FOLD=N` (tests set a
+ * small N so every kernel's folded index path runs on small inputs too).
+ */
+export const gridFoldLimit = (): number => {
+  if (foldLimit === undefined) {
+    let n = NaN;
+    try {
+      n = Number(Deno.env.get("GSC_GRID_FOLD"));
+    } catch {
+      // No environment access: the default.
+    }
+    foldLimit = Number.isInteger(n) && n >= 1 && n <= MAX_GROUPS_PER_DIM ? n : MAX_GROUPS_PER_DIM;
+  }
+  return foldLimit;
+};
+
 /**
  * Workgroup grid for `count` independent items at `perGroup` items a group,
  * folded into two dimensions when it exceeds the per-dimension limit. Kernels
- * recover the linear index with {@link linearIndexWgsl}.
+ * recover the linear index as `gid.x + gid.y * groups.x * WG_X` and skip the
+ * items past `count` the fold adds.
  */
-export const linearGrid = (count: number, perGroup: number, maxPerDim = 65535): Grid => {
+export const linearGrid = (
+  count: number,
+  perGroup: number,
+  maxPerDim = gridFoldLimit(),
+): Grid => {
   const groups = Math.max(1, Math.ceil(count / perGroup));
   if (groups <= maxPerDim) return [groups, 1, 1];
   const y = Math.ceil(groups / maxPerDim);

@@ -34,10 +34,15 @@ Deno.test("linearGrid covers every item without exceeding the per-dimension limi
     fc.property(
       fc.integer({ min: 1, max: 2 ** 28 }),
       fc.integer({ min: 1, max: 1024 }),
-      (n, per) => {
-        const [x, y, z] = linearGrid(n, per);
-        return x <= 65535 && y <= 65535 && z === 1 && x * y * per >= n &&
-          (x * (y - 1)) * per < n;
+      fc.integer({ min: 1, max: 65535 }),
+      (n, per, limit) => {
+        // WebGPU's limit, and any smaller one (GSC_GRID_FOLD) on counts it can hold in two dims.
+        const cases = [65535, ...(Math.ceil(n / per) <= limit * limit ? [limit] : [])];
+        return cases.every((max) => {
+          const [x, y, z] = linearGrid(n, per, max);
+          return x <= max && y <= max && z === 1 && x * y * per >= n &&
+            (x * (y - 1)) * per < n;
+        });
       },
     ),
     { seed: 42, numRuns: 500 },

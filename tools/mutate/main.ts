@@ -4,7 +4,7 @@
  * (`+`/`-`, `<`/`<=`, `==`/`!=`, an index offset by one, a dropped `+=` term;
  * see `mutants.ts`) in a scratch copy of the committed tree (`HEAD`); the tests whose
  * import graph reaches the mutated file run against it (poisoned pool on,
- * first failure ends the run). A mutant the tests fail on is killed; one they
+ * grids folded small, first failure ends the run). A mutant the tests fail on is killed; one they
  * pass survives; one that no longer compiles (a WGSL type error) is stillborn
  * and left out of the score. Not part of CI: it runs for tens of minutes.
  *
@@ -117,7 +117,7 @@ async function runTests(
     const child = new Deno.Command(Deno.execPath(), {
       args: ["test", "-A", "--no-check", "--fail-fast", ...tests],
       cwd: dir,
-      env: { GSC_POOL_POISON: "1", NO_COLOR: "1" },
+      env: { GSC_POOL_POISON: "1", GSC_GRID_FOLD: "7", NO_COLOR: "1" },
       stdout: "piped",
       stderr: "piped",
       signal: AbortSignal.timeout(timeoutSeconds * 1000),
