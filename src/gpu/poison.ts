@@ -50,8 +50,8 @@ const counterFor = (device: GPUDevice): GPUBuffer => {
 
 /**
  * Records the check of a poisoned buffer's slack: the words from
- * `tensorBytes` (rounded up to 16, the span a binding covers without the
- * poison) to the buffer's end must still hold the poison. A no-op when the
+ * `tensorBytes` to the buffer's end must still hold the poison (a write into
+ * the 16-byte rounding a plain binding covers counts too: no kernel needs it). A no-op when the
  * pool is not poisoned.
  */
 export const checkSlack = (
@@ -60,7 +60,7 @@ export const checkSlack = (
 ): Effect.Effect<void, GpuError, Gpu> =>
   Effect.gen(function* () {
     if (!poolPoisoned()) return;
-    const first = Math.ceil(tensorBytes / 16) * 4;
+    const first = Math.ceil(tensorBytes / 4);
     const count = buffer.size / 4 - first;
     if (count <= 0) return;
     const gpu = yield* Gpu;
