@@ -110,3 +110,28 @@ Deno.test("a directory locked by a live process is refused, naming it", async ()
   assertEquals(await Deno.readTextFile(`${locked}/run.lock`), owner);
   assertEquals(await exists(`${locked}/config.json`), false);
 });
+
+Deno.test("a --lr 1e6 run stops in step 0 with the divergence message and writes nothing", async () => {
+  const out = `${root}/lr1e6`;
+  const run = tinyTrainArgs({
+    data,
+    out,
+    task: "15-5",
+    seed: 1,
+    epochs: 1,
+    epochsNext: 1,
+    strips: 0,
+    method: "ft",
+    batchSize: 2,
+  });
+  const result = await runDeno([...run, "--lr", "1e6", "--lr-next", "1e6"]);
+  assertEquals(result.code, 1, result.stderr);
+  assert(
+    /training diverged at step 0, epoch 1\/1, batch \d+\/\d+: /.test(result.stderr),
+    result.stderr,
+  );
+  assertEquals(await exists(`${out}/checkpoints/last.safetensors`), false);
+  assertEquals(await exists(`${out}/checkpoints/step-0.safetensors`), false);
+  assertEquals(await exists(`${out}/step-0.json`), false);
+  assert(!result.stderr.includes("mIoU"), result.stderr);
+});
