@@ -9,7 +9,7 @@ import {
   conv2dForwardReference,
 } from "../../src/ops/reference/conv.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
-import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { assertClose, EPS32, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { seededValues } from "../support/arbitrary.ts";
 
 const input = [2, 7, 9, 8];
@@ -22,6 +22,16 @@ const x = seededValues(size(input), 1);
 const w = seededValues(size(filter), 2);
 const b = seededValues(g.outC, 3);
 const seed = seededValues(size(outShape), 4);
+
+// Each value within 16 ulps of the sum of its |terms|: the reference on |x|, |w|, |b|, |dy|.
+const abs = (v: Float32Array) => Array.from(v, Math.abs);
+const ulps = (terms: ArrayLike<number>) => Array.from(terms, (t) => 16 * EPS32 * t);
+const atol = {
+  y: ulps(conv2dForwardReference(g, abs(x), abs(w), abs(b))),
+  dx: ulps(conv2dBackwardInputReference(g, abs(seed), abs(w))),
+  dw: ulps(conv2dBackwardFilterReference(g, abs(x), abs(seed))),
+  db: ulps(conv2dBackwardBiasReference(g.outC, abs(seed))),
+};
 
 Deno.test({
   name: "conv2d node: value and the gradients of x, w and bias seeded with dy match the references",
@@ -41,10 +51,10 @@ Deno.test({
         db: yield* download(db),
       };
     }));
-    assertClose(got.y, conv2dForwardReference(g, x, w, b), 1e-4, 1e-4, "y");
-    assertClose(got.dx, conv2dBackwardInputReference(g, seed, w), 1e-4, 1e-4, "dx");
-    assertClose(got.dw, conv2dBackwardFilterReference(g, x, seed), 1e-4, 1e-4, "dw");
-    assertClose(got.db, conv2dBackwardBiasReference(g.outC, seed), 1e-4, 1e-4, "db");
+    assertClose(got.y, conv2dForwardReference(g, x, w, b), atol.y, 0, "y");
+    assertClose(got.dx, conv2dBackwardInputReference(g, seed, w), atol.dx, 0, "dx");
+    assertClose(got.dw, conv2dBackwardFilterReference(g, x, seed), atol.dw, 0, "dw");
+    assertClose(got.db, conv2dBackwardBiasReference(g.outC, seed), atol.db, 0, "db");
   },
 });
 
@@ -66,7 +76,7 @@ Deno.test({
       };
     }));
     if (result.dx.some((v) => v !== 0)) throw new Error("a constant input received a gradient");
-    assertClose(result.dw, conv2dBackwardFilterReference(g, x, seed), 1e-4, 1e-4, "dw");
+    assertClose(result.dw, conv2dBackwardFilterReference(g, x, seed), atol.dw, 0, "dw");
     if (result.frozenRecords) throw new Error("a conv of constants recorded a graph");
   },
 });

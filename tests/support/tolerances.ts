@@ -176,3 +176,59 @@ export const softmaxBackwardAtol = (
   }
   return out;
 };
+
+/**
+ * Tolerances of a bilinear resize (align_corners=False) and of its backward: ulps of the
+ * sum of the |terms| (weights times values), plus the tap weights' own error. The kernel
+ * computes a source coordinate (o + 0.5) * scale - 0.5 in f32, so a weight errs by a few
+ * ulps of the coordinate, up to the input's size, times the difference of the two taps.
+ */
+export const resizeAtol = (
+  x: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  shape: readonly number[],
+  outH: number,
+  outW: number,
+  ulps = 16 * EPS32,
+): { y: number[]; dx: number[] } => {
+  const [n, h, w, c] = shape;
+  const taps = (o: number, input: number, output: number) => {
+    const src = Math.max((o + 0.5) * (input / output) - 0.5, 0);
+    const i0 = Math.min(Math.floor(src), input - 1);
+    const i1 = i0 < input - 1 ? i0 + 1 : i0;
+    return { i0, i1, w1: src - i0, w0: 1 - (src - i0), error: 4 * EPS32 * (src + 1) };
+  };
+  const y = new Array<number>(n * outH * outW * c).fill(0);
+  const dx = new Array<number>(n * h * w * c).fill(0);
+  const index = (b: number, i: number, j: number, ch: number) => ((b * h + i) * w + j) * c + ch;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < outH; i++) {
+      const ty = taps(i, h, outH);
+      for (let j = 0; j < outW; j++) {
+        const tx = taps(j, w, outW);
+        for (let ch = 0; ch < c; ch++) {
+          const at = (r: number, s: number) => x[index(b, r, s, ch)];
+          const [x00, x01] = [at(ty.i0, tx.i0), at(ty.i0, tx.i1)];
+          const [x10, x11] = [at(ty.i1, tx.i0), at(ty.i1, tx.i1)];
+          const terms = ty.w0 * (tx.w0 * Math.abs(x00) + tx.w1 * Math.abs(x01)) +
+            ty.w1 * (tx.w0 * Math.abs(x10) + tx.w1 * Math.abs(x11));
+          const top = tx.w0 * x00 + tx.w1 * x01;
+          const bottom = tx.w0 * x10 + tx.w1 * x11;
+          const weights = ty.error * Math.abs(bottom - top) +
+            tx.error * (ty.w0 * Math.abs(x01 - x00) + ty.w1 * Math.abs(x11 - x10));
+          const o = ((b * outH + i) * outW + j) * c + ch;
+          y[o] = ulps * terms + weights;
+          const g = Math.abs(dy[o]);
+          const spread = (r: number, s: number, weight: number) => {
+            dx[index(b, r, s, ch)] += (ulps * weight + ty.error + tx.error) * g;
+          };
+          spread(ty.i0, tx.i0, ty.w0 * tx.w0);
+          spread(ty.i0, tx.i1, ty.w0 * tx.w1);
+          spread(ty.i1, tx.i0, ty.w1 * tx.w0);
+          spread(ty.i1, tx.i1, ty.w1 * tx.w1);
+        }
+      }
+    }
+  }
+  return { y, dx };
+};
