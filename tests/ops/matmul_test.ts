@@ -3,7 +3,7 @@ import { Effect } from "effect";
 import { matmul, matmulInto, type MatmulSpec } from "../../src/ops/matmul.ts";
 import { matmulReference } from "../../src/ops/reference/matmul.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
-import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { assertClose, EPS32, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { smallInts } from "../support/arbitrary.ts";
 
 // Sizes mix multiples of 4 and 8 (vec4 kernel) with odd ones (general kernel).
@@ -70,11 +70,10 @@ Deno.test({
       const tb = yield* fromArray(b, [k, n], "f32");
       return yield* download(yield* matmul(ta, tb, { m, n, k }));
     }));
-    assertClose(
-      out,
-      matmulReference(Float32Array.from(a), Float32Array.from(b), { m, n, k }),
-      1e-4,
-      1e-5,
-    );
+    const [fa, fb] = [Float32Array.from(a), Float32Array.from(b)];
+    // Within 16 ulps of each entry's sum of |terms| (the reference on |a|, |b|).
+    const terms = matmulReference(fa.map(Math.abs), fb.map(Math.abs), { m, n, k });
+    const atol = Array.from(terms, (t) => 16 * EPS32 * t);
+    assertClose(out, matmulReference(fa, fb, { m, n, k }), atol, 0, "float matmul");
   },
 });
