@@ -49,3 +49,16 @@ Deno.test("mutants: the sample is deterministic, of the asked size, in input ord
   if (a.length !== 10 || new Set(a).size !== 10) throw new Error(`${a}`);
   if (a.some((v, i) => i > 0 && v <= a[i - 1])) throw new Error(`not in order: ${a}`);
 });
+
+Deno.test("mutants: a kernel's minElements contract is not mutated, the code after it is", () => {
+  const ts = [
+    "  minElements: ({ n }) => ({ out: n * 2 }),",
+    "  const a = b + c;",
+    "  minElements: ({ pixels, channels }) => ({",
+    "    x: pixels * channels,",
+    "  }),",
+    "  const d = e - f;",
+  ].join("\n");
+  const got = mutantsOf("k.ts", ts).map((m) => `${m.line}:${m.operator}`);
+  if (JSON.stringify(got) !== JSON.stringify(["2:+ -> -", "6:- -> +"])) throw new Error(`${got}`);
+});

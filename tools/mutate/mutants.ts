@@ -95,7 +95,15 @@ export const mutantsOf = (file: string, text: string): Mutant[] => {
   const out: Mutant[] = [];
   const lines = text.split("\n");
   let inBlockComment = false;
+  let inContract = false;
   lines.forEach((line, index) => {
+    // A kernel's `minElements` declares the smallest bindings the recorder
+    // accepts before a dispatch: a contract, checked in tests/gpu, not the
+    // kernel's arithmetic, so it is not mutated.
+    if (!wgsl && (inContract || /^\s*minElements:/.test(line))) {
+      inContract = !/^\s*minElements:.*\),\s*$/.test(line) && !/^\s*\}\),?\s*$/.test(line);
+      return;
+    }
     if (inBlockComment) {
       if (line.includes("*/")) inBlockComment = false;
       return;
