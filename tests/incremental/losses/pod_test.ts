@@ -7,6 +7,7 @@ import {
   localPodLayer,
   plopLocalPod,
   podAdaptiveFactor,
+  podLayout,
 } from "../../../src/incremental/losses/mod.ts";
 import {
   collapseNewLogitsReference,
@@ -205,4 +206,17 @@ Deno.test({
       if (r._tag !== "Failure") throw new Error(`accepted ${shapeA} vs ${shapeB}`);
     }
   },
+});
+
+Deno.test("podLayout refuses scales that are not positive integers and regions left empty", () => {
+  for (const s of [0, -1, 1.5, Number.NaN]) {
+    const result = podLayout(8, 8, 4, [1, s]);
+    if (result !== `scale ${s} is not a positive integer`) {
+      throw new Error(`scale ${s}: ${JSON.stringify(result)}`);
+    }
+  }
+  const empty = podLayout(2, 2, 4, [3]);
+  if (typeof empty !== "string" || !empty.includes("empty")) throw new Error(`${empty}`);
+  const fine = podLayout(8, 8, 4, [1, 2]);
+  if (typeof fine === "string") throw new Error(fine);
 });
