@@ -17,7 +17,7 @@
  */
 import { parseArgs } from "node:util";
 import { applyMutant, type Mutant, mutantsOf, sample } from "./mutants.ts";
-import { coveringTests, scratchCopy, targetFiles } from "./workspace.ts";
+import { coveringTests, headCommit, scratchCopy, targetFiles } from "./workspace.ts";
 import { type Outcome, writeReport } from "./report.ts";
 
 /** Test files run first for a mutant (the closest); the others run only if these pass. */
@@ -35,16 +35,19 @@ const { values } = parseArgs({
 });
 
 const root = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
-const files = (await targetFiles(root)).filter((f) => !values.only || f.includes(values.only));
+const commit = await headCommit(root);
+const files = (await targetFiles(root, commit)).filter((f) =>
+  !values.only || f.includes(values.only)
+);
 const all: Mutant[] = [];
-const scratch = await scratchCopy(root);
+const scratch = await scratchCopy(root, commit);
 for (const file of files) {
   all.push(...mutantsOf(file, await Deno.readTextFile(`${scratch}/${file}`)));
 }
 const chosen = sample(all, Number(values.max), Number(values.seed));
 console.log(`${all.length} mutants in ${files.length} files; running ${chosen.length}`);
 
-const tests = await coveringTests(root, scratch, [...new Set(chosen.map((m) => m.file))]);
+const tests = await coveringTests(root, commit, scratch, [...new Set(chosen.map((m) => m.file))]);
 const outcomes: Outcome[] = [];
 const started = performance.now();
 for (const [i, mutant] of chosen.entries()) {
@@ -66,6 +69,7 @@ const summary = await writeReport(outPath, outcomes, {
   files: files.length,
   seed: Number(values.seed),
   minutes,
+  commit,
 });
 console.log(summary);
 

@@ -21,6 +21,8 @@ export interface RunFacts {
   readonly files: number;
   readonly seed: number;
   readonly minutes: number;
+  /** The commit the mutants were made from. */
+  readonly commit: string;
 }
 
 /** The score of a set of outcomes: killed / (killed + survived + uncovered). */
@@ -48,7 +50,8 @@ export const writeReport = async (
   const lines = [
     "# Mutation score",
     "",
-    `Command: \`deno task mutate --seed ${facts.seed} --max ${outcomes.length}\``,
+    `Command: \`deno task mutate --seed ${facts.seed} --max ${outcomes.length}\`, on commit ` +
+    `${facts.commit.slice(0, 7)}`,
     "",
     summary,
     "",

@@ -28,31 +28,31 @@ const run = async (cwd: string, cmd: string, args: string[]): Promise<string> =>
   return new TextDecoder().decode(stdout);
 };
 
-const tracked = async (root: string): Promise<string[]> =>
-  (await run(root, "git", ["ls-tree", "-r", "--name-only", "HEAD"])).split("\n").filter((f) =>
+const tracked = async (root: string, commit: string): Promise<string[]> =>
+  (await run(root, "git", ["ls-tree", "-r", "--name-only", commit])).split("\n").filter((f) =>
     f.length > 0
   );
 
 /** The files to mutate: every tracked WGSL program and the loss and method sources. */
-export const targetFiles = async (root: string): Promise<string[]> =>
-  (await tracked(root)).filter((f) =>
+export const targetFiles = async (root: string, commit: string): Promise<string[]> =>
+  (await tracked(root, commit)).filter((f) =>
     (f.startsWith("shaders/") && f.endsWith(".wgsl")) ||
     SOURCE_PATTERNS.some((p) => p.test(f))
   ).filter((f) => !f.endsWith("/mod.ts"));
 
 /**
- * Extracts the committed tree (`HEAD`) into a new temporary directory, so
+ * Extracts the tree of `commit` (the caller's `HEAD`) into a new temporary directory, so
  * mutants run against what is committed whatever the working tree holds;
  * `node_modules` is linked.
  */
-export const scratchCopy = async (root: string): Promise<string> => {
+export const scratchCopy = async (root: string, commit: string): Promise<string> => {
   const dir = await Deno.makeTempDir({ prefix: "gsc-mutate-" });
   const archive = await new Deno.Command("git", {
-    args: ["archive", "--format=tar", "HEAD"],
+    args: ["archive", "--format=tar", commit],
     cwd: root,
     stdout: "piped",
   }).output();
-  if (archive.code !== 0) throw new Error("git archive HEAD failed");
+  if (archive.code !== 0) throw new Error(`git archive ${commit} failed`);
   const tar = new Deno.Command("tar", { args: ["-x", "-C", dir], stdin: "piped" }).spawn();
   const writer = tar.stdin.getWriter();
   await writer.write(archive.stdout);
@@ -72,10 +72,11 @@ interface ModuleInfo {
  */
 export const coveringTests = async (
   root: string,
+  commit: string,
   dir: string,
   files: readonly string[],
 ): Promise<Map<string, string[]>> => {
-  const tests = (await tracked(root)).filter((f) =>
+  const tests = (await tracked(root, commit)).filter((f) =>
     f.startsWith("tests/") && f.endsWith("_test.ts")
   );
   const wanted = new Set(files);
@@ -96,3 +97,7 @@ export const coveringTests = async (
   for (const list of covering.values()) list.sort((a, b) => sizes.get(a)! - sizes.get(b)!);
   return covering;
 };
+
+/** The commit `HEAD` names. */
+export const headCommit = async (root: string): Promise<string> =>
+  (await run(root, "git", ["rev-parse", "HEAD"])).trim();
