@@ -26,7 +26,7 @@ import { modelConfigFor } from "../../src/incremental/model_config.ts";
 import { type DeepLabV3, makeDeepLabV3 } from "../../src/nn/mod.ts";
 import { download } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
-import { tinyTrainConfig } from "../support/train_cli.ts";
+import { assertSameArray, tinyTrainConfig } from "../support/train_cli.ts";
 
 /** Written larger than the crop, so the pass must resize. */
 const SIZE = 48;
@@ -143,7 +143,7 @@ const checkImages = (seen: readonly Seen[], expected: readonly Expected[], what:
   const visited = unbatch(seen);
   assertEquals(visited.length, expected.length, `${what}: images visited`);
   visited.forEach((v, i) => {
-    assertEquals(v.labels, expected[i].labels, `${what}: labels of ${expected[i].name}`);
+    assertSameArray(v.labels, expected[i].labels, `${what}: labels of ${expected[i].name}`);
     assertClose(v.images, expected[i].images, 1e-5, 1e-6, `${what}: image ${expected[i].name}`);
   });
   const sizes = seen.map((s) => s.size);
@@ -201,13 +201,13 @@ Deno.test(
     for (const s of [...result.oldPass, ...result.bothPass]) {
       assertEquals(s.old?.channels, STEPS[0].length);
       assertEquals(s.old?.stages, 4);
-      assertEquals(s.old?.logits, s.oldHere);
+      assertSameArray(s.old!.logits, s.oldHere!, "old logits");
     }
     for (const s of result.bothPass) {
       assertEquals(s.current!.length, s.size * CROP * CROP * 21);
-      assertEquals(s.current, s.currentHere);
+      assertSameArray(s.current!, s.currentHere!, "current logits");
     }
-    assertEquals(result.after, result.before);
+    result.after.forEach((a, i) => assertSameArray(a, result.before[i], `watched tensor ${i}`));
   },
 );
 
@@ -238,6 +238,8 @@ Deno.test(
     assertEquals(result.oldVisits, 0);
     assertEquals(result.oldGiven, 0);
     checkImages(result.bothPass, expected, "withBothModels");
-    for (const s of result.bothPass) assertEquals(s.current, s.currentHere);
+    for (const s of result.bothPass) {
+      assertSameArray(s.current!, s.currentHere!, "current logits");
+    }
   },
 );

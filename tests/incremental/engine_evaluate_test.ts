@@ -20,7 +20,7 @@ import type { StepMetrics } from "../../src/incremental/types.ts";
 import { deepLabConfig, type DeepLabV3, makeDeepLabV3 } from "../../src/nn/mod.ts";
 import { download, fromArray, type Tensor } from "../../src/tensor/tensor.ts";
 import { gpuTestOptions, runGpu } from "../support/gpu.ts";
-import { tinyTrainConfig } from "../support/train_cli.ts";
+import { assertSameArray, tinyTrainConfig } from "../support/train_cli.ts";
 
 const SIZE = 32;
 const TEST_IMAGES = 5;
@@ -200,9 +200,10 @@ for (const t of [0, 1]) {
       assertEquals(evaluation.strips.map((s) => s.name), images.slice(0, 3).map((im) => im.name));
       evaluation.strips.forEach((strip, i) => {
         assertEquals([strip.width, strip.height], [SIZE, SIZE]);
-        assertEquals(strip.rgb, images[i].rgb);
-        assertEquals(strip.label, Int32Array.from(images[i].raw, (raw) => labelAfter(t, raw)));
-        assertEquals(strip.prediction, predictions[i]);
+        const labels = Int32Array.from(images[i].raw, (raw) => labelAfter(t, raw));
+        assertSameArray(strip.rgb, images[i].rgb, `strip ${i}: image`);
+        assertSameArray(strip.label, labels, `strip ${i}: labels`);
+        assertSameArray(strip.prediction, predictions[i], `strip ${i}: prediction`);
       });
     },
   );
@@ -232,7 +233,7 @@ Deno.test(
       }
       return { metrics: evaluation.metrics, logits, statsBefore, statsAfter };
     }));
-    assertEquals(statsAfter, statsBefore);
+    assertSameArray(statsAfter, statsBefore, "running mean");
     const channels = 16;
     const all = new Float32Array(logits.reduce((n, l) => n + l.length, 0));
     logits.reduce((offset, l) => (all.set(l, offset), offset + l.length), 0);

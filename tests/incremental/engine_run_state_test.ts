@@ -23,7 +23,7 @@ import {
 } from "../../src/incremental/run_state.ts";
 import type { StepMetrics } from "../../src/incremental/types.ts";
 import { gpuTestOptions, runGpu, runGpuResult } from "../support/gpu.ts";
-import { tinyTrainConfig } from "../support/train_cli.ts";
+import { assertSameArray, tinyTrainConfig } from "../support/train_cli.ts";
 
 const CLASSES = 17;
 
@@ -37,19 +37,30 @@ const values = (rng: SeededRng, length: number) => {
   return data;
 };
 
-const bits = (data: Float32Array | BigInt64Array): (number | string)[] =>
-  data instanceof Float32Array
-    ? Array.from(new Uint32Array(data.buffer, data.byteOffset, data.length))
-    : Array.from(data, String);
+/** Float bits (so -0 and subnormals count) or counter values. */
+const bits = (data: Float32Array | BigInt64Array): ArrayLike<number | bigint> =>
+  data instanceof Float32Array ? new Uint32Array(data.buffer, data.byteOffset, data.length) : data;
 
-/** A state dict as comparable plain data (float bits, not values). */
-const plain = (state: ReadonlyMap<string, HostStateTensor>) =>
-  [...state].map(([name, t]) => ({
-    name,
-    dtype: t.dtype,
-    shape: [...t.shape],
-    bits: bits(t.data),
-  }));
+interface AnyTensor {
+  readonly dtype?: string;
+  readonly shape: readonly number[];
+  readonly data: Float32Array | BigInt64Array;
+}
+
+/** Checks two sets of named tensors hold the same names, dtypes, shapes and bits. */
+const assertSameTensors = (
+  actual: Iterable<[string, AnyTensor]>,
+  expected: Iterable<[string, AnyTensor]>,
+  what: string,
+) => {
+  const [a, e] = [new Map(actual), new Map(expected)];
+  assertEquals([...a.keys()].sort(), [...e.keys()].sort(), `${what}: names`);
+  for (const [name, t] of e) {
+    const got = a.get(name)!;
+    assertEquals([got.dtype, got.shape], [t.dtype, t.shape], `${what}: ${name}`);
+    assertSameArray(bits(got.data), bits(t.data), `${what}: ${name}`);
+  }
+};
 
 /** Gives every model tensor seeded values (counters included); returns them as a state dict. */
 const randomize = (model: DeepLabV3, seed: number) =>
@@ -123,24 +134,16 @@ const methodState = (rng: SeededRng): MethodState => ({
   json: { prototypes: true, nested: { list: [1, 2.5, null, "x"], flag: false } },
 });
 
-const plainSgd = (state: SgdState) => ({
-  steps: state.steps,
-  parameterSteps: state.parameterSteps,
-  momentumBuffers: Object.fromEntries(
-    Object.entries(state.momentumBuffers).map((
-      [name, t],
-    ) => [name, { shape: [...t.shape], bits: bits(t.data) }]),
-  ),
-});
-
-const plainMethod = (state: MethodState) => ({
-  json: state.json,
-  tensors: Object.fromEntries(
-    Object.entries(state.tensors).map((
-      [name, t],
-    ) => [name, { shape: [...t.shape], bits: bits(t.data) }]),
-  ),
-});
+/** Checks an SGD state: step counts, and momentum buffers bit for bit. */
+const assertSameSgd = (actual: SgdState, expected: SgdState, what: string) => {
+  assertEquals(actual.steps, expected.steps, `${what}: steps`);
+  assertEquals(actual.parameterSteps, expected.parameterSteps, `${what}: parameter steps`);
+  assertSameTensors(
+    Object.entries(actual.momentumBuffers),
+    Object.entries(expected.momentumBuffers),
+    `${what}: momentum`,
+  );
+};
 
 const dir = await Deno.makeTempDir({ prefix: "gsc-run-state-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
@@ -197,15 +200,20 @@ Deno.test(
     assert(written.has("backbone.bn1.num_batches_tracked"));
     const writtenClassifier = written.get("classifier.4.weight")!.data as Float32Array;
     assert(before[7] !== writtenClassifier[7], "the fresh model starts from other weights");
-    assertEquals(plain(loaded), plain(written));
+    assertSameTensors(loaded, written, "weights");
     assertEquals(read.path, paths.last);
     assertEquals(read.meta.kind, "epoch");
     assertEquals(read.meta.config, meta.config);
     assertEquals(read.meta.progress, progress);
     assertEquals(read.meta.classes, [16]);
-    assertEquals(plainMethod(read.method), plainMethod(method));
-    assertEquals(plainSgd(read.optimizer!), plainSgd(optimizer));
-    assertEquals(plainSgd(reexported), plainSgd(optimizer));
+    assertEquals(read.method.json, method.json);
+    assertSameTensors(
+      Object.entries(read.method.tensors),
+      Object.entries(method.tensors),
+      "method tensors",
+    );
+    assertSameSgd(read.optimizer!, optimizer, "optimizer read back");
+    assertSameSgd(reexported, optimizer, "optimizer imported and exported");
     assertEquals(read.meta.optimizer, {
       steps: optimizer.steps,
       parameterSteps: optimizer.parameterSteps,

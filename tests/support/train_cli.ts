@@ -3,7 +3,8 @@
  * synthetic set, 32-pixel crops, batch 4 (unless told), quiet. The CLI-level
  * tests (resume, shared step 0, run guards) run it as a `gsc train` process
  * ({@link tinyTrainArgs}); the in-process engine tests parse the same options
- * into the {@link RunConfig} the CLI would build ({@link tinyTrainConfig}).
+ * into the {@link RunConfig} the CLI would build ({@link tinyTrainConfig})
+ * and compare tensors exactly with {@link assertSameArray}.
  */
 import { Result } from "effect";
 import { parseTrainOptions } from "../../src/cli/train_options.ts";
@@ -122,5 +123,33 @@ export const pollWhileRunning = async (
       );
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 20));
+  }
+};
+
+/**
+ * Throws naming the first differing element (and how many differ) unless
+ * `actual` holds exactly `expected`'s values (`Object.is`: -0 is not 0).
+ * For tensors: deepStrictEqual's diff of two large arrays takes minutes.
+ */
+export const assertSameArray = (
+  actual: ArrayLike<number | bigint>,
+  expected: ArrayLike<number | bigint>,
+  label: string,
+): void => {
+  if (actual.length !== expected.length) {
+    throw new Error(`${label}: ${actual.length} elements, expected ${expected.length}`);
+  }
+  let first = -1;
+  let differing = 0;
+  for (let i = 0; i < actual.length; i++) {
+    if (Object.is(actual[i], expected[i])) continue;
+    if (first < 0) first = i;
+    differing++;
+  }
+  if (first >= 0) {
+    throw new Error(
+      `${label}: ${differing} of ${actual.length} elements differ; the first at ${first}: ` +
+        `${actual[first]}, expected ${expected[first]}`,
+    );
   }
 };
