@@ -14,9 +14,15 @@ import {
   klReference,
 } from "../../src/ops/reference/loss.ts";
 import { download, fromArray, type Tensor } from "../../src/tensor/tensor.ts";
-import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
+import {
+  assertClose,
+  assertCloseEdges,
+  flushSubnormals,
+  gpuTestOptions,
+  runGpu,
+} from "../support/gpu.ts";
 import { bceAtol, ceAtol, klAtol } from "../support/tolerances.ts";
-import { floats, seededValues, shapeOf } from "../support/arbitrary.ts";
+import { edgeFloats, floats, seededValues, shapeOf } from "../support/arbitrary.ts";
 
 const reductions = fc.constantFrom<Reduction>("none", "sum", "mean");
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -103,6 +109,57 @@ Deno.test({
       }),
       { seed: 42, numRuns: 40 },
     );
+  },
+});
+
+// Edge logits: zeros, subnormals, +-1e4 (exp overflows without the max subtraction) and,
+// on about one pixel in ten, a NaN. A NaN on a valid pixel must reach the loss (the run
+// guard stops on a NaN loss) and that pixel's gradient; on an ignored or bad pixel it must
+// reach nothing.
+const ceEdgeCases = fc.record({
+  shape: pixelShape,
+  channels: fc.integer({ min: 1, max: 23 }),
+  reduction: reductions,
+}).chain((c) => {
+  const p = sizeOf(c.shape);
+  return fc.record({
+    c: fc.constant(c),
+    logits: edgeFloats(p * c.channels, 6, { large: 1e4 }),
+    nanAt: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: p, maxLength: p }),
+    labels: labelsFor(p, c.channels),
+    g: floats(p, 2),
+  });
+});
+
+Deno.test({
+  name: "cross-entropy on edge logits: NaN reaches the loss from valid pixels only",
+  ...gpuTestOptions,
+  fn: async () => {
+    let nanLosses = 0;
+    let finiteLosses = 0;
+    await fc.assert(
+      fc.asyncProperty(ceEdgeCases, async ({ c, logits: raw, nanAt, labels, g }) => {
+        const logits = raw.map((v, i) => (nanAt[Math.floor(i / c.channels)] === 0 ? NaN : v));
+        const out = await runCe(logits, labels, c.shape, c.channels, c.reduction, undefined, g);
+        const options = { reduction: c.reduction };
+        const gRef = c.reduction === "none" ? g : [g[0]];
+        const finite = logits.map((v) => (Number.isNaN(v) ? 0 : v));
+        const atol = ceAtol(finite, labels, c.channels, gRef, options);
+        const ref = crossEntropyReference(logits, labels, c.channels, options);
+        const flushed = flushSubnormals(logits);
+        const refFlushed = crossEntropyReference(flushed, labels, c.channels, options);
+        assertCloseEdges(out.loss, [ref.loss, refFlushed.loss], atol.loss, 1e-5, "loss");
+        const dzRef = crossEntropyBackwardReference(logits, labels, c.channels, gRef, options);
+        const dzFlushed = crossEntropyBackwardReference(flushed, labels, c.channels, gRef, options);
+        assertCloseEdges(out.dz, [dzRef, dzFlushed], atol.dz, 1e-5, "dz");
+        if (out.loss.some(Number.isNaN)) nanLosses++;
+        else finiteLosses++;
+      }),
+      { seed: 42, numRuns: 30 },
+    );
+    if (nanLosses < 5 || finiteLosses < 5) {
+      throw new Error(`NaN losses in ${nanLosses} runs, finite in ${finiteLosses}: too few`);
+    }
   },
 });
 

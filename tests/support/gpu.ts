@@ -106,15 +106,16 @@ export const flushSubnormals = (xs: ArrayLike<number>): number[] =>
 export const assertCloseEdges = (
   actual: ArrayLike<number>,
   references: readonly ArrayLike<number>[],
-  atol: number,
+  atol: Atol,
   rtol: number,
   label = "",
 ): void => {
-  const close = (a: number, e64: number) => {
+  const close = (a: number, e64: number, i: number) => {
     const e = Math.fround(e64);
     if (Number.isNaN(e)) return Number.isNaN(a);
     if (!Number.isFinite(e)) return a === e;
-    return Math.abs(a - e) <= atol + rtol * Math.abs(e) + MIN_NORMAL32;
+    const t = typeof atol === "number" ? atol : atol[i];
+    return Math.abs(a - e) <= t + rtol * Math.abs(e) + MIN_NORMAL32;
   };
   for (const r of references) {
     if (r.length !== actual.length) {
@@ -122,10 +123,11 @@ export const assertCloseEdges = (
     }
   }
   for (let i = 0; i < actual.length; i++) {
-    if (!references.some((r) => close(actual[i], r[i]))) {
+    if (!references.some((r) => close(actual[i], r[i], i))) {
+      const t = typeof atol === "number" ? atol : atol[i];
       throw new Error(
         `${label} not close at ${i}: ${actual[i]} vs ${references.map((r) => r[i]).join(" or ")} ` +
-          `(atol ${atol}, rtol ${rtol})`,
+          `(atol ${t}, rtol ${rtol})`,
       );
     }
   }
