@@ -116,7 +116,11 @@ export const pollWhileRunning = async (
       );
     }
     if (performance.now() > deadline) {
-      child.kill("SIGKILL");
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // It exited in the meantime.
+      }
       await status;
       throw new Error(
         `no ${what} within ${timeoutMs / 1000} s; the child was killed${await stderr()}`,
