@@ -1,6 +1,6 @@
 /**
  * The poisoned pool, a test mode (`GSC_POOL_POISON=1`): every tensor buffer
- * is filled with quiet-NaN bits when handed out, gets poisoned slack past its
+ * is filled with quiet-NaN bits (a payload of its own) when handed out, gets poisoned slack past its
  * end and is bound whole. An output element a kernel leaves unwritten, or a
  * small read past an input, then shows up as NaN on every machine instead of
  * as whatever that machine's memory or bounds clamping gives; a write past a
@@ -11,6 +11,7 @@
  */
 import { Effect } from "effect";
 import canarySource from "../../shaders/gpu/canary.wgsl" with { type: "text" };
+import fillSource from "../../shaders/gpu/poison_fill.wgsl" with { type: "text" };
 import { Gpu } from "./device.ts";
 import type { GpuError } from "./errors.ts";
 import { defineKernel, linearGrid } from "./kernel.ts";
@@ -33,6 +34,38 @@ const canaryKernel = defineKernel({
   minElements: ({ first, count }) => ({ data: first + count, counts: 2 }),
 });
 
+const fillKernel = defineKernel({
+  name: "shaders/gpu/poison_fill.wgsl",
+  source: fillSource,
+  bindings: { data: { access: "read_write", type: "u32" } },
+  params: { n: "u32", pattern: "u32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: ({ n }) => linearGrid(n, WG),
+  minElements: ({ n }) => ({ data: n }),
+});
+
+let handedOut = 0;
+
+/**
+ * The next buffer's poison: a quiet NaN whose payload differs from buffer to
+ * buffer (and from the canonical NaN arithmetic makes), so a value a kernel
+ * reads past one tensor and writes past another still changes the slack.
+ */
+export const nextPoison = (): number => {
+  handedOut = (handedOut % 0x3fffff) + 1;
+  return (POISON_BITS & 0xffc00000) | handedOut;
+};
+
+/** Records the fill of all of `buffer` with `pattern`, in recording order. */
+export const fillPoison = (
+  buffer: GPUBuffer,
+  pattern: number,
+): Effect.Effect<void, GpuError, Gpu> =>
+  Effect.flatMap(Gpu, (gpu) =>
+    gpu.recorder.dispatch(fillKernel, {
+      data: { buffer, dtype: "u32", elements: buffer.size / 4 },
+    }, { n: buffer.size / 4, pattern }));
+
 /** The counter buffer of each device's canary checks. */
 const counters = new WeakMap<GPUDevice, GPUBuffer>();
 
@@ -50,13 +83,14 @@ const counterFor = (device: GPUDevice): GPUBuffer => {
 
 /**
  * Records the check of a poisoned buffer's slack: the words from
- * `tensorBytes` to the buffer's end must still hold the poison (a write into
+ * `tensorBytes` to the buffer's end must still hold its `pattern` (a write into
  * the 16-byte rounding a plain binding covers counts too: no kernel needs it). A no-op when the
  * pool is not poisoned.
  */
 export const checkSlack = (
   buffer: GPUBuffer,
   tensorBytes: number,
+  pattern: number,
 ): Effect.Effect<void, GpuError, Gpu> =>
   Effect.gen(function* () {
     if (!poolPoisoned()) return;
@@ -68,7 +102,7 @@ export const checkSlack = (
     yield* gpu.recorder.dispatch(canaryKernel, {
       data: { buffer, dtype: "u32", elements: buffer.size / 4 },
       counts: { buffer: counts, dtype: "u32", elements: 4 },
-    }, { first, count, pattern: POISON_BITS, buffer_bytes: buffer.size });
+    }, { first, count, pattern, buffer_bytes: buffer.size });
   });
 
 /** Out-of-bounds writes found by the slack checks since the last call. */

@@ -24,7 +24,7 @@ import {
 } from "./kernel.ts";
 import type { PipelineCache } from "./pipelines.ts";
 import type { BufferPool } from "./pool.ts";
-import { POISON_BITS, poolPoisoned } from "./poison_mode.ts";
+import { poolPoisoned } from "./poison_mode.ts";
 
 /** What a kernel binding accepts: a region of a GPU buffer holding `elements` of `dtype`. */
 export interface BufferView {
@@ -59,9 +59,6 @@ export class CommandRecorder {
   #afterSubmit: GPUBuffer[] = [];
   #commands = 0;
   #submits = 0;
-  #poisonSource: GPUBuffer | undefined;
-  /** Buffers outside the pool to destroy once the commands using them are submitted. */
-  #retired: GPUBuffer[] = [];
 
   constructor(
     device: GPUDevice,
@@ -159,27 +156,6 @@ export class CommandRecorder {
     );
   }
 
-  /**
-   * Fills all of `target` with quiet-NaN bits (0x7fc00000), in recording
-   * order. The poisoned pool (`gpu/poison.ts`) calls it on every
-   * tensor it hands out, so a kernel that leaves part of its output unwritten,
-   * or reads past its input, fails its test on every machine.
-   */
-  poison(target: GPUBuffer): void {
-    if (!this.#poisonSource || this.#poisonSource.size < target.size) {
-      if (this.#poisonSource) this.#retired.push(this.#poisonSource);
-      const source = this.#device.createBuffer({
-        size: Math.max(target.size, 2 * (this.#poisonSource?.size ?? 0)),
-        usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-        mappedAtCreation: true,
-      });
-      new Uint32Array(source.getMappedRange()).fill(POISON_BITS);
-      source.unmap();
-      this.#poisonSource = source;
-    }
-    this.copy(this.#poisonSource, 0, target, 0, target.size);
-  }
-
   /** A pooled buffer; a newly created one is checked for allocation failure. */
   acquire(bytes: number, usage: GPUBufferUsageFlags): Effect.Effect<GPUBuffer, GpuError> {
     const max = this.#device.limits.maxBufferSize;
@@ -227,8 +203,6 @@ export class CommandRecorder {
     device.queue.submit([encoder.finish()]);
     for (const chunk of chunks) this.#pool.release(chunk.buffer);
     for (const buffer of released) this.#pool.release(buffer);
-    for (const buffer of this.#retired) buffer.destroy();
-    this.#retired = [];
     return Effect.promise(() => device.popErrorScope()).pipe(
       Effect.flatMap((error) =>
         error

@@ -10,7 +10,13 @@ import { Gpu } from "../gpu/device.ts";
 import { type GpuError, GpuValidationError } from "../gpu/errors.ts";
 import type { DType } from "../gpu/kernel.ts";
 import type { BufferView } from "../gpu/recorder.ts";
-import { checkSlack, POISON_SLACK_BYTES, poolPoisoned } from "../gpu/poison.ts";
+import {
+  checkSlack,
+  fillPoison,
+  nextPoison,
+  POISON_SLACK_BYTES,
+  poolPoisoned,
+} from "../gpu/poison.ts";
 
 /** A shape: sizes of each axis, outermost first. */
 export type Shape = readonly number[];
@@ -55,9 +61,9 @@ export const release = (tensor: Tensor): Effect.Effect<void, never, Gpu> =>
     leases.delete(tensor.buffer);
     const gpu = yield* Gpu;
     if (poolPoisoned()) {
-      const bytes = (lease as { bytes?: number }).bytes ?? tensor.elements * 4;
+      const { bytes, pattern } = lease as { bytes: number; pattern: number };
       // A failed check is a failed dispatch; the release itself must still happen.
-      yield* Effect.ignore(checkSlack(tensor.buffer, bytes));
+      yield* Effect.ignore(checkSlack(tensor.buffer, bytes, pattern));
     }
     gpu.pool.release(tensor.buffer);
   });
@@ -82,8 +88,9 @@ export const empty = <D extends DType>(
       const poisoned = poolPoisoned();
       const bytes = Math.max(4, elements * 4) + (poisoned ? POISON_SLACK_BYTES : 0);
       const buffer = yield* gpu.recorder.acquire(bytes, STORAGE_USAGE);
-      if (poisoned) gpu.recorder.poison(buffer);
-      const lease = { bytes: elements * 4 };
+      const pattern = poisoned ? nextPoison() : 0;
+      if (poisoned) yield* fillPoison(buffer, pattern);
+      const lease = { bytes: elements * 4, pattern };
       leases.set(buffer, lease);
       return { shape: [...shape], dtype, elements, buffer, [LEASE]: lease } as Tensor<D>;
     }),
