@@ -11,7 +11,8 @@
  * Options: `--max N` mutants in all (default 150, a seeded sample spread over
  * the files), `--seed S`, `--only SUBSTRING` (files whose path contains it),
  * `--timeout SECONDS` per mutant (default 240), `--out PATH` (default
- * `results/mutation.md`, with a `.json` beside it).
+ * `results/mutation.md`, with a `.json` beside it), `--survivors REPORT.json`
+ * (run again only the mutants that survived in that report).
  *
  * @module
  */
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     only: { type: "string" },
     timeout: { type: "string", default: "240" },
     out: { type: "string", default: "results/mutation.md" },
+    survivors: { type: "string" },
   },
 });
 
@@ -44,7 +46,9 @@ const scratch = await scratchCopy(root, commit);
 for (const file of files) {
   all.push(...mutantsOf(file, await Deno.readTextFile(`${scratch}/${file}`)));
 }
-const chosen = sample(all, Number(values.max), Number(values.seed));
+const chosen = values.survivors
+  ? await survivorsOf(values.survivors, all)
+  : sample(all, Number(values.max), Number(values.seed));
 console.log(`${all.length} mutants in ${files.length} files; running ${chosen.length}`);
 
 const tests = await coveringTests(root, commit, scratch, [...new Set(chosen.map((m) => m.file))]);
@@ -70,6 +74,9 @@ const summary = await writeReport(outPath, outcomes, {
   seed: Number(values.seed),
   minutes,
   commit,
+  command: values.survivors
+    ? `deno task mutate --survivors ${values.survivors}`
+    : `deno task mutate --seed ${values.seed} --max ${values.max}`,
 });
 console.log(summary);
 
@@ -135,4 +142,24 @@ async function runTests(
     // Timed out: an infinite loop or a hang the mutant caused counts as killed.
     return "killed";
   }
+}
+
+/**
+ * The mutants that survived in an earlier report (its `.json`), found again
+ * among today's: same file, operator and lines before and after (a line that
+ * changed since is reported and skipped).
+ */
+async function survivorsOf(path: string, today: readonly Mutant[]): Promise<Mutant[]> {
+  const earlier = JSON.parse(await Deno.readTextFile(path)) as { outcomes: Outcome[] };
+  const found: Mutant[] = [];
+  for (const { mutant, result } of earlier.outcomes) {
+    if (result !== "survived") continue;
+    const match = today.find((m) =>
+      m.file === mutant.file && m.operator === mutant.operator && m.before === mutant.before &&
+      m.after === mutant.after
+    );
+    if (match) found.push(match);
+    else console.log(`${mutant.file}:${mutant.line} ${mutant.operator}: the line has changed`);
+  }
+  return found;
 }

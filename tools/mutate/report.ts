@@ -23,6 +23,8 @@ export interface RunFacts {
   readonly minutes: number;
   /** The commit the mutants were made from. */
   readonly commit: string;
+  /** The command line that ran them. */
+  readonly command: string;
 }
 
 /** The score of a set of outcomes: killed / (killed + survived + uncovered). */
@@ -50,8 +52,7 @@ export const writeReport = async (
   const lines = [
     "# Mutation score",
     "",
-    `Command: \`deno task mutate --seed ${facts.seed} --max ${outcomes.length}\`, on commit ` +
-    `${facts.commit.slice(0, 7)}`,
+    `Command: \`${facts.command}\`, on commit ${facts.commit.slice(0, 7)}`,
     "",
     summary,
     "",
