@@ -21,11 +21,11 @@ import { type DeepLabV3, makeDeepLabV3 } from "../nn/mod.ts";
 import { modelConfigFor } from "./model_config.ts";
 import { loadPretrained } from "../io/checkpoint.ts";
 import { advancePoly, polyLr, polySchedule } from "../optim/poly.ts";
-import { makeSgd } from "../optim/sgd.ts";
+import { makeSgd, type SgdState } from "../optim/sgd.ts";
 import { evaluateStep } from "./evaluate.ts";
 import { evalLoader, openRunData, type RunData, RunSetupError, trainLoader } from "./data.ts";
 import { makeDataPass } from "./data_pass.ts";
-import { classStepTable, type StepInfo } from "./method.ts";
+import { classStepTable, type MethodState, type StepInfo } from "./method.ts";
 import { makeMethod } from "./methods/mod.ts";
 import { writeConfig, writeStepOutputs } from "./outputs.ts";
 import {
@@ -36,7 +36,7 @@ import {
   writeRunCheckpoint,
 } from "./run_state.ts";
 import { trainBatch } from "./train_batch.ts";
-import { checkLoss, guardWrite } from "./divergence.ts";
+import { checkLoss, type DivergencePlace, guardWrite } from "./divergence.ts";
 import { configDifferences } from "./resume_check.ts";
 import { acquireRunLock } from "./run_lock.ts";
 import type { RunConfig, RunEvent, StepMetrics } from "./types.ts";
@@ -265,6 +265,26 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
         progress = { ...progress, step: t, epochsDone: 0, stepDone: false, iteration: 0 };
       }
       const parameters = model.parameters();
+      const stepModel = model;
+      /** Writes a checkpoint of the run as it stands, refusing non-finite values. */
+      const writeCheckpoint = (
+        path: string,
+        kind: "epoch" | "step",
+        methodState: MethodState | undefined,
+        optimizer: SgdState | undefined,
+        place: DivergencePlace,
+      ) =>
+        guardWrite(
+          writeRunCheckpoint(
+            path,
+            stepModel,
+            { kind, config, progress, classes: info.current },
+            methodState,
+            optimizer,
+          ),
+          place,
+          paths.dir,
+        );
       const context = {
         info,
         model,
@@ -312,34 +332,20 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
         });
         progress = { ...progress, epochsDone: epoch + 1, iteration: schedule.iteration };
         const methodState = method.exportState ? yield* method.exportState() : undefined;
-        yield* guardWrite(
-          writeRunCheckpoint(
-            paths.last,
-            model,
-            { kind: "epoch", config, progress, classes: info.current },
-            methodState,
-            yield* sgd.exportState(),
-          ),
-          { step: t, epoch, epochs, batch: batches - 1, batches },
-          paths.dir,
-        );
+        yield* writeCheckpoint(paths.last, "epoch", methodState, yield* sgd.exportState(), {
+          step: t,
+          epoch,
+          epochs,
+          batch: batches - 1,
+          batches,
+        });
       }
       for (const p of parameters) p.grad = undefined;
 
       // After training: the method's pass, the step checkpoint, evaluation, outputs.
       if (method.endStep) yield* method.endStep(info, dataPass);
       const methodState = method.exportState ? yield* method.exportState() : undefined;
-      yield* guardWrite(
-        writeRunCheckpoint(
-          paths.step(t),
-          model,
-          { kind: "step", config, progress, classes: info.current },
-          methodState,
-          undefined,
-        ),
-        { step: t },
-        paths.dir,
-      );
+      yield* writeCheckpoint(paths.step(t), "step", methodState, undefined, { step: t });
       const loaderForEval = evalLoader(data, config, t);
       emit({ type: "eval-start", step: t, images: loaderForEval.order(0).length });
       const evaluation = yield* evaluateStep(model, data.task, t, loaderForEval, config.strips);
@@ -353,17 +359,7 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
       };
       emit({ type: "step-end", step: t, metrics: evaluation.metrics });
       yield* writeStepOutputs(config, data, progress, evaluation, options.command);
-      yield* guardWrite(
-        writeRunCheckpoint(
-          paths.last,
-          model,
-          { kind: "step", config, progress, classes: info.current },
-          methodState,
-          undefined,
-        ),
-        { step: t },
-        paths.dir,
-      );
+      yield* writeCheckpoint(paths.last, "step", methodState, undefined, { step: t });
       yield* Scope.close(stepScope, Exit.void);
       resumed = undefined;
     }
