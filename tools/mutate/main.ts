@@ -128,7 +128,7 @@ async function runTests(
     const child = new Deno.Command(Deno.execPath(), {
       args: ["test", "-A", "--no-check", "--fail-fast", ...tests],
       cwd: dir,
-      env: { GSC_POOL_POISON: "1", GSC_GRID_FOLD: "7", NO_COLOR: "1" },
+      env: { GSC_POOL_POISON: "1", GSC_GRID_FOLD: "2", NO_COLOR: "1" },
       stdout: "piped",
       stderr: "piped",
       signal: AbortSignal.timeout(timeoutSeconds * 1000),
