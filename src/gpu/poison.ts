@@ -1,7 +1,7 @@
 /**
  * The poisoned pool, a test mode (`GSC_POOL_POISON=1`): every tensor buffer
- * is filled with quiet-NaN bits (a payload of its own) when handed out, gets poisoned slack past its
- * end and is bound whole. An output element a kernel leaves unwritten, or a
+ * is filled with a quiet NaN (a payload of its own) when handed out, gets
+ * poisoned slack past its end and is bound whole. An output element a kernel leaves unwritten, or a
  * small read past an input, then shows up as NaN on every machine instead of
  * as whatever that machine's memory or bounds clamping gives; a write past a
  * tensor's end changes its slack, which is checked when the tensor is
@@ -15,9 +15,12 @@ import fillSource from "../../shaders/gpu/poison_fill.wgsl" with { type: "text" 
 import { Gpu } from "./device.ts";
 import type { GpuError } from "./errors.ts";
 import { defineKernel, linearGrid } from "./kernel.ts";
-import { POISON_BITS, poolPoisoned } from "./poison_mode.ts";
+import { poolPoisoned } from "./poison_mode.ts";
 
-export { POISON_BITS, POISON_SLACK_BYTES, poolPoisoned, setPoolPoisoned } from "./poison_mode.ts";
+export { POISON_SLACK_BYTES, poolPoisoned, setPoolPoisoned } from "./poison_mode.ts";
+
+/** The f32 quiet-NaN bits; the poison sets a payload in the low 22 bits. */
+const QUIET_NAN = 0x7fc00000;
 
 const WG = 64;
 
@@ -53,7 +56,7 @@ let handedOut = 0;
  */
 export const nextPoison = (): number => {
   handedOut = (handedOut % 0x3fffff) + 1;
-  return (POISON_BITS & 0xffc00000) | handedOut;
+  return QUIET_NAN | handedOut;
 };
 
 /** Records the fill of all of `buffer` with `pattern`, in recording order. */
@@ -83,9 +86,9 @@ const counterFor = (device: GPUDevice): GPUBuffer => {
 
 /**
  * Records the check of a poisoned buffer's slack: the words from
- * `tensorBytes` to the buffer's end must still hold its `pattern` (a write into
- * the 16-byte rounding a plain binding covers counts too: no kernel needs it). A no-op when the
- * pool is not poisoned.
+ * `tensorBytes` to the buffer's end must still hold its `pattern` (a write
+ * into the 16-byte rounding a plain binding covers counts too: no kernel
+ * needs it). A no-op when the pool is not poisoned.
  */
 export const checkSlack = (
   buffer: GPUBuffer,

@@ -5,13 +5,6 @@
  * @module
  */
 
-/**
- * The bit pattern the poisoned pool fills buffers with: a quiet NaN as f32,
- * with a payload. Arithmetic makes the canonical NaN (0x7fc00000), so a NaN a
- * kernel computes and writes past a tensor's end still changes the slack.
- */
-export const POISON_BITS = 0x7fc5a5a5;
-
 /** Extra bytes a poisoned tensor gets past its end, poisoned and bound, to catch overreads. */
 export const POISON_SLACK_BYTES = 256;
 

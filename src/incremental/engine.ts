@@ -172,8 +172,6 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
       resumed = last;
       progress = last.meta.progress;
       emit({ type: "resumed", step: progress.step, epoch: progress.epochsDone, from: paths.last });
-    } else if (options.resume) {
-      return yield* nothingToResume(config, paths.last);
     } else if (hasLast) {
       return yield* new RunSetupError({
         reason: `${config.out} already holds a run (${paths.last}); pass --resume to continue it ` +

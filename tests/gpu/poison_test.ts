@@ -28,22 +28,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   dispatch: ({ n }) => linearGrid(n, 64),
 });
 
-/** dst[i] = src[i] + 1 for i < n: n one past the tensors reads and writes one element past. */
-const shiftedPlusOne = defineKernel({
-  name: "test/shifted_plus_one",
-  source: `
-@compute @workgroup_size(WG_X, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
-  if (i >= params.n) { return; }
-  dst[i] = src[i] + 1.0;
-}`,
-  bindings: { src: { access: "read", type: "f32" }, dst: { access: "read_write", type: "f32" } },
-  params: { n: "u32" },
-  workgroupSize: [64, 1, 1],
-  dispatch: ({ n }) => linearGrid(n, 64),
-});
-
 const values = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
 const run = (n: number, srcShift: number, dstShift: number, outLength = values.length) =>
@@ -88,20 +72,12 @@ Deno.test("poisoned pool: a write past the output's end is counted", gpuTestOpti
 });
 
 Deno.test(
-  "poisoned pool: a computed NaN written past the end is counted too",
+  "poisoned pool: poison read past one tensor, written past another, is counted",
   gpuTestOptions,
   async () => {
-    // Overreads give NaN, and NaN arithmetic gives the canonical NaN: dst[i] = src[i + 1] + 1
-    // past both ends writes 0x7fc00000, which must differ from the poison.
-    const { writes } = await runGpu(Effect.gen(function* () {
-      const gpu = yield* Gpu;
-      yield* Effect.scoped(Effect.gen(function* () {
-        const src = yield* fromArray(values, [values.length], "f32");
-        const dst = yield* empty([values.length], "f32");
-        yield* gpu.recorder.dispatch(shiftedPlusOne, { src, dst }, { n: values.length + 1 });
-      }));
-      return { writes: yield* takeOutOfBoundsWrites() };
-    }));
+    // Each buffer's poison has a payload of its own, which copies and NaN arithmetic keep:
+    // src's slack copied into dst's slack must still show as changed.
+    const { writes } = await run(values.length + 1, 0, 0);
     if (writes.words !== 1) throw new Error(`expected 1 changed slack word, got ${writes.words}`);
   },
 );

@@ -20,7 +20,7 @@ await Effect.runPromise(
   writeSyntheticVoc({ root: data, size: 32, counts: { train: 24, val: 2, test: 4 }, seed: 5 }),
 );
 
-const args = (out: string, batchSize = 2) => [
+const args = (out: string, batchSize = 2, lrNext = "1e12") => [
   ...tinyTrainArgs({
     data,
     out,
@@ -33,7 +33,7 @@ const args = (out: string, batchSize = 2) => [
     batchSize,
   }),
   "--lr-next",
-  "1e12",
+  lrNext,
 ];
 
 const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
@@ -113,18 +113,7 @@ Deno.test("a directory locked by a live process is refused, naming it", async ()
 
 Deno.test("a --lr 1e6 run stops in step 0 with the divergence message and writes nothing", async () => {
   const out = `${root}/lr1e6`;
-  const run = tinyTrainArgs({
-    data,
-    out,
-    task: "15-5",
-    seed: 1,
-    epochs: 1,
-    epochsNext: 1,
-    strips: 0,
-    method: "ft",
-    batchSize: 2,
-  });
-  const result = await runDeno([...run, "--lr", "1e6", "--lr-next", "1e6"]);
+  const result = await runDeno([...args(out, 2, "1e6"), "--lr", "1e6"]);
   assertEquals(result.code, 1, result.stderr);
   assert(
     /training diverged at step 0, epoch 1\/1, batch \d+\/\d+: /.test(result.stderr),
