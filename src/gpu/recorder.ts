@@ -59,6 +59,7 @@ export class CommandRecorder {
   #afterSubmit: GPUBuffer[] = [];
   #commands = 0;
   #submits = 0;
+  #dispatches = 0;
 
   constructor(
     device: GPUDevice,
@@ -76,6 +77,11 @@ export class CommandRecorder {
   /** Commands recorded since the last submit. */
   get pending(): number {
     return this.#commands;
+  }
+
+  /** Dispatches recorded so far (benchmarks count them per training step). */
+  get dispatches(): number {
+    return this.#dispatches;
   }
 
   /** Submits made so far (benchmarks check that a step submits once). */
@@ -254,6 +260,7 @@ export class CommandRecorder {
     this.#pass.setBindGroup(0, bindGroup);
     this.#pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
     this.#commands++;
+    this.#dispatches++;
   }
 
   #uniformSlot(
