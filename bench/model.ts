@@ -1,13 +1,24 @@
 /**
- * DeepLabV3 training throughput: images/s of a full training step (train
- * forward, cross-entropy, backward, SGD with momentum) and the peak of GPU
- * buffer bytes, for `small` at batch 8, 64x64 and ResNet-18 at batch 4,
- * 128x128 (output stride 16). `--profile` adds a per-kernel breakdown of one
- * `small` step (each dispatch timed alone, so the sum exceeds a real step).
- * `deno run -A bench/model.ts [--profile]`.
+ * DeepLabV3 training throughput: a full training step (train forward,
+ * cross-entropy, backward, SGD with momentum, head at 10x lr) of `small` at
+ * batch 8, 64x64, output stride 16 and 8, and ResNet-18 at batch 4, 128x128;
+ * per case the dispatches one step records, ms/step, images/s, the peak of GPU
+ * buffer bytes, and the same architecture's step in PyTorch (tools/torch_step.py,
+ * CPU unless `--torch-device`) with the ratio ours / PyTorch, in one run.
+ *
+ *     deno run -A bench/model.ts [--profile] [--no-torch] [--torch-device cuda]
+ *         [--case BACKBONE:BATCH:SIZE[:OS[:STEPS]]]... [--json FILE]
+ *     deno run -A bench/model.ts --compare REV [--rounds N]
+ *
+ * `--profile` adds a per-kernel breakdown of one `small` step (each dispatch
+ * timed alone, so the sum exceeds a real step). `--case` replaces the default
+ * cases (repeatable). `--compare REV` times `small` b8 64x64 with REV's own
+ * bench (in a temporary git worktree) and with this tree's, side by side
+ * (bench/compare.ts).
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import { Effect, type Scope } from "effect";
 import { backward } from "../src/autograd/tape.ts";
 import { crossEntropy } from "../src/autograd/losses.ts";
@@ -17,21 +28,29 @@ import type { Kernel } from "../src/gpu/kernel.ts";
 import { type BackboneName, deepLabConfig, type DeepLabV3, makeDeepLabV3 } from "../src/nn/mod.ts";
 import { makeSgd, type Sgd } from "../src/optim/sgd.ts";
 import { fromArray, type Tensor } from "../src/tensor/tensor.ts";
-import { adapterLine, runBench, table } from "./support.ts";
+import { adapterLine, runBench, table, type TorchStep, torchStep } from "./support.ts";
 
-interface Case {
+/** One training-step configuration. */
+export interface Case {
   readonly backbone: BackboneName;
+  readonly outputStride: 8 | 16;
   readonly batch: number;
   readonly size: number;
+  /** Timed steps (after two warm-up steps). */
   readonly steps: number;
 }
 
-const CASES: readonly Case[] = [
-  { backbone: "small", batch: 8, size: 64, steps: 10 },
-  { backbone: "resnet18", batch: 4, size: 128, steps: 3 },
+/** The default cases. The first is the one `--profile` and `--compare` use. */
+export const CASES: readonly Case[] = [
+  { backbone: "small", outputStride: 16, batch: 8, size: 64, steps: 10 },
+  { backbone: "small", outputStride: 8, batch: 8, size: 64, steps: 6 },
+  { backbone: "resnet18", outputStride: 16, batch: 4, size: 128, steps: 3 },
 ];
 
 const CLASSES = 16;
+
+/** The row label; old benches print `small b8 64x64` too, which bench/compare.ts parses. */
+export const caseLabel = (c: Case): string => `${c.backbone} b${c.batch} ${c.size}x${c.size}`;
 
 interface Setup {
   readonly model: DeepLabV3;
@@ -44,7 +63,10 @@ interface Setup {
 const setUp = (c: Case) =>
   Effect.gen(function* () {
     const scope = yield* Effect.scope;
-    const model = yield* makeDeepLabV3(deepLabConfig(c.backbone, 16, CLASSES), { seed: 0, scope });
+    const model = yield* makeDeepLabV3(deepLabConfig(c.backbone, c.outputStride, CLASSES), {
+      seed: 0,
+      scope,
+    });
     const groups = model.parameterGroups();
     const sgd = yield* makeSgd(
       [
@@ -79,15 +101,40 @@ const trainStep = (s: Setup) =>
     yield* s.sgd.step(0.01);
   }));
 
-const measure = (c: Case) =>
-  Effect.gen(function* () {
+/** What one case measured on our side. */
+export interface StepResult {
+  readonly case: Case;
+  readonly label: string;
+  readonly params: number;
+  /** Dispatches recorded by one step (mean over the timed steps). */
+  readonly dispatches: number;
+  /** Submits made by one step. */
+  readonly submits: number;
+  readonly msPerStep: number;
+  readonly imagesPerSecond: number;
+  /** Peak of GPU buffer bytes over the case (weights, optimizer state, activations), MiB. */
+  readonly peakMiB: number;
+  /** Bytes the buffer pool holds after the timed steps, MiB. */
+  readonly poolMiB: number;
+}
+
+/**
+ * Times one case in a scope of its own: the pool is emptied first, so the
+ * peak is this case's alone; two warm-up steps, then `steps` timed steps, each
+ * submitted and waited for.
+ */
+export const measure = (c: Case) =>
+  Effect.scoped(Effect.gen(function* () {
     const gpu = yield* Gpu;
+    gpu.pool.trim();
+    gpu.pool.resetPeak();
     const s = yield* setUp(c);
     for (let i = 0; i < 2; i++) {
       yield* trainStep(s);
       yield* gpu.recorder.sync();
     }
-    gpu.pool.resetPeak();
+    const dispatches = gpu.recorder.dispatches;
+    const submits = gpu.recorder.submits;
     const start = performance.now();
     for (let i = 0; i < c.steps; i++) {
       yield* trainStep(s);
@@ -95,16 +142,18 @@ const measure = (c: Case) =>
     }
     const seconds = (performance.now() - start) / 1000 / c.steps;
     const stats = gpu.pool.stats();
-    const params = s.model.parameters().reduce((a, p) => a + p.value.elements, 0);
-    return [
-      `${c.backbone} b${c.batch} ${c.size}x${c.size}`,
-      `${(params / 1e6).toFixed(2)}M`,
-      `${(seconds * 1000).toFixed(0)}`,
-      `${(c.batch / seconds).toFixed(2)}`,
-      `${(stats.peakBytes / 2 ** 20).toFixed(0)}`,
-      `${(stats.allocatedBytes / 2 ** 20).toFixed(0)}`,
-    ];
-  });
+    return {
+      case: c,
+      label: caseLabel(c),
+      params: s.model.parameters().reduce((a, p) => a + p.value.elements, 0),
+      dispatches: (gpu.recorder.dispatches - dispatches) / c.steps,
+      submits: (gpu.recorder.submits - submits) / c.steps,
+      msPerStep: seconds * 1000,
+      imagesPerSecond: c.batch / seconds,
+      peakMiB: stats.peakBytes / 2 ** 20,
+      poolMiB: stats.allocatedBytes / 2 ** 20,
+    } satisfies StepResult;
+  }));
 
 /** Times every dispatch of one step alone (sync before and after) and sums by kernel. */
 const profile = (c: Case) =>
@@ -162,18 +211,144 @@ const profile = (c: Case) =>
     ];
   });
 
-/** Runs the model benchmark and prints its tables. */
-export const benchModel = (options: { profile?: boolean } = {}) =>
+/** Options of {@link benchModel}. */
+export interface ModelBenchOptions {
+  readonly profile?: boolean;
+  /** false: no PyTorch peer. */
+  readonly torch?: boolean;
+  /** Where PyTorch runs: "cpu" (default) or "cuda". */
+  readonly torchDevice?: string;
+  /** Cases to time (default {@link CASES}). */
+  readonly cases?: readonly Case[];
+  /** Writes every result (ours and PyTorch's) as JSON to this file. */
+  readonly json?: string;
+}
+
+const fixed = (x: number, digits: number) => x.toFixed(digits);
+const count = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
+
+/** Runs the model benchmark and prints its table (and the PyTorch peer beside it). */
+export const benchModel = (options: ModelBenchOptions = {}) =>
   runBench(Effect.gen(function* () {
-    console.log(`\n## DeepLabV3 training step (OS16, ${CLASSES} classes, SGD momentum)`);
+    const cases = options.cases ?? CASES;
+    const torchDevice = options.torchDevice ?? "cpu";
+    console.log(`\n## DeepLabV3 training step (${CLASSES} classes, SGD momentum, head 10x lr)`);
     console.log(yield* adapterLine);
-    const rows = [["model", "params", "ms/step", "images/s", "peak MiB", "pool MiB"]];
-    for (const c of CASES) rows.push(yield* measure(c));
+    // The cores are shared: a busy machine slows both sides, PyTorch's threads most.
+    console.log(
+      `load average ${Deno.loadavg()[0].toFixed(2)} on ${navigator.hardwareConcurrency} cores; ` +
+        `ours: mean of the timed steps, PyTorch: median`,
+    );
+    const rows = [[
+      "model",
+      "OS",
+      "params",
+      "dispatches",
+      "ms/step",
+      "images/s",
+      "peak MiB",
+      "pool MiB",
+      "torch ms",
+      "ours/torch",
+    ]];
+    const notes: string[] = [];
+    const results: { ours: StepResult; torch?: TorchStep }[] = [];
+    for (const c of cases) {
+      const ours = yield* measure(c);
+      let peer: TorchStep | undefined;
+      if (options.torch !== false) {
+        // After ours, never beside it: both would share the same cores.
+        const r = yield* Effect.promise(() =>
+          torchStep({ ...c, classes: CLASSES, steps: Math.max(c.steps, 5), device: torchDevice })
+        );
+        if ("skipped" in r) {
+          if (!notes.some((n) => n.startsWith("PyTorch peer skipped"))) {
+            notes.push(`PyTorch peer skipped: ${r.skipped}`);
+          }
+        } else {
+          peer = r.result;
+          const where = peer.device === "cpu"
+            ? `CPU, ${peer.threads} threads`
+            : (peer.device_name ?? peer.device);
+          const same = peer.params === ours.params ? "match" : "DIFFER";
+          notes.push(
+            `${ours.label} OS${c.outputStride}: PyTorch ${peer.torch} on ${where}; ` +
+              `params ours ${ours.params}, PyTorch ${peer.params} (${same})`,
+          );
+        }
+      }
+      results.push({ ours, torch: peer });
+      rows.push([
+        ours.label,
+        String(c.outputStride),
+        `${fixed(ours.params / 1e6, 2)}M`,
+        count(ours.dispatches),
+        fixed(ours.msPerStep, 0),
+        fixed(ours.imagesPerSecond, 2),
+        fixed(ours.peakMiB, 0),
+        fixed(ours.poolMiB, 0),
+        peer ? fixed(peer.ms_per_step, 1) : "-",
+        peer ? `${fixed(ours.msPerStep / peer.ms_per_step, 1)}x` : "-",
+      ]);
+    }
     console.log(table(rows));
+    for (const n of notes) console.log(n);
+    if (options.json) {
+      yield* Effect.promise(() =>
+        Deno.writeTextFile(options.json!, JSON.stringify(results, null, 2) + "\n")
+      );
+    }
     if (options.profile) {
-      console.log(`\nPer-kernel time of one small b8 64x64 step:`);
-      console.log(table(yield* profile(CASES[0])));
+      console.log(`\nPer-kernel time of one ${caseLabel(cases[0])} step:`);
+      console.log(table(yield* Effect.scoped(profile(cases[0]))));
     }
   }));
 
-if (import.meta.main) await benchModel({ profile: Deno.args.includes("--profile") });
+/** `BACKBONE:BATCH:SIZE[:OS[:STEPS]]`, e.g. `resnet101:8:512:16:3`. */
+export const parseCase = (spec: string): Case => {
+  const [backbone, batch, size, os = "16", steps = "3"] = spec.split(":");
+  const c = {
+    backbone: backbone as BackboneName,
+    batch: Number(batch),
+    size: Number(size),
+    outputStride: Number(os) as 8 | 16,
+    steps: Number(steps),
+  };
+  const positive = (x: number) => Number.isInteger(x) && x > 0;
+  if (
+    !["small", "resnet18", "resnet34", "resnet50", "resnet101"].includes(c.backbone) ||
+    !positive(c.batch) || !positive(c.size) || !positive(c.steps) ||
+    (c.outputStride !== 8 && c.outputStride !== 16)
+  ) throw new RangeError(`--case ${spec}: expected BACKBONE:BATCH:SIZE[:OS[:STEPS]]`);
+  return c;
+};
+
+/** The command line of bench/model.ts (also reached through bench/main.ts). */
+export const modelMain = async (args: readonly string[]) => {
+  const { values } = parseArgs({
+    args: args.filter((a) => a !== "--"),
+    options: {
+      profile: { type: "boolean" },
+      "no-torch": { type: "boolean" },
+      "torch-device": { type: "string" },
+      case: { type: "string", multiple: true },
+      json: { type: "string" },
+      compare: { type: "string" },
+      rounds: { type: "string" },
+    },
+  });
+  if (values.compare) {
+    const { compareWith } = await import("./compare.ts");
+    await compareWith(values.compare, { rounds: Number(values.rounds ?? 1) });
+    return;
+  }
+  await benchModel({
+    profile: values.profile,
+    torch: !values["no-torch"],
+    torchDevice: values["torch-device"],
+    cases: values.case?.map(parseCase),
+    json: values.json,
+  });
+};
+
+if (import.meta.main) await modelMain(Deno.args);
