@@ -4,6 +4,8 @@
 // k = weight * inv_std. Training mode (TRAIN = 1) differentiates through the
 // batch statistics: shift = d_bias / M, slope = inv_std * d_weight / M.
 // Eval mode treats the statistics as constants: shift = slope = 0.
+// ACCUMULATE = 1 adds the weight and bias gradients to what their buffers
+// hold (a parameter's gradient) instead of overwriting them.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
@@ -17,8 +19,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let inv_std = stats[params.channels + c];
   let d_weight = inv_std * sum_dy_xc;
-  grad_weight[c] = d_weight;
-  grad_bias[c] = sum_dy;
+  if (ACCUMULATE == 1u) {
+    grad_weight[c] = grad_weight[c] + d_weight;
+    grad_bias[c] = grad_bias[c] + sum_dy;
+  } else {
+    grad_weight[c] = d_weight;
+    grad_bias[c] = sum_dy;
+  }
   let m = f32(params.rows);
   coef[c] = weight[c] * inv_std;
   coef[params.channels + c] = select(0.0, sum_dy / m, TRAIN == 1u);

@@ -1,6 +1,12 @@
 // First pass of the batch-norm backward: one invocation per (chunk of rows,
 // channel) sums dy and dy * (x - mean) over its chunk; backward_finalize.wgsl
-// adds the chunks up in a fixed order (deterministic, no atomics).
+// adds the chunks up in a fixed order (deterministic, no atomics). With
+// RELU = 1 the forward ended in ReLU: dy counts only where its output y > 0.
+fn upstream(at: u32) -> f32 {
+  if (RELU == 1u) { return select(0.0, dy[at], y[at] > 0.0); }
+  return dy[at];
+}
+
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let i = gid.x + gid.y * groups.x * WG_X;
@@ -14,8 +20,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var sum_dy_xc = 0.0;
   for (var r = first; r < last; r++) {
     let at = r * params.channels + c;
-    sum_dy += dy[at];
-    sum_dy_xc += dy[at] * (x[at] - mean);
+    let g = upstream(at);
+    sum_dy += g;
+    sum_dy_xc += g * (x[at] - mean);
   }
   partial[2u * i] = sum_dy;
   partial[2u * i + 1u] = sum_dy_xc;

@@ -21,6 +21,8 @@ export interface BatchNormNodeOptions {
   readonly mode: BatchNormMode;
   readonly momentum?: number;
   readonly eps?: number;
+  /** ReLU fused into the output (and its mask into the backward). */
+  readonly relu?: boolean;
 }
 
 /**
@@ -43,9 +45,18 @@ export const batchNorm = (
       runningMean: running.mean,
       runningVar: running.variance,
     }, options);
-    return record(y, [x, weight, bias], (g) =>
+    return record(y, [x, weight, bias], (g, into) =>
       Effect.map(
-        batchNormBackward(x.value, g, stats, weight.value, options.mode),
+        batchNormBackward(
+          x.value,
+          g,
+          stats,
+          weight.value,
+          options.mode,
+          // Straight into the parameters' gradients when both have one.
+          into[1] && into[2] ? { weight: into[1], bias: into[2] } : undefined,
+          options.relu ? y : undefined,
+        ),
         (grads) => [grads.dx, grads.dWeight, grads.dBias],
-      ), `batchNorm(${options.mode})`);
+      ), `batchNorm(${options.mode}${options.relu ? ", relu" : ""})`);
   });

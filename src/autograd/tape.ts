@@ -10,8 +10,8 @@
 import { Effect, Scope } from "effect";
 import type { Gpu } from "../gpu/device.ts";
 import type { GpuError } from "../gpu/errors.ts";
-import { clone, fillInto, full } from "../ops/core.ts";
-import { axpyInto } from "../ops/elementwise.ts";
+import { fillInto, full } from "../ops/core.ts";
+import { add, axpyInto } from "../ops/elementwise.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 
 /** Effects of the autograd layer: GPU work inside a scope that owns the tensors. */
@@ -19,10 +19,14 @@ export type GpuScoped<A> = Effect.Effect<A, GpuError, Gpu | Scope.Scope>;
 
 /**
  * Pushes the gradient of a node's output back to its parents: one entry per
- * parent, `undefined` where the parent needs no gradient.
+ * parent, `undefined` where the parent needs no gradient. `into[i]`, when
+ * given, is where parent i's gradient accumulates (a parameter's gradient
+ * buffer): an op may add its gradient into it and return that very tensor,
+ * which saves the copy; returning a tensor of its own is always correct.
  */
 export type Backward = (
   gradOutput: Tensor<"f32">,
+  into: readonly (Tensor<"f32"> | undefined)[],
 ) => GpuScoped<readonly (Tensor<"f32"> | undefined)[]>;
 
 /** A value in the graph. */
@@ -37,8 +41,15 @@ export interface Node {
 /** A trainable parameter: a leaf whose gradient accumulates across `backward` calls. */
 export interface Parameter extends Node {
   readonly name: string;
+  /** The parameter's tensor; a slice of an arena once packed (see `packParameters`). */
+  value: Tensor<"f32">;
   /** Accumulated gradient; allocated on the first `backward` that reaches it. */
   grad: Tensor<"f32"> | undefined;
+  /**
+   * Where `backward` puts the gradient when it first reaches the parameter
+   * (a zeroed slice of an optimizer's gradient arena); allocated when absent.
+   */
+  gradSlot?: Tensor<"f32">;
 }
 
 /** A leaf node (an input, or a frozen tensor when `requiresGrad` is false). */
@@ -95,33 +106,60 @@ const topologicalOrder = (root: Node): Node[] => {
 };
 
 /**
+ * Where the gradient of a node accumulates instead of in a tensor of the
+ * walk's own (undefined: the walk keeps it). Called once per node, before the
+ * first contribution; the tensor must hold what to add to (zeros at first).
+ */
+export type GradientSink = (node: Node) => GpuScoped<Tensor<"f32"> | undefined>;
+
+/**
  * Gradients of `output` with respect to every node that needs one, seeded
- * with `seed` (default: ones, i.e. d sum(output)). Returns a map node -> gradient.
+ * with `seed` (default: ones, i.e. d sum(output)). Returns a map node ->
+ * gradient; a node with a sink maps to its sink, which received every
+ * contribution.
  */
 export const gradients = (
   output: Node,
   seed?: Tensor<"f32">,
+  sink?: GradientSink,
 ): GpuScoped<Map<Node, Tensor<"f32">>> =>
   Effect.gen(function* () {
     const grads = new Map<Node, Tensor<"f32">>();
     const owned = new Set<Tensor<"f32">>();
+    const sinks = new Map<Node, Tensor<"f32"> | undefined>();
+    const sinkOf = (node: Node) =>
+      Effect.gen(function* () {
+        if (!sink) return undefined;
+        if (!sinks.has(node)) sinks.set(node, yield* sink(node));
+        return sinks.get(node);
+      });
     if (!output.requiresGrad) return grads;
     grads.set(output, seed ?? (yield* full(output.value.shape, 1, "f32")));
     for (const node of topologicalOrder(output)) {
       const g = grads.get(node);
       if (!g || !node.backward) continue;
-      const parentGrads = yield* node.backward(g);
+      const into: (Tensor<"f32"> | undefined)[] = [];
+      for (const parent of node.parents) {
+        into.push(parent.requiresGrad ? yield* sinkOf(parent) : undefined);
+      }
+      const parentGrads = yield* node.backward(g, into);
       for (let i = 0; i < node.parents.length; i++) {
         const parent = node.parents[i];
         const pg = parentGrads[i];
         if (!pg || !parent.requiresGrad) continue;
+        const target = into[i];
+        if (target) {
+          // Written by the op itself, or added here.
+          if (pg !== target) yield* axpyInto(pg, target);
+          grads.set(parent, target);
+          continue;
+        }
         const existing = grads.get(parent);
         if (!existing) grads.set(parent, pg);
         else if (owned.has(existing)) yield* axpyInto(pg, existing);
         else {
           // Never write into a tensor an op handed back: it may alias a value.
-          const summed = yield* clone(existing);
-          yield* axpyInto(pg, summed);
+          const summed = yield* add(existing, pg);
           grads.set(parent, summed);
           owned.add(summed);
         }
@@ -147,7 +185,9 @@ export const grad = (
 
 /**
  * Back-propagates `loss` and adds the gradients into each parameter's `grad`
- * (allocated in `paramScope`, which must outlive the step, on first use).
+ * (its `gradSlot`, or a zeroed tensor allocated in `paramScope`, which must
+ * outlive the step, on first use). Ops that can write straight into a
+ * parameter's gradient do (see {@link Backward}).
  */
 export const backward = (
   loss: Node,
@@ -155,14 +195,16 @@ export const backward = (
   paramScope: Scope.Scope,
 ): GpuScoped<void> =>
   Effect.gen(function* () {
-    const grads = yield* gradients(loss);
-    for (const p of parameters) {
-      const g = grads.get(p);
-      if (!g) continue;
-      if (!p.grad) {
-        p.grad = yield* Scope.provide(empty(p.value.shape, "f32"), paramScope);
-        yield* fillInto(p.grad, 0);
-      }
-      yield* axpyInto(g, p.grad);
-    }
+    const wanted = new Set<Node>(parameters);
+    yield* gradients(loss, undefined, (node) =>
+      Effect.gen(function* () {
+        if (!wanted.has(node)) return undefined;
+        const p = node as Parameter;
+        if (!p.grad && p.gradSlot) p.grad = p.gradSlot;
+        else if (!p.grad) {
+          p.grad = yield* Scope.provide(empty(p.value.shape, "f32"), paramScope);
+          yield* fillInto(p.grad, 0);
+        }
+        return p.grad;
+      }));
   });

@@ -31,6 +31,12 @@ export interface BufferView {
   readonly buffer: GPUBuffer;
   readonly dtype: DType;
   readonly elements: number;
+  /**
+   * Where the region starts, in bytes (default 0). A view at an offset is a
+   * slice of a larger buffer (a parameter in an arena): its offset is a
+   * multiple of the device's storage-offset alignment and it is bound exactly.
+   */
+  readonly offset?: number;
 }
 
 /** The tensors of a dispatch, one per declared binding. */
@@ -247,7 +253,8 @@ export class CommandRecorder {
     const uniform = this.#uniformSlot(kernel, params);
     const entries: GPUBindGroupEntry[] = Object.keys(kernel.bindings).map((name, binding) => {
       const view = bindings[name];
-      return { binding, resource: { buffer: view.buffer, size: bindingBytes(view) } };
+      const resource = { buffer: view.buffer, offset: view.offset ?? 0, size: bindingBytes(view) };
+      return { binding, resource };
     });
     entries.push({
       binding: entries.length,
@@ -284,11 +291,17 @@ export class CommandRecorder {
   }
 }
 
-/** Bytes bound for a view: its elements rounded to 16, or the whole buffer when poisoned. */
-const bindingBytes = (view: BufferView): number =>
-  poolPoisoned()
-    ? view.buffer.size
-    : Math.min(view.buffer.size, Math.max(16, Math.ceil((view.elements * 4) / 16) * 16));
+/**
+ * Bytes bound for a view: its elements rounded to 16, or the whole buffer when
+ * poisoned (a slice at an offset is always bound exactly: its neighbours are
+ * other tensors, not slack).
+ */
+const bindingBytes = (view: BufferView): number => {
+  const start = view.offset ?? 0;
+  const rounded = Math.max(16, Math.ceil((view.elements * 4) / 16) * 16);
+  if (poolPoisoned() && start === 0) return view.buffer.size;
+  return Math.min(view.buffer.size - start, rounded);
+};
 
 const lostError = (info: GPUDeviceLostInfo): DeviceLostError =>
   new DeviceLostError({ reason: info.reason ?? "unknown", message: info.message });
@@ -313,8 +326,7 @@ export const checkBindings = (
     }
   }
   const minimum = kernel.minElements(params, constants) as Record<string, number | undefined>;
-  const writers = new Map<GPUBuffer, string>();
-  const readers = new Map<GPUBuffer, string>();
+  const bound: { view: BufferView; name: string; writes: boolean }[] = [];
   for (const [name, spec] of Object.entries(kernel.bindings)) {
     const view = bindings[name];
     if (!view) return fail(name, "no tensor bound");
@@ -326,14 +338,23 @@ export const checkBindings = (
     if (view.elements < need) {
       return fail(name, `needs at least ${need} elements, the tensor has ${view.elements}`);
     }
-    if (view.elements * 4 > view.buffer.size) {
+    if ((view.offset ?? 0) + view.elements * 4 > view.buffer.size) {
       return fail(name, `the buffer (${view.buffer.size} bytes) is smaller than its tensor`);
     }
-    const clash = spec.access === "read_write"
-      ? (writers.get(view.buffer) ?? readers.get(view.buffer))
-      : writers.get(view.buffer);
-    if (clash) return fail(name, `shares its buffer with binding ${clash}; one of them writes`);
-    (spec.access === "read_write" ? writers : readers).set(view.buffer, name);
+    const writes = spec.access === "read_write";
+    const clash = bound.find((b) => (writes || b.writes) && overlaps(b.view, view));
+    if (clash) {
+      return fail(name, `shares its buffer with binding ${clash.name}; one of them writes`);
+    }
+    bound.push({ view, name, writes });
   }
   return undefined;
+};
+
+/** Whether two views bind overlapping bytes of one buffer (as bound, rounded to 16). */
+const overlaps = (a: BufferView, b: BufferView): boolean => {
+  if (a.buffer !== b.buffer) return false;
+  const aStart = a.offset ?? 0;
+  const bStart = b.offset ?? 0;
+  return aStart < bStart + bindingBytes(b) && bStart < aStart + bindingBytes(a);
 };

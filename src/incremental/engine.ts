@@ -20,7 +20,7 @@ import { stepClasses } from "../data/index.ts";
 import { type DeepLabV3, makeDeepLabV3 } from "../nn/mod.ts";
 import { modelConfigFor } from "./model_config.ts";
 import { loadPretrained } from "../io/checkpoint.ts";
-import { advancePoly, polyLr, polySchedule } from "../optim/poly.ts";
+import { polySchedule } from "../optim/poly.ts";
 import { makeSgd, type SgdState } from "../optim/sgd.ts";
 import { evaluateStep } from "./evaluate.ts";
 import { evalLoader, openRunData, type RunData, RunSetupError, trainLoader } from "./data.ts";
@@ -35,8 +35,8 @@ import {
   type RunCheckpoint,
   writeRunCheckpoint,
 } from "./run_state.ts";
-import { trainBatch } from "./train_batch.ts";
-import { checkLoss, type DivergencePlace, guardWrite } from "./divergence.ts";
+import { trainEpoch } from "./train_epoch.ts";
+import { type DivergencePlace, guardWrite } from "./divergence.ts";
 import { configDifferences } from "./resume_check.ts";
 import { acquireRunLock } from "./run_lock.ts";
 import type { RunConfig, RunEvent, StepMetrics } from "./types.ts";
@@ -240,6 +240,8 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
         batchesPerEpoch: batches,
         ...(loadedStep ? { loadedFrom: config.step0 } : {}),
       });
+      // One arena for the step's parameters: SGD and zeroing are one dispatch each.
+      yield* model.packParameters();
       const groups = model.parameterGroups();
       const sgd = yield* makeSgd([
         { parameters: groups.backbone },
@@ -296,28 +298,12 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
       for (let epoch = startEpoch; epoch < epochs; epoch++) {
         const epochStarted = performance.now();
         const stream = loader.epoch(epoch);
-        let lossSum = 0;
-        let images = 0;
-        for (let b = 0; b < batches; b++) {
-          const batch = yield* stream.nextEffect();
-          if (!batch) break;
-          const loss = yield* trainBatch(context, batch, polyLr(schedule));
-          yield* checkLoss(loss, { step: t, epoch, epochs, batch: b, batches }, paths.dir);
-          schedule = advancePoly(schedule);
-          lossSum += loss;
-          images += batch.size;
-          const seconds = (performance.now() - epochStarted) / 1000;
-          emit({
-            type: "batch",
-            step: t,
-            epoch,
-            batch: b,
-            batches,
-            loss,
-            imagesPerSecond: images / seconds,
-          });
-        }
-        stream.close();
+        const place = { step: t, epoch, epochs, batches, checkpoints: paths.dir };
+        const trained = yield* trainEpoch(context, stream, schedule, place, emit).pipe(
+          Effect.ensuring(Effect.sync(() => stream.close())),
+        );
+        schedule = trained.schedule;
+        const { lossSum, images } = trained;
         const seconds = (performance.now() - epochStarted) / 1000;
         emit({
           type: "epoch-end",

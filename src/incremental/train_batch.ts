@@ -2,7 +2,8 @@
  * One training iteration: upload a batch, run the new model (and the
  * frozen old one when the method uses it), let the method build its
  * objective, back-propagate the total loss and step SGD. Everything is
- * recorded into the GPU command stream; only the loss is read back.
+ * recorded into the GPU command stream, the loss included: it is copied
+ * into a slot of a small buffer that the epoch reads back every few batches.
  *
  * @module
  */
@@ -14,7 +15,8 @@ import type { Batch } from "../data/loader.ts";
 import { unbiasedCrossEntropy } from "./losses/mod.ts";
 import type { DeepLabV3, SegmentationOutput } from "../nn/mod.ts";
 import type { Sgd } from "../optim/sgd.ts";
-import { download, fromArray } from "../tensor/tensor.ts";
+import { Gpu } from "../gpu/device.ts";
+import { fromArray, type Tensor } from "../tensor/tensor.ts";
 import type { BatchInput, Method, Objective, OldOutputs, StepInfo } from "./method.ts";
 
 /** Uploads a loader batch. */
@@ -66,8 +68,14 @@ export interface TrainContext {
   readonly freezeBn: boolean;
 }
 
-/** Runs one iteration at learning rate `lr`; returns the loss (read back). */
-export const trainBatch = (context: TrainContext, batch: Batch, lr: number) =>
+/** Where an iteration leaves its loss: element `slot` of `losses`. */
+export interface LossSlot {
+  readonly losses: Tensor<"f32">;
+  readonly slot: number;
+}
+
+/** Records one iteration at learning rate `lr`, its loss copied to `into` (nothing waits). */
+export const trainBatch = (context: TrainContext, batch: Batch, lr: number, into: LossSlot) =>
   Effect.scoped(Effect.gen(function* () {
     const { info, model, oldModel, method, sgd } = context;
     const input = yield* uploadBatch(batch);
@@ -83,6 +91,7 @@ export const trainBatch = (context: TrainContext, batch: Batch, lr: number) =>
     yield* sgd.zeroGrad();
     yield* backward(total, context.parameters, context.gradScope);
     yield* sgd.step(lr);
-    const [loss] = yield* download(total.value);
-    return loss;
+    const gpu = yield* Gpu;
+    const loss = total.value;
+    gpu.recorder.copy(loss.buffer, loss.offset ?? 0, into.losses.buffer, 4 * into.slot, 4);
   }));

@@ -21,6 +21,7 @@ import type { GpuError } from "../gpu/errors.ts";
 import { concat } from "../autograd/concat.ts";
 import { globalAvgPool } from "../autograd/pool.ts";
 import { resizeBilinear } from "../autograd/resize.ts";
+import { arenaOf, packParameters as packInto, type ParameterArena } from "../autograd/arena.ts";
 import { constant, type GpuScoped, type Node, type Parameter } from "../autograd/tape.ts";
 import { download, release, type Tensor, upload } from "../tensor/tensor.ts";
 import { hwioToOihw, oihwToHwio } from "./layout.ts";
@@ -78,6 +79,12 @@ export interface DeepLabV3 {
   };
   /** Forward of NHWC normalised images. */
   forward(images: Tensor<"f32">, options: ForwardOptions): GpuScoped<SegmentationOutput>;
+  /**
+   * Moves every parameter into one arena (a new one each call, the previous
+   * one released), so SGD steps the model in one dispatch. Call it after
+   * {@link DeepLabV3.growClassifier} and before making the optimizer.
+   */
+  packParameters(): Effect.Effect<void, GpuError>;
   /** Appends `added` classifier rows with MiB's initialisation (new Parameter objects). */
   growClassifier(added: number): Effect.Effect<void, GpuError, Gpu>;
   /** The state-dict entries (parameters, running stats, counters) in registration order. */
@@ -222,9 +229,27 @@ export const makeDeepLabV3 = (
         for (const t of previous) yield* release(t);
       }).pipe(Effect.provideService(Gpu, gpu));
 
+    let arena: ParameterArena | undefined;
+    const packParameters = () =>
+      Effect.gen(function* () {
+        const previous = arena;
+        arena = yield* packInto(parameters(), options.scope);
+        // Recorded copies out of it run first, so the pool may hand it on now.
+        if (previous) yield* release(previous.values);
+      }).pipe(Effect.provideService(Gpu, gpu));
+
     const stateDict = () =>
       Effect.gen(function* () {
         const out = new Map<string, HostStateTensor>();
+        // The packed parameters come back in one download instead of one per tensor.
+        const packed = arena ? yield* download(arena.values) : undefined;
+        const hostOf = (e: StateEntry) =>
+          Effect.gen(function* () {
+            const found = packed && e.parameter ? arenaOf(e.parameter()) : undefined;
+            if (!packed || !found || found.arena !== arena) return yield* download(e.tensor());
+            const { start, elements } = found.slot;
+            return packed.slice(start, start + elements);
+          });
         for (const e of store.entries.values()) {
           const shape = e.torchShape();
           if (e.kind === "count") {
@@ -235,7 +260,7 @@ export const makeDeepLabV3 = (
             });
             continue;
           }
-          const host = yield* download(e.tensor());
+          const host = yield* hostOf(e);
           const data = e.kind === "conv" ? hwioToOihw(host, e.tensor().shape) : host;
           out.set(e.name, { dtype: "F32", shape, data });
         }
@@ -272,6 +297,7 @@ export const makeDeepLabV3 = (
         };
       },
       forward,
+      packParameters,
       growClassifier,
       stateEntries: () => [...store.entries.values()],
       stateDict,

@@ -14,7 +14,6 @@ import type { GpuError } from "../gpu/errors.ts";
 import { SeededRng } from "../data/rng.ts";
 import { conv2d } from "../autograd/conv.ts";
 import { batchNorm, type RunningStats } from "../autograd/norm.ts";
-import { relu } from "../autograd/basic.ts";
 import type { GpuScoped, Node, Parameter } from "../autograd/tape.ts";
 import type { Conv2dOptions } from "../ops/conv.ts";
 import type { BatchNormMode } from "../ops/norm.ts";
@@ -222,9 +221,14 @@ export const applyConv = (x: Node, layer: ConvLayer): GpuScoped<Node> =>
   conv2d(x, layer.weight, layer.bias, layer.options);
 
 /** Applies a batch-norm layer (counting the batch in training mode, as PyTorch does). */
-export const applyBatchNorm = (x: Node, bn: BatchNormLayer, ctx: NormContext): GpuScoped<Node> => {
+export const applyBatchNorm = (
+  x: Node,
+  bn: BatchNormLayer,
+  ctx: NormContext,
+  withRelu = false,
+): GpuScoped<Node> => {
   if (ctx.bnMode === "train") bn.tracked++;
-  return batchNorm(x, bn.weight, bn.bias, bn.running, { mode: ctx.bnMode });
+  return batchNorm(x, bn.weight, bn.bias, bn.running, { mode: ctx.bnMode, relu: withRelu });
 };
 
 /** conv -> batch norm -> (ReLU). */
@@ -236,6 +240,6 @@ export const convBn = (
   withRelu: boolean,
 ): GpuScoped<Node> =>
   Effect.gen(function* () {
-    const normed = yield* applyBatchNorm(yield* applyConv(x, conv), bn, ctx);
-    return withRelu ? yield* relu(normed) : normed;
+    // The ReLU runs inside the batch-norm pass (and its mask inside the backward).
+    return yield* applyBatchNorm(yield* applyConv(x, conv), bn, ctx, withRelu);
   });

@@ -87,7 +87,7 @@ export const evalStatsKernel = defineKernel({
   }),
 });
 
-/** y = (x - mean) * inv_std * weight + bias. */
+/** y = (x - mean) * inv_std * weight + bias, then ReLU when RELU = 1. */
 export const normalizeKernel = defineKernel({
   name: "shaders/norm/normalize.wgsl",
   source: normalizeSource,
@@ -99,6 +99,7 @@ export const normalizeKernel = defineKernel({
     y: { access: "read_write", type: "f32" },
   },
   params: { n: "u32", channels: "u32" },
+  constants: { RELU: "u32" },
   workgroupSize: [ELEMENTWISE_WG, 1, 1],
   dispatch: (p) => linearGrid(p.n, ELEMENTWISE_WG),
   minElements: (p) => ({
@@ -110,22 +111,28 @@ export const normalizeKernel = defineKernel({
   }),
 });
 
-/** Per-(chunk, channel) sums of dy and dy * (x - mean). */
+/**
+ * Per-(chunk, channel) sums of dy and dy * (x - mean); with RELU = 1, dy
+ * only where the forward's output `y` is positive (else `y` is unread).
+ */
 export const backwardPartialsKernel = defineKernel({
   name: "shaders/norm/backward_partials.wgsl",
   source: partialsSource,
   bindings: {
     x: { access: "read", type: "f32" },
     dy: { access: "read", type: "f32" },
+    y: { access: "read", type: "f32" },
     stats: { access: "read", type: "f32" },
     partial: { access: "read_write", type: "f32" },
   },
   params: chunkParams,
+  constants: { RELU: "u32" },
   workgroupSize: [WG, 1, 1],
   dispatch: (p) => linearGrid(p.chunks * p.channels, WG),
   minElements: (p) => ({
     x: p.rows * p.channels,
     dy: p.rows * p.channels,
+    y: p.rows * p.channels,
     stats: 2 * p.channels,
     partial: 2 * p.chunks * p.channels,
   }),
@@ -144,7 +151,7 @@ export const backwardFinalizeKernel = defineKernel({
     coef: { access: "read_write", type: "f32" },
   },
   params: chunkParams,
-  constants: { TRAIN: "u32" },
+  constants: { TRAIN: "u32", ACCUMULATE: "u32" },
   workgroupSize: [WG, 1, 1],
   dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
   minElements: (p) => ({
@@ -157,23 +164,26 @@ export const backwardFinalizeKernel = defineKernel({
   }),
 });
 
-/** dx from the coefficients. */
+/** dx from the coefficients (dy masked by the output `y` > 0 when RELU = 1). */
 export const backwardInputKernel = defineKernel({
   name: "shaders/norm/backward_input.wgsl",
   source: backInputSource,
   bindings: {
     x: { access: "read", type: "f32" },
     dy: { access: "read", type: "f32" },
+    y: { access: "read", type: "f32" },
     stats: { access: "read", type: "f32" },
     coef: { access: "read", type: "f32" },
     dx: { access: "read_write", type: "f32" },
   },
   params: { n: "u32", channels: "u32" },
+  constants: { RELU: "u32" },
   workgroupSize: [ELEMENTWISE_WG, 1, 1],
   dispatch: (p) => linearGrid(p.n, ELEMENTWISE_WG),
   minElements: (p) => ({
     x: p.n,
     dy: p.n,
+    y: p.n,
     stats: 2 * p.channels,
     coef: 3 * p.channels,
     dx: p.n,
@@ -190,6 +200,8 @@ export interface BatchNormOptions {
   readonly momentum?: number;
   /** Added to the variance before the square root (default 1e-5). */
   readonly eps?: number;
+  /** Applies ReLU to the output in the same pass (conv -> BN -> ReLU). */
+  readonly relu?: boolean;
 }
 
 /** The per-channel parameters and running statistics of a batch-norm layer, all [C]. */
@@ -301,20 +313,29 @@ export const batchNorm = (
     const stats = yield* batchNormStats(x, state, options);
     const gpu = yield* Gpu;
     const y = yield* empty(x.shape, "f32");
-    yield* gpu.recorder.dispatch(normalizeKernel, {
-      x,
-      stats,
-      weight: state.weight,
-      bias: state.bias,
-      y,
-    }, { n: x.elements, channels: stats.shape[1] });
+    yield* gpu.recorder.dispatch(
+      normalizeKernel,
+      {
+        x,
+        stats,
+        weight: state.weight,
+        bias: state.bias,
+        y,
+      },
+      { n: x.elements, channels: stats.shape[1] },
+      { RELU: options.relu ? 1 : 0 },
+    );
     return { y, stats };
   });
 
 /**
  * Gradients of batch norm given the statistics its forward used. Training
  * mode differentiates through the batch statistics; eval mode is a
- * per-channel affine map (dx = weight * inv_std * dy).
+ * per-channel affine map (dx = weight * inv_std * dy). With `into`, the
+ * weight and bias gradients are added into `into.weight` and `into.bias`
+ * (returned as `dWeight` and `dBias`) instead of written to new tensors.
+ * `reluOutput` is the output of a forward run with `relu`: the gradient
+ * then passes only where it is positive.
  */
 export const batchNormBackward = (
   x: Tensor<"f32">,
@@ -322,6 +343,8 @@ export const batchNormBackward = (
   stats: Tensor<"f32">,
   weight: Tensor<"f32">,
   mode: BatchNormMode,
+  into?: { readonly weight: Tensor<"f32">; readonly bias: Tensor<"f32"> },
+  reluOutput?: Tensor<"f32">,
 ): Effect.Effect<BatchNormGrads, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
     const channels = x.shape[x.shape.length - 1];
@@ -335,20 +358,31 @@ export const batchNormBackward = (
     const gpu = yield* Gpu;
     const p = chunking(x.elements / channels, channels);
     const partial = yield* empty([p.chunks, channels, 2], "f32");
-    const dWeight = yield* empty([channels], "f32");
-    const dBias = yield* empty([channels], "f32");
+    if (into && (into.weight.elements !== channels || into.bias.elements !== channels)) {
+      return yield* new BindingError({
+        kernel: "batchNormBackward",
+        binding: "into",
+        reason: `gradient targets of ${into.weight.elements} / ${into.bias.elements} elements ` +
+          `for ${channels} channels`,
+      });
+    }
+    const dWeight = into?.weight ?? (yield* empty([channels], "f32"));
+    const dBias = into?.bias ?? (yield* empty([channels], "f32"));
     const coef = yield* empty([3, channels], "f32");
     const dx = yield* empty(x.shape, "f32");
-    yield* gpu.recorder.dispatch(backwardPartialsKernel, { x, dy, stats, partial }, p);
+    // With a fused ReLU, dy counts where its output is positive; else `y` is a stand-in.
+    const relu = { RELU: reluOutput ? 1 : 0 };
+    const y = reluOutput ?? dy;
+    yield* gpu.recorder.dispatch(backwardPartialsKernel, { x, dy, y, stats, partial }, p, relu);
     yield* gpu.recorder.dispatch(
       backwardFinalizeKernel,
       { partial, stats, weight, grad_weight: dWeight, grad_bias: dBias, coef },
       p,
-      { TRAIN: mode === "train" ? 1 : 0 },
+      { TRAIN: mode === "train" ? 1 : 0, ACCUMULATE: into ? 1 : 0 },
     );
-    yield* gpu.recorder.dispatch(backwardInputKernel, { x, dy, stats, coef, dx }, {
+    yield* gpu.recorder.dispatch(backwardInputKernel, { x, dy, y, stats, coef, dx }, {
       n: x.elements,
       channels,
-    });
+    }, relu);
     return { dx, dWeight, dBias };
   });

@@ -1,7 +1,8 @@
 /**
  * SGD with momentum, weight decay and Nesterov, with PyTorch's semantics
- * (`torch.optim.SGD`), as one fused in-place kernel dispatch per parameter
- * tensor. Parameters come in groups, each with its own learning-rate
+ * (`torch.optim.SGD`): one dispatch for the whole model when its parameters
+ * are packed into an arena (`packParameters`), else one fused in-place
+ * dispatch per parameter tensor. Parameters come in groups, each with its own learning-rate
  * multiplier (the DeepLab head at 10x) and weight decay (0 for batch-norm
  * parameters and biases when the caller wants).
  *
@@ -10,10 +11,11 @@
 import { Data, Effect, Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import type { GpuError } from "../gpu/errors.ts";
+import { type ArenaMember, makeArenaUpdate } from "./sgd_arena.ts";
 import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import { fillInto } from "../ops/core.ts";
 import type { Parameter } from "../autograd/tape.ts";
-import { download, empty, type Tensor, upload } from "../tensor/tensor.ts";
+import { download, empty, slice, type Tensor, upload } from "../tensor/tensor.ts";
 import sgdSource from "../../shaders/optim/sgd.wgsl" with { type: "text" };
 
 const WG = 256;
@@ -134,6 +136,8 @@ export interface Sgd {
    * rate `lr * group.lrMultiplier`. Nothing is submitted.
    */
   readonly step: (lr: number) => Effect.Effect<void, GpuError | OptimizerError, Gpu>;
+  /** Whether a step is one dispatch over an arena (the parameters are packed). */
+  readonly fused: boolean;
   /** Fills every allocated gradient with 0. */
   readonly zeroGrad: () => Effect.Effect<void, GpuError, Gpu>;
   /** Downloads the state (submits and waits once per momentum buffer). */
@@ -166,13 +170,16 @@ const checkHyper = (options: Required<SgdOptions>, groups: readonly Required<Par
  * Creates SGD over `groups`. Momentum buffers are allocated on each
  * parameter's first step in `stateScope`, which must outlive training
  * (like the `paramScope` of `backward`). Parameter names must be unique:
- * they key the exported state.
+ * they key the exported state. When every parameter is a slice of one
+ * arena, gradient and momentum arenas of its layout are allocated in
+ * `stateScope` and each step is one dispatch; the parameters' `gradSlot`s
+ * point into the gradient arena until `stateScope` closes.
  */
 export const makeSgd = (
   groups: readonly ParamGroup[],
   options: SgdOptions,
   stateScope: Scope.Scope,
-): Effect.Effect<Sgd, OptimizerError> =>
+): Effect.Effect<Sgd, OptimizerError | GpuError, Gpu> =>
   Effect.gen(function* () {
     const settings: Required<SgdOptions> = {
       momentum: options.momentum ?? 0.9,
@@ -201,6 +208,34 @@ export const makeSgd = (
     const { momentum, dampening, nesterov } = settings;
     let steps = 0;
     let standIn: Tensor<"f32"> | undefined;
+    const members: ArenaMember[] = resolved.flatMap((group, index) =>
+      group.parameters.map((parameter) => ({
+        parameter,
+        group: index,
+        weightDecay: group.weightDecay,
+      }))
+    );
+    const arena = yield* makeArenaUpdate(members, resolved.length, settings, stateScope);
+    if (arena) {
+      for (const { parameter } of members) {
+        const { start } = arena.slotOf(parameter);
+        if (arena.momentum) {
+          slots.get(parameter)!.buffer = slice(arena.momentum, start, parameter.value.shape);
+        }
+      }
+      yield* Scope.addFinalizer(
+        stateScope,
+        Effect.sync(() => {
+          for (const { parameter } of members) {
+            if (parameter.grad === parameter.gradSlot) parameter.grad = undefined;
+            parameter.gradSlot = undefined;
+          }
+        }),
+      );
+    }
+    /** Whether every gradient present is its arena slot (so the arena step sees it). */
+    const gradsInArena = () =>
+      members.every(({ parameter: p }) => !p.grad || p.grad === p.gradSlot);
 
     const bufferFor = (p: Parameter, slot: Slot) =>
       Effect.gen(function* () {
@@ -216,6 +251,16 @@ export const makeSgd = (
       Effect.gen(function* () {
         if (!(lr >= 0) || !Number.isFinite(lr)) {
           return yield* new OptimizerError({ reason: `learning rate must be finite and >= 0` });
+        }
+        if (arena && gradsInArena()) {
+          const flags = Uint32Array.from(members, ({ parameter: p }) => {
+            const slot = slots.get(p)!;
+            return p.grad ? 1 | (slot.steps === 0 ? 2 : 0) : 0;
+          });
+          yield* arena.step(resolved.map((g) => lr * g.lrMultiplier), flags);
+          for (const { parameter: p } of members) if (p.grad) slots.get(p)!.steps++;
+          steps++;
+          return;
         }
         for (const group of resolved) {
           for (const p of group.parameters) {
@@ -245,17 +290,25 @@ export const makeSgd = (
 
     const zeroGrad = () =>
       Effect.gen(function* () {
-        for (const p of slots.keys()) if (p.grad) yield* fillInto(p.grad, 0);
+        if (arena) yield* fillInto(arena.grads, 0);
+        for (const p of slots.keys()) {
+          if (p.grad && !(arena && p.grad === p.gradSlot)) yield* fillInto(p.grad, 0);
+        }
       });
 
     const exportState = () =>
       Effect.gen(function* () {
         const parameterSteps: Record<string, number> = {};
         const momentumBuffers: Record<string, HostTensor> = {};
+        // One download of the whole momentum arena instead of one per tensor.
+        const whole = arena?.momentum ? yield* download(arena.momentum) : undefined;
         for (const [p, slot] of slots) {
           parameterSteps[p.name] = slot.steps;
           if (slot.buffer && slot.steps > 0) {
-            const data = yield* download(slot.buffer);
+            const start = whole ? arena!.slotOf(p).start : 0;
+            const data = whole
+              ? whole.slice(start, start + p.value.elements)
+              : yield* download(slot.buffer);
             momentumBuffers[p.name] = { shape: [...p.value.shape], data };
           }
         }
@@ -285,6 +338,7 @@ export const makeSgd = (
       nesterov,
       steps: () => steps,
       step,
+      fused: arena !== undefined,
       zeroGrad,
       exportState,
       importState,

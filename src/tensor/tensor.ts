@@ -136,7 +136,7 @@ export const upload = <D extends DType>(
       });
     }
     const gpu = yield* Gpu;
-    yield* gpu.recorder.upload(tensor.buffer, 0, data);
+    yield* gpu.recorder.upload(tensor.buffer, tensor.offset ?? 0, data);
   });
 
 /** Reads a tensor back: submits the recorded work and waits for it. */
@@ -150,7 +150,7 @@ export const download = <D extends DType>(
       bytes,
       GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     );
-    gpu.recorder.copy(tensor.buffer, 0, staging, 0, bytes);
+    gpu.recorder.copy(tensor.buffer, tensor.offset ?? 0, staging, 0, bytes);
     yield* gpu.recorder.flush();
     yield* Effect.tryPromise({
       try: () => staging.mapAsync(GPUMapMode.READ, 0, bytes),
@@ -173,4 +173,31 @@ export const reshape = <D extends DType>(tensor: Tensor<D>, shape: Shape): Tenso
     throw new RangeError(`cannot reshape [${tensor.shape}] to [${shape}]`);
   }
   return { ...tensor, shape: [...shape] };
+};
+
+/** Bytes every slice offset is a multiple of: WebGPU's largest storage-offset alignment. */
+export const SLICE_ALIGNMENT_BYTES = 256;
+
+/**
+ * A slice of `tensor`'s buffer: `shape`'s elements from element `start` on,
+ * with no copy. `start` must put the slice on a {@link SLICE_ALIGNMENT_BYTES}
+ * boundary. The slice owns nothing: releasing it is a no-op, and it lives as
+ * long as `tensor`.
+ */
+export const slice = <D extends DType>(
+  tensor: Tensor<D>,
+  start: number,
+  shape: Shape,
+): Tensor<D> => {
+  const elements = sizeOf(shape);
+  const offset = (tensor.offset ?? 0) + start * 4;
+  if (!Number.isInteger(start) || start < 0 || start + elements > tensor.elements) {
+    throw new RangeError(
+      `slice [${start}, ${start + elements}) exceeds ${tensor.elements} elements`,
+    );
+  }
+  if (offset % SLICE_ALIGNMENT_BYTES !== 0) {
+    throw new RangeError(`slice at byte ${offset} is not ${SLICE_ALIGNMENT_BYTES}-byte aligned`);
+  }
+  return { shape: [...shape], dtype: tensor.dtype, elements, buffer: tensor.buffer, offset };
 };

@@ -463,12 +463,16 @@ Deno.test({
       yield* d.dispatch(chunkStatsKernel, { x: xt, partial: statsA }, p);
       yield* d.dispatch(chunkStatsFolded, { x: xt, partial: statsB }, p);
       const [partA, partB] = yield* pair([2 * p.chunks * c]);
-      yield* d.dispatch(backwardPartialsKernel, { x: xt, dy: dyt, stats, partial: partA }, p);
-      yield* d.dispatch(partialsFolded, { x: xt, dy: dyt, stats, partial: partB }, p);
+      // The fused-ReLU variants, masked by dy's own signs (any tensor serves as the mask).
+      const relu = { RELU: 1 };
+      const partials = { x: xt, dy: dyt, y: dyt, stats };
+      yield* d.dispatch(backwardPartialsKernel, { ...partials, partial: partA }, p, relu);
+      yield* d.dispatch(partialsFolded, { ...partials, partial: partB }, p, relu);
       const [yA, yB] = yield* pair(shape);
       const elementwise = { n, channels: c };
-      yield* d.dispatch(normalizeKernel, { x: xt, stats, weight: w, bias: b, y: yA }, elementwise);
-      yield* d.dispatch(normalizeFolded, { x: xt, stats, weight: w, bias: b, y: yB }, elementwise);
+      const affine = { x: xt, stats, weight: w, bias: b };
+      yield* d.dispatch(normalizeKernel, { ...affine, y: yA }, elementwise, relu);
+      yield* d.dispatch(normalizeFolded, { ...affine, y: yB }, elementwise, relu);
       // dx's coefficients from the unfolded partials.
       const coef = yield* empty([3, c], "f32");
       const grads = { grad_weight: yield* empty([c], "f32"), grad_bias: yield* empty([c], "f32") };
@@ -476,11 +480,12 @@ Deno.test({
         backwardFinalizeKernel,
         { partial: partA, stats, weight: w, ...grads, coef },
         p,
-        { TRAIN: 1 },
+        { TRAIN: 1, ACCUMULATE: 0 },
       );
       const [dxA, dxB] = yield* pair(shape);
-      yield* d.dispatch(backwardInputKernel, { x: xt, dy: dyt, stats, coef, dx: dxA }, elementwise);
-      yield* d.dispatch(inputFolded, { x: xt, dy: dyt, stats, coef, dx: dxB }, elementwise);
+      const input = { x: xt, dy: dyt, y: dyt, stats, coef };
+      yield* d.dispatch(backwardInputKernel, { ...input, dx: dxA }, elementwise, relu);
+      yield* d.dispatch(inputFolded, { ...input, dx: dxB }, elementwise, relu);
       return yield* Effect.all([statsA, statsB, partA, partB, yA, yB, dxA, dxB].map(download));
     }));
     for (const [i, name] of ["chunk stats", "backward partials", "normalize", "dx"].entries()) {

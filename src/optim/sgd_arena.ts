@@ -1,0 +1,192 @@
+/**
+ * The one-dispatch SGD step over a parameter arena (see
+ * `autograd/arena.ts`): gradients and momentum buffers get arenas of the
+ * same layout as the values, and one kernel updates every parameter of
+ * every group. The per-parameter arithmetic is that of `sgd.wgsl`, so the
+ * result is bit-identical to one dispatch per tensor.
+ *
+ * @module
+ */
+import { Effect, Scope } from "effect";
+import { arenaOf, type ArenaSlot, type ParameterArena } from "../autograd/arena.ts";
+import type { Parameter } from "../autograd/tape.ts";
+import { Gpu } from "../gpu/device.ts";
+import type { GpuError } from "../gpu/errors.ts";
+import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { fillInto } from "../ops/core.ts";
+import { empty, slice, type Tensor, upload } from "../tensor/tensor.ts";
+import source from "../../shaders/optim/sgd_arena.wgsl" with { type: "text" };
+
+const WG = 256;
+/** Elements one workgroup updates: a chunk never spans two parameters. */
+const CHUNK = 4 * WG;
+/** Groups the kernel takes learning rates for. */
+export const MAX_ARENA_GROUPS = 4;
+
+/** The arena SGD update (see shaders/optim/sgd_arena.wgsl). */
+export const sgdArenaKernel = defineKernel({
+  name: "shaders/optim/sgd_arena.wgsl",
+  source,
+  bindings: {
+    weight: { access: "read_write", type: "f32" },
+    grad: { access: "read", type: "f32" },
+    momentum_buffer: { access: "read_write", type: "f32" },
+    table: { access: "read", type: "u32" },
+  },
+  params: {
+    chunks: "u32",
+    parameters: "u32",
+    elements: "u32",
+    lr_0: "f32",
+    lr_1: "f32",
+    lr_2: "f32",
+    lr_3: "f32",
+    momentum: "f32",
+    dampening: "f32",
+    nesterov: "u32",
+  },
+  workgroupSize: [WG, 1, 1],
+  dispatch: ({ chunks }) => linearGrid(chunks, 1),
+  minElements: ({ chunks, parameters, elements, momentum }) => ({
+    weight: elements,
+    grad: elements,
+    momentum_buffer: momentum !== 0 ? elements : 1,
+    table: 4 * (chunks + parameters),
+  }),
+});
+
+/** A parameter of the update with its group. */
+export interface ArenaMember {
+  readonly parameter: Parameter;
+  readonly group: number;
+  readonly weightDecay: number;
+}
+
+/** The chunk and parameter table of the kernel; flags start at 0 (nothing stepped). */
+export const arenaTable = (
+  members: readonly ArenaMember[],
+  slotOf: (p: Parameter) => ArenaSlot,
+): { table: Uint32Array; chunks: number } => {
+  const chunkRows: number[] = [];
+  members.forEach((m, index) => {
+    const { start, elements } = slotOf(m.parameter);
+    for (let at = 0; at < elements; at += CHUNK) {
+      chunkRows.push(start + at, Math.min(CHUNK, elements - at), index, 0);
+    }
+  });
+  const chunks = chunkRows.length / 4;
+  const table = new Uint32Array(4 * (chunks + members.length));
+  table.set(chunkRows);
+  const bits = new DataView(table.buffer);
+  members.forEach((m, index) => {
+    const at = 4 * (chunks + index);
+    table[at] = m.group;
+    bits.setFloat32(4 * (at + 1), m.weightDecay, true);
+  });
+  return { table, chunks };
+};
+
+/** Hyper-parameters shared by every group. */
+export interface ArenaSettings {
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly nesterov: boolean;
+}
+
+/** Gradient and momentum arenas of one optimizer, and its one-dispatch step. */
+export interface ArenaUpdate {
+  /** The gradient arena: zeroing gradients is one fill of it. */
+  readonly grads: Tensor<"f32">;
+  /** The momentum arena (undefined without momentum). */
+  readonly momentum: Tensor<"f32"> | undefined;
+  /** Each member's slot in the arenas. */
+  readonly slotOf: (p: Parameter) => ArenaSlot;
+  /**
+   * Records the update at learning rate `lrs[g]` for group g; `flags[i]` is
+   * member i's flags (bit 0: has a gradient, bit 1: first step).
+   */
+  readonly step: (
+    lrs: readonly number[],
+    flags: Uint32Array,
+  ) => Effect.Effect<void, GpuError, Gpu>;
+}
+
+/**
+ * The arena update of `members` when they all live in one arena and there
+ * are at most {@link MAX_ARENA_GROUPS} groups; undefined otherwise (the
+ * caller steps tensor by tensor). The arenas are allocated in `scope`, and
+ * each member's `gradSlot` is pointed at its slice of the gradient arena.
+ */
+export const makeArenaUpdate = (
+  members: readonly ArenaMember[],
+  groups: number,
+  settings: ArenaSettings,
+  scope: Scope.Scope,
+): Effect.Effect<ArenaUpdate | undefined, GpuError, Gpu> =>
+  Effect.gen(function* () {
+    const arena = commonArena(members.map((m) => m.parameter));
+    if (!arena || groups > MAX_ARENA_GROUPS || members.length === 0) return undefined;
+    const gpu = yield* Gpu;
+    const slots = new Map(arena.slots.map((s) => [s.parameter, s]));
+    const slotOf = (p: Parameter) => slots.get(p)!;
+    const elements = arena.values.elements;
+    const allocate = () =>
+      Effect.gen(function* () {
+        const t = yield* Scope.provide(empty([elements], "f32"), scope);
+        yield* fillInto(t, 0);
+        return t;
+      });
+    const grads = yield* allocate();
+    const momentum = settings.momentum !== 0 ? yield* allocate() : undefined;
+    const standIn = momentum ?? (yield* Scope.provide(empty([1], "f32"), scope));
+    for (const { parameter } of members) {
+      const { start } = slotOf(parameter);
+      parameter.gradSlot = slice(grads, start, parameter.value.shape);
+      parameter.grad = undefined;
+    }
+    const { table: host, chunks } = arenaTable(members, slotOf);
+    const table = yield* Scope.provide(empty([host.length], "u32"), scope);
+    yield* upload(table, host);
+    const flagsAt = 4 * chunks;
+    let uploaded = new Uint32Array(members.length);
+
+    const step = (lrs: readonly number[], flags: Uint32Array) =>
+      Effect.gen(function* () {
+        if (flags.some((f, i) => f !== uploaded[i])) {
+          for (let i = 0; i < members.length; i++) host[flagsAt + 4 * i + 2] = flags[i];
+          // Only the parameter rows change; the chunk rows stay as uploaded.
+          yield* gpu.recorder.upload(table.buffer, flagsAt * 4, host.subarray(flagsAt));
+          uploaded = flags.slice();
+        }
+        yield* gpu.recorder.dispatch(sgdArenaKernel, {
+          weight: arena.values,
+          grad: grads,
+          momentum_buffer: standIn,
+          table,
+        }, {
+          chunks,
+          parameters: members.length,
+          elements,
+          lr_0: lrs[0] ?? 0,
+          lr_1: lrs[1] ?? 0,
+          lr_2: lrs[2] ?? 0,
+          lr_3: lrs[3] ?? 0,
+          momentum: settings.momentum,
+          dampening: settings.dampening,
+          nesterov: settings.nesterov ? 1 : 0,
+        });
+      });
+
+    return { grads, momentum, slotOf, step };
+  });
+
+/** The arena every parameter of `parameters` is a slice of, if there is one. */
+const commonArena = (parameters: readonly Parameter[]): ParameterArena | undefined => {
+  let arena: ParameterArena | undefined;
+  for (const p of parameters) {
+    const found = arenaOf(p)?.arena;
+    if (!found || (arena && found !== arena)) return undefined;
+    arena = found;
+  }
+  return arena;
+};

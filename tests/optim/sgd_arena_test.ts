@@ -1,0 +1,145 @@
+import fc from "fast-check";
+import { Effect } from "effect";
+import { ARENA_ALIGNMENT, arenaOf, packParameters } from "../../src/autograd/arena.ts";
+import { type Parameter, parameter } from "../../src/autograd/tape.ts";
+import { makeSgd, type SgdState } from "../../src/optim/sgd.ts";
+import { download, fromArray, upload } from "../../src/tensor/tensor.ts";
+import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { floats } from "../support/arbitrary.ts";
+
+const STEPS = 3;
+
+// Sizes around the arena's alignment and the kernel's 1024-element chunk.
+const size = fc.constantFrom(1, 3, 63, 64, 65, 1023, 1024, 1500, 2049);
+
+const arenaCase = fc.record({
+  sizes: fc.array(size, { minLength: 2, maxLength: 5 }),
+  momentum: fc.constantFrom(0, 0.9),
+  nesterov: fc.boolean(),
+  dampening: fc.constantFrom(0, 0.25),
+  weightDecay: fc.constantFrom(0, 0.01),
+  headMultiplier: fc.constantFrom(1, 10),
+  headDecay: fc.constantFrom(undefined, 0),
+  // The last parameter has no gradient before this step (PyTorch skips it until then).
+  lateStart: fc.integer({ min: 0, max: STEPS }),
+  seed: fc.integer({ min: 0, max: 1000 }),
+}).map((c) => ({
+  ...c,
+  nesterov: c.nesterov && c.momentum > 0,
+  dampening: c.nesterov && c.momentum > 0 ? 0 : c.dampening,
+}));
+
+type ArenaCase = typeof arenaCase extends fc.Arbitrary<infer T> ? T : never;
+
+const valuesOf = (sizes: readonly number[], seed: number, salt: number) =>
+  fc.sample(fc.tuple(...sizes.map((n) => floats(n))), { seed: seed * 7 + salt, numRuns: 1 })[0];
+
+/** Runs STEPS steps of SGD on fresh parameters, packed into an arena or not. */
+const run = (c: ArenaCase, packed: boolean) =>
+  runGpu(Effect.gen(function* () {
+    const scope = yield* Effect.scope;
+    const weights = valuesOf(c.sizes, c.seed, 0);
+    const params: Parameter[] = [];
+    for (let i = 0; i < c.sizes.length; i++) {
+      params.push(parameter(yield* fromArray(weights[i], [c.sizes[i]], "f32"), `p${i}`));
+    }
+    if (packed) yield* packParameters(params, scope);
+    const half = Math.ceil(params.length / 2);
+    const sgd = yield* makeSgd([
+      { parameters: params.slice(0, half) },
+      {
+        parameters: params.slice(half),
+        lrMultiplier: c.headMultiplier,
+        weightDecay: c.headDecay,
+      },
+    ], {
+      momentum: c.momentum,
+      dampening: c.dampening,
+      nesterov: c.nesterov,
+      weightDecay: c.weightDecay,
+    }, scope);
+    if (sgd.fused !== packed) throw new Error(`fused ${sgd.fused}, packed ${packed}`);
+    for (let t = 0; t < STEPS; t++) {
+      const grads = valuesOf(c.sizes, c.seed, t + 1);
+      yield* sgd.zeroGrad();
+      for (let i = 0; i < params.length; i++) {
+        if (i === params.length - 1 && t < c.lateStart) continue;
+        const p = params[i];
+        // What backward does: the arena slot when there is one, else a tensor of its own.
+        p.grad ??= p.gradSlot ??
+          (yield* fromArray(new Float32Array(c.sizes[i]), [c.sizes[i]], "f32"));
+        yield* upload(p.grad, Float32Array.from(grads[i]));
+      }
+      yield* sgd.step(0.05 / (t + 1));
+    }
+    const values: Float32Array[] = [];
+    for (const p of params) values.push(yield* download(p.value));
+    return { values, state: yield* sgd.exportState() };
+  }));
+
+const sameState = (a: SgdState, b: SgdState) => {
+  if (
+    JSON.stringify(a.parameterSteps) !== JSON.stringify(b.parameterSteps) || a.steps !== b.steps
+  ) {
+    throw new Error(`step counters differ: ${JSON.stringify([a, b].map((s) => s.parameterSteps))}`);
+  }
+  const names = Object.keys(a.momentumBuffers).sort();
+  if (names.join() !== Object.keys(b.momentumBuffers).sort().join()) {
+    throw new Error(`buffers differ: ${names} vs ${Object.keys(b.momentumBuffers)}`);
+  }
+  for (const name of names) {
+    assertClose(a.momentumBuffers[name].data, b.momentumBuffers[name].data, 0, 0, `buffer ${name}`);
+  }
+};
+
+Deno.test({
+  name: "the one-dispatch arena SGD equals the per-tensor SGD bit for bit",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(arenaCase, async (c) => {
+        const tensorwise = await run(c, false);
+        const arena = await run(c, true);
+        tensorwise.values.forEach((v, i) => assertClose(arena.values[i], v, 0, 0, `p${i}`));
+        sameState(arena.state, tensorwise.state);
+        // The late parameter took exactly the steps it had a gradient for.
+        const late = `p${c.sizes.length - 1}`;
+        if (arena.state.parameterSteps[late] !== STEPS - c.lateStart) {
+          throw new Error(`${late} took ${arena.state.parameterSteps[late]} steps`);
+        }
+      }),
+      { seed: 7, numRuns: 16 },
+    );
+  },
+});
+
+Deno.test({
+  name: "packing keeps every value, aligns every slot and zeroes the gaps",
+  ...gpuTestOptions,
+  fn: async () => {
+    const sizes = [3, 64, 65, 1];
+    const out = await runGpu(Effect.gen(function* () {
+      const scope = yield* Effect.scope;
+      const params = [];
+      for (let i = 0; i < sizes.length; i++) {
+        const data = Float32Array.from({ length: sizes[i] }, (_, j) => i * 1000 + j + 1);
+        params.push(parameter(yield* fromArray(data, [sizes[i]], "f32"), `p${i}`));
+      }
+      const arena = yield* packParameters(params, scope);
+      const values = [];
+      for (const p of params) values.push(yield* download(p.value));
+      return { arena, whole: yield* download(arena.values), values, params };
+    }));
+    const covered = new Uint8Array(out.whole.length);
+    out.arena.slots.forEach((slot, i) => {
+      if (slot.start % ARENA_ALIGNMENT !== 0) throw new Error(`slot ${i} at ${slot.start}`);
+      if (arenaOf(out.params[i])?.slot !== slot) throw new Error(`arenaOf lost p${i}`);
+      const expected = Float32Array.from({ length: sizes[i] }, (_, j) => i * 1000 + j + 1);
+      assertClose(out.values[i], expected, 0, 0, `p${i}`);
+      covered.fill(1, slot.start, slot.start + slot.elements);
+    });
+    out.whole.forEach((v, i) => {
+      if (!covered[i] && v !== 0) throw new Error(`gap element ${i} is ${v}`);
+    });
+  },
+});
