@@ -1,6 +1,7 @@
 // Implicit-GEMM convolution for any shape (odd channel counts, groups that
 // are not multiples of 4): each invocation computes 4 destination pixels x 4
 // channels in registers from scalar loads, with bounds checks throughout.
+// MODE 1 reads the HWIO filter transposed in place.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let id = linearIndex(gid, groups);
@@ -11,9 +12,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let g = cb / perGroup;
   let dc0 = g * params.dst_cg + (cb % perGroup) * 4u;
   let dcEnd = dc0 - (cb % perGroup) * 4u + params.dst_cg;
-  var wcols: vec4<u32>;
-  for (var i = 0u; i < 4u; i++) { wcols[i] = min(dc0 + i, params.dst_c - 1u); }
   let srcChannel0 = g * params.src_cg;
+  // Filter offsets per destination channel: MODE 0 its column of a filter
+  // row, MODE 1 its row (channels past the group's end re-read its last one).
+  var wcols: vec4<u32>;
+  for (var i = 0u; i < 4u; i++) {
+    let local = min(dc0 + i, dcEnd - 1u) - g * params.dst_cg;
+    wcols[i] = select(min(dc0 + i, params.dst_c - 1u), local * params.src_c + srcChannel0, MODE == 1u);
+  }
+  let tapStride = select(params.src_cg * params.dst_c, params.dst_cg * params.src_c, MODE == 1u);
+  let channelStride = select(params.dst_c, 1u, MODE == 1u);
   let step = sourceStep();
   var acc: array<vec4<f32>, 4>;
   for (var i = 0u; i < 4u; i++) { acc[i] = vec4<f32>(0.0); }
@@ -32,13 +40,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         inside[j] = ok;
         offsets[j] = select(0u, (rowBase + u32(sc)) * params.src_c + srcChannel0, ok);
       }
-      let tapRow = (tkh * params.k_w + tkw) * params.src_cg;
+      let tapBase = (tkh * params.k_w + tkw) * tapStride;
       for (var c = 0u; c < params.src_cg; c++) {
         var xv: vec4<f32>;
         for (var j = 0u; j < 4u; j++) {
           xv[j] = select(0.0, src[offsets[j] + c], inside[j]);
         }
-        let row = (tapRow + c) * params.dst_c;
+        let row = tapBase + c * channelStride;
         let wv = vec4<f32>(
           weight[row + wcols.x], weight[row + wcols.y], weight[row + wcols.z], weight[row + wcols.w],
         );

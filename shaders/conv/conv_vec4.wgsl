@@ -2,7 +2,9 @@
 // destination pixels (a row segment) x 8 channels in registers, reading four
 // source channels per vec4 load. Needs source and destination channels per
 // group to be multiples of 4 (the host checks). FITS = 1 drops the store
-// bounds checks when the shape divides the tile evenly.
+// bounds checks when the shape divides the tile evenly. MODE 1 reads the HWIO
+// filter transposed in place: one vec4 of four source (output) channels per
+// destination channel, regrouped in registers.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let id = linearIndex(gid, groups);
@@ -18,6 +20,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let dc1 = min(dc0 + 4u, params.dst_c - 4u);
   let srcChannel0 = g * params.src_cg;
   let step = sourceStep();
+  // MODE 1: quad offsets of destination channel dc0 + i in the HWIO filter
+  // (the unused half of an edge block re-reads the group's last channel).
+  var wRows: array<u32, 8>;
+  let dcLocal = dc0 - g * params.dst_cg;
+  for (var i = 0u; i < 8u; i++) {
+    wRows[i] = (min(dcLocal + i, params.dst_cg - 1u) * params.src_c + srcChannel0) / 4u;
+  }
+  let tapStride = params.dst_cg * params.src_c / 4u;
   var acc: array<vec4<f32>, 16>;
   for (var i = 0u; i < 16u; i++) { acc[i] = vec4<f32>(0.0); }
   for (var tkh = 0u; tkh < params.k_h; tkh++) {
@@ -36,16 +46,32 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         offsets[j] = select(0u, ((rowBase + u32(sc)) * params.src_c + srcChannel0) / 4u, ok);
       }
       let tapRow = (tkh * params.k_w + tkw) * params.src_cg;
+      let tapQuad = (tkh * params.k_w + tkw) * tapStride;
       for (var c = 0u; c < params.src_cg; c += 4u) {
         var xv: array<vec4<f32>, 8>;
         for (var j = 0u; j < 8u; j++) {
           xv[j] = select(vec4<f32>(0.0), src[offsets[j] + c / 4u], inside[j]);
         }
         var wv: array<vec4<f32>, 8>;
-        for (var kk = 0u; kk < 4u; kk++) {
-          let row = (tapRow + c + kk) * params.dst_c;
-          wv[2u * kk] = weight[(row + dc0) / 4u];
-          wv[2u * kk + 1u] = weight[(row + dc1) / 4u];
+        if (MODE == 0u) {
+          for (var kk = 0u; kk < 4u; kk++) {
+            let row = (tapRow + c + kk) * params.dst_c;
+            wv[2u * kk] = weight[(row + dc0) / 4u];
+            wv[2u * kk + 1u] = weight[(row + dc1) / 4u];
+          }
+        } else {
+          // u[i][kk] = w[tap, dc0 + i, c + kk]; wv[2 kk + h][j] = u[4 h + j][kk].
+          let at = tapQuad + c / 4u;
+          var u: array<vec4<f32>, 8>;
+          for (var i = 0u; i < 8u; i++) { u[i] = weight[wRows[i] + at]; }
+          wv[0] = vec4<f32>(u[0].x, u[1].x, u[2].x, u[3].x);
+          wv[1] = vec4<f32>(u[4].x, u[5].x, u[6].x, u[7].x);
+          wv[2] = vec4<f32>(u[0].y, u[1].y, u[2].y, u[3].y);
+          wv[3] = vec4<f32>(u[4].y, u[5].y, u[6].y, u[7].y);
+          wv[4] = vec4<f32>(u[0].z, u[1].z, u[2].z, u[3].z);
+          wv[5] = vec4<f32>(u[4].z, u[5].z, u[6].z, u[7].z);
+          wv[6] = vec4<f32>(u[0].w, u[1].w, u[2].w, u[3].w);
+          wv[7] = vec4<f32>(u[4].w, u[5].w, u[6].w, u[7].w);
         }
         for (var j = 0u; j < 8u; j++) {
           let a = xv[j];

@@ -53,7 +53,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var j = 0u; j < 4u; j++) {
       let co = co0 + j;
       if (co >= coEnd) { break; }
-      partial[rowBase + co] = acc[i][j];
+      var v = acc[i][j];
+      if (params.accumulate == 1u) { v = partial[rowBase + co] + v; }
+      partial[rowBase + co] = v;
     }
   }
 }

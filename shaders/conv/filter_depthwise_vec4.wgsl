@@ -28,5 +28,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       acc = fma(src[(xRow + iw) * c4 + quad], grad[(dyRow + ow) * c4 + quad], acc);
     }
   }
-  partial[(split * params.taps_size + tap * params.out_c) / 4u + quad] = acc;
+  let at = (split * params.taps_size + tap * params.out_c) / 4u + quad;
+  var v = acc;
+  if (params.accumulate == 1u) { v = partial[at] + v; }
+  partial[at] = v;
 }

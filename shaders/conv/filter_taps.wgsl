@@ -3,6 +3,8 @@
 // a GEMM whose reduction runs over N*Ho*Wo. The reduction is split into
 // chunks of output rows (split-K); each invocation sums one chunk for one
 // register tile and writes a partial [splits, KH*KW*Cin/groups, Cout] slice.
+// With one split the slice is the gradient itself; accumulate = 1 then adds it
+// into what the output holds.
 
 // The output columns whose tap column `tkw` reads inside the input: [x, y).
 // Looping over exactly this range keeps bounds checks out of the inner loop.

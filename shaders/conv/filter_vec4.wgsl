@@ -62,7 +62,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var half = 0u; half < 2u; half++) {
       let c0 = co0 + 4u * half;
       if (c0 >= coEnd) { break; }
-      partial[(rowBase + c0) / 4u] = acc[2u * i + half];
+      let at = (rowBase + c0) / 4u;
+      var v = acc[2u * i + half];
+      if (params.accumulate == 1u) { v = partial[at] + v; }
+      partial[at] = v;
     }
   }
 }

@@ -14,10 +14,13 @@
  *   8 x 8 per invocation, scalar source loads, vec4 filter loads and stores;
  * - anything else: 4 x 4 per invocation with scalar loads and bounds checks.
  * The input gradient is the transposed convolution of dy with the filter
- * (transposed per group), visiting input columns one stride phase at a time.
+ * (read transposed per group in place, no copy), visiting input columns one
+ * stride phase at a time; it takes the same menu, except that the scalar-source
+ * tile's case goes to the 4 x 4 kernel.
  * The filter gradient is split-K (partial sums over chunks of output rows,
  * then a reduction pass) with the same menu: 4x8 vec4 tiles, 4x4 scalar
- * tiles, or 4 channels of one tap for depthwise.
+ * tiles, or 4 channels of one tap for depthwise. Given an `into` tensor, the
+ * filter and bias gradients are added into it by their last pass.
  *
  * @module
  */
@@ -39,7 +42,6 @@ import {
   type FilterParams,
   filterVec4Kernel,
   sumSplitsKernel,
-  transposeFilterKernel,
 } from "./conv_kernels.ts";
 
 /** A size given once for both spatial axes or as [height, width]. */
@@ -254,7 +256,7 @@ const recordPass = (
     if (path === "depthwise") {
       const p = passParams(g, from, to, mode, 8, 4);
       yield* gpu.recorder.dispatch(depthwiseVec4Kernel, bindings, p, { MODE: mode, HAS_BIAS });
-    } else if (path === "general" && to.cg % 4 === 0) {
+    } else if (path === "general" && to.cg % 4 === 0 && mode === 0) {
       const p = passParams(g, from, to, mode, 8, 8);
       yield* gpu.recorder.dispatch(convOut4Kernel, bindings, p, { MODE: mode, HAS_BIAS });
     } else if (path === "general") {
@@ -313,22 +315,9 @@ export const conv2dBackwardInput = (
     if (path === "pointwise") {
       const m = g.batch * g.inH * g.inW;
       yield* matmulInto(dy, w, dx, { m, n: g.inC, k: g.outC, transB: true });
-    } else if (path === "depthwise") {
-      // One channel per group: the transposed filter is the filter itself.
-      yield* recordPass(g, 1, dy, w, undefined, dx);
     } else {
-      const gpu = yield* Gpu;
-      const taps = g.kH * g.kW;
-      const wt = yield* empty([g.kH, g.kW, g.outCg, g.inC], "f32");
-      yield* gpu.recorder.dispatch(transposeFilterKernel, { weight: w, out: wt }, {
-        taps,
-        in_cg: g.inCg,
-        out_c: g.outC,
-        out_cg: g.outCg,
-      });
-      yield* recordPass(g, 1, dy, wt, undefined, dx);
-      // Commands run in recording order, so the pool may hand the buffer on now.
-      yield* release(wt);
+      // MODE 1 reads the filter transposed in place (depthwise: it is its own transpose).
+      yield* recordPass(g, 1, dy, w, undefined, dx);
     }
     return dx;
   });
@@ -347,43 +336,71 @@ export const splitCount = (tiles: number, length: number, outputElements: number
   return Math.ceil(length / Math.ceil(length / splits));
 };
 
-/** Records the reduction of `splits` partial slices of `size` into `out`. */
+/**
+ * How the filter gradient is tiled: blocks of input and output channels per
+ * tap (4x8 vec4 tiles, 4x4 scalar; a depthwise tile is 4 channels of one tap,
+ * spanning 4 groups) and the number of split-K chunks of output rows (1: the
+ * kernel writes the gradient directly, no reduction pass).
+ */
+export const filterTiling = (
+  g: ConvGeometry,
+): { ciBlocks: number; coBlocks: number; splits: number } => {
+  const depthwise = isDepthwise(g);
+  const vec4 = g.inCg % 4 === 0 && g.outCg % 4 === 0;
+  const ciBlocks = depthwise ? 1 : Math.ceil(g.inCg / 4);
+  const coBlocks = depthwise ? g.outC / 4 : g.groups * Math.ceil(g.outCg / (vec4 ? 8 : 4));
+  const taps = g.kH * g.kW;
+  const splits = splitCount(taps * ciBlocks * coBlocks, g.batch * g.outH, taps * g.inCg * g.outC);
+  return { ciBlocks, coBlocks, splits };
+};
+
+/**
+ * Records the reduction of `splits` partial slices of `size` into `out`
+ * (added to what `out` holds when `accumulate`).
+ */
 const sumSplits = (
   partial: Tensor<"f32">,
   out: Tensor<"f32">,
   size: number,
   splits: number,
+  accumulate: boolean,
 ): Effect.Effect<void, GpuError, Gpu> =>
   Effect.flatMap(
     Gpu,
-    (gpu) => gpu.recorder.dispatch(sumSplitsKernel, { partial, out }, { size, splits }),
+    (gpu) =>
+      gpu.recorder.dispatch(sumSplitsKernel, { partial, out }, {
+        size,
+        splits,
+        accumulate: accumulate ? 1 : 0,
+      }),
   );
 
 /**
  * The filter gradient dw [KH, KW, Cin/groups, Cout] of a convolution, from
- * its input x and output gradient dy; `filterShape` is w's shape.
+ * its input x and output gradient dy; `filterShape` is w's shape. Given
+ * `into` (a tensor of `filterShape`'s size), the gradient is added into it
+ * (into = into + dw, rounded as that separate add would be) by the same
+ * dispatches, and `into` is returned.
  */
 export const conv2dBackwardFilter = (
   x: Tensor<"f32">,
   dy: Tensor<"f32">,
   filterShape: Shape,
   options: Conv2dOptions = {},
+  into?: Tensor<"f32">,
 ): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
     const g = yield* geometry(x.shape, filterShape, options);
     yield* checkShape(dy, [g.batch, g.outH, g.outW, g.outC], "dy");
+    if (into) yield* checkShape(into, filterShape, "into");
     const gpu = yield* Gpu;
-    const dw = yield* empty(filterShape, "f32");
+    const dw = into ?? (yield* empty(filterShape, "f32"));
     const depthwise = isDepthwise(g);
     const vec4 = g.inCg % 4 === 0 && g.outCg % 4 === 0;
-    // Tiles (input x output channels of one tap): 4x8 vec4, 4x4 scalar; a
-    // depthwise tile is 4 channels of one tap (they span 4 groups).
-    const ciBlocks = depthwise ? 1 : Math.ceil(g.inCg / 4);
-    const coBlocks = depthwise ? g.outC / 4 : g.groups * Math.ceil(g.outCg / (vec4 ? 8 : 4));
+    const { ciBlocks, coBlocks, splits } = filterTiling(g);
     const taps = g.kH * g.kW;
     const tapsSize = taps * g.inCg * g.outC;
     const rows = g.batch * g.outH;
-    const splits = splitCount(taps * ciBlocks * coBlocks, rows, tapsSize);
     const p: FilterParams = {
       batch: g.batch,
       in_h: g.inH,
@@ -407,6 +424,7 @@ export const conv2dBackwardFilter = (
       ci_blocks: ciBlocks,
       co_blocks: coBlocks,
       blocks: splits * taps * ciBlocks * coBlocks,
+      accumulate: splits === 1 && into ? 1 : 0,
     };
     const run = (partial: Tensor<"f32">) =>
       depthwise
@@ -420,20 +438,26 @@ export const conv2dBackwardFilter = (
     }
     const partial = yield* empty([splits, tapsSize], "f32");
     yield* run(partial);
-    yield* sumSplits(partial, dw, tapsSize, splits);
+    yield* sumSplits(partial, dw, tapsSize, splits, into !== undefined);
     yield* release(partial);
     return dw;
   });
 
-/** The bias gradient [C]: dy [..., C] summed over every pixel, in two passes. */
+/**
+ * The bias gradient [C]: dy [..., C] summed over every pixel, in two passes.
+ * Given `into` ([C]), the gradient is added into it (into = into + db, rounded
+ * as that separate add would be) by the second pass, and `into` is returned.
+ */
 export const conv2dBackwardBias = (
   dy: Tensor<"f32">,
+  into?: Tensor<"f32">,
 ): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
     const gpu = yield* Gpu;
     const channels = dy.shape[dy.shape.length - 1];
     const pixels = dy.elements / channels;
-    const db = yield* empty([channels], "f32");
+    if (into) yield* checkShape(into, [channels], "into");
+    const db = into ?? (yield* empty([channels], "f32"));
     // At least 64 pixels a chunk: the reduction pass should stay the small one.
     const splits = Math.min(splitCount(channels, pixels, channels), Math.ceil(pixels / 64));
     const perSplit = Math.ceil(pixels / splits);
@@ -445,7 +469,7 @@ export const conv2dBackwardBias = (
       pixels_per_split: perSplit,
       splits: used,
     });
-    yield* sumSplits(partial, db, channels, used);
+    yield* sumSplits(partial, db, channels, used, into !== undefined);
     yield* release(partial);
     return db;
   });

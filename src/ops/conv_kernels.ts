@@ -18,7 +18,6 @@ import filterDepthwiseSource from "../../shaders/conv/filter_depthwise_vec4.wgsl
 import filterSource from "../../shaders/conv/filter.wgsl" with { type: "text" };
 import sumSplitsSource from "../../shaders/conv/sum_splits.wgsl" with { type: "text" };
 import biasPartialSource from "../../shaders/conv/bias_partial.wgsl" with { type: "text" };
-import transposeSource from "../../shaders/conv/transpose_filter.wgsl" with { type: "text" };
 
 /** Invocations per workgroup of every convolution kernel (one dimension, folded grid). */
 export const CONV_WG = 64;
@@ -146,6 +145,8 @@ export const filterParams = {
   ci_blocks: "u32",
   co_blocks: "u32",
   blocks: "u32",
+  /** 1: add the gradient into the output instead of overwriting it (single split only). */
+  accumulate: "u32",
 } as const;
 
 /** Values of {@link filterParams}. */
@@ -186,7 +187,7 @@ export const filterGeneralKernel = defineKernel({
   minElements: filterMinElements,
 });
 
-/** out[i] = sum over splits of partial[s * size + i]. */
+/** out[i] = sum over splits of partial[s * size + i] (added to out[i] when accumulate = 1). */
 export const sumSplitsKernel = defineKernel({
   name: "shaders/conv/sum_splits.wgsl",
   source: sumSplitsSource,
@@ -194,7 +195,7 @@ export const sumSplitsKernel = defineKernel({
     partial: { access: "read", type: "f32" },
     out: { access: "read_write", type: "f32" },
   },
-  params: { size: "u32", splits: "u32" },
+  params: { size: "u32", splits: "u32", accumulate: "u32" },
   workgroupSize: [CONV_WG, 1, 1],
   dispatch: (p) => linearGrid(p.size, CONV_WG),
   minElements: (p) => ({ partial: p.size * p.splits, out: p.size }),
@@ -212,20 +213,6 @@ export const biasPartialKernel = defineKernel({
   workgroupSize: [CONV_WG, 1, 1],
   dispatch: (p) => linearGrid(p.splits * p.channels, CONV_WG),
   minElements: (p) => ({ grad: p.pixels * p.channels, partial: p.splits * p.channels }),
-});
-
-/** HWIO filter to [KH, KW, Cout/g, Cin] per group. */
-export const transposeFilterKernel = defineKernel({
-  name: "shaders/conv/transpose_filter.wgsl",
-  source: transposeSource,
-  bindings: {
-    weight: { access: "read", type: "f32" },
-    out: { access: "read_write", type: "f32" },
-  },
-  params: { taps: "u32", in_cg: "u32", out_c: "u32", out_cg: "u32" },
-  workgroupSize: [CONV_WG, 1, 1],
-  dispatch: (p) => linearGrid(p.taps * p.in_cg * p.out_c, CONV_WG),
-  minElements: (p) => ({ weight: p.taps * p.in_cg * p.out_c, out: p.taps * p.in_cg * p.out_c }),
 });
 
 /** Split-K filter gradient of a depthwise convolution, 4 channels of one tap per invocation. */
