@@ -4,7 +4,10 @@
 // from vec4 loads, four k at a time. Requires K % 4 == 0, the stored row
 // length of each operand a multiple of 4, and batch strides multiples of 4;
 // the host falls back to matmul.wgsl otherwise. Edge blocks read clamped
-// (in-bounds) data and store only the valid part.
+// (in-bounds) data and store only the valid part, through storeQuad: vec4
+// stores when N % 4 == 0 (matmul_store_vec4.wgsl), scalar ones otherwise
+// (matmul_store_scalar.wgsl). Scalar stores cost as much as vec4 ones on
+// llvmpipe, so with small K they decide the speed.
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let M = params.m;
@@ -74,12 +77,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var r = 0u; r < 8u; r++) {
     let row = row0 + r;
     if (row >= M) { break; }
-    for (var c = 0u; c < 8u; c++) {
-      let col = col0 + c;
-      if (col >= N) { break; }
-      let v = acc[2u * r + c / 4u][c % 4u];
-      let at = cBase + row * N + col;
-      c_out[at] = select(v, v + c_out[at], params.accumulate == 1u);
-    }
+    storeQuad(cBase + row * N, col0, acc[2u * r]);
+    if (col0 + 4u < N) { storeQuad(cBase + row * N, col0 + 4u, acc[2u * r + 1u]); }
   }
 }

@@ -12,6 +12,10 @@ import { BindingError, type GpuError } from "../gpu/errors.ts";
 import { defineKernel } from "../gpu/kernel.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import vec4Source from "../../shaders/matmul/matmul_vec4.wgsl" with { type: "text" };
+import storeVec4Source from "../../shaders/matmul/matmul_store_vec4.wgsl" with { type: "text" };
+import storeScalarSource from "../../shaders/matmul/matmul_store_scalar.wgsl" with {
+  type: "text",
+};
 import generalSource from "../../shaders/matmul/matmul.wgsl" with { type: "text" };
 
 const params = {
@@ -36,20 +40,40 @@ const minElements = (p: MatmulParams) => ({
   c_out: (p.batch - 1) * p.stride_c + p.m * p.n,
 });
 
-/** 8x8 outputs per invocation from vec4 loads. */
+const vec4Options = {
+  params,
+  constants: { TRANS_A: "u32", TRANS_B: "u32" },
+  workgroupSize: [WG_X, WG_Y, 1],
+  dispatch: (p: MatmulParams): [number, number, number] => [
+    Math.ceil(p.n / (8 * WG_X)),
+    Math.ceil(p.m / (8 * WG_Y)),
+    p.batch,
+  ],
+  minElements,
+} as const;
+
+/** 8x8 outputs per invocation from vec4 loads, vec4 stores (N % 4 == 0). */
 export const matmulVec4Kernel = defineKernel({
   name: "shaders/matmul/matmul_vec4.wgsl",
-  source: vec4Source,
+  source: vec4Source + storeVec4Source,
+  bindings: {
+    a: { access: "read", type: "vec4f" },
+    b: { access: "read", type: "vec4f" },
+    c_out: { access: "read_write", type: "vec4f" },
+  },
+  ...vec4Options,
+});
+
+/** The vec4 kernel with scalar stores, for N % 4 != 0 (B transposed). */
+export const matmulVec4ScalarStoreKernel = defineKernel({
+  name: "shaders/matmul/matmul_vec4.wgsl+scalar stores",
+  source: vec4Source + storeScalarSource,
   bindings: {
     a: { access: "read", type: "vec4f" },
     b: { access: "read", type: "vec4f" },
     c_out: { access: "read_write", type: "f32" },
   },
-  params,
-  constants: { TRANS_A: "u32", TRANS_B: "u32" },
-  workgroupSize: [WG_X, WG_Y, 1],
-  dispatch: (p) => [Math.ceil(p.n / (8 * WG_X)), Math.ceil(p.m / (8 * WG_Y)), p.batch],
-  minElements,
+  ...vec4Options,
 });
 
 /** 4x4 outputs per invocation, any shape. */
@@ -123,9 +147,13 @@ export const matmulInto = (
     const constants = { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 };
     const gpu = yield* Gpu;
     const bindings = { a, b, c_out: c };
-    yield* fitsVec4(p, transA, transB)
-      ? gpu.recorder.dispatch(matmulVec4Kernel, bindings, p, constants)
-      : gpu.recorder.dispatch(matmulGeneralKernel, bindings, p, constants);
+    if (!fitsVec4(p, transA, transB)) {
+      yield* gpu.recorder.dispatch(matmulGeneralKernel, bindings, p, constants);
+    } else if (p.n % 4 === 0 && p.stride_c % 4 === 0) {
+      yield* gpu.recorder.dispatch(matmulVec4Kernel, bindings, p, constants);
+    } else {
+      yield* gpu.recorder.dispatch(matmulVec4ScalarStoreKernel, bindings, p, constants);
+    }
   });
 
 /** C = op(A) op(B) as a new [batch?, m, n] tensor (2-D when batch is 1). */
