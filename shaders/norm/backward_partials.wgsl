@@ -1,11 +1,7 @@
 // First pass of the batch-norm backward: one invocation per (chunk of rows,
 // channel) sums dy and dy * (x - mean) over its chunk; backward_finalize.wgsl
-// adds the chunks up in a fixed order (deterministic, no atomics). With
-// RELU = 1 the forward ended in ReLU: dy counts only where its output y > 0.
-fn upstream(at: u32) -> f32 {
-  if (RELU == 1u) { return select(0.0, dy[at], y[at] > 0.0); }
-  return dy[at];
-}
+// adds the chunks up in a fixed order (deterministic, no atomics); upstream
+// is in backward_upstream.wgsl.
 
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

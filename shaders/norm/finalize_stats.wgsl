@@ -1,8 +1,6 @@
 // Second pass of the batch statistics: one invocation per channel merges the
-// chunk means and squared-deviation sums (Chan's parallel formula), writes
-// the mean and 1 / sqrt(biased var + eps) for normalising, and updates the
-// running stats in place as PyTorch does (the running variance takes the
-// unbiased estimate).
+// chunk means and squared-deviation sums (Chan's parallel formula), then
+// finish_channel (stats_finish.wgsl) writes the statistics.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
@@ -20,11 +18,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let d = partial[at] - mean;
     m2 += partial[at + 1u] + f32(count) * d * d;
   }
-  let variance = m2 / f32(params.rows);
-  stats[c] = mean;
-  stats[params.channels + c] = 1.0 / sqrt(variance + params.eps);
-  let unbiased = select(variance, m2 / f32(params.rows - 1u), params.rows > 1u);
-  let keep = 1.0 - params.momentum;
-  running_mean[c] = keep * running_mean[c] + params.momentum * mean;
-  running_var[c] = keep * running_var[c] + params.momentum * unbiased;
+  finish_channel(c, mean, m2);
 }

@@ -13,182 +13,18 @@
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
-import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
-import chunkStatsSource from "../../shaders/norm/chunk_stats.wgsl" with { type: "text" };
-import finalizeStatsSource from "../../shaders/norm/finalize_stats.wgsl" with { type: "text" };
-import evalStatsSource from "../../shaders/norm/eval_stats.wgsl" with { type: "text" };
-import normalizeSource from "../../shaders/norm/normalize.wgsl" with { type: "text" };
-import partialsSource from "../../shaders/norm/backward_partials.wgsl" with { type: "text" };
-import backFinalizeSource from "../../shaders/norm/backward_finalize.wgsl" with { type: "text" };
-import backInputSource from "../../shaders/norm/backward_input.wgsl" with { type: "text" };
-
-const WG = 64;
-const ELEMENTWISE_WG = 256;
-
-const chunkParams = {
-  rows: "u32",
-  channels: "u32",
-  chunk_rows: "u32",
-  chunks: "u32",
-} as const;
-
-/** Per-(chunk, channel) mean and squared-deviation sum. */
-export const chunkStatsKernel = defineKernel({
-  name: "shaders/norm/chunk_stats.wgsl",
-  source: chunkStatsSource,
-  bindings: {
-    x: { access: "read", type: "f32" },
-    partial: { access: "read_write", type: "f32" },
-  },
-  params: chunkParams,
-  workgroupSize: [WG, 1, 1],
-  dispatch: (p) => linearGrid(p.chunks * p.channels, WG),
-  minElements: (p) => ({ x: p.rows * p.channels, partial: 2 * p.chunks * p.channels }),
-});
-
-/** Merges chunk statistics per channel and updates the running stats. */
-export const finalizeStatsKernel = defineKernel({
-  name: "shaders/norm/finalize_stats.wgsl",
-  source: finalizeStatsSource,
-  bindings: {
-    partial: { access: "read", type: "f32" },
-    stats: { access: "read_write", type: "f32" },
-    running_mean: { access: "read_write", type: "f32" },
-    running_var: { access: "read_write", type: "f32" },
-  },
-  params: { ...chunkParams, eps: "f32", momentum: "f32" },
-  workgroupSize: [WG, 1, 1],
-  dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
-  minElements: (p) => ({
-    partial: 2 * p.chunks * p.channels,
-    stats: 2 * p.channels,
-    running_mean: p.channels,
-    running_var: p.channels,
-  }),
-});
-
-/** Eval-mode statistics from the running stats. */
-export const evalStatsKernel = defineKernel({
-  name: "shaders/norm/eval_stats.wgsl",
-  source: evalStatsSource,
-  bindings: {
-    running_mean: { access: "read", type: "f32" },
-    running_var: { access: "read", type: "f32" },
-    stats: { access: "read_write", type: "f32" },
-  },
-  params: { channels: "u32", eps: "f32" },
-  workgroupSize: [WG, 1, 1],
-  dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
-  minElements: (p) => ({
-    running_mean: p.channels,
-    running_var: p.channels,
-    stats: 2 * p.channels,
-  }),
-});
-
-/** y = (x - mean) * inv_std * weight + bias, then ReLU when RELU = 1. */
-export const normalizeKernel = defineKernel({
-  name: "shaders/norm/normalize.wgsl",
-  source: normalizeSource,
-  bindings: {
-    x: { access: "read", type: "f32" },
-    stats: { access: "read", type: "f32" },
-    weight: { access: "read", type: "f32" },
-    bias: { access: "read", type: "f32" },
-    y: { access: "read_write", type: "f32" },
-  },
-  params: { n: "u32", channels: "u32" },
-  constants: { RELU: "u32" },
-  workgroupSize: [ELEMENTWISE_WG, 1, 1],
-  dispatch: (p) => linearGrid(p.n, ELEMENTWISE_WG),
-  minElements: (p) => ({
-    x: p.n,
-    stats: 2 * p.channels,
-    weight: p.channels,
-    bias: p.channels,
-    y: p.n,
-  }),
-});
-
-/**
- * Per-(chunk, channel) sums of dy and dy * (x - mean); with RELU = 1, dy
- * only where the forward's output `y` is positive (else `y` is unread).
- */
-export const backwardPartialsKernel = defineKernel({
-  name: "shaders/norm/backward_partials.wgsl",
-  source: partialsSource,
-  bindings: {
-    x: { access: "read", type: "f32" },
-    dy: { access: "read", type: "f32" },
-    y: { access: "read", type: "f32" },
-    stats: { access: "read", type: "f32" },
-    partial: { access: "read_write", type: "f32" },
-  },
-  params: chunkParams,
-  constants: { RELU: "u32" },
-  workgroupSize: [WG, 1, 1],
-  dispatch: (p) => linearGrid(p.chunks * p.channels, WG),
-  minElements: (p) => ({
-    x: p.rows * p.channels,
-    dy: p.rows * p.channels,
-    y: p.rows * p.channels,
-    stats: 2 * p.channels,
-    partial: 2 * p.chunks * p.channels,
-  }),
-});
-
-/** Weight and bias gradients and the coefficients of dx. */
-export const backwardFinalizeKernel = defineKernel({
-  name: "shaders/norm/backward_finalize.wgsl",
-  source: backFinalizeSource,
-  bindings: {
-    partial: { access: "read", type: "f32" },
-    stats: { access: "read", type: "f32" },
-    weight: { access: "read", type: "f32" },
-    grad_weight: { access: "read_write", type: "f32" },
-    grad_bias: { access: "read_write", type: "f32" },
-    coef: { access: "read_write", type: "f32" },
-  },
-  params: chunkParams,
-  constants: { TRAIN: "u32", ACCUMULATE: "u32" },
-  workgroupSize: [WG, 1, 1],
-  dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
-  minElements: (p) => ({
-    partial: 2 * p.chunks * p.channels,
-    stats: 2 * p.channels,
-    weight: p.channels,
-    grad_weight: p.channels,
-    grad_bias: p.channels,
-    coef: 3 * p.channels,
-  }),
-});
-
-/** dx from the coefficients (dy masked by the output `y` > 0 when RELU = 1). */
-export const backwardInputKernel = defineKernel({
-  name: "shaders/norm/backward_input.wgsl",
-  source: backInputSource,
-  bindings: {
-    x: { access: "read", type: "f32" },
-    dy: { access: "read", type: "f32" },
-    y: { access: "read", type: "f32" },
-    stats: { access: "read", type: "f32" },
-    coef: { access: "read", type: "f32" },
-    dx: { access: "read_write", type: "f32" },
-  },
-  params: { n: "u32", channels: "u32" },
-  constants: { RELU: "u32" },
-  workgroupSize: [ELEMENTWISE_WG, 1, 1],
-  dispatch: (p) => linearGrid(p.n, ELEMENTWISE_WG),
-  minElements: (p) => ({
-    x: p.n,
-    dy: p.n,
-    y: p.n,
-    stats: 2 * p.channels,
-    coef: 3 * p.channels,
-    dx: p.n,
-  }),
-});
+import {
+  backwardFinalizeKernel,
+  backwardInputKernel,
+  backwardPartialsKernel,
+  backwardSingleKernel,
+  chunkStatsKernel,
+  evalStatsKernel,
+  finalizeStatsKernel,
+  normalizeKernel,
+  statsSingleKernel,
+} from "./norm_kernels.ts";
 
 /** Batch-norm mode: batch statistics (and running-stat update) or running stats. */
 export type BatchNormMode = "train" | "eval";
@@ -234,6 +70,26 @@ export interface BatchNormGrads {
  * merge stays short.
  */
 export const chunkRowsFor = (rows: number): number => Math.max(32, Math.ceil(rows / 256));
+
+/**
+ * Up to this many rows a reduction runs in one pass, one invocation per
+ * channel over every row: for small layers the second dispatch of the
+ * chunked form costs more than its parallelism gains.
+ */
+export const SINGLE_PASS_ROWS = 2048;
+
+let singlePassRows = SINGLE_PASS_ROWS;
+
+/**
+ * Sets the row count up to which reductions run in one pass (0: always
+ * chunked) and returns the previous one: tests run the chunked kernels on
+ * small inputs with it.
+ */
+export const setSinglePassRows = (rows: number): number => {
+  const previous = singlePassRows;
+  singlePassRows = rows;
+  return previous;
+};
 
 const chunking = (rows: number, channels: number) => {
   const chunkRows = chunkRowsFor(rows);
@@ -286,14 +142,20 @@ export const batchNormStats = (
       });
     }
     const p = chunking(rows, channels);
+    const momentum = options.momentum ?? 0.1;
+    const running = { running_mean: state.runningMean, running_var: state.runningVar };
+    if (rows <= singlePassRows) {
+      const single = { ...p, chunk_rows: rows, chunks: 1, eps, momentum };
+      yield* gpu.recorder.dispatch(statsSingleKernel, { x, stats, ...running }, single);
+      return stats;
+    }
     const partial = yield* empty([p.chunks, channels, 2], "f32");
     yield* gpu.recorder.dispatch(chunkStatsKernel, { x, partial }, p);
-    yield* gpu.recorder.dispatch(finalizeStatsKernel, {
-      partial,
-      stats,
-      running_mean: state.runningMean,
-      running_var: state.runningVar,
-    }, { ...p, eps, momentum: options.momentum ?? 0.1 });
+    yield* gpu.recorder.dispatch(finalizeStatsKernel, { partial, stats, ...running }, {
+      ...p,
+      eps,
+      momentum,
+    });
     return stats;
   });
 
@@ -355,9 +217,6 @@ export const batchNormBackward = (
         reason: `dy [${dy.shape}] / stats [${stats.shape}] do not match x [${x.shape}]`,
       });
     }
-    const gpu = yield* Gpu;
-    const p = chunking(x.elements / channels, channels);
-    const partial = yield* empty([p.chunks, channels, 2], "f32");
     if (into && (into.weight.elements !== channels || into.bias.elements !== channels)) {
       return yield* new BindingError({
         kernel: "batchNormBackward",
@@ -366,23 +225,41 @@ export const batchNormBackward = (
           `for ${channels} channels`,
       });
     }
+    const gpu = yield* Gpu;
+    const rows = x.elements / channels;
+    const p = chunking(rows, channels);
     const dWeight = into?.weight ?? (yield* empty([channels], "f32"));
     const dBias = into?.bias ?? (yield* empty([channels], "f32"));
     const coef = yield* empty([3, channels], "f32");
     const dx = yield* empty(x.shape, "f32");
     // With a fused ReLU, dy counts where its output is positive; else `y` is a stand-in.
-    const relu = { RELU: reluOutput ? 1 : 0 };
     const y = reluOutput ?? dy;
-    yield* gpu.recorder.dispatch(backwardPartialsKernel, { x, dy, y, stats, partial }, p, relu);
-    yield* gpu.recorder.dispatch(
-      backwardFinalizeKernel,
-      { partial, stats, weight, grad_weight: dWeight, grad_bias: dBias, coef },
-      p,
-      { TRAIN: mode === "train" ? 1 : 0, ACCUMULATE: into ? 1 : 0 },
-    );
+    const modes = {
+      TRAIN: mode === "train" ? 1 : 0,
+      ACCUMULATE: into ? 1 : 0,
+      RELU: reluOutput ? 1 : 0,
+    };
+    const grads = { weight, grad_weight: dWeight, grad_bias: dBias, coef };
+    if (rows <= singlePassRows) {
+      const single = { ...p, chunk_rows: rows, chunks: 1 };
+      yield* gpu.recorder.dispatch(
+        backwardSingleKernel,
+        { x, dy, y, stats, ...grads },
+        single,
+        modes,
+      );
+    } else {
+      const partial = yield* empty([p.chunks, channels, 2], "f32");
+      const relu = { RELU: modes.RELU };
+      yield* gpu.recorder.dispatch(backwardPartialsKernel, { x, dy, y, stats, partial }, p, relu);
+      yield* gpu.recorder.dispatch(backwardFinalizeKernel, { partial, stats, ...grads }, p, {
+        TRAIN: modes.TRAIN,
+        ACCUMULATE: modes.ACCUMULATE,
+      });
+    }
     yield* gpu.recorder.dispatch(backwardInputKernel, { x, dy, y, stats, coef, dx }, {
       n: x.elements,
       channels,
-    }, relu);
+    }, { RELU: modes.RELU });
     return { dx, dWeight, dBias };
   });

@@ -1,17 +1,21 @@
 import fc from "fast-check";
 import { Effect } from "effect";
 import {
-  backwardFinalizeKernel,
-  backwardInputKernel,
-  backwardPartialsKernel,
   batchNorm,
   batchNormBackward,
   type BatchNormMode,
   batchNormStats,
   chunkRowsFor,
+  setSinglePassRows,
+  SINGLE_PASS_ROWS,
+} from "../../src/ops/norm.ts";
+import {
+  backwardFinalizeKernel,
+  backwardInputKernel,
+  backwardPartialsKernel,
   chunkStatsKernel,
   normalizeKernel,
-} from "../../src/ops/norm.ts";
+} from "../../src/ops/norm_kernels.ts";
 import { Gpu } from "../../src/gpu/device.ts";
 import {
   batchNormBackwardReference,
@@ -394,9 +398,19 @@ Deno.test({
     })();
     cases.push({ shape: [1, oneRowLast, 1, 3], mode: "train" });
     const seen: Awaited<ReturnType<typeof checkForwardBackward>>[] = [];
-    for (const [i, k] of cases.entries()) {
-      seen.push(await checkForwardBackward(k.shape, k.mode, 100 + i));
+    // Every case chunked (the one-pass kernels off), then as the op picks.
+    const single = setSinglePassRows(0);
+    try {
+      for (const [i, k] of cases.entries()) {
+        seen.push(await checkForwardBackward(k.shape, k.mode, 100 + i));
+      }
+    } finally {
+      setSinglePassRows(single);
     }
+    // Both sides of the one-pass limit, and the small cases in one pass.
+    cases.push({ shape: [1, SINGLE_PASS_ROWS, 1, 3], mode: "train" });
+    cases.push({ shape: [1, SINGLE_PASS_ROWS + 1, 1, 65], mode: "train" });
+    for (const [i, k] of cases.entries()) await checkForwardBackward(k.shape, k.mode, 300 + i);
     // The shapes straddle every boundary of the chunking (whatever its constants).
     const has = (what: string, test: (s: (typeof seen)[number]) => boolean) => {
       if (!seen.some(test)) throw new Error(`no case has ${what}: ${JSON.stringify(seen)}`);

@@ -1,0 +1,237 @@
+/**
+ * The batch-norm kernels (see src/ops/norm.ts for the ops that run them).
+ *
+ * @module
+ */
+import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import chunkStatsSource from "../../shaders/norm/chunk_stats.wgsl" with { type: "text" };
+import finalizeStatsSource from "../../shaders/norm/finalize_stats.wgsl" with { type: "text" };
+import statsFinishSource from "../../shaders/norm/stats_finish.wgsl" with { type: "text" };
+import statsSingleSource from "../../shaders/norm/stats_single.wgsl" with { type: "text" };
+import evalStatsSource from "../../shaders/norm/eval_stats.wgsl" with { type: "text" };
+import normalizeSource from "../../shaders/norm/normalize.wgsl" with { type: "text" };
+import partialsSource from "../../shaders/norm/backward_partials.wgsl" with { type: "text" };
+import backFinalizeSource from "../../shaders/norm/backward_finalize.wgsl" with { type: "text" };
+import backFinishSource from "../../shaders/norm/backward_finish.wgsl" with { type: "text" };
+import backSingleSource from "../../shaders/norm/backward_single.wgsl" with { type: "text" };
+import upstreamSource from "../../shaders/norm/backward_upstream.wgsl" with { type: "text" };
+import backInputSource from "../../shaders/norm/backward_input.wgsl" with { type: "text" };
+
+const WG = 64;
+const ELEMENTWISE_WG = 256;
+
+/** Rows of a reduction split into chunks (one chunk: the single-pass kernels). */
+export const chunkParams = {
+  rows: "u32",
+  channels: "u32",
+  chunk_rows: "u32",
+  chunks: "u32",
+} as const;
+
+/** Per-(chunk, channel) mean and squared-deviation sum. */
+export const chunkStatsKernel = defineKernel({
+  name: "shaders/norm/chunk_stats.wgsl",
+  source: chunkStatsSource,
+  bindings: {
+    x: { access: "read", type: "f32" },
+    partial: { access: "read_write", type: "f32" },
+  },
+  params: chunkParams,
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => linearGrid(p.chunks * p.channels, WG),
+  minElements: (p) => ({ x: p.rows * p.channels, partial: 2 * p.chunks * p.channels }),
+});
+
+/** Merges chunk statistics per channel and updates the running stats. */
+export const finalizeStatsKernel = defineKernel({
+  name: "shaders/norm/finalize_stats.wgsl",
+  source: statsFinishSource + finalizeStatsSource,
+  bindings: {
+    partial: { access: "read", type: "f32" },
+    stats: { access: "read_write", type: "f32" },
+    running_mean: { access: "read_write", type: "f32" },
+    running_var: { access: "read_write", type: "f32" },
+  },
+  params: { ...chunkParams, eps: "f32", momentum: "f32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
+  minElements: (p) => ({
+    partial: 2 * p.chunks * p.channels,
+    stats: 2 * p.channels,
+    running_mean: p.channels,
+    running_var: p.channels,
+  }),
+});
+
+/** The batch statistics of few rows in one pass (stats_single.wgsl): no chunk pass. */
+export const statsSingleKernel = defineKernel({
+  name: "shaders/norm/stats_single.wgsl",
+  source: statsFinishSource + statsSingleSource,
+  bindings: {
+    x: { access: "read", type: "f32" },
+    stats: { access: "read_write", type: "f32" },
+    running_mean: { access: "read_write", type: "f32" },
+    running_var: { access: "read_write", type: "f32" },
+  },
+  params: { ...chunkParams, eps: "f32", momentum: "f32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
+  minElements: (p) => ({
+    x: p.rows * p.channels,
+    stats: 2 * p.channels,
+    running_mean: p.channels,
+    running_var: p.channels,
+  }),
+});
+
+/** Eval-mode statistics from the running stats. */
+export const evalStatsKernel = defineKernel({
+  name: "shaders/norm/eval_stats.wgsl",
+  source: evalStatsSource,
+  bindings: {
+    running_mean: { access: "read", type: "f32" },
+    running_var: { access: "read", type: "f32" },
+    stats: { access: "read_write", type: "f32" },
+  },
+  params: { channels: "u32", eps: "f32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
+  minElements: (p) => ({
+    running_mean: p.channels,
+    running_var: p.channels,
+    stats: 2 * p.channels,
+  }),
+});
+
+/** y = (x - mean) * inv_std * weight + bias, then ReLU when RELU = 1. */
+export const normalizeKernel = defineKernel({
+  name: "shaders/norm/normalize.wgsl",
+  source: normalizeSource,
+  bindings: {
+    x: { access: "read", type: "f32" },
+    stats: { access: "read", type: "f32" },
+    weight: { access: "read", type: "f32" },
+    bias: { access: "read", type: "f32" },
+    y: { access: "read_write", type: "f32" },
+  },
+  params: { n: "u32", channels: "u32" },
+  constants: { RELU: "u32" },
+  workgroupSize: [ELEMENTWISE_WG, 1, 1],
+  dispatch: (p) => linearGrid(p.n, ELEMENTWISE_WG),
+  minElements: (p) => ({
+    x: p.n,
+    stats: 2 * p.channels,
+    weight: p.channels,
+    bias: p.channels,
+    y: p.n,
+  }),
+});
+
+/**
+ * Per-(chunk, channel) sums of dy and dy * (x - mean); with RELU = 1, dy
+ * only where the forward's output `y` is positive (else `y` is unread).
+ */
+export const backwardPartialsKernel = defineKernel({
+  name: "shaders/norm/backward_partials.wgsl",
+  source: upstreamSource + partialsSource,
+  bindings: {
+    x: { access: "read", type: "f32" },
+    dy: { access: "read", type: "f32" },
+    y: { access: "read", type: "f32" },
+    stats: { access: "read", type: "f32" },
+    partial: { access: "read_write", type: "f32" },
+  },
+  params: chunkParams,
+  constants: { RELU: "u32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => linearGrid(p.chunks * p.channels, WG),
+  minElements: (p) => ({
+    x: p.rows * p.channels,
+    dy: p.rows * p.channels,
+    y: p.rows * p.channels,
+    stats: 2 * p.channels,
+    partial: 2 * p.chunks * p.channels,
+  }),
+});
+
+/** Weight and bias gradients and the coefficients of dx. */
+export const backwardFinalizeKernel = defineKernel({
+  name: "shaders/norm/backward_finalize.wgsl",
+  source: backFinishSource + backFinalizeSource,
+  bindings: {
+    partial: { access: "read", type: "f32" },
+    stats: { access: "read", type: "f32" },
+    weight: { access: "read", type: "f32" },
+    grad_weight: { access: "read_write", type: "f32" },
+    grad_bias: { access: "read_write", type: "f32" },
+    coef: { access: "read_write", type: "f32" },
+  },
+  params: chunkParams,
+  constants: { TRAIN: "u32", ACCUMULATE: "u32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
+  minElements: (p) => ({
+    partial: 2 * p.chunks * p.channels,
+    stats: 2 * p.channels,
+    weight: p.channels,
+    grad_weight: p.channels,
+    grad_bias: p.channels,
+    coef: 3 * p.channels,
+  }),
+});
+
+/** The batch-norm backward's sums and coefficients for few rows in one pass (no chunk pass). */
+export const backwardSingleKernel = defineKernel({
+  name: "shaders/norm/backward_single.wgsl",
+  source: upstreamSource + backFinishSource + backSingleSource,
+  bindings: {
+    x: { access: "read", type: "f32" },
+    dy: { access: "read", type: "f32" },
+    y: { access: "read", type: "f32" },
+    stats: { access: "read", type: "f32" },
+    weight: { access: "read", type: "f32" },
+    grad_weight: { access: "read_write", type: "f32" },
+    grad_bias: { access: "read_write", type: "f32" },
+    coef: { access: "read_write", type: "f32" },
+  },
+  params: chunkParams,
+  constants: { TRAIN: "u32", ACCUMULATE: "u32", RELU: "u32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
+  minElements: (p) => ({
+    x: p.rows * p.channels,
+    dy: p.rows * p.channels,
+    y: p.rows * p.channels,
+    stats: 2 * p.channels,
+    weight: p.channels,
+    grad_weight: p.channels,
+    grad_bias: p.channels,
+    coef: 3 * p.channels,
+  }),
+});
+
+/** dx from the coefficients (dy masked by the output `y` > 0 when RELU = 1). */
+export const backwardInputKernel = defineKernel({
+  name: "shaders/norm/backward_input.wgsl",
+  source: backInputSource,
+  bindings: {
+    x: { access: "read", type: "f32" },
+    dy: { access: "read", type: "f32" },
+    y: { access: "read", type: "f32" },
+    stats: { access: "read", type: "f32" },
+    coef: { access: "read", type: "f32" },
+    dx: { access: "read_write", type: "f32" },
+  },
+  params: { n: "u32", channels: "u32" },
+  constants: { RELU: "u32" },
+  workgroupSize: [ELEMENTWISE_WG, 1, 1],
+  dispatch: (p) => linearGrid(p.n, ELEMENTWISE_WG),
+  minElements: (p) => ({
+    x: p.n,
+    dy: p.n,
+    y: p.n,
+    stats: 2 * p.channels,
+    coef: 3 * p.channels,
+    dx: p.n,
+  }),
+});
