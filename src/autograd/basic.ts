@@ -20,6 +20,18 @@ export const add = (a: Node, b: Node): GpuScoped<Node> =>
     (value) => record(value, [a, b], (g) => Effect.succeed([g, g]), "add"),
   );
 
+/**
+ * relu(a + b) in one pass (a residual block's join); both inputs get the
+ * output gradient where the output is positive.
+ */
+export const addRelu = (a: Node, b: Node): GpuScoped<Node> =>
+  Effect.map(
+    binary("addRelu", a.value, b.value),
+    (value) =>
+      record(value, [a, b], (g) =>
+        Effect.map(binary("passWherePositive", g, value), (ga) => [ga, ga]), "addRelu"),
+  );
+
 /** a - b (same shapes). */
 export const sub = (a: Node, b: Node): GpuScoped<Node> =>
   Effect.map(

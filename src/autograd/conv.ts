@@ -29,16 +29,18 @@ export const conv2d = (
   Effect.gen(function* () {
     const value = yield* conv2dForward(x.value, w.value, bias?.value, options);
     const parents = bias ? [x, w, bias] : [x, w];
-    return record(value, parents, (g) =>
+    // The filter and bias gradients go straight into the parameters' gradient
+    // buffers when the walk offers them (`into`).
+    return record(value, parents, (g, into) =>
       Effect.gen(function* () {
         const dx = x.requiresGrad
           ? yield* conv2dBackwardInput(g, w.value, x.value.shape, options)
           : undefined;
         const dw = w.requiresGrad
-          ? yield* conv2dBackwardFilter(x.value, g, w.value.shape, options)
+          ? yield* conv2dBackwardFilter(x.value, g, w.value.shape, options, into[1])
           : undefined;
         if (!bias) return [dx, dw];
-        const db = bias.requiresGrad ? yield* conv2dBackwardBias(g) : undefined;
+        const db = bias.requiresGrad ? yield* conv2dBackwardBias(g, into[2]) : undefined;
         return [dx, dw, db];
       }), "conv2d");
   });

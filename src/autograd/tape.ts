@@ -12,7 +12,7 @@ import type { Gpu } from "../gpu/device.ts";
 import type { GpuError } from "../gpu/errors.ts";
 import { fillInto, full } from "../ops/core.ts";
 import { add, axpyInto } from "../ops/elementwise.ts";
-import { empty, type Tensor } from "../tensor/tensor.ts";
+import { empty, fromArray, type Tensor } from "../tensor/tensor.ts";
 
 /** Effects of the autograd layer: GPU work inside a scope that owns the tensors. */
 export type GpuScoped<A> = Effect.Effect<A, GpuError, Gpu | Scope.Scope>;
@@ -134,7 +134,12 @@ export const gradients = (
         return sinks.get(node);
       });
     if (!output.requiresGrad) return grads;
-    grads.set(output, seed ?? (yield* full(output.value.shape, 1, "f32")));
+    // A scalar loss's seed is uploaded (a copy, not a dispatch); larger ones are filled.
+    const ones = () =>
+      output.value.elements === 1
+        ? fromArray([1], output.value.shape, "f32")
+        : full(output.value.shape, 1, "f32");
+    grads.set(output, seed ?? (yield* ones()));
     for (const node of topologicalOrder(output)) {
       const g = grads.get(node);
       if (!g || !node.backward) continue;

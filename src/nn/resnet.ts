@@ -14,7 +14,7 @@
 import { Effect } from "effect";
 import type { Gpu } from "../gpu/device.ts";
 import type { GpuError } from "../gpu/errors.ts";
-import { add, relu } from "../autograd/basic.ts";
+import { addRelu } from "../autograd/basic.ts";
 import { maxPool2d } from "../autograd/pool.ts";
 import type { GpuScoped, Node } from "../autograd/tape.ts";
 import { type DeepLabConfig, expansionOf } from "./config.ts";
@@ -164,7 +164,7 @@ export const makeResNet = (
             ctx,
           )
           : x;
-        return yield* relu(yield* add(y, identity));
+        return yield* addRelu(y, identity);
       });
 
     const forward = (x: Node, ctx: NormContext) =>

@@ -25,6 +25,7 @@ export const BinaryOp = {
   max: 4,
   min: 5,
   passWherePositive: 6,
+  addRelu: 7,
 } as const;
 /** Name of a binary operation. */
 export type BinaryOpName = keyof typeof BinaryOp;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { Effect } from "effect";
-import { mul, relu, sumAll } from "../../src/autograd/basic.ts";
+import { add, addRelu, mul, relu, sumAll } from "../../src/autograd/basic.ts";
 import { batchNorm } from "../../src/autograd/norm.ts";
 import { constant, grad, parameter } from "../../src/autograd/tape.ts";
 import { setSinglePassRows } from "../../src/ops/norm.ts";
@@ -69,5 +69,27 @@ Deno.test({
       { seed: 11, numRuns: 20 },
     );
     if (masked < 10) throw new Error(`only ${masked} of 20 draws had a ReLU-cut output`);
+  },
+});
+
+Deno.test({
+  name: "addRelu equals relu(add) bit for bit, output and both gradients",
+  ...gpuTestOptions,
+  fn: async () => {
+    const size = 300;
+    const runJoin = (fused: boolean) =>
+      runGpu(Effect.gen(function* () {
+        const a = parameter(yield* fromArray(seededValues(size, 1, 2), [size], "f32"), "a");
+        const b = parameter(yield* fromArray(seededValues(size, 2, 2), [size], "f32"), "b");
+        const out = fused ? yield* addRelu(a, b) : yield* relu(yield* add(a, b));
+        const g = constant(yield* fromArray(seededValues(size, 3), [size], "f32"));
+        const grads = yield* grad(yield* sumAll(yield* mul(out, g)), [a, b]);
+        const host = [yield* download(out.value)];
+        for (const t of grads) host.push(yield* download(t));
+        return host;
+      }));
+    const [plain, fused] = [await runJoin(false), await runJoin(true)];
+    ["y", "da", "db"].forEach((name, i) => assertClose(fused[i], plain[i], 0, 0, name));
+    if (!plain[0].some((v) => v === 0)) throw new Error("no output was cut by the ReLU");
   },
 });

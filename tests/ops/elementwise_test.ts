@@ -23,7 +23,16 @@ import {
 } from "../support/gpu.ts";
 import { edgeFloats, floats, floatsIn, nonZeroFloat, nonZeroFloats } from "../support/arbitrary.ts";
 
-const binaryOps: BinaryOpName[] = ["add", "sub", "mul", "div", "max", "min", "passWherePositive"];
+const binaryOps: BinaryOpName[] = [
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "max",
+  "min",
+  "passWherePositive",
+  "addRelu",
+];
 const unaryOps: UnaryOpName[] = [
   "scaleShift",
   "relu",

@@ -27,6 +27,8 @@ export const binaryReference = (
       ? Math.max(x, y)
       : op === "min"
       ? Math.min(x, y)
+      : op === "addRelu"
+      ? Math.max(x + y, 0)
       : (y > 0 ? x : 0);
   }
   return out;
