@@ -67,6 +67,8 @@ const setUp = (c: Case) =>
       seed: 0,
       scope,
     });
+    // As the engine trains: one parameter arena, so SGD is one dispatch.
+    yield* model.packParameters();
     const groups = model.parameterGroups();
     const sgd = yield* makeSgd(
       [
