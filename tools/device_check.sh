@@ -70,7 +70,7 @@ unxz_to .carry/deno.xz "$WORK/bin/deno" && chmod +x "$WORK/bin/deno" || die "can
 export PATH="$WORK/bin:$PATH"
 [[ -d node_modules/.deno ]] || untar_xz .carry/node_modules.tar.xz || die "cannot unpack node_modules"
 export DENO_DIR="$WORK/deno_dir" NPM_CONFIG_REGISTRY="http://127.0.0.1:9/" DENO_NO_UPDATE_CHECK=1
-export XDG_RUNTIME_DIR="$WORK/xdg"
+export XDG_RUNTIME_DIR="$WORK/xdg" NO_COLOR=1
 say "$(deno --version | head -1) at $(command -v deno)"
 
 # The Vulkan loader (wgpu reaches the NVIDIA driver through it).
@@ -80,7 +80,7 @@ if [[ $DRY == 1 ]]; then
   for f in "${debs[@]}"; do [[ -f "$f" ]] && dpkg -x "$f" "$WORK/glroot"; done
   found=$(find "$WORK/glroot" -name 'libvulkan.so.1*' | head -1)
   say "loader debs: ${#debs[@]} ($(cd .carry/gl 2>/dev/null && ls *.deb | tr '\n' ' ')); libvulkan in them: ${found:-NONE}"
-elif ldconfig -p | grep -q 'libvulkan\.so\.1'; then
+elif ldconfig -p | grep 'libvulkan\.so\.1' >/dev/null; then  # not -q: no SIGPIPE under pipefail
   say "libvulkan already installed"
 else
   [[ -f "${debs[0]}" ]] || die "no libvulkan here and no .carry/gl/*.deb"
