@@ -18,7 +18,7 @@
  * stride phase at a time; it takes the same menu, except that the scalar-source
  * tile's case goes to the 4 x 4 kernel.
  * The filter gradient is split-K (partial sums over chunks of output rows,
- * then a reduction pass) with the same menu: 4x8 vec4 tiles, 4x4 scalar
+ * then a reduction pass) with the same menu: 8x8 vec4 tiles, 4x4 scalar
  * tiles, or 4 channels of one tap for depthwise. Given an `into` tensor, the
  * filter and bias gradients are added into it by their last pass.
  *
@@ -338,7 +338,7 @@ export const splitCount = (tiles: number, length: number, outputElements: number
 
 /**
  * How the filter gradient is tiled: blocks of input and output channels per
- * tap (4x8 vec4 tiles, 4x4 scalar; a depthwise tile is 4 channels of one tap,
+ * tap (8x8 vec4 tiles, 4x4 scalar; a depthwise tile is 4 channels of one tap,
  * spanning 4 groups) and the number of split-K chunks of output rows (1: the
  * kernel writes the gradient directly, no reduction pass).
  */
@@ -347,7 +347,7 @@ export const filterTiling = (
 ): { ciBlocks: number; coBlocks: number; splits: number } => {
   const depthwise = isDepthwise(g);
   const vec4 = g.inCg % 4 === 0 && g.outCg % 4 === 0;
-  const ciBlocks = depthwise ? 1 : Math.ceil(g.inCg / 4);
+  const ciBlocks = depthwise ? 1 : Math.ceil(g.inCg / (vec4 ? 8 : 4));
   const coBlocks = depthwise ? g.outC / 4 : g.groups * Math.ceil(g.outCg / (vec4 ? 8 : 4));
   const taps = g.kH * g.kW;
   const splits = splitCount(taps * ciBlocks * coBlocks, g.batch * g.outH, taps * g.inCg * g.outC);

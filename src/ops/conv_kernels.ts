@@ -165,7 +165,7 @@ const filterMinElements = (p: FilterParams) => ({
   partial: Math.ceil((p.batch * p.out_h) / p.rows_per_split) * p.taps_size,
 });
 
-/** Split-K filter gradient, 4x8 tile per invocation, vec4 loads. */
+/** Split-K filter gradient, 8x8 tile per invocation, vec4 loads. */
 export const filterVec4Kernel = defineKernel({
   name: "shaders/conv/filter_vec4.wgsl",
   source: filterTapsSource + filterVec4Source,
