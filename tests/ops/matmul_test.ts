@@ -77,3 +77,34 @@ Deno.test({
     assertClose(out, matmulReference(fa, fb, { m, n, k }), atol, 0, "float matmul");
   },
 });
+
+Deno.test({
+  name: "the vec4 kernel's quad and scalar stores, edge blocks and accumulation are exact",
+  ...gpuTestOptions,
+  fn: async () => {
+    // N % 4 == 0 takes vec4 stores; B transposed with an odd N the scalar ones.
+    // 8x8 blocks overhang every edge (M = 21, N = 20 / 19) and K spans 3 quads.
+    const specs: MatmulSpec[] = [
+      { m: 21, n: 20, k: 12, accumulate: true },
+      { m: 21, n: 19, k: 12, transB: true, accumulate: true },
+      { m: 24, n: 12, k: 8, transA: true, batch: 2 },
+      { m: 21, n: 19, k: 12, transB: true },
+    ];
+    for (const [i, spec] of specs.entries()) {
+      const batch = spec.batch ?? 1;
+      const ints = (length: number, seed: number) =>
+        Array.from({ length }, (_, j) => ((j * 7 + seed * 13) % 7) - 3);
+      const a = ints(batch * spec.m * spec.k, i);
+      const b = ints(batch * spec.k * spec.n, i + 1);
+      const c = ints(batch * spec.m * spec.n, i + 2);
+      const out = await runGpu(Effect.gen(function* () {
+        const ta = yield* fromArray(a, [a.length], "f32");
+        const tb = yield* fromArray(b, [b.length], "f32");
+        const tc = yield* fromArray(c, [c.length], "f32");
+        yield* matmulInto(ta, tb, tc, spec);
+        return yield* download(tc);
+      }));
+      assertClose(out, matmulReference(a, b, spec, c), 0, 0, JSON.stringify(spec));
+    }
+  },
+});
