@@ -17,12 +17,13 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { table } from "./support.ts";
 
 /** The row and column the comparison reads. */
 export const COMPARED_ROW = "small b8 64x64";
 
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 const BENCH_ARGS = ["--no-torch", "--case", "small:8:64:16:10"];
 
 /**
@@ -121,5 +122,9 @@ export const compareWith = async (
     [`this tree (${here})`, result.ours.toFixed(0), oursMs.map((x) => x.toFixed(0)).join(" ")],
   ]));
   console.log(`speed-up: ${result.speedUp.toFixed(2)}x (${short} ms / this tree's ms)`);
+  console.log(
+    `load average ${Deno.loadavg()[0].toFixed(2)} on ${navigator.hardwareConcurrency} cores ` +
+      `(others' work on these cores moves both runs: use --rounds N on a busy machine)`,
+  );
   return result;
 };

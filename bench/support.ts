@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { Effect, type Scope } from "effect";
 import { describeAdapter, Gpu } from "../src/gpu/device.ts";
 import type { GpuError } from "../src/gpu/errors.ts";
@@ -90,7 +91,7 @@ export interface TorchStepOptions {
   readonly device?: string;
 }
 
-const TORCH_STEP = new URL("../tools/torch_step.py", import.meta.url).pathname;
+const TORCH_STEP = fileURLToPath(new URL("../tools/torch_step.py", import.meta.url));
 
 const runPython = async (python: string, args: readonly string[]) => {
   try {
