@@ -122,6 +122,10 @@ export const compareWith = async (
     [`this tree (${here})`, result.ours.toFixed(0), oursMs.map((x) => x.toFixed(0)).join(" ")],
   ]));
   console.log(`speed-up: ${result.speedUp.toFixed(2)}x (${short} ms / this tree's ms)`);
+  if (rounds > 1) {
+    const best = Math.min(...revMs) / Math.min(...oursMs);
+    console.log(`speed-up of the best runs: ${best.toFixed(2)}x (the least disturbed of each)`);
+  }
   console.log(
     `load average ${Deno.loadavg()[0].toFixed(2)} on ${navigator.hardwareConcurrency} cores ` +
       `(others' work on these cores moves both runs: use --rounds N on a busy machine)`,
