@@ -17,7 +17,7 @@
 #
 # Environment (defaults in brackets): PHASES ["test bench step"], TEST_TIMEOUT [200],
 # BENCH_TIMEOUT [150], STEP_TIMEOUT [150] seconds, R101_BATCH [8], R101_SIZE [512],
-# R101_OS [16], R101_STEPS [3], TEST_CMD, BENCH_CMD, STEP_CASE (BACKBONE:BATCH:SIZE:OS:STEPS).
+# R101_OS [16], R101_STEPS [3], TEST_CMD, BENCH_CMD, STEP_CMD, STEP_CASE (BACKBONE:BATCH:SIZE:OS:STEPS).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -139,7 +139,7 @@ else
   : "${BENCH_CMD:=deno task bench ${torch_args[*]}}"
   : "${STEP_CASE:=resnet101:${R101_BATCH:-8}:${R101_SIZE:-512}:${R101_OS:-16}:${R101_STEPS:-3}}"
 fi
-STEP_CMD="deno run -A bench/model.ts --case $STEP_CASE ${torch_args[*]} --json $OUT/step.json"
+: "${STEP_CMD:=deno run -A bench/model.ts --case $STEP_CASE ${torch_args[*]} --json $OUT/step.json}"
 
 # One phase: its command under a timeout, the whole log into $OUT, its tail here.
 phase() {
@@ -155,11 +155,19 @@ for p in ${PHASES:-test bench step}; do
   case $p in
     test) phase test "${TEST_TIMEOUT:-200}" "$TEST_CMD" ;;
     bench) phase bench "${BENCH_TIMEOUT:-150}" "$BENCH_CMD" ;;
-    step) phase step "${STEP_TIMEOUT:-150}" "$STEP_CMD" ;;
+    step)
+      phase step "${STEP_TIMEOUT:-150}" "$STEP_CMD"
+      # Ours failed before its PyTorch peer ran: time the peer alone.
+      if [[ ! -s "$OUT/step.json" && $TORCH_DEVICE != none ]]; then
+        IFS=: read -r b n s os k <<<"$STEP_CASE"
+        phase torch 120 "$TORCH_PYTHON tools/torch_step.py --backbone $b --batch $n --size $s --os $os --device $TORCH_DEVICE"
+      fi
+      ;;
     *) say "unknown phase $p" ;;
   esac
 done
 [[ -f "$OUT/test.log" ]] && say "test summary: $(grep -E '^(ok|FAILED) \|' "$OUT/test.log" | tail -1)"
+[[ -f "$OUT/torch.log" ]] && say "torch alone: $(tail -1 "$OUT/torch.log")"
 [[ -f "$OUT/step.log" ]] && grep -E '^(resnet|small)|params ours' "$OUT/step.log" | while read -r l; do say "step: $l"; done
 rm -rf "$WORK"
 say "done"
