@@ -15,8 +15,8 @@
 #                                         on this machine's adapter, small sizes, nothing
 #                                         unpacked into /
 #
-# Environment (defaults in brackets): PHASES ["test bench step"], TEST_TIMEOUT [200],
-# BENCH_TIMEOUT [150], STEP_TIMEOUT [150] seconds, R101_BATCH [8], R101_SIZE [512],
+# Environment (defaults in brackets): PHASES ["test bench step"], TEST_TIMEOUT [170],
+# BENCH_TIMEOUT [140], STEP_TIMEOUT [150] seconds, R101_BATCH [8], R101_SIZE [512],
 # R101_OS [16], R101_STEPS [3], TEST_CMD, BENCH_CMD, STEP_CMD, STEP_CASE (BACKBONE:BATCH:SIZE:OS:STEPS).
 set -uo pipefail
 
@@ -153,14 +153,14 @@ phase() {
 }
 for p in ${PHASES:-test bench step}; do
   case $p in
-    test) phase test "${TEST_TIMEOUT:-200}" "$TEST_CMD" ;;
-    bench) phase bench "${BENCH_TIMEOUT:-150}" "$BENCH_CMD" ;;
+    test) phase test "${TEST_TIMEOUT:-170}" "$TEST_CMD" ;;
+    bench) phase bench "${BENCH_TIMEOUT:-140}" "$BENCH_CMD" ;;
     step)
       phase step "${STEP_TIMEOUT:-150}" "$STEP_CMD"
       # Ours failed before its PyTorch peer ran: time the peer alone.
       if [[ ! -s "$OUT/step.json" && $TORCH_DEVICE != none ]]; then
         IFS=: read -r b n s os k <<<"$STEP_CASE"
-        phase torch 120 "$TORCH_PYTHON tools/torch_step.py --backbone $b --batch $n --size $s --os $os --device $TORCH_DEVICE"
+        phase torch 80 "$TORCH_PYTHON tools/torch_step.py --backbone $b --batch $n --size $s --os $os --device $TORCH_DEVICE"
       fi
       ;;
     *) say "unknown phase $p" ;;
