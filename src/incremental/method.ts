@@ -20,6 +20,8 @@ import type { MethodName, RunConfig } from "./types.ts";
 export interface OldOutputs {
   /** [N, H, W, |C_{0:t-1}|] at the input size. */
   readonly logits: Tensor<"f32">;
+  /** [N, h, w, |C_{0:t-1}|] before upsampling, at the output stride. */
+  readonly smallLogits: Tensor<"f32">;
   /** [N, h, w, F] the classifier's input, at the output stride. */
   readonly features: Tensor<"f32">;
   /** Backbone stage outputs, layer1..layer4. */
@@ -28,7 +30,10 @@ export interface OldOutputs {
 
 /** The new model's outputs: graph nodes. */
 export interface NewOutputs {
+  /** [N, H, W, |C_{0:t}|] at the input size. */
   readonly logits: Node;
+  /** [N, h, w, |C_{0:t}|] before upsampling, at the output stride. */
+  readonly smallLogits: Node;
   readonly features: Node;
   readonly stages: readonly Node[];
 }

@@ -31,6 +31,7 @@ export const uploadBatch = (batch: Batch) =>
 /** The old model's outputs as plain tensors. */
 export const asOldOutputs = (out: SegmentationOutput): OldOutputs => ({
   logits: out.logits.value,
+  smallLogits: out.smallLogits.value,
   features: out.features.value,
   stages: out.stages.map((s) => s.value),
 });

@@ -3,7 +3,8 @@
  * `DeepLabHead`, no auxiliary classifier): a ResNet backbone, then ASPP (a
  * 1x1 branch, three dilated 3x3 branches, image pooling), a 1x1 projection,
  * a 3x3 conv, and the 1x1 classifier with bias; logits are resized
- * bilinearly (align_corners=False) to the input size.
+ * bilinearly (align_corners=False) to the input size. The forward also
+ * returns the logits before that resize (`smallLogits`), for PLOP's POD.
  *
  * Dropout: torchvision's projection ends with Dropout(0.5) in training mode.
  * It is left out here (training differs from torchvision only by that
@@ -43,6 +44,11 @@ import { makeResNet } from "./resnet.ts";
 export interface SegmentationOutput {
   /** [N, H, W, C] at the input size. */
   readonly logits: Node;
+  /**
+   * [N, h, w, C]: the classifier's output before upsampling, at the output
+   * stride (what PLOP's POD distils as its logits layer, `pod_logits`).
+   */
+  readonly smallLogits: Node;
   /** [N, h, w, F]: the classifier's input (penultimate features), at the output stride. */
   readonly features: Node;
   /** Backbone layer1..layer4 outputs (for PLOP's POD). */
@@ -207,7 +213,7 @@ export const makeDeepLabV3 = (
         const features = yield* convBn(projected, head.headConv.conv, head.headConv.bn, ctx, true);
         const small = yield* applyConv(features, head.classifier);
         const logits = yield* resizeBilinear(small, inH, inW);
-        return { logits, features, stages } satisfies SegmentationOutput;
+        return { logits, smallLogits: small, features, stages } satisfies SegmentationOutput;
       });
 
     const growClassifier = (added: number) =>

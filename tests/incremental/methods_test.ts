@@ -70,6 +70,8 @@ const W = 5;
 /** Backbone stages and the head's features, at their own sizes (every one fits local POD). */
 const STAGE_SHAPES: readonly Nhwc[] = [[N, 6, 6, 2], [N, 4, 4, 3]];
 const FEATURE_SHAPE: Nhwc = [N, 4, 5, 3];
+/** The logits before upsampling (channels: the model's classes). */
+const SMALL_SIZE = [4, 4] as const;
 /** PLOP's histogram bins (src/incremental/methods/plop.ts). */
 const ENTROPY_BINS = 100;
 
@@ -134,12 +136,15 @@ const logitsOf = (rng: SeededRng, channels: number, lean: Lean | undefined) => {
   return z;
 };
 
-const outputsOf = (rng: SeededRng, channels: number, lean?: Lean): Outputs => ({
+/** `small` draws the logits before upsampling, so the other draws stay as they were. */
+const outputsOf = (rng: SeededRng, small: SeededRng, channels: number, lean?: Lean): Outputs => ({
   logits: logitsOf(rng, channels, lean),
   features: floats(rng, sizeOf(FEATURE_SHAPE), -1, 1),
   featureShape: FEATURE_SHAPE,
   stages: STAGE_SHAPES.map((s) => floats(rng, sizeOf(s), -1, 1)),
   stageShapes: STAGE_SHAPES,
+  smallLogits: floats(small, N * SMALL_SIZE[0] * SMALL_SIZE[1] * channels, -2, 2),
+  smallLogitsShape: [N, SMALL_SIZE[0], SMALL_SIZE[1], channels],
 });
 
 /**
@@ -161,6 +166,8 @@ interface Outputs extends OutputsReference {
   readonly logits: Float32Array;
   readonly features: Float32Array;
   readonly stages: readonly Float32Array[];
+  readonly smallLogits: Float32Array;
+  readonly smallLogitsShape: Nhwc;
 }
 
 interface Batch extends BatchReference {
@@ -185,8 +192,10 @@ const fixtureOf = (
   const labels = background ? new Int32Array(N * H * W) : labelsOf(rng, info);
   return {
     batch: { labels, n: N, h: H, w: W },
-    current: outputsOf(rng, info.seen),
-    old: info.old > 0 ? outputsOf(rng, info.old, lean) : undefined,
+    current: outputsOf(rng, new SeededRng(seed, tag, info.step, 1), info.seen),
+    old: info.old > 0
+      ? outputsOf(rng, new SeededRng(seed, tag, info.step, 2), info.old, lean)
+      : undefined,
   };
 };
 
@@ -201,17 +210,21 @@ const uploadBatch = (b: Batch) =>
     return { images, labels, size: b.n, height: b.h, width: b.w } satisfies BatchInput;
   });
 
-/** The new model's outputs as leaves (logits, features, then the stages). */
+/** The new model's outputs as leaves (logits, small logits, features, then the stages). */
 const uploadNew = (o: Outputs, channels: number) =>
   Effect.gen(function* () {
     const logits = parameter(yield* fromArray(o.logits, [N, H, W, channels], "f32"), "logits");
+    const smallLogits = parameter(
+      yield* fromArray(o.smallLogits, o.smallLogitsShape, "f32"),
+      "smallLogits",
+    );
     const features = parameter(yield* fromArray(o.features, o.featureShape, "f32"), "features");
     const stages: Node[] = [];
     for (let l = 0; l < o.stages.length; l++) {
       stages.push(parameter(yield* fromArray(o.stages[l], o.stageShapes[l], "f32"), `stage${l}`));
     }
-    const outputs: NewOutputs = { logits, features, stages };
-    return { outputs, leaves: [logits, features, ...stages] };
+    const outputs: NewOutputs = { logits, smallLogits, features, stages };
+    return { outputs, leaves: [logits, smallLogits, features, ...stages] };
   });
 
 const uploadOld = (o: Outputs, channels: number) =>
@@ -222,6 +235,7 @@ const uploadOld = (o: Outputs, channels: number) =>
     }
     return {
       logits: yield* fromArray(o.logits, [N, H, W, channels], "f32"),
+      smallLogits: yield* fromArray(o.smallLogits, o.smallLogitsShape, "f32"),
       features: yield* fromArray(o.features, o.featureShape, "f32"),
       stages,
     } satisfies OldOutputs;
@@ -250,6 +264,7 @@ interface GotPart {
   readonly logits: Float32Array;
   readonly features: Float32Array;
   readonly stages: Float32Array[];
+  readonly smallLogits: Float32Array;
 }
 
 /** What the method's objective gave, read back. */
@@ -271,7 +286,7 @@ const runObjective = (method: Method, info: StepInfo, f: Fixture) =>
     const objective = yield* method.objective(info, batch, current.outputs, old);
     const read = (node: Node) =>
       Effect.gen(function* () {
-        const [dLogits, dFeatures, ...dStages] = yield* grad(node, current.leaves);
+        const [dLogits, dSmall, dFeatures, ...dStages] = yield* grad(node, current.leaves);
         const stages: Float32Array[] = [];
         for (const d of dStages) stages.push(yield* download(d));
         return {
@@ -279,6 +294,7 @@ const runObjective = (method: Method, info: StepInfo, f: Fixture) =>
           logits: yield* download(dLogits),
           features: yield* download(dFeatures),
           stages,
+          smallLogits: yield* download(dSmall),
         } satisfies GotPart;
       });
     const parts: Record<string, GotPart> = {
@@ -313,6 +329,7 @@ const comparePart = (got: GotPart, want: PartReference, label: string) => {
   near(got.features, want.features, `${label} d/dfeatures`);
   assertEquals(got.stages.length, want.stages.length);
   got.stages.forEach((s, l) => near(s, want.stages[l], `${label} d/dstage${l}`));
+  near(got.smallLogits, want.smallLogits, `${label} d/dsmallLogits`);
 };
 
 /** Throws unless the objective matches the reference part by part. */
@@ -488,7 +505,7 @@ const checkPlopMargins = (info: StepInfo, f: Fixture, thresholds: ArrayLike<numb
 };
 
 Deno.test(
-  "PLOP: pseudo labels from its pass's thresholds, weighted cross-entropy and local POD",
+  "PLOP: pseudo labels from its pass's thresholds, weighted cross-entropy and local POD with the logits",
   gpuTestOptions,
   async () => {
     await runGpu(Effect.gen(function* () {
@@ -523,6 +540,13 @@ Deno.test(
           const looser = Array.from(thresholds!, (x) => x * 1.5);
           const loose = plopObjectiveReference(step, f.batch, f.current, f.old, looser, c);
           mustDiffer(got, loose, "plop thresholds");
+          // PLOP's POD includes the logits before upsampling (its sixth layer here).
+          const fiveLayers = { ...f.current, smallLogits: undefined };
+          const noLogits = plopObjectiveReference(step, f.batch, fiveLayers, f.old, thresholds, c);
+          const [withLogits, without] = [got.parts.pod.value, noLogits.parts.pod.value];
+          if (!(Math.abs(withLogits - without) > 100 * REL * Math.abs(without))) {
+            throw new Error(`plop pod: ${withLogits} with the logits layer, ${without} without`);
+          }
         }
       }
     }));

@@ -11,7 +11,7 @@ import {
   layerGeometry,
   makeDeepLabV3,
 } from "../../src/nn/mod.ts";
-import { fromArray } from "../../src/tensor/tensor.ts";
+import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { gpuTestOptions, runGpu } from "../support/gpu.ts";
 
 const torchNames = JSON.parse(
@@ -102,4 +102,39 @@ for (const [backbone, os, width, expansion] of CASES) {
     assertEquals(s.features, [1, size[3], size[3], aspp]);
     assertEquals(s.logits, [1, 33, 33, 5]);
   });
+}
+
+for (const os of [8, 16] as const) {
+  Deno.test(
+    `small OS${os}: a non-square odd input (1x37x53) keeps its size; small logits at the stride`,
+    gpuTestOptions,
+    async () => {
+      const out = await runGpu(Effect.gen(function* () {
+        const scope = yield* Effect.scope;
+        const model = yield* makeDeepLabV3(deepLabConfig("small", os, 4), {
+          seed: 2,
+          trainable: false,
+          scope,
+        });
+        const images = yield* fromArray(
+          Float32Array.from({ length: 37 * 53 * 3 }, (_, i) => Math.cos(0.3 * i)),
+          [1, 37, 53, 3],
+          "f32",
+        );
+        const result = yield* model.forward(images, { mode: "eval" });
+        return {
+          logits: result.logits.value.shape,
+          small: result.smallLogits.value.shape,
+          features: result.features.value.shape,
+          values: yield* download(result.logits.value),
+        };
+      }));
+      // 37x53 -> stem 19x27 -> pool 10x14 -> layer2 5x7 -> layer3 3x4 (OS16).
+      const small = os === 8 ? [5, 7] : [3, 4];
+      assertEquals(out.logits, [1, 37, 53, 4]);
+      assertEquals(out.small, [1, ...small, 4]);
+      assertEquals(out.features.slice(0, 3), [1, ...small]);
+      assertEquals(out.values.every(Number.isFinite), true);
+    },
+  );
 }

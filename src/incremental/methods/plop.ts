@@ -3,7 +3,10 @@
  * the step's images gives per-class median entropies; during the step,
  * confident old-class pixels labelled background become pseudo labels, each
  * image's cross-entropy is scaled by its classification adaptive factor, and local
- * POD distils every backbone stage.
+ * POD distils six layers as PLOP's VOC default does (`--pod_logits`): the
+ * four backbone stages and the head's output at the pod factor (0.01), and
+ * the logits before upsampling at 0.0005 with the new classes' logits
+ * summed into background, the six averaged.
  *
  * @module
  */
@@ -16,11 +19,36 @@ import {
 } from "../losses/mod.ts";
 import { fillInto } from "../../ops/core.ts";
 import { download, empty, fromArray, type Tensor } from "../../tensor/tensor.ts";
-import type { LossTerm, Method } from "../method.ts";
+import type { LossTerm, Method, NewOutputs, OldOutputs, StepInfo } from "../method.ts";
 import type { RunConfig } from "../types.ts";
 
 /** Histogram bins of the normalised entropy in [0, 1]. */
 const ENTROPY_BINS = 100;
+
+/** PLOP's factor of the logits layer (its `pod_options`: "logits" factor 0.0005). */
+export const PLOP_LOGITS_FACTOR = 0.0005;
+
+/**
+ * PLOP's whole POD term at a step > 0: the backbone stages and the head's
+ * output (its "attentions") at `podFactor`, the logits before upsampling at
+ * {@link PLOP_LOGITS_FACTOR} (new classes collapsed into background), each
+ * scaled by sqrt(|C_{0:t}| / |C_t|) and averaged over the six layers.
+ */
+export const plopPod = (
+  info: StepInfo,
+  current: NewOutputs,
+  old: OldOutputs,
+  podFactor: number,
+) =>
+  plopLocalPod({
+    newStages: [...current.stages, current.features],
+    oldStages: [...old.stages, old.features],
+    newLogits: current.smallLogits,
+    oldLogits: old.smallLogits,
+    oldClasses: info.old,
+    seenClasses: info.seen,
+    newClasses: info.current.length,
+  }, { podFactor, logitsFactor: PLOP_LOGITS_FACTOR });
 
 /** PLOP; `scope` holds the thresholds between `beginStep` and the step's end. */
 export const plop = (config: RunConfig, scope: Scope.Scope): Method => {
@@ -49,14 +77,7 @@ export const plop = (config: RunConfig, scope: Scope.Scope): Method => {
         const pseudo = yield* plopPseudoLabels(old.logits, batch.labels, thresholds, info.old, {
           seenClasses: info.seen,
         });
-        // PLOP distils every backbone stage and the head's output (its "attentions").
-        const pod = yield* plopLocalPod({
-          newStages: [...current.stages, current.features],
-          oldStages: [...old.stages, old.features],
-          oldClasses: info.old,
-          seenClasses: info.seen,
-          newClasses: info.current.length,
-        }, { podFactor: config.podFactor });
+        const pod = yield* plopPod(info, current, old, config.podFactor);
         const terms: LossTerm[] = [{ name: "pod", value: pod }];
         return {
           targets: pseudo.targets,

@@ -14,6 +14,7 @@
  */
 import { crossEntropyBackwardReference, crossEntropyReference } from "./loss.ts";
 import {
+  collapseNewLogitsReference,
   distillationBackwardReference,
   featureDistillationBackwardReference,
   featureDistillationReference,
@@ -66,6 +67,9 @@ export interface OutputsReference {
   readonly featureShape: Nhwc;
   readonly stages: readonly ArrayLike<number>[];
   readonly stageShapes: readonly Nhwc[];
+  /** The logits before upsampling and their shape, when the fixture gives them (PLOP's POD). */
+  readonly smallLogits?: ArrayLike<number>;
+  readonly smallLogitsShape?: Nhwc;
 }
 
 /** One loss part: its value and its gradient with respect to the new outputs. */
@@ -74,6 +78,8 @@ export interface PartReference {
   readonly logits: number[];
   readonly features: number[];
   readonly stages: number[][];
+  /** Gradient with respect to the logits before upsampling (empty when the fixture has none). */
+  readonly smallLogits: number[];
 }
 
 /** A method's objective on one batch. */
@@ -96,6 +102,7 @@ const emptyPart = (current: OutputsReference, value: number): PartReference => (
   logits: zeros(current.logits.length),
   features: zeros(current.features.length),
   stages: current.stages.map((s) => zeros(s.length)),
+  smallLogits: zeros(current.smallLogits?.length ?? 0),
 });
 
 const scaled = (part: PartReference, k: number): PartReference => ({
@@ -103,6 +110,7 @@ const scaled = (part: PartReference, k: number): PartReference => ({
   logits: part.logits.map((g) => k * g),
   features: part.features.map((g) => k * g),
   stages: part.stages.map((s) => s.map((g) => k * g)),
+  smallLogits: part.smallLogits.map((g) => k * g),
 });
 
 const sum = (a: PartReference, b: PartReference): PartReference => ({
@@ -110,6 +118,7 @@ const sum = (a: PartReference, b: PartReference): PartReference => ({
   logits: a.logits.map((g, i) => g + b.logits[i]),
   features: a.features.map((g, i) => g + b.features[i]),
   stages: a.stages.map((s, l) => s.map((g, i) => g + b.stages[l][i])),
+  smallLogits: a.smallLogits.map((g, i) => g + b.smallLogits[i]),
 });
 
 /**
@@ -234,11 +243,28 @@ export const mibObjectiveReference = (
   );
 
 /**
+ * The gradient of a function of the collapsed logits [pixels, old] with
+ * respect to the new logits [pixels, channels]: channel k takes the collapsed
+ * channel k below `old`, channel 0 (background) from `old` on.
+ */
+const uncollapseGradient = (g: readonly number[], channels: number, old: number): number[] => {
+  const pixels = g.length / old;
+  const out = zeros(pixels * channels);
+  for (let p = 0; p < pixels; p++) {
+    for (let k = 0; k < channels; k++) out[p * channels + k] = g[p * old + (k < old ? k : 0)];
+  }
+  return out;
+};
+
+/**
  * PLOP after step 0: entropy pseudo labels from the old logits and the
  * per-class `thresholds`, each image's cross-entropy weighted by its
  * adaptive factor, and local POD over every stage and the features with
- * weight podFactor * sqrt(seen / added) per layer, averaged over the layers.
- * At step 0 (no old model) plain cross-entropy.
+ * weight podFactor * sqrt(seen / added) per layer and, when both outputs
+ * hold the logits before upsampling, over those too (the new classes'
+ * logits summed into background) with weight logitsFactor (default 0.0005)
+ * * sqrt(seen / added), averaged over the layers. At step 0 (no old model)
+ * plain cross-entropy.
  */
 export const plopObjectiveReference = (
   info: StepReference,
@@ -246,7 +272,7 @@ export const plopObjectiveReference = (
   current: OutputsReference,
   old: OutputsReference | undefined,
   thresholds: ArrayLike<number> | undefined,
-  weights: { readonly podFactor: number },
+  weights: { readonly podFactor: number; readonly logitsFactor?: number },
 ): ObjectiveReference => {
   if (!old || !thresholds) return objective(info, current, Array.from(batch.labels), "ce", []);
   const pseudo = plopPseudoLabelsReference(
@@ -260,14 +286,27 @@ export const plopObjectiveReference = (
   const newLayers = [...current.stages, current.features];
   const oldLayers = [...old.stages, old.features];
   const shapes = [...current.stageShapes, current.featureShape];
-  const layerWeight = weights.podFactor * Math.sqrt(info.seen / info.added);
-  const options = { weights: newLayers.map(() => layerWeight) };
+  const schedule = Math.sqrt(info.seen / info.added);
+  const layerWeights = newLayers.map(() => weights.podFactor * schedule);
+  const small = current.smallLogits && old.smallLogits && current.smallLogitsShape;
+  if (small) {
+    const [n, h, w] = current.smallLogitsShape!;
+    newLayers.push(collapseNewLogitsReference(current.smallLogits!, info.seen, info.old));
+    oldLayers.push(old.smallLogits!);
+    shapes.push([n, h, w, info.old]);
+    layerWeights.push((weights.logitsFactor ?? 0.0005) * schedule);
+  }
+  const options = { weights: layerWeights };
   const grads = localPodBackwardReference(newLayers, oldLayers, shapes, options);
+  const logitsGrad = small ? grads.pop()! : undefined;
   const pod: PartReference = {
     value: localPodReference(newLayers, oldLayers, shapes, options),
     logits: zeros(current.logits.length),
     features: grads[grads.length - 1],
     stages: grads.slice(0, -1),
+    smallLogits: logitsGrad
+      ? uncollapseGradient(logitsGrad, info.seen, info.old)
+      : zeros(current.smallLogits?.length ?? 0),
   };
   return objective(info, current, pseudo.targets, "ce", [["pod", pod]], pseudo.pixelWeights);
 };
