@@ -205,6 +205,12 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     defaultText: perDataset((d) => d.evalSplit),
   },
   {
+    name: "crop-val",
+    description: "real data: evaluate centre crops at --crop, batched (MiB/PLOP crop_val), " +
+      "instead of every full image at its own size, one a batch",
+    defaultText: "off",
+  },
+  {
     name: "strips",
     value: "N",
     description: "evaluation images drawn as PNG strips per step",
@@ -513,6 +519,16 @@ export function parseTrainOptions(argv: readonly string[]): Result.Result<TrainC
     const trainSplit = yield* readSplit(read, "train-split", dataset, d.trainSplit);
     const evalSplit = yield* readSplit(read, "eval-split", dataset, d.evalSplit);
     const strips = yield* read.number("strips", COMMON_DEFAULTS.strips, { integer: true, min: 0 });
+    const cropVal = read.flag("crop-val");
+    if (cropVal && dataset === "synth") {
+      return yield* Result.fail(
+        optionError(
+          "--crop-val",
+          "the synthetic set is evaluated at its fixed size; --crop-val is for voc, ade and " +
+            "cityscapes",
+        ),
+      );
+    }
     const weights = methodWeights(method, task);
     const config: RunConfig = {
       dataset,
@@ -539,6 +555,7 @@ export function parseTrainOptions(argv: readonly string[]): Result.Result<TrainC
       out: yield* checkOut(read.text("out", defaultOut(dataset, task, overlap, method, seed))),
       evalSplit,
       trainSplit,
+      ...(cropVal ? { cropVal } : {}),
       strips,
       kdWeight: yield* read.number("kd-weight", weights.kdWeight, { min: 0 }),
       featureWeight: yield* read.number("feature-weight", weights.featureWeight, { min: 0 }),

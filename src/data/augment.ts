@@ -2,8 +2,10 @@
  * Augmentation of one decoded sample, as in the standard recipe: random
  * scale (0.5-2.0; bilinear image, nearest labels), padding to the crop size
  * (labels with 255, the image with 0 or the ImageNet mean), random crop,
- * horizontal flip. Evaluation resizes or centre-crops. Every random choice
- * comes from the {@link SeededRng} passed in.
+ * horizontal flip. Evaluation keeps the image at its own size (the
+ * reference codes' default), resizes it, or crops its centre (padded, or
+ * after scaling its shorter side as MiB's and PLOP's `crop_val` does).
+ * Every random choice comes from the {@link SeededRng} passed in.
  *
  * @module
  */
@@ -36,12 +38,21 @@ export interface TrainAugment {
   readonly padImage?: "zero" | "mean";
 }
 
-/** Evaluation preprocessing: resize to `size`x`size`, or pad and crop the centre. */
-export interface EvalAugment {
-  readonly kind: "eval";
-  readonly size: number;
-  readonly mode: "resize" | "centerCrop";
-}
+/**
+ * Evaluation preprocessing: `full` keeps the image as it is (MiB's and
+ * PLOP's default, batch 1); `resize` scales it to `size`x`size`;
+ * `centerCrop` pads it to at least `size` and crops the centre;
+ * `resizeCenterCrop` scales the shorter side to `size` (bilinear image,
+ * nearest labels) and crops the centre `size`x`size` (MiB's and PLOP's
+ * `crop_val`: torchvision's Resize(size) then CenterCrop(size)).
+ */
+export type EvalAugment =
+  | { readonly kind: "eval"; readonly mode: "full" }
+  | {
+    readonly kind: "eval";
+    readonly mode: "resize" | "centerCrop" | "resizeCenterCrop";
+    readonly size: number;
+  };
 
 /** Either kind of preprocessing. */
 export type Augment = TrainAugment | EvalAugment;
@@ -144,9 +155,38 @@ export function augmentTrain(
   return (options.flip ?? true) && flip ? flipPair(out) : out;
 }
 
+/** Python's round(): halves go to the even neighbour (torchvision's centre crop uses it). */
+const roundHalfEven = (x: number): number => {
+  const floor = Math.floor(x);
+  const fraction = x - floor;
+  if (fraction !== 0.5) return Math.round(x);
+  return floor % 2 === 0 ? floor : floor + 1;
+};
+
+/**
+ * torchvision's Resize(size) with an int: the shorter side becomes `size`,
+ * the longer `int(size * long / short)`; then CenterCrop(size) at
+ * (round((h - size) / 2), round((w - size) / 2)).
+ */
+export function resizeCenterCrop(pair: ImageLabelPair, size: number): ImageLabelPair {
+  const { width, height } = pair.image;
+  const [newWidth, newHeight] = width <= height
+    ? [size, Math.floor((size * height) / width)]
+    : [Math.floor((size * width) / height), size];
+  const scaled = width === newWidth && height === newHeight ? pair : {
+    image: resizeBilinear(pair.image, newWidth, newHeight),
+    label: resizeNearest(pair.label, newWidth, newHeight),
+  };
+  const top = roundHalfEven((newHeight - size) / 2);
+  const left = roundHalfEven((newWidth - size) / 2);
+  return cropPair(scaled, left, top, size);
+}
+
 /** Evaluation preprocessing (no randomness). */
 export function prepareEval(pair: ImageLabelPair, options: EvalAugment): ImageLabelPair {
+  if (options.mode === "full") return pair;
   const { size } = options;
+  if (options.mode === "resizeCenterCrop") return resizeCenterCrop(pair, size);
   if (options.mode === "resize") {
     return {
       image: resizeBilinear(pair.image, size, size),

@@ -11,6 +11,7 @@
  */
 import { Effect } from "effect";
 import {
+  type Augment,
   computeClassSets,
   type Dataset,
   DEFAULT_SYNTHETIC_ROOT,
@@ -169,22 +170,53 @@ export const trainLoader = (data: RunData, config: RunConfig, t: number): Loader
     labelLut: trainTargetLut(stepClasses(data.task, t)),
   });
 
+/** The seed of step `t`'s passes: fresh augmentation draws, not those of training. */
+export const passSeed = (config: RunConfig, t: number): number =>
+  hashSeed(config.seed, "pass-step", t);
+
 /**
- * The step's training images without augmentation (centre crop at the
- * training crop), for the passes methods run before and after training.
+ * The step's training images as the passes methods run before and after
+ * training see them (PLOP's entropy thresholds, GSC's prototypes): PLOP
+ * computes its thresholds over its training loader, so the pass uses the
+ * training augmentation (random scale, crop, flip at `--crop`) and drops
+ * the last incomplete batch, with draws of its own ({@link passSeed}) in
+ * list order. Both passes of a step see the same batches.
  */
 export const passLoader = (data: RunData, config: RunConfig, t: number): Loader =>
   createLoader({
     samples: stepSamples(data, config, t),
     info: data.train.info,
     batchSize: config.batchSize,
-    augment: { kind: "eval", size: config.crop, mode: evalMode(config) },
-    seed: config.seed,
+    augment: { kind: "train", cropSize: config.crop },
+    seed: passSeed(config, t),
+    shuffle: false,
     labelLut: trainTargetLut(stepClasses(data.task, t)),
   });
 
-/** Synthetic images are already at the crop size; real ones are centre-cropped. */
-const evalMode = (config: RunConfig) => config.dataset === "synth" ? "resize" : "centerCrop";
+/**
+ * How the evaluation split is read: the synthetic set at its fixed size
+ * resized to `--crop` (its images are written at that size), batched;
+ * real data at each image's own size, one image a batch (MiB's and PLOP's
+ * default), or with `--crop-val` the reference codes' `crop_val` (shorter
+ * side to `--crop`, centre crop), batched.
+ */
+export const evalPreprocessing = (
+  config: RunConfig,
+): { readonly augment: Augment; readonly batchSize: number } => {
+  if (config.dataset === "synth") {
+    return {
+      augment: { kind: "eval", size: config.crop, mode: "resize" },
+      batchSize: config.batchSize,
+    };
+  }
+  if (config.cropVal) {
+    return {
+      augment: { kind: "eval", size: config.crop, mode: "resizeCenterCrop" },
+      batchSize: config.batchSize,
+    };
+  }
+  return { augment: { kind: "eval", mode: "full" }, batchSize: 1 };
+};
 
 /** The evaluation loader after step `t`: classes not yet seen are ignored. */
 export const evalLoader = (data: RunData, config: RunConfig, t: number): Loader =>
@@ -192,8 +224,7 @@ export const evalLoader = (data: RunData, config: RunConfig, t: number): Loader 
     name: `split ${config.evalSplit}`,
     samples: data.evaluation.samples,
     info: data.evaluation.info,
-    batchSize: config.batchSize,
-    augment: { kind: "eval", size: config.crop, mode: evalMode(config) },
+    ...evalPreprocessing(config),
     seed: config.seed,
     labelLut: evalLut(stepClasses(data.task, t), data.evaluation.info.zeroIgnoredAtEval),
   });

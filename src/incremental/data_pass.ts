@@ -1,7 +1,9 @@
 /**
- * Passes over a step's training images without augmentation, for the work
- * a method does before and after training (PLOP's entropy thresholds, GSC's
- * prototypes). Both models run in eval mode; nothing is trained.
+ * Passes over a step's training images, for the work a method does before
+ * and after training (PLOP's entropy thresholds, GSC's prototypes). The
+ * images come as PLOP's thresholds pass sees them, through the training
+ * augmentation (`passLoader`). Both models run in eval mode; nothing is
+ * trained.
  *
  * @module
  */

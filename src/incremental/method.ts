@@ -83,7 +83,7 @@ export interface Objective {
   readonly terms: readonly LossTerm[];
 }
 
-/** One pass over the step's training images, preprocessed without augmentation. */
+/** One pass over the step's training images with the training augmentation (as PLOP's). */
 export interface DataPass {
   /** Calls `visit` for every batch with the old model's outputs (eval mode). */
   readonly withOldModel: (

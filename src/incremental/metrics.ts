@@ -271,6 +271,7 @@ export const confusionToMetrics = (
     miouNew: meanOf(iou, context.newClasses),
     pixelAccuracy: total === 0 ? 0 : correct / total,
     images: context.images,
+    pixels: total,
   };
 };
 

@@ -56,6 +56,7 @@ export const CONFIG_OPTIONS: Readonly<Record<string, ConfigOption>> = {
   out: { option: "--out" },
   evalSplit: { option: "--eval-split" },
   trainSplit: { option: "--train-split" },
+  cropVal: { option: "--crop-val", show: on },
   strips: { option: "--strips" },
   kdWeight: { option: "--kd-weight" },
   featureWeight: { option: "--feature-weight" },

@@ -92,6 +92,12 @@ export interface RunConfig {
    * runs written before the option existed, which trained on that default.
    */
   readonly trainSplit?: string;
+  /**
+   * Real data: evaluate centre crops at `crop` (MiB's and PLOP's
+   * `crop_val`) instead of every full image at its own size, one a batch
+   * (their default). Absent means off; the synthetic set ignores it.
+   */
+  readonly cropVal?: boolean;
   /** Validation images rendered as PNG strips after each step. */
   readonly strips: number;
   /** Method weights: LwF/ILT/MiB distillation weight, ILT feature weight, PLOP POD factor. */
@@ -120,6 +126,12 @@ export interface StepMetrics {
   readonly pixelAccuracy: number;
   /** Images evaluated. */
   readonly images: number;
+  /**
+   * Pixels counted in the confusion matrix: every labelled pixel (not 255
+   * after the step's evaluation labels) of every image, once. Absent in
+   * metrics written before it was recorded.
+   */
+  readonly pixels?: number;
 }
 
 /** Progress the engine reports while a run goes. */

@@ -243,6 +243,22 @@ Deno.test("values that are not numbers or out of range name the option and the b
   );
 });
 
+Deno.test("--crop-val: off by default (full images), on for real data, refused for synth", () => {
+  const root = tempDir();
+  try {
+    const real = ["--dataset", "voc", "--data-root", root.path];
+    assertEquals(train(...real).config.cropVal, undefined);
+    assertEquals(train(...real, "--crop-val").config.cropVal, true);
+    assertEquals(
+      trainError("--crop-val"),
+      "--crop-val: the synthetic set is evaluated at its fixed size; --crop-val is for voc, " +
+        "ade and cityscapes",
+    );
+  } finally {
+    root.remove();
+  }
+});
+
 Deno.test("missing data root and pretrained file are named", () => {
   assertEquals(
     trainError("--dataset", "voc", "--data-root", "/nonexistent/voc"),

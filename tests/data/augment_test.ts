@@ -130,6 +130,22 @@ Deno.test("augment: evaluation resize and centre crop", () => {
   assertEquals(Array.from(resized.label.data), [7, 9, 11, 19, 21, 23, 31, 33, 35]);
 });
 
+Deno.test("augment: full evaluation keeps the pair; crop_val scales the shorter side, crops the centre", () => {
+  const pairOf = (width: number, height: number) => ({
+    image: { width, height, data: new Uint8Array(width * height * 3) },
+    label: { width, height, data: Uint8Array.from({ length: width * height }, (_, i) => i) },
+  });
+  const full = pairOf(7, 5);
+  assertEquals(prepareEval(full, { kind: "eval", mode: "full" }), full);
+  // 8x4 -> shorter side 2: 4x2 (columns 1, 3, 5, 7; rows 1, 3), centre at x 1.
+  const wide = prepareEval(pairOf(8, 4), { kind: "eval", size: 2, mode: "resizeCenterCrop" });
+  assertEquals([wide.label.width, wide.label.height], [2, 2]);
+  assertEquals(Array.from(wide.label.data), [11, 13, 27, 29]);
+  // 7x4 -> 3x2 (int(2 * 7 / 4) = 3); the centre's left edge round(0.5) = 0, as Python rounds.
+  const odd = prepareEval(pairOf(7, 4), { kind: "eval", size: 2, mode: "resizeCenterCrop" });
+  assertEquals(Array.from(odd.label.data), [8, 10, 22, 24]);
+});
+
 Deno.test("augment: ImageNet normalisation", () => {
   const out = new Float32Array(7);
   normalizeInto(

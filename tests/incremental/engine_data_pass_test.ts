@@ -1,26 +1,28 @@
 /**
  * The passes a method runs over a step's training images before and after
- * training (`makeDataPass`): every image of the step's overlapped filter
- * once, in list order, resized to the crop (the synthetic set's evaluation
- * preprocessing, no random scale, crop or flip), normalised with ImageNet's
- * statistics, with the step's training targets (current classes kept,
- * old and future ones 0, 255 kept), two passes alike. A method receives
- * the models' eval-mode outputs (the old model's with its own classes),
- * and a pass trains nothing and moves no batch-norm statistic. At step 0
- * there is no old model: `withOldModel` visits nothing.
+ * training (`makeDataPass`): the images of the step's overlapped filter in
+ * list order, through the training augmentation at the crop (random scale,
+ * pad, crop and flip, as PLOP's thresholds pass sees its train loader's
+ * images) with the pass's own draws (`passSeed`), the last incomplete
+ * batch dropped (PLOP's drop_last), normalised with ImageNet's statistics,
+ * with the step's training targets (current classes kept, old and future
+ * ones 0, 255 kept), two passes alike. A method receives the models'
+ * eval-mode outputs (the old model's with its own classes), and a pass
+ * trains nothing and moves no batch-norm statistic. At step 0 there is no
+ * old model: `withOldModel` visits nothing.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Effect } from "effect";
 import {
+  augmentTrain,
   IMAGENET_MEAN,
   IMAGENET_STD,
   readSample,
-  resizeBilinear,
-  resizeNearest,
+  SeededRng,
   writeSyntheticVoc,
 } from "../../src/data/index.ts";
 import { makeDataPass } from "../../src/incremental/data_pass.ts";
-import { openRunData, type RunData } from "../../src/incremental/data.ts";
+import { openRunData, passSeed, type RunData } from "../../src/incremental/data.ts";
 import type { BatchInput, NewOutputs, OldOutputs } from "../../src/incremental/method.ts";
 import { modelConfigFor } from "../../src/incremental/model_config.ts";
 import { type DeepLabV3, makeDeepLabV3 } from "../../src/nn/mod.ts";
@@ -28,7 +30,7 @@ import { download } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { assertSameArray, tinyTrainConfig } from "../support/train_cli.ts";
 
-/** Written larger than the crop, so the pass must resize. */
+/** Written larger than the crop: the pass scales and crops. */
 const SIZE = 48;
 const CROP = 32;
 
@@ -59,10 +61,11 @@ interface Expected {
 }
 
 /**
- * The images step t trains on, from the files: those with a pixel of a
- * class the step learns (0 aside), in list order; resized to the crop
- * (bilinear image, nearest mask), normalised, and the mask mapped to the
- * step's targets.
+ * The images step t's passes see, from the files: those with a pixel of a
+ * class the step learns (0 aside), in list order, the last incomplete batch
+ * of 2 left out; the one at position p augmented as the training loader
+ * does with the pass's seed (scale, pad, crop, flip; bilinear image,
+ * nearest mask), normalised, and the mask mapped to the step's targets.
  */
 const expectedImages = async (t: number): Promise<Expected[]> => {
   const current = STEPS[t];
@@ -71,18 +74,21 @@ const expectedImages = async (t: number): Promise<Expected[]> => {
     const sample = await Effect.runPromise(readSample(ref, data.train.info));
     assertEquals([sample.image.width, sample.image.height], [SIZE, SIZE]);
     if (!sample.label.data.some((c) => c !== 0 && current.includes(c))) continue;
-    const image = resizeBilinear(sample.image, CROP, CROP).data;
-    const mask = resizeNearest(sample.label, CROP, CROP).data;
+    const rng = new SeededRng(passSeed(config, t), "augment", 0, kept.length);
+    const pair = augmentTrain(sample, { kind: "train", cropSize: CROP }, rng);
     kept.push({
       name: ref.name,
       images: Float32Array.from(
-        image,
+        pair.image.data,
         (v, i) => (v / 255 - IMAGENET_MEAN[i % 3]) / IMAGENET_STD[i % 3],
       ),
-      labels: Int32Array.from(mask, (c) => (c === 255 ? 255 : current.includes(c) ? c : 0)),
+      labels: Int32Array.from(
+        pair.label.data,
+        (c) => (c === 255 ? 255 : current.includes(c) ? c : 0),
+      ),
     });
   }
-  return kept;
+  return kept.slice(0, kept.length - (kept.length % 2));
 };
 
 /** What one visit saw: the batch on the host and the outputs it was handed. */
@@ -147,7 +153,7 @@ const checkImages = (seen: readonly Seen[], expected: readonly Expected[], what:
     assertClose(v.images, expected[i].images, 1e-5, 1e-6, `${what}: image ${expected[i].name}`);
   });
   const sizes = seen.map((s) => s.size);
-  assertEquals(sizes, sizes.map((_, b) => Math.min(2, expected.length - 2 * b)));
+  assertEquals(sizes, sizes.map(() => 2));
   for (const s of seen) assertEquals(s.shape, [s.size, CROP, CROP, 3, CROP, CROP]);
 };
 
@@ -164,12 +170,12 @@ const watched = (model: DeepLabV3) =>
   });
 
 Deno.test(
-  "step 1: both passes visit each image of the step once, in order, preprocessed, with eval-mode outputs of both models",
+  "step 1: both passes visit the step's full batches once, in order, augmented as in training, with eval-mode outputs of both models",
   gpuTestOptions,
   async () => {
     const expected = await expectedImages(1);
-    // Five images: the last batch holds one.
-    assertEquals(expected.length, 5);
+    // Five images: the last, alone in its batch, is dropped.
+    assertEquals(expected.length, 4);
     assert(expected.length < data.train.samples.length, "the filter must leave images out");
     const result = await runGpu(Effect.gen(function* () {
       const scope = yield* Effect.scope;

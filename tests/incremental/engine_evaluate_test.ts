@@ -116,6 +116,7 @@ const expectedMetrics = (t: number, predictions: readonly Int32Array[]): StepMet
     miouNew: mean(newClasses),
     pixelAccuracy: right / counted,
     images: TEST_IMAGES,
+    pixels: counted,
   };
 };
 
