@@ -13,8 +13,7 @@ import { decode as decodeMozJpeg } from "@jsquash/jpeg";
 import { decode as decodeFastPng } from "fast-png";
 import { PNG } from "pngjs";
 import { Buffer } from "node:buffer";
-import { writeSyntheticVoc } from "../src/data/synthetic/write.ts";
-import { VOC_PALETTE } from "../src/io/palette.ts";
+import { VOC_PALETTE, writeSyntheticVoc } from "../mod.ts";
 
 /** One row of the table: a codec's decode rate on one image size. */
 export interface DecodeRate {

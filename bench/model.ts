@@ -20,14 +20,23 @@
  */
 import { parseArgs } from "node:util";
 import { Effect, type Scope } from "effect";
-import { backward } from "../src/autograd/tape.ts";
-import { crossEntropy } from "../src/autograd/losses.ts";
-import { SeededRng } from "../src/data/rng.ts";
-import { Gpu } from "../src/gpu/device.ts";
-import type { Kernel } from "../src/gpu/kernel.ts";
-import { type BackboneName, deepLabConfig, type DeepLabV3, makeDeepLabV3 } from "../src/nn/mod.ts";
-import { makeSgd, type Sgd } from "../src/optim/sgd.ts";
-import { fromArray, type Tensor } from "../src/tensor/tensor.ts";
+import {
+  type BackboneName,
+  crossEntropy,
+  deepLabConfig,
+  type DeepLabV3,
+  makeDeepLabV3,
+  SeededRng,
+} from "../mod.ts";
+import {
+  backward,
+  fromArray,
+  Gpu,
+  type Kernel,
+  makeSgd,
+  type Sgd,
+  type Tensor,
+} from "../kernels.ts";
 import { adapterLine, runBench, table, type TorchStep, torchStep } from "./support.ts";
 
 /** One training-step configuration. */

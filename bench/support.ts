@@ -5,8 +5,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { Effect, type Scope } from "effect";
-import { describeAdapter, Gpu } from "../src/gpu/device.ts";
-import type { GpuError } from "../src/gpu/errors.ts";
+import { describeAdapter, Gpu, type GpuError } from "../kernels.ts";
 
 /** Runs a scoped program with the default GPU layer. */
 export const runBench = <A, E>(program: Effect.Effect<A, E, Gpu | Scope.Scope>): Promise<A> => {

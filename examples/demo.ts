@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { main } from "../src/cli/main.ts";
+import { gscMain as main } from "../mod.ts";
 
 const percent = (v: number | null) => v === null ? "  –  " : (v * 100).toFixed(1).padStart(5);
 

@@ -9,11 +9,18 @@
  * @module
  */
 import { Effect } from "effect";
-import { describeAdapter, Gpu } from "../src/gpu/device.ts";
-import { axpyInto, binary, unary } from "../src/ops/elementwise.ts";
-import { matmul } from "../src/ops/matmul.ts";
-import { reduce } from "../src/ops/reduce.ts";
-import { download, fromArray, type Tensor } from "../src/tensor/tensor.ts";
+import {
+  axpyInto,
+  binary,
+  describeAdapter,
+  download,
+  fromArray,
+  Gpu,
+  matmul,
+  reduce,
+  type Tensor,
+  unary,
+} from "../kernels.ts";
 
 const SAMPLES = 256;
 const HIDDEN = 64;

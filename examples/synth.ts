@@ -7,7 +7,7 @@
  * @module
  */
 import { Effect } from "effect";
-import { DEFAULT_SYNTHETIC_ROOT, VOC_CLASSES, writeSyntheticVoc } from "../src/data/index.ts";
+import { DEFAULT_SYNTHETIC_ROOT, VOC_CLASSES, writeSyntheticVoc } from "../mod.ts";
 
 /** Reads `--flag N` from the arguments. */
 function numberFlag(args: string[], flag: string): number | undefined {
