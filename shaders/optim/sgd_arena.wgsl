@@ -1,9 +1,5 @@
-// One SGD step of every parameter of an arena in one dispatch (PyTorch's
-// torch.optim.SGD, the same arithmetic as sgd.wgsl, element by element):
-//   d = g + weight_decay * w
-//   buf = d on the parameter's first step, else momentum * buf + (1 - dampening) * d
-//   d = d + momentum * buf (Nesterov) or d = buf
-//   w = w - lr * d
+// One SGD step of every parameter of an arena in one dispatch: sgd_update
+// (sgd_update.wgsl, the arithmetic of sgd.wgsl) on every element.
 // Each workgroup updates one chunk of one parameter. `table` holds, per chunk,
 // [first element, element count, parameter, 0], then per parameter
 // [group, weight decay as f32 bits, flags, 0]; flags bit 0: the parameter has a
@@ -33,24 +29,6 @@ fn main(
   let weight_decay = bitcast<f32>(table[entry + 1u]);
   let first_step = (flags & 2u) != 0u;
   for (var j = lid.x; j < count; j += WG_X) {
-    let i = start + j;
-    let w = weight[i];
-    var d = grad[i];
-    if (weight_decay != 0.0) {
-      d = d + weight_decay * w;
-    }
-    if (params.momentum != 0.0) {
-      var b = d;
-      if (!first_step) {
-        b = params.momentum * momentum_buffer[i] + (1.0 - params.dampening) * d;
-      }
-      momentum_buffer[i] = b;
-      if (params.nesterov != 0u) {
-        d = d + params.momentum * b;
-      } else {
-        d = b;
-      }
-    }
-    weight[i] = w - lr * d;
+    sgd_update(start + j, lr, weight_decay, first_step);
   }
 }

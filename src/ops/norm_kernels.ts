@@ -28,6 +28,33 @@ export const chunkParams = {
   chunks: "u32",
 } as const;
 
+const read = { access: "read", type: "f32" } as const;
+const write = { access: "read_write", type: "f32" } as const;
+
+/** What finishing the statistics writes (stats_finish.wgsl), and its sizes. */
+const statsOutputs = { stats: write, running_mean: write, running_var: write } as const;
+const statsOutputSizes = (channels: number) => ({
+  stats: 2 * channels,
+  running_mean: channels,
+  running_var: channels,
+});
+
+/** What finishing the backward reads and writes (backward_finish.wgsl), and its sizes. */
+const finishBindings = {
+  stats: read,
+  weight: read,
+  grad_weight: write,
+  grad_bias: write,
+  coef: write,
+} as const;
+const finishSizes = (channels: number) => ({
+  stats: 2 * channels,
+  weight: channels,
+  grad_weight: channels,
+  grad_bias: channels,
+  coef: 3 * channels,
+});
+
 /** Per-(chunk, channel) mean and squared-deviation sum. */
 export const chunkStatsKernel = defineKernel({
   name: "shaders/norm/chunk_stats.wgsl",
@@ -46,42 +73,22 @@ export const chunkStatsKernel = defineKernel({
 export const finalizeStatsKernel = defineKernel({
   name: "shaders/norm/finalize_stats.wgsl",
   source: statsFinishSource + finalizeStatsSource,
-  bindings: {
-    partial: { access: "read", type: "f32" },
-    stats: { access: "read_write", type: "f32" },
-    running_mean: { access: "read_write", type: "f32" },
-    running_var: { access: "read_write", type: "f32" },
-  },
+  bindings: { partial: read, ...statsOutputs },
   params: { ...chunkParams, eps: "f32", momentum: "f32" },
   workgroupSize: [WG, 1, 1],
   dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
-  minElements: (p) => ({
-    partial: 2 * p.chunks * p.channels,
-    stats: 2 * p.channels,
-    running_mean: p.channels,
-    running_var: p.channels,
-  }),
+  minElements: (p) => ({ partial: 2 * p.chunks * p.channels, ...statsOutputSizes(p.channels) }),
 });
 
 /** The batch statistics of few rows in one pass (stats_single.wgsl): no chunk pass. */
 export const statsSingleKernel = defineKernel({
   name: "shaders/norm/stats_single.wgsl",
   source: statsFinishSource + statsSingleSource,
-  bindings: {
-    x: { access: "read", type: "f32" },
-    stats: { access: "read_write", type: "f32" },
-    running_mean: { access: "read_write", type: "f32" },
-    running_var: { access: "read_write", type: "f32" },
-  },
+  bindings: { x: read, ...statsOutputs },
   params: { ...chunkParams, eps: "f32", momentum: "f32" },
   workgroupSize: [WG, 1, 1],
   dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
-  minElements: (p) => ({
-    x: p.rows * p.channels,
-    stats: 2 * p.channels,
-    running_mean: p.channels,
-    running_var: p.channels,
-  }),
+  minElements: (p) => ({ x: p.rows * p.channels, ...statsOutputSizes(p.channels) }),
 });
 
 /** Eval-mode statistics from the running stats. */
@@ -158,56 +165,27 @@ export const backwardPartialsKernel = defineKernel({
 export const backwardFinalizeKernel = defineKernel({
   name: "shaders/norm/backward_finalize.wgsl",
   source: backFinishSource + backFinalizeSource,
-  bindings: {
-    partial: { access: "read", type: "f32" },
-    stats: { access: "read", type: "f32" },
-    weight: { access: "read", type: "f32" },
-    grad_weight: { access: "read_write", type: "f32" },
-    grad_bias: { access: "read_write", type: "f32" },
-    coef: { access: "read_write", type: "f32" },
-  },
+  bindings: { partial: read, ...finishBindings },
   params: chunkParams,
   constants: { TRAIN: "u32", ACCUMULATE: "u32" },
   workgroupSize: [WG, 1, 1],
   dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
-  minElements: (p) => ({
-    partial: 2 * p.chunks * p.channels,
-    stats: 2 * p.channels,
-    weight: p.channels,
-    grad_weight: p.channels,
-    grad_bias: p.channels,
-    coef: 3 * p.channels,
-  }),
+  minElements: (p) => ({ partial: 2 * p.chunks * p.channels, ...finishSizes(p.channels) }),
 });
 
 /** The batch-norm backward's sums and coefficients for few rows in one pass (no chunk pass). */
 export const backwardSingleKernel = defineKernel({
   name: "shaders/norm/backward_single.wgsl",
   source: upstreamSource + backFinishSource + backSingleSource,
-  bindings: {
-    x: { access: "read", type: "f32" },
-    dy: { access: "read", type: "f32" },
-    y: { access: "read", type: "f32" },
-    stats: { access: "read", type: "f32" },
-    weight: { access: "read", type: "f32" },
-    grad_weight: { access: "read_write", type: "f32" },
-    grad_bias: { access: "read_write", type: "f32" },
-    coef: { access: "read_write", type: "f32" },
-  },
+  bindings: { x: read, dy: read, y: read, ...finishBindings },
   params: chunkParams,
   constants: { TRAIN: "u32", ACCUMULATE: "u32", RELU: "u32" },
   workgroupSize: [WG, 1, 1],
   dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
-  minElements: (p) => ({
-    x: p.rows * p.channels,
-    dy: p.rows * p.channels,
-    y: p.rows * p.channels,
-    stats: 2 * p.channels,
-    weight: p.channels,
-    grad_weight: p.channels,
-    grad_bias: p.channels,
-    coef: 3 * p.channels,
-  }),
+  minElements: (p) => {
+    const n = p.rows * p.channels;
+    return { x: n, dy: n, y: n, ...finishSizes(p.channels) };
+  },
 });
 
 /** dx from the coefficients (dy masked by the output `y` > 0 when RELU = 1). */

@@ -17,6 +17,7 @@ import { fillInto } from "../ops/core.ts";
 import type { Parameter } from "../autograd/tape.ts";
 import { download, empty, slice, type Tensor, upload } from "../tensor/tensor.ts";
 import sgdSource from "../../shaders/optim/sgd.wgsl" with { type: "text" };
+import updateSource from "../../shaders/optim/sgd_update.wgsl" with { type: "text" };
 
 const WG = 256;
 
@@ -32,7 +33,7 @@ export class OptimizerError extends Data.TaggedError("OptimizerError")<{
 /** The fused SGD update of one tensor (see shaders/optim/sgd.wgsl). */
 export const sgdKernel = defineKernel({
   name: "shaders/optim/sgd.wgsl",
-  source: sgdSource,
+  source: updateSource + sgdSource,
   bindings: {
     weight: { access: "read_write", type: "f32" },
     grad: { access: "read", type: "f32" },

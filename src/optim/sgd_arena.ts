@@ -15,7 +15,8 @@ import type { GpuError } from "../gpu/errors.ts";
 import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import { fillInto } from "../ops/core.ts";
 import { empty, slice, type Tensor, upload } from "../tensor/tensor.ts";
-import source from "../../shaders/optim/sgd_arena.wgsl" with { type: "text" };
+import arenaSource from "../../shaders/optim/sgd_arena.wgsl" with { type: "text" };
+import updateSource from "../../shaders/optim/sgd_update.wgsl" with { type: "text" };
 
 const WG = 256;
 /** Elements one workgroup updates: a chunk never spans two parameters. */
@@ -26,7 +27,7 @@ export const MAX_ARENA_GROUPS = 4;
 /** The arena SGD update (see shaders/optim/sgd_arena.wgsl). */
 export const sgdArenaKernel = defineKernel({
   name: "shaders/optim/sgd_arena.wgsl",
-  source,
+  source: updateSource + arenaSource,
   bindings: {
     weight: { access: "read_write", type: "f32" },
     grad: { access: "read", type: "f32" },
