@@ -101,8 +101,8 @@ export {
   loadPretrained,
   readCheckpoint,
   saveCheckpoint,
-} from "./src/io/checkpoint.ts";
-export type { Checkpoint } from "./src/io/checkpoint.ts";
+} from "./src/nn/checkpoint.ts";
+export type { Checkpoint } from "./src/nn/checkpoint.ts";
 
 /** Evaluation: streaming GPU confusion matrix, IoU, mIoU (all/old/new), average over steps. */
 export {
@@ -113,12 +113,12 @@ export {
 } from "./src/incremental/metrics.ts";
 
 /** Run outputs: PLOP's CSV, step JSON, report.md, mIoU SVG plot, prediction strips. */
-export { miouPlotSvg, plopCsv, reportMarkdown, stripPng } from "./src/io/report/mod.ts";
+export { miouPlotSvg, plopCsv, reportMarkdown, stripPng } from "./src/incremental/report/mod.ts";
 
 /** Data: the built-in synthetic benchmark (VOC layout), its classes and palette, seeded RNG. */
 export { DEFAULT_SYNTHETIC_ROOT, VOC_CLASSES, writeSyntheticVoc } from "./src/data/index.ts";
-export { SeededRng } from "./src/data/rng.ts";
-export { VOC_PALETTE } from "./src/io/palette.ts";
+export { SeededRng } from "./src/util/rng.ts";
+export { VOC_PALETTE } from "./src/data/palette.ts";
 
 /** The `gsc` command line: parsing, help, progress, and the entry point. */
 export { helpText, makeProgressReporter, parseTrainOptions, runCli } from "./src/cli/mod.ts";

@@ -4,7 +4,7 @@
 Writes a torchvision ResNet (ImageNet classification) state dict, or a
 torchvision DeepLabV3 state dict (--deeplab), to a safetensors file with
 torchvision's names and layouts (conv weights OIHW, num_batches_tracked as an
-I64 scalar). src/io/checkpoint.ts reads it: `loadPretrained` / `loadModelWeights`
+I64 scalar). src/nn/checkpoint.ts reads it: `loadPretrained` / `loadModelWeights`
 detect a ResNet file (names without `backbone.`, `fc.*` skipped) and load it
 into the backbone; a DeepLabV3 file loads into the whole model
 (`aux_classifier.*` is dropped here).
@@ -101,7 +101,7 @@ def write_safetensors(path, arrays, metadata=None):
 
 
 def deeplab_metadata(arch, num_classes, source):
-    """The `gsc` metadata of a converted DeepLabV3 (src/io/checkpoint.ts's format 1)."""
+    """The `gsc` metadata of a converted DeepLabV3 (src/nn/checkpoint.ts's format 1)."""
     bottleneck = arch in BOTTLENECK
     config = {"backbone": arch, "outputStride": 8, "numClasses": num_classes,
               "block": "bottleneck" if bottleneck else "basic", "width": 64,

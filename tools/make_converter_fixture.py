@@ -11,7 +11,7 @@ and bias) with the `gsc` metadata of a converted DeepLabV3
 (convert_torchvision.deeplab_metadata), written by
 convert_torchvision.write_safetensors. So the test checks, on a clean clone and
 without PyTorch, that the converter's file format reads back through
-src/io/checkpoint.ts and that numpy's generator gives the TypeScript
+src/nn/checkpoint.ts and that numpy's generator gives the TypeScript
 generator's bits; the full 160 MB file (make_deeplab_fixture.py) is checked
 only where it was generated.
 

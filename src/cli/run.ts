@@ -9,7 +9,7 @@
 import { Effect, Result } from "effect";
 import type { DataWriteError } from "../data/errors.ts";
 import type { SyntheticOptions } from "../data/synthetic/write.ts";
-import type { ImageEncodeError } from "../io/image.ts";
+import type { ImageEncodeError } from "../data/image.ts";
 import { CliError } from "./errors.ts";
 import { type EvalCommand, parseEvalOptions } from "./eval_options.ts";
 import { COMMAND_NAMES, type CommandName, helpText } from "./help.ts";

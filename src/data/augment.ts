@@ -9,10 +9,10 @@
  *
  * @module
  */
-import type { LabelImage, RgbImage } from "../io/image.ts";
+import type { LabelImage, RgbImage } from "./image.ts";
 import { IGNORE_LABEL } from "./classes.ts";
 import { resizeBilinear, resizeNearest } from "./resize.ts";
-import type { SeededRng } from "./rng.ts";
+import type { SeededRng } from "../util/rng.ts";
 
 /** An image and its label map of the same size. */
 export interface ImageLabelPair {

@@ -6,7 +6,7 @@
  * @module
  */
 import { Data } from "effect";
-import { ImageDecodeError } from "../io/image.ts";
+import { ImageDecodeError } from "./image.ts";
 
 export { ImageDecodeError };
 

@@ -12,7 +12,7 @@ export * from "./dataset.ts";
 export * from "./errors.ts";
 export * from "./labels.ts";
 export * from "./lists.ts";
-export * from "./rng.ts";
+export * from "../util/rng.ts";
 export * from "./sample.ts";
 export * from "./voc.ts";
 export * from "./ade.ts";

@@ -16,7 +16,7 @@ import type { DatasetInfo, SampleRef } from "./dataset.ts";
 import type { SampleError, SkippedSample } from "./errors.ts";
 import { applyLut, type LabelLut } from "./labels.ts";
 import { applyAugment, type Augment, normalizeInto } from "./augment.ts";
-import { SeededRng } from "./rng.ts";
+import { SeededRng } from "../util/rng.ts";
 import { readSample } from "./sample.ts";
 
 /** One batch: `size` images of `height`x`width`, NHWC. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { LabelImage, RgbImage } from "../io/image.ts";
+import type { LabelImage, RgbImage } from "./image.ts";
 
 /** Bilinear resize of an RGB image. */
 export function resizeBilinear(image: RgbImage, width: number, height: number): RgbImage {

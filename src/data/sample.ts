@@ -6,7 +6,7 @@
  * @module
  */
 import { Effect } from "effect";
-import { decodeImage, decodeLabelPng, type LabelImage, type RgbImage } from "../io/image.ts";
+import { decodeImage, decodeLabelPng, type LabelImage, type RgbImage } from "./image.ts";
 import type { DatasetInfo, SampleRef } from "./dataset.ts";
 import {
   CorruptFileError,

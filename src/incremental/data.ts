@@ -26,7 +26,7 @@ import {
   trainTargetLut,
   writeSyntheticVoc,
 } from "../data/index.ts";
-import { hashSeed } from "../data/rng.ts";
+import { hashSeed } from "../util/rng.ts";
 import { createLoader } from "../data/loader.ts";
 import { RunSetupError } from "./setup_error.ts";
 import { openEvalSplit, openTrainSplit, trainSplitOf } from "./splits.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 import { Data, Effect } from "effect";
-import { CheckpointError } from "../io/checkpoint.ts";
+import { CheckpointError } from "../nn/checkpoint.ts";
 
 /** Where in a run the guard tripped: step, and (0-based) epoch and batch when known. */
 export interface DivergencePlace {

@@ -15,11 +15,11 @@
  * @module
  */
 import { Effect, Exit, Scope } from "effect";
-import { hashSeed } from "../data/rng.ts";
+import { hashSeed } from "../util/rng.ts";
 import { stepClasses } from "../data/index.ts";
 import { type DeepLabV3, makeDeepLabV3 } from "../nn/mod.ts";
 import { modelConfigFor } from "./model_config.ts";
-import { loadPretrained } from "../io/checkpoint.ts";
+import { loadPretrained } from "../nn/checkpoint.ts";
 import { polySchedule } from "../optim/poly.ts";
 import { makeSgd, type SgdState } from "../optim/sgd.ts";
 import { evaluateStep } from "./evaluate.ts";

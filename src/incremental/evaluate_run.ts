@@ -9,7 +9,7 @@ import { makeDeepLabV3 } from "../nn/mod.ts";
 import { evaluateStep } from "./evaluate.ts";
 import { evalLoader, openRunData, resolveTask, RunSetupError } from "./data.ts";
 import { checkpointPaths, readRunCheckpoint } from "./run_state.ts";
-import { writeFileAtomic } from "../io/report/mod.ts";
+import { writeFileAtomic } from "./report/mod.ts";
 import { modelConfigFor } from "./model_config.ts";
 import type { RunConfig, StepMetrics } from "./types.ts";
 

@@ -15,7 +15,7 @@ import {
   writeReportMarkdown,
   writeStepJson,
   writeStrip,
-} from "../io/report/mod.ts";
+} from "./report/mod.ts";
 import type { RunData } from "./data.ts";
 import type { Evaluation } from "./evaluate.ts";
 import type { Progress } from "./run_state.ts";

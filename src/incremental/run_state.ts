@@ -15,7 +15,7 @@ import {
   loadModelWeights,
   readCheckpoint,
   saveCheckpoint,
-} from "../io/checkpoint.ts";
+} from "../nn/checkpoint.ts";
 import type { Gpu } from "../gpu/device.ts";
 import type { GpuError } from "../gpu/errors.ts";
 import type { HostTensor, SgdState } from "../optim/sgd.ts";

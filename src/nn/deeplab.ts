@@ -100,7 +100,7 @@ export interface DeepLabV3 {
   /**
    * Writes host values into entries: f32 data in torchvision's layout (conv
    * weights OIHW, converted here) or a counter value. Shapes must already be
-   * checked (see src/io/checkpoint.ts).
+   * checked (see src/nn/checkpoint.ts).
    */
   assign(values: ReadonlyMap<string, Float32Array | number>): Effect.Effect<void, GpuError>;
 }

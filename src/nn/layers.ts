@@ -11,7 +11,7 @@
 import { Effect, Scope } from "effect";
 import type { Gpu } from "../gpu/device.ts";
 import type { GpuError } from "../gpu/errors.ts";
-import { SeededRng } from "../data/rng.ts";
+import { SeededRng } from "../util/rng.ts";
 import { conv2d } from "../autograd/conv.ts";
 import { batchNorm, type RunningStats } from "../autograd/norm.ts";
 import type { GpuScoped, Node, Parameter } from "../autograd/tape.ts";

@@ -11,7 +11,7 @@ import {
   scalePair,
 } from "../../src/data/augment.ts";
 import { resizeBilinear, resizeNearest } from "../../src/data/resize.ts";
-import { SeededRng } from "../../src/data/rng.ts";
+import { SeededRng } from "../../src/util/rng.ts";
 
 const pairArb = fc.record({
   w: fc.integer({ min: 1, max: 23 }),

@@ -5,7 +5,7 @@
  * @module
  */
 import { Effect } from "effect";
-import { encodeGreyPng, encodeJpeg, encodePalettePng, encodePngRgb } from "../../src/io/image.ts";
+import { encodeGreyPng, encodeJpeg, encodePalettePng, encodePngRgb } from "../../src/data/image.ts";
 
 /** A temporary folder removed by `cleanup`. */
 export interface TempDir {

@@ -8,8 +8,8 @@ import {
   encodePalettePng,
   encodePngRgb,
   type ImageDecodeError,
-} from "../../src/io/image.ts";
-import { VOC_PALETTE } from "../../src/io/palette.ts";
+} from "../../src/data/image.ts";
+import { VOC_PALETTE } from "../../src/data/palette.ts";
 import { failureOf, gradientRgb } from "./fixtures.ts";
 
 const labelsOf = (n: number) =>

@@ -6,13 +6,13 @@ import {
 import { Effect } from "effect";
 import { computeClassSets } from "../../src/data/classsets.ts";
 import { filterImages } from "../../src/data/filter.ts";
-import { SeededRng } from "../../src/data/rng.ts";
+import { SeededRng } from "../../src/util/rng.ts";
 import { SCENE_GROUPS, SYNTHETIC_CLASSES } from "../../src/data/synthetic/classes.ts";
 import { renderScene } from "../../src/data/synthetic/render.ts";
 import { writeSyntheticVoc } from "../../src/data/synthetic/write.ts";
 import { findTask, stepClasses } from "../../src/data/tasks.ts";
 import { openVoc } from "../../src/data/voc.ts";
-import { decodeImage, decodeLabelPng } from "../../src/io/image.ts";
+import { decodeImage, decodeLabelPng } from "../../src/data/image.ts";
 import { tempDir } from "./fixtures.ts";
 
 const counts = { train: 10, val: 4, test: 4 };

@@ -12,7 +12,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Effect } from "effect";
 import { readSample, type Task, writeSyntheticVoc } from "../../src/data/index.ts";
-import { SeededRng } from "../../src/data/rng.ts";
+import { SeededRng } from "../../src/util/rng.ts";
 import { constant } from "../../src/autograd/tape.ts";
 import { evaluateStep } from "../../src/incremental/evaluate.ts";
 import { evalLoader, openRunData, type RunData } from "../../src/incremental/data.ts";

@@ -9,7 +9,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Effect } from "effect";
-import { SeededRng } from "../../src/data/rng.ts";
+import { SeededRng } from "../../src/util/rng.ts";
 import { deepLabConfig, type DeepLabV3, makeDeepLabV3 } from "../../src/nn/mod.ts";
 import type { HostStateTensor } from "../../src/nn/mod.ts";
 import { download } from "../../src/tensor/tensor.ts";

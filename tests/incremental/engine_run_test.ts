@@ -14,7 +14,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Effect } from "effect";
 import { writeSyntheticVoc } from "../../src/data/index.ts";
-import { readCheckpoint } from "../../src/io/checkpoint.ts";
+import { readCheckpoint } from "../../src/nn/checkpoint.ts";
 import { openRunData } from "../../src/incremental/data.ts";
 import { runIncremental, type RunSummary } from "../../src/incremental/engine.ts";
 import { checkpointPaths, readRunCheckpoint } from "../../src/incremental/run_state.ts";

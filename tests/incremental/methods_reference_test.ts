@@ -7,7 +7,7 @@
  * (as on the GPU) and so not the derivative of the weighted loss.
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { SeededRng } from "../../src/data/rng.ts";
+import { SeededRng } from "../../src/util/rng.ts";
 import {
   featureDistillationBackwardReference,
   featureDistillationReference,

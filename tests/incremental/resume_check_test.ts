@@ -13,7 +13,7 @@ import {
   RESUME_IGNORED,
 } from "../../src/incremental/resume_check.ts";
 import { checkLoss, DivergenceError, guardWrite } from "../../src/incremental/divergence.ts";
-import { CheckpointError } from "../../src/io/checkpoint.ts";
+import { CheckpointError } from "../../src/nn/checkpoint.ts";
 import type { RunConfig } from "../../src/incremental/types.ts";
 
 const parse = (...argv: string[]): RunConfig => {

@@ -12,7 +12,7 @@ import {
   loadModelWeights,
   readCheckpoint,
   saveCheckpoint,
-} from "../../src/io/checkpoint.ts";
+} from "../../src/nn/checkpoint.ts";
 import { DATA_CHECKSUM_KEY, dataChecksum, firstNonFinite } from "../../src/io/integrity.ts";
 import { decodeSafetensors, encodeSafetensors } from "../../src/io/safetensors.ts";
 import { readRunCheckpoint } from "../../src/incremental/run_state.ts";

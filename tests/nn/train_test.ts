@@ -9,7 +9,7 @@ import { ok } from "node:assert/strict";
 import { Effect } from "effect";
 import { backward } from "../../src/autograd/tape.ts";
 import { crossEntropy } from "../../src/autograd/losses.ts";
-import { SeededRng } from "../../src/data/rng.ts";
+import { SeededRng } from "../../src/util/rng.ts";
 import { Gpu } from "../../src/gpu/device.ts";
 import { deepLabConfig, makeDeepLabV3 } from "../../src/nn/mod.ts";
 import { makeSgd } from "../../src/optim/sgd.ts";

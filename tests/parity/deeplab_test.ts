@@ -16,7 +16,7 @@
 import { deepStrictEqual } from "node:assert/strict";
 import { Effect } from "effect";
 import { readSafetensors, type SafetensorsTensor } from "../../src/io/safetensors.ts";
-import { type Checkpoint, loadModelWeights, readCheckpoint } from "../../src/io/checkpoint.ts";
+import { type Checkpoint, loadModelWeights, readCheckpoint } from "../../src/nn/checkpoint.ts";
 import {
   checksum,
   deepLabConfig,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { SeededRng } from "../rng.ts";
+import type { SeededRng } from "../../util/rng.ts";
 import { COLOURS, type Rgb, sceneGroupOf, SYNTHETIC_CLASSES, type TextureKind } from "./classes.ts";
 import { insideShape } from "./shapes.ts";
 import { textureColour, type TextureParams } from "./textures.ts";

@@ -8,10 +8,10 @@
  * @module
  */
 import { Effect } from "effect";
-import { encodeJpeg, encodePalettePng, type ImageEncodeError } from "../../io/image.ts";
+import { encodeJpeg, encodePalettePng, type ImageEncodeError } from "../image.ts";
 import { DataWriteError } from "../errors.ts";
 import { joinPath } from "../files.ts";
-import { SeededRng } from "../rng.ts";
+import { SeededRng } from "../../util/rng.ts";
 import { SCENE_GROUPS, SYNTHETIC_CLASSES } from "./classes.ts";
 import { renderScene } from "./render.ts";
 

@@ -8,8 +8,8 @@
  * @module
  */
 import { Effect } from "effect";
-import { encodePngRgb, ImageEncodeError, type RgbImage } from "../image.ts";
-import { VOC_PALETTE } from "../palette.ts";
+import { encodePngRgb, ImageEncodeError, type RgbImage } from "../../data/image.ts";
+import { VOC_PALETTE } from "../../data/palette.ts";
 
 /** One row of a strip. */
 export interface StripRow {

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { StepMetrics } from "../../incremental/types.ts";
+import type { StepMetrics } from "../types.ts";
 
 /** A number as Python's `str(float)` writes it (shortest round-trip digits). */
 export const pythonFloat = (v: number): string => {

@@ -4,7 +4,7 @@ import {
   notDeepStrictEqual as assertNotEquals,
   ok as assert,
 } from "node:assert/strict";
-import { SeededRng } from "../../src/data/rng.ts";
+import { SeededRng } from "../../src/util/rng.ts";
 
 const draw = (rng: SeededRng, n: number) => Array.from({ length: n }, () => rng.nextUint32());
 

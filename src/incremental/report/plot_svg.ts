@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { StepMetrics } from "../../incremental/types.ts";
+import type { StepMetrics } from "../types.ts";
 
 const WIDTH = 640;
 const HEIGHT = 360;

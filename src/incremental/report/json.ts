@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { StepMetrics } from "../../incremental/types.ts";
+import type { StepMetrics } from "../types.ts";
 
 /** What `step-<t>.json` holds. */
 export type StepRecord = StepMetrics & { readonly [timing: string]: unknown };

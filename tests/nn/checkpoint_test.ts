@@ -17,7 +17,7 @@ import {
   modelFromCheckpoint,
   readCheckpoint,
   saveCheckpoint,
-} from "../../src/io/checkpoint.ts";
+} from "../../src/nn/checkpoint.ts";
 import { encodeSafetensors, type SafetensorsTensor } from "../../src/io/safetensors.ts";
 import { deepLabConfig, type DeepLabV3, makeDeepLabV3 } from "../../src/nn/mod.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import { Data, Effect } from "effect";
-import type { StepMetrics } from "../../incremental/types.ts";
+import type { StepMetrics } from "../types.ts";
 import { plopCsv } from "./csv.ts";
 import { stepJson } from "./json.ts";
 import { type ReportInput, reportMarkdown } from "./markdown.ts";

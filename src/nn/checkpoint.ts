@@ -26,9 +26,9 @@ import {
   type SafetensorsTensor,
   type StoredDType,
   writeSafetensors,
-} from "./safetensors.ts";
-import { type DeepLabConfig, type DeepLabV3, isDeepLabConfig, makeDeepLabV3 } from "../nn/mod.ts";
-import { firstNonFinite } from "./integrity.ts";
+} from "../io/safetensors.ts";
+import { type DeepLabConfig, type DeepLabV3, isDeepLabConfig, makeDeepLabV3 } from "./mod.ts";
+import { firstNonFinite } from "../io/integrity.ts";
 
 /** Which check a checkpoint failed. */
 export type CheckpointProblem =

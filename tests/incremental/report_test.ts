@@ -1,6 +1,6 @@
 import { Effect } from "effect";
-import { decodePngRgb } from "../../src/io/image.ts";
-import { VOC_PALETTE } from "../../src/io/palette.ts";
+import { decodePngRgb } from "../../src/data/image.ts";
+import { VOC_PALETTE } from "../../src/data/palette.ts";
 import {
   miouPlotSvg,
   parseStepJson,
@@ -16,7 +16,7 @@ import {
   writeReportMarkdown,
   writeStepJson,
   writeStrip,
-} from "../../src/io/report/mod.ts";
+} from "../../src/incremental/report/mod.ts";
 import type { RunConfig, StepMetrics } from "../../src/incremental/types.ts";
 
 const assertEquals = (actual: unknown, expected: unknown, label = "") => {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { RunConfig, StepMetrics } from "../../incremental/types.ts";
+import type { RunConfig, StepMetrics } from "../types.ts";
 
 /** What the report is made from. */
 export interface ReportInput {
