@@ -18,7 +18,7 @@
  * stride phase at a time; it takes the same menu, except that the scalar-source
  * tile's case goes to the 4 x 4 kernel.
  * The filter gradient is split-K (partial sums over chunks of output rows,
- * then a reduction pass) with the same menu: 8x8 vec4 tiles, 4x4 scalar
+ * then a reduction pass) with the same menu: 8x8 or 8x16 vec4 tiles, 4x4 scalar
  * tiles, or 4 channels of one tap for depthwise. Given an `into` tensor, the
  * filter and bias gradients are added into it by their last pass.
  *
@@ -344,14 +344,22 @@ export const splitCount = (tiles: number, length: number, outputElements: number
  */
 export const filterTiling = (
   g: ConvGeometry,
-): { ciBlocks: number; coBlocks: number; splits: number } => {
+): { ciBlocks: number; coBlocks: number; splits: number; coQuads: number } => {
   const depthwise = isDepthwise(g);
   const vec4 = g.inCg % 4 === 0 && g.outCg % 4 === 0;
+  const coQuads = filterTuning.coQuads(g);
+  const coTile = vec4 ? 4 * coQuads : 4;
   const ciBlocks = depthwise ? 1 : Math.ceil(g.inCg / (vec4 ? 8 : 4));
-  const coBlocks = depthwise ? g.outC / 4 : g.groups * Math.ceil(g.outCg / (vec4 ? 8 : 4));
+  const coBlocks = depthwise ? g.outC / 4 : g.groups * Math.ceil(g.outCg / coTile);
   const taps = g.kH * g.kW;
   const splits = splitCount(taps * ciBlocks * coBlocks, g.batch * g.outH, taps * g.inCg * g.outC);
-  return { ciBlocks, coBlocks, splits };
+  return { ciBlocks, coBlocks, splits, coQuads };
+};
+
+/** Tuning of the vec4 filter gradient; a benchmark may change it to compare variants. */
+export const filterTuning = {
+  /** Output-channel quads per tile (2: 8x8, 4: 8x16). */
+  coQuads: (g: ConvGeometry): number => g.outCg % 16 === 0 ? 4 : 2,
 };
 
 /**
@@ -397,7 +405,7 @@ export const conv2dBackwardFilter = (
     const dw = into ?? (yield* empty(filterShape, "f32"));
     const depthwise = isDepthwise(g);
     const vec4 = g.inCg % 4 === 0 && g.outCg % 4 === 0;
-    const { ciBlocks, coBlocks, splits } = filterTiling(g);
+    const { ciBlocks, coBlocks, splits, coQuads } = filterTiling(g);
     const taps = g.kH * g.kW;
     const tapsSize = taps * g.inCg * g.outC;
     const rows = g.batch * g.outH;
@@ -430,7 +438,9 @@ export const conv2dBackwardFilter = (
       depthwise
         ? gpu.recorder.dispatch(filterDepthwiseVec4Kernel, { src: x, grad: dy, partial }, p)
         : vec4
-        ? gpu.recorder.dispatch(filterVec4Kernel, { src: x, grad: dy, partial }, p)
+        ? gpu.recorder.dispatch(filterVec4Kernel, { src: x, grad: dy, partial }, p, {
+          CO_QUADS: coQuads,
+        })
         : gpu.recorder.dispatch(filterGeneralKernel, { src: x, grad: dy, partial }, p);
     if (splits === 1) {
       yield* run(dw);

@@ -165,12 +165,13 @@ const filterMinElements = (p: FilterParams) => ({
   partial: Math.ceil((p.batch * p.out_h) / p.rows_per_split) * p.taps_size,
 });
 
-/** Split-K filter gradient, 8x8 tile per invocation, vec4 loads. */
+/** Split-K filter gradient, 8 x 4 CO_QUADS tile per invocation, vec4 loads. */
 export const filterVec4Kernel = defineKernel({
   name: "shaders/conv/filter_vec4.wgsl",
   source: filterTapsSource + filterVec4Source,
   bindings: filterBindings("vec4f"),
   params: filterParams,
+  constants: { CO_QUADS: "u32" },
   workgroupSize: [CONV_WG, 1, 1],
   dispatch: grid,
   minElements: filterMinElements,

@@ -2,21 +2,23 @@
  * Batched matrix multiplication with optional transposes and accumulation.
  * Two kernels: an 8x8-per-invocation vec4 kernel for aligned shapes (the
  * fast path: register tiling is what decides speed, on llvmpipe too) and a
- * general 4x4 scalar kernel for everything else.
+ * general 4x4 scalar kernel for everything else. For large B the vec4 kernel
+ * reads a copy packed into 64-column panels (one sequential stream per panel).
  *
  * @module
  */
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
-import { defineKernel } from "../gpu/kernel.ts";
-import { empty, type Tensor } from "../tensor/tensor.ts";
+import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { empty, release, type Tensor } from "../tensor/tensor.ts";
 import vec4Source from "../../shaders/matmul/matmul_vec4.wgsl" with { type: "text" };
 import storeVec4Source from "../../shaders/matmul/matmul_store_vec4.wgsl" with { type: "text" };
 import storeScalarSource from "../../shaders/matmul/matmul_store_scalar.wgsl" with {
   type: "text",
 };
 import generalSource from "../../shaders/matmul/matmul.wgsl" with { type: "text" };
+import packBSource from "../../shaders/matmul/pack_b.wgsl" with { type: "text" };
 
 const params = {
   m: "u32",
@@ -28,6 +30,11 @@ const params = {
   stride_c: "u32",
   accumulate: "u32",
 } as const;
+
+/** The vec4 kernels' parameters: stored row lengths and B's panel stride. */
+const vec4Params = { ...params, lda: "u32", ldb: "u32", b_panel: "u32" } as const;
+
+type Vec4Params = { [K in keyof typeof vec4Params]: number };
 
 const WG_X = 8;
 const WG_Y = 8;
@@ -41,15 +48,21 @@ const minElements = (p: MatmulParams) => ({
 });
 
 const vec4Options = {
-  params,
+  params: vec4Params,
   constants: { TRANS_A: "u32", TRANS_B: "u32" },
   workgroupSize: [WG_X, WG_Y, 1],
-  dispatch: (p: MatmulParams): [number, number, number] => [
+  dispatch: (p: Vec4Params): [number, number, number] => [
     Math.ceil(p.n / (8 * WG_X)),
     Math.ceil(p.m / (8 * WG_Y)),
     p.batch,
   ],
-  minElements,
+  minElements: (p: Vec4Params, c: { TRANS_A: number; TRANS_B: number }) => ({
+    a: (p.batch - 1) * p.stride_a + (c.TRANS_A ? p.k : p.m) * p.lda,
+    // In place a panel starts 64 floats after the previous one; packed, K * 64 after.
+    b: (p.batch - 1) * p.stride_b +
+      (c.TRANS_B ? p.n * p.ldb : p.b_panel === 64 ? p.k * p.ldb : Math.ceil(p.n / 64) * p.b_panel),
+    c_out: (p.batch - 1) * p.stride_c + p.m * p.n,
+  }),
 } as const;
 
 /** 8x8 outputs per invocation from vec4 loads, vec4 stores (N % 4 == 0). */
@@ -74,6 +87,21 @@ export const matmulVec4ScalarStoreKernel = defineKernel({
     c_out: { access: "read_write", type: "f32" },
   },
   ...vec4Options,
+});
+
+/** Packs B into 64-column panels, each a sequential [K, 64] block (see pack_b.wgsl). */
+export const packBKernel = defineKernel({
+  name: "shaders/matmul/pack_b.wgsl",
+  source: packBSource,
+  bindings: { src: { access: "read", type: "f32" }, dst: { access: "read_write", type: "vec4f" } },
+  params: { k: "u32", n: "u32", batch: "u32", stride_b: "u32", panels_stride: "u32" },
+  constants: { TRANS_B: "u32" },
+  workgroupSize: [64, 1, 1],
+  dispatch: (p) => linearGrid(p.batch * p.panels_stride / 4, 64),
+  minElements: (p) => ({
+    src: (p.batch - 1) * p.stride_b + p.k * p.n,
+    dst: p.batch * p.panels_stride,
+  }),
 });
 
 /** 4x4 outputs per invocation, any shape. */
@@ -146,15 +174,71 @@ export const matmulInto = (
     const transB = spec.transB ?? false;
     const constants = { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 };
     const gpu = yield* Gpu;
-    const bindings = { a, b, c_out: c };
     if (!fitsVec4(p, transA, transB)) {
-      yield* gpu.recorder.dispatch(matmulGeneralKernel, bindings, p, constants);
-    } else if (p.n % 4 === 0 && p.stride_c % 4 === 0) {
-      yield* gpu.recorder.dispatch(matmulVec4Kernel, bindings, p, constants);
+      yield* gpu.recorder.dispatch(matmulGeneralKernel, { a, b, c_out: c }, p, constants);
     } else {
-      yield* gpu.recorder.dispatch(matmulVec4ScalarStoreKernel, bindings, p, constants);
+      yield* recordVec4(a, b, c, p, transA, transB);
     }
   });
+
+/** Tuning of the vec4 path; a benchmark may change it to compare variants in one run. */
+export const matmulTuning = {
+  /**
+   * Whether B is packed into 64-column panels first (pack_b.wgsl): at
+   * 1024^3 on llvmpipe 1.3x, at [2048, 256] x [256, 256] 1.05x; with 64
+   * columns or fewer the panel is B itself, and with K = 64 B stays cached.
+   */
+  packB: (p: { n: number; k: number }): boolean => p.n >= 128 && p.k >= 128,
+};
+
+/** Records the vec4 kernel, on B packed into panels where {@link matmulTuning} says. */
+const recordVec4 = (
+  a: Tensor<"f32">,
+  b: Tensor<"f32">,
+  c: Tensor<"f32">,
+  p: MatmulParams,
+  transA: boolean,
+  transB: boolean,
+): Effect.Effect<void, GpuError, Gpu> =>
+  Effect.scoped(Effect.gen(function* () {
+    const gpu = yield* Gpu;
+    const constants = { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 };
+    const quadStores = p.n % 4 === 0 && p.stride_c % 4 === 0;
+    let ldb = transB ? p.k : p.n;
+    let strideB = p.stride_b;
+    let bPanel = 64;
+    let packed = false;
+    let bound = b;
+    if (p.n % 4 === 0 && matmulTuning.packB(p)) {
+      const batches = p.stride_b === 0 ? 1 : p.batch;
+      const panelsStride = Math.ceil(p.n / 64) * 64 * p.k;
+      bound = yield* empty([batches * panelsStride], "f32");
+      yield* gpu.recorder.dispatch(packBKernel, { src: b, dst: bound }, {
+        k: p.k,
+        n: p.n,
+        batch: batches,
+        stride_b: p.stride_b,
+        panels_stride: panelsStride,
+      }, { TRANS_B: constants.TRANS_B });
+      packed = true;
+      ldb = 64;
+      bPanel = 64 * p.k;
+      strideB = p.stride_b === 0 ? 0 : panelsStride;
+    }
+    const v: Vec4Params = {
+      ...p,
+      stride_b: strideB,
+      lda: transA ? p.m : p.k,
+      ldb,
+      b_panel: bPanel,
+    };
+    const bindings = { a, b: bound, c_out: c };
+    const used = { ...constants, TRANS_B: packed ? 0 : constants.TRANS_B };
+    yield* quadStores
+      ? gpu.recorder.dispatch(matmulVec4Kernel, bindings, v, used)
+      : gpu.recorder.dispatch(matmulVec4ScalarStoreKernel, bindings, v, used);
+    if (bound !== b) yield* release(bound);
+  }));
 
 /** C = op(A) op(B) as a new [batch?, m, n] tensor (2-D when batch is 1). */
 export const matmul = (

@@ -19,9 +19,12 @@ interface Case {
 
 // One output row (a single split: the filter kernel itself adds into `into`)
 // and many rows (split-K: the reduction pass adds), on each kernel of the
-// menu: vec4, general (odd channels), depthwise, pointwise, grouped.
+// menu: vec4 (8- and 16-channel tiles), general (odd channels), depthwise,
+// pointwise, grouped.
 const cases: readonly Case[] = [
   { input: [1, 1, 16, 8], filter: [1, 3, 8, 8], options: { padding: [0, 1] } },
+  { input: [1, 1, 16, 8], filter: [1, 3, 8, 32], options: { padding: [0, 1] } },
+  { input: [2, 9, 10, 8], filter: [3, 3, 8, 48], options: { padding: 1, stride: 2 } },
   { input: [1, 1, 9, 5], filter: [1, 3, 5, 3], options: { padding: [0, 1] } },
   { input: [1, 1, 12, 8], filter: [1, 3, 1, 8], options: { padding: [0, 1], groups: 8 } },
   { input: [1, 1, 10, 12], filter: [1, 1, 12, 20], options: {} },

@@ -108,3 +108,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "B packed into 64-column panels: exact with transposes, batches, broadcasting, accumulation",
+  ...gpuTestOptions,
+  fn: async () => {
+    // K, N >= 128 take the packed path; N = 200 leaves a partial last panel.
+    const specs: MatmulSpec[] = [
+      { m: 21, n: 200, k: 132, accumulate: true },
+      { m: 16, n: 128, k: 128, transB: true },
+      { m: 24, n: 200, k: 136, transA: true, transB: true, accumulate: true },
+      { m: 9, n: 132, k: 128, batch: 2, accumulate: true },
+      { m: 9, n: 196, k: 128, batch: 3, strideB: 0, transB: true },
+    ];
+    for (const [i, spec] of specs.entries()) {
+      const batch = spec.batch ?? 1;
+      const ints = (length: number, seed: number) =>
+        Array.from({ length }, (_, j) => ((j * 7 + seed * 13) % 7) - 3);
+      const a = ints(batch * spec.m * spec.k, i);
+      const b = ints((spec.strideB === 0 ? 1 : batch) * spec.k * spec.n, i + 1);
+      const c = ints(batch * spec.m * spec.n, i + 2);
+      const out = await runGpu(Effect.gen(function* () {
+        const ta = yield* fromArray(a, [a.length], "f32");
+        const tb = yield* fromArray(b, [b.length], "f32");
+        const tc = yield* fromArray(c, [c.length], "f32");
+        yield* matmulInto(ta, tb, tc, spec);
+        return yield* download(tc);
+      }));
+      assertClose(out, matmulReference(a, b, spec, c), 0, 0, JSON.stringify(spec));
+    }
+  },
+});
