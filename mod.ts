@@ -116,7 +116,7 @@ export {
 export { miouPlotSvg, plopCsv, reportMarkdown, stripPng } from "./src/incremental/report/mod.ts";
 
 /** Data: the built-in synthetic benchmark (VOC layout), its classes and palette, seeded RNG. */
-export { DEFAULT_SYNTHETIC_ROOT, VOC_CLASSES, writeSyntheticVoc } from "./src/data/index.ts";
+export { DEFAULT_SYNTHETIC_ROOT, VOC_CLASSES, writeSyntheticVoc } from "./src/data/mod.ts";
 export { SeededRng } from "./src/util/rng.ts";
 export { VOC_PALETTE } from "./src/data/palette.ts";
 

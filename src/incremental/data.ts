@@ -25,7 +25,7 @@ import {
   taskNames,
   trainTargetLut,
   writeSyntheticVoc,
-} from "../data/index.ts";
+} from "../data/mod.ts";
 import { hashSeed } from "../util/rng.ts";
 import { createLoader } from "../data/loader.ts";
 import { RunSetupError } from "./setup_error.ts";

@@ -16,7 +16,7 @@
  */
 import { Effect, Exit, Scope } from "effect";
 import { hashSeed } from "../util/rng.ts";
-import { stepClasses } from "../data/index.ts";
+import { stepClasses } from "../data/mod.ts";
 import { type DeepLabV3, makeDeepLabV3 } from "../nn/mod.ts";
 import { modelConfigFor } from "./model_config.ts";
 import { loadPretrained } from "../nn/checkpoint.ts";

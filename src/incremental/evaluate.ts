@@ -11,7 +11,7 @@
 import { Data, Effect } from "effect";
 import { IMAGENET_MEAN, IMAGENET_STD } from "../data/augment.ts";
 import type { Loader } from "../data/loader.ts";
-import { stepClasses, type Task } from "../data/index.ts";
+import { stepClasses, type Task } from "../data/mod.ts";
 import type { DeepLabV3 } from "../nn/mod.ts";
 import { argmax } from "../ops/reduce.ts";
 import { download } from "../tensor/tensor.ts";

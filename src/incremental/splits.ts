@@ -19,7 +19,7 @@ import {
   openCityscapes,
   openVoc,
   vocListCandidates,
-} from "../data/index.ts";
+} from "../data/mod.ts";
 import { RunSetupError } from "./setup_error.ts";
 import type { RunConfig } from "./types.ts";
 

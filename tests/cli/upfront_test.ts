@@ -7,7 +7,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { Effect } from "effect";
 import { checkDeviceFits } from "../../src/cli/fit.ts";
 import { parseTrainOptions } from "../../src/cli/train_options.ts";
-import { writeSyntheticVoc } from "../../src/data/index.ts";
+import { writeSyntheticVoc } from "../../src/data/mod.ts";
 import { largestActivation } from "../../src/incremental/memory.ts";
 import { ok } from "./support.ts";
 

@@ -20,7 +20,7 @@ import {
   readSample,
   SeededRng,
   writeSyntheticVoc,
-} from "../../src/data/index.ts";
+} from "../../src/data/mod.ts";
 import { makeDataPass } from "../../src/incremental/data_pass.ts";
 import { openRunData, passSeed, type RunData } from "../../src/incremental/data.ts";
 import type { BatchInput, NewOutputs, OldOutputs } from "../../src/incremental/method.ts";

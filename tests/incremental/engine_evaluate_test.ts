@@ -11,7 +11,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Effect } from "effect";
-import { readSample, type Task, writeSyntheticVoc } from "../../src/data/index.ts";
+import { readSample, type Task, writeSyntheticVoc } from "../../src/data/mod.ts";
 import { SeededRng } from "../../src/util/rng.ts";
 import { constant } from "../../src/autograd/tape.ts";
 import { evaluateStep } from "../../src/incremental/evaluate.ts";

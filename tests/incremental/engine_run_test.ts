@@ -13,7 +13,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Effect } from "effect";
-import { writeSyntheticVoc } from "../../src/data/index.ts";
+import { writeSyntheticVoc } from "../../src/data/mod.ts";
 import { readCheckpoint } from "../../src/nn/checkpoint.ts";
 import { openRunData } from "../../src/incremental/data.ts";
 import { runIncremental, type RunSummary } from "../../src/incremental/engine.ts";

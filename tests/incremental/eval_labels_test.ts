@@ -7,7 +7,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Effect } from "effect";
 import { createLoader } from "../../src/data/loader.ts";
-import { evalLut, findTask, openVoc, stepClasses, type Task } from "../../src/data/index.ts";
+import { evalLut, findTask, openVoc, stepClasses, type Task } from "../../src/data/mod.ts";
 import { evaluateStep } from "../../src/incremental/evaluate.ts";
 import { deepLabConfig, makeDeepLabV3 } from "../../src/nn/mod.ts";
 import { tempDir, writeVoc } from "../data/fixtures.ts";

@@ -10,7 +10,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Effect } from "effect";
-import { writeSyntheticVoc } from "../../src/data/index.ts";
+import { writeSyntheticVoc } from "../../src/data/mod.ts";
 import { runDeno, tinyTrainArgs } from "../support/train_cli.ts";
 
 const root = await Deno.makeTempDir({ prefix: "gsc-guards-" });

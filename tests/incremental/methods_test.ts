@@ -23,7 +23,7 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { Effect, Result, Scope } from "effect";
 import { grad, type Node, parameter } from "../../src/autograd/tape.ts";
 import { GSC_DEFAULTS, parseTrainOptions } from "../../src/cli/mod.ts";
-import { type ClassTask, findTask, SeededRng, stepClasses } from "../../src/data/index.ts";
+import { type ClassTask, findTask, SeededRng, stepClasses } from "../../src/data/mod.ts";
 import {
   type BatchInput,
   classStepTable,

@@ -14,7 +14,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { Effect, Result, Scope } from "effect";
 import { parseTrainOptions } from "../../src/cli/mod.ts";
-import { type ClassTask, findTask, stepClasses } from "../../src/data/index.ts";
+import { type ClassTask, findTask, stepClasses } from "../../src/data/mod.ts";
 import { plopLocalPod } from "../../src/incremental/losses/mod.ts";
 import { classStepTable, type DataPass, type StepInfo } from "../../src/incremental/method.ts";
 import { plop, PLOP_LOGITS_FACTOR } from "../../src/incremental/methods/plop.ts";

@@ -4,7 +4,25 @@
  *
  * @module
  */
-export * from "./ppr.ts";
-export * from "./prototypes.ts";
-export * from "./sgc.ts";
-export * from "./ssrd.ts";
+export { pseudoRelabel, pseudoRelabelKernels } from "./ppr.ts";
+export type { PprOptions } from "./ppr.ts";
+export {
+  accumulatePrototypes,
+  finalizePrototypes,
+  finalizePrototypesKernels,
+  prototypeSumKernel,
+} from "./prototypes.ts";
+export type { PrototypeSet } from "./prototypes.ts";
+export { sgcGroupSumKernel, sgcWeights, sgcWeightsKernel, sgcWeightsUnclipped } from "./sgc.ts";
+export type { SgcOptions } from "./sgc.ts";
+export {
+  ssrdBackwardKernel,
+  ssrdLoss,
+  ssrdRelationSumKernel,
+  ssrdSharp,
+  ssrdSharpKernel,
+  ssrdSoft,
+  ssrdSoftFinalizeKernel,
+  ssrdStatsKernel,
+} from "./ssrd.ts";
+export type { SsrdOptions } from "./ssrd.ts";

@@ -14,11 +14,14 @@ import { type ReportInput, reportMarkdown } from "./markdown.ts";
 import { miouPlotSvg } from "./plot_svg.ts";
 import { stripPng, type StripRow } from "./strips.ts";
 
-export * from "./csv.ts";
-export * from "./json.ts";
-export * from "./markdown.ts";
-export * from "./plot_svg.ts";
-export * from "./strips.ts";
+export { plopCsv, plopCsvRow, pythonFloat } from "./csv.ts";
+export { parseStepJson, stepJson } from "./json.ts";
+export type { StepRecord } from "./json.ts";
+export { classList, percent, reportMarkdown } from "./markdown.ts";
+export type { ReportInput } from "./markdown.ts";
+export { escapeXml, miouPlotSvg, PLOT_SERIES } from "./plot_svg.ts";
+export { maskColour, STRIP_GAP, stripPixels, stripPng } from "./strips.ts";
+export type { StripRow } from "./strips.ts";
 
 /** A report file could not be written. */
 export class ReportWriteError extends Data.TaggedError("ReportWriteError")<{
