@@ -15,6 +15,7 @@ import type { Dataset, SampleRef } from "./dataset.ts";
 import type { SampleError, SkippedSample } from "./errors.ts";
 import { dirName, type FileStamp, fileStamp, joinPath } from "./files.ts";
 import { classSetOf, readLabel, readSample } from "./sample.ts";
+import { writeFileAtomically } from "../io/atomic.ts";
 
 /** Options of {@link computeClassSets}. */
 export interface ClassSetOptions {
@@ -100,11 +101,9 @@ async function loadCache(file: string): Promise<CacheFile> {
   return { version: CACHE_VERSION, entries: {} };
 }
 
-/** Writes through a temporary file and a rename, so a crash never leaves half a cache. */
+/** Writes atomically, so a crash never leaves half a cache. */
 async function saveCache(file: string, cache: CacheFile): Promise<void> {
-  const temporary = `${file}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(temporary, JSON.stringify(cache));
-  await Deno.rename(temporary, file);
+  await writeFileAtomically(file, JSON.stringify(cache));
 }
 
 /** Computes (or loads from the cache) the label set of every sample of a dataset. */

@@ -16,6 +16,7 @@
  * @module
  */
 import { Data, Effect, Result } from "effect";
+import { writeFileAtomically } from "./atomic.ts";
 import { DATA_CHECKSUM_KEY, dataChecksum, dataHasher, isChecksum } from "./integrity.ts";
 
 /** Element types this module reads and writes (F16 and BF16 are read as F32). */
@@ -398,31 +399,6 @@ export const readSafetensors = (
     catch: (e) => new SafetensorsIoError({ file: path, reason: describe(e) }),
   }).pipe(Effect.flatMap((bytes) => Effect.fromResult(decodeSafetensors(bytes, path))));
 
-const dirAndBase = (path: string): [string, string] => {
-  const slash = path.lastIndexOf("/");
-  return slash < 0 ? [".", path] : [path.slice(0, slash) || "/", path.slice(slash + 1)];
-};
-
-/** Writes bytes to `path` atomically: temp file in the same directory, fsync, rename. */
-const writeAtomically = async (path: string, bytes: Uint8Array): Promise<void> => {
-  const [dir, base] = dirAndBase(path);
-  const temp = `${dir}/.${base}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
-  try {
-    const file = await Deno.open(temp, { write: true, createNew: true });
-    try {
-      let written = 0;
-      while (written < bytes.length) written += await file.write(bytes.subarray(written));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temp, path);
-  } catch (e) {
-    await Deno.remove(temp).catch(() => {});
-    throw e;
-  }
-};
-
 /** Encodes tensors and metadata and writes them to `path` atomically. */
 export const writeSafetensors = (
   path: string,
@@ -433,7 +409,7 @@ export const writeSafetensors = (
   Effect.fromResult(encodeSafetensors(tensors, metadata, options)).pipe(
     Effect.flatMap((bytes) =>
       Effect.tryPromise({
-        try: () => writeAtomically(path, bytes),
+        try: () => writeFileAtomically(path, bytes),
         catch: (e) => new SafetensorsIoError({ file: path, reason: describe(e) }),
       })
     ),

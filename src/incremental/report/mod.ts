@@ -13,6 +13,7 @@ import { stepJson } from "./json.ts";
 import { type ReportInput, reportMarkdown } from "./markdown.ts";
 import { miouPlotSvg } from "./plot_svg.ts";
 import { stripPng, type StripRow } from "./strips.ts";
+import { writeFileAtomically } from "../../io/atomic.ts";
 
 export { plopCsv, plopCsvRow, pythonFloat } from "./csv.ts";
 export { parseStepJson, stepJson } from "./json.ts";
@@ -29,27 +30,10 @@ export class ReportWriteError extends Data.TaggedError("ReportWriteError")<{
   readonly reason: string;
 }> {}
 
-const parentOf = (path: string) => {
-  const slash = path.lastIndexOf("/");
-  return slash > 0 ? path.slice(0, slash) : undefined;
-};
-
 /** Writes text or bytes to `path` atomically, creating its directory if needed. */
 export const writeFileAtomic = (path: string, data: Uint8Array | string) =>
   Effect.tryPromise({
-    try: async () => {
-      const directory = parentOf(path);
-      if (directory) await Deno.mkdir(directory, { recursive: true });
-      const temporary = `${path}.${Deno.pid}.tmp`;
-      try {
-        if (typeof data === "string") await Deno.writeTextFile(temporary, data);
-        else await Deno.writeFile(temporary, data);
-        await Deno.rename(temporary, path);
-      } catch (error) {
-        await Deno.remove(temporary).catch(() => undefined);
-        throw error;
-      }
-    },
+    try: () => writeFileAtomically(path, data, { makeFolder: true }),
     catch: (error) => new ReportWriteError({ path, reason: String(error) }),
   });
 
