@@ -49,10 +49,10 @@ const minElements = (p: MatmulParams) => ({
 
 const vec4Options = {
   params: vec4Params,
-  constants: { TRANS_A: "u32", TRANS_B: "u32" },
+  constants: { TRANS_A: "u32", TRANS_B: "u32", COL_QUADS: "u32" },
   workgroupSize: [WG_X, WG_Y, 1],
-  dispatch: (p: Vec4Params): [number, number, number] => [
-    Math.ceil(p.n / (8 * WG_X)),
+  dispatch: (p: Vec4Params, c: { COL_QUADS: number }): [number, number, number] => [
+    Math.ceil(p.n / (4 * c.COL_QUADS * WG_X)),
     Math.ceil(p.m / (8 * WG_Y)),
     p.batch,
   ],
@@ -189,6 +189,12 @@ export const matmulTuning = {
    * columns or fewer the panel is B itself, and with K = 64 B stays cached.
    */
   packB: (p: { n: number; k: number }): boolean => p.n >= 128 && p.k >= 128,
+  /**
+   * Column quads per invocation's block: 4 (8x16, 1.1-1.3x at N >= 128 on
+   * llvmpipe) once N fills the 8 lanes of a workgroup row with 16 columns
+   * each; 2 (8x8) below, where wider blocks would leave lanes idle.
+   */
+  colQuads: (p: { n: number }): number => p.n >= 128 ? 4 : 2,
 };
 
 /** Records the vec4 kernel, on B packed into panels where {@link matmulTuning} says. */
@@ -233,7 +239,11 @@ const recordVec4 = (
       b_panel: bPanel,
     };
     const bindings = { a, b: bound, c_out: c };
-    const used = { ...constants, TRANS_B: packed ? 0 : constants.TRANS_B };
+    const used = {
+      ...constants,
+      TRANS_B: packed ? 0 : constants.TRANS_B,
+      COL_QUADS: matmulTuning.colQuads(p),
+    };
     yield* quadStores
       ? gpu.recorder.dispatch(matmulVec4Kernel, bindings, v, used)
       : gpu.recorder.dispatch(matmulVec4ScalarStoreKernel, bindings, v, used);

@@ -114,8 +114,12 @@ Deno.test({
     "B packed into 64-column panels: exact with transposes, batches, broadcasting, accumulation",
   ...gpuTestOptions,
   fn: async () => {
-    // K, N >= 128 take the packed path; N = 200 leaves a partial last panel.
+    // N >= 128 takes 8x16 blocks, K >= 128 as well packs B; N = 200 leaves a
+    // partial last panel, N = 130 (B transposed, scalar stores) a partial block.
     const specs: MatmulSpec[] = [
+      { m: 21, n: 132, k: 12, transB: true, accumulate: true },
+      { m: 13, n: 130, k: 8, transB: true, accumulate: true },
+      { m: 12, n: 140, k: 20, transA: true, batch: 2 },
       { m: 21, n: 200, k: 132, accumulate: true },
       { m: 16, n: 128, k: 128, transB: true },
       { m: 24, n: 200, k: 136, transA: true, transB: true, accumulate: true },
