@@ -10,7 +10,7 @@ import { binary, scale as scaleOp, unary } from "../ops/elementwise.ts";
 import { matmul as matmulOp } from "../ops/matmul.ts";
 import { reduce } from "../ops/reduce.ts";
 import { full } from "../ops/core.ts";
-import { reshape } from "../tensor/tensor.ts";
+import { reshape, type Shape } from "../tensor/tensor.ts";
 import { type GpuScoped, type Node, record } from "./tape.ts";
 
 /** a + b (same shapes). */
@@ -94,3 +94,12 @@ export const sumAll = (a: Node): GpuScoped<Node> =>
         return [yield* binary("add", zeros, g)];
       }), "sumAll");
   });
+
+/** A node viewed with another shape (no copy); the gradient is viewed back. */
+export const reshapeNode = (x: Node, shape: Shape): Node =>
+  record(
+    reshape(x.value, shape),
+    [x],
+    (g) => Effect.succeed([reshape(g, x.value.shape)]),
+    "reshape",
+  );

@@ -13,6 +13,9 @@ import {
   crossEntropy as crossEntropyOp,
   crossEntropyBackward,
   type CrossEntropyOptions,
+  unbiasedCrossEntropy as unbiasedCrossEntropyOp,
+  unbiasedCrossEntropyBackward,
+  type UnbiasedCrossEntropyOptions,
 } from "../ops/cross_entropy.ts";
 import { klDivergence as klOp, klDivergenceBackward, type KlOptions } from "../ops/kl.ts";
 import { bceWithLogits as bceOp, bceWithLogitsBackward } from "../ops/bce.ts";
@@ -50,6 +53,31 @@ export const crossEntropy = (
   labels: Tensor<"i32">,
   options: CrossEntropyOptions = {},
 ): GpuScoped<Node> => Effect.map(crossEntropyChecked(logits, labels, options), (r) => r.loss);
+
+/**
+ * MiB's unbiased cross-entropy (the unbiased mode of the cross-entropy) of
+ * `logits` [N, H, W, C] against `labels` [N, H, W] with `oldClasses` =
+ * |C_{0:t-1}| (background included); a [1] node.
+ */
+export const unbiasedCrossEntropy = (
+  logits: Node,
+  labels: Tensor<"i32">,
+  oldClasses: number,
+  options: UnbiasedCrossEntropyOptions = {},
+): GpuScoped<Node> =>
+  Effect.gen(function* () {
+    const r = yield* unbiasedCrossEntropyOp(logits.value, labels, oldClasses, options);
+    return record(
+      r.loss,
+      [logits],
+      (g) =>
+        Effect.map(
+          unbiasedCrossEntropyBackward(logits.value, labels, oldClasses, g, r.totals, options),
+          (dz) => [dz],
+        ),
+      "unbiasedCrossEntropy",
+    );
+  });
 
 /**
  * KL(teacher || student) per pixel over channels, reduced (mean by default).

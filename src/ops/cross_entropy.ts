@@ -9,6 +9,17 @@
  * returns a u32 `badLabels` counter, so a bad label set never trains silently
  * and never stalls the GPU queue with a readback.
  *
+ * The unbiased mode is MiB's unbiased cross-entropy (fcdl94/MiB
+ * utils/loss.py, UnbiasedCrossEntropy): at step t the background of the new
+ * data also covers the old classes, so a pixel labelled background (any
+ * label below `oldClasses`, which MiB maps to 0) is scored by the merged
+ * probability p(0) + sum_{old c} p(c), i.e. lse(z_0..z_{old-1}) - lse(z).
+ * Labels of the new classes score as in plain cross-entropy; 255 (and any
+ * label outside [0, C)) is ignored, not counted. Its mean divides by the
+ * valid pixels (`meanOver: "valid"`, like plain CE, so oldClasses = 1 is
+ * plain CE) or, as MiB's train.py does with reduction 'none' and
+ * `loss.mean()`, by every pixel (`meanOver: "all"`).
+ *
  * @module
  */
 import { Effect, type Scope } from "effect";
@@ -21,6 +32,13 @@ import { reduceLossRows, type Reduction, reductionCode, upstreamWgsl } from "./l
 import forwardSource from "../../shaders/loss/ce_forward.wgsl" with { type: "text" };
 import backwardSource from "../../shaders/loss/ce_backward.wgsl" with { type: "text" };
 import countSource from "../../shaders/loss/count_to_u32.wgsl" with { type: "text" };
+import lseRangeSource from "../../shaders/loss/lse_range.wgsl" with { type: "text" };
+import unbiasedForwardSource from "../../shaders/loss/unbiased_ce_forward.wgsl" with {
+  type: "text",
+};
+import unbiasedBackwardSource from "../../shaders/loss/unbiased_ce_backward.wgsl" with {
+  type: "text",
+};
 
 const WG = 64;
 
@@ -198,6 +216,160 @@ export const crossEntropyBackward = (
         HAS_WEIGHT: options.weights ? 1 : 0,
         REDUCTION: reductionCode(options.reduction ?? "mean"),
       },
+    );
+    return dz;
+  });
+
+const unbiasedParams = {
+  pixels: "u32",
+  channels: "u32",
+  old_classes: "u32",
+  den_index: "u32",
+} as const;
+
+/** Per-pixel rows (w * loss, valid) of the unbiased cross-entropy. */
+export const unbiasedCeForwardKernel = defineKernel({
+  name: "shaders/loss/unbiased_ce_forward.wgsl",
+  source: lseRangeSource + unbiasedForwardSource,
+  bindings: {
+    logits: { access: "read", type: "f32" },
+    labels: { access: "read", type: "i32" },
+    weights: { access: "read", type: "f32" },
+    rows: { access: "read_write", type: "f32" },
+  },
+  params: unbiasedParams,
+  constants: { HAS_WEIGHT: "u32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: ({ pixels }) => linearGrid(pixels, WG),
+  minElements: ({ pixels, channels }, { HAS_WEIGHT }) => ({
+    logits: pixels * channels,
+    labels: pixels,
+    weights: HAS_WEIGHT ? pixels : 0,
+    rows: 2 * pixels,
+  }),
+});
+
+/** Gradient of the unbiased cross-entropy with respect to the logits. */
+export const unbiasedCeBackwardKernel = defineKernel({
+  name: "shaders/loss/unbiased_ce_backward.wgsl",
+  source: upstreamWgsl + lseRangeSource + unbiasedBackwardSource,
+  bindings: {
+    logits: { access: "read", type: "f32" },
+    labels: { access: "read", type: "i32" },
+    weights: { access: "read", type: "f32" },
+    grad: { access: "read", type: "f32" },
+    totals: { access: "read", type: "f32" },
+    dz: { access: "read_write", type: "f32" },
+  },
+  params: unbiasedParams,
+  constants: { HAS_WEIGHT: "u32", REDUCTION: "u32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: ({ pixels }) => linearGrid(pixels, WG),
+  minElements: ({ pixels, channels, den_index }, { HAS_WEIGHT }) => ({
+    logits: pixels * channels,
+    labels: pixels,
+    weights: HAS_WEIGHT ? pixels : 0,
+    grad: 1,
+    totals: den_index + 1,
+    dz: pixels * channels,
+  }),
+});
+
+/** Options of the unbiased mode ({@link unbiasedCrossEntropy}). */
+export interface UnbiasedCrossEntropyOptions {
+  /** Per-pixel weights [N, H, W]: scale each pixel's loss and gradient (no gradient). */
+  readonly weights?: Tensor<"f32">;
+  /** "valid" (default): divide by the valid pixels; "all": by every pixel, as MiB's train.py does. */
+  readonly meanOver?: "valid" | "all";
+}
+
+/** Checks the shapes of the unbiased mode; returns the [pixels, channels] view. */
+export const checkLogits = (
+  kernel: string,
+  logits: Tensor<"f32">,
+  labels: Tensor<"i32">,
+  oldClasses: number,
+  weights?: Tensor<"f32">,
+): BindingError | { pixels: number; channels: number } => {
+  const view = channelView(logits.shape);
+  const fail = (binding: string, reason: string) => new BindingError({ kernel, binding, reason });
+  if (view.channels === 0 || labels.elements !== view.pixels) {
+    return fail("labels", `${labels.elements} labels for logits [${logits.shape.join(", ")}]`);
+  }
+  if (!Number.isInteger(oldClasses) || oldClasses < 1 || oldClasses > view.channels) {
+    return fail("params.old_classes", `${oldClasses} old classes of ${view.channels} channels`);
+  }
+  if (weights && weights.elements !== view.pixels) {
+    return fail("weights", `${weights.elements} weights for ${view.pixels} pixels`);
+  }
+  return view;
+};
+
+/** Result of {@link unbiasedCrossEntropy}. */
+export interface UnbiasedCrossEntropyResult {
+  /** [1]: the mean loss. */
+  readonly loss: Tensor<"f32">;
+  /** Column totals (loss sum, valid, pixels) read by the backward. */
+  readonly totals: Tensor<"f32">;
+}
+
+// Totals are (loss sum, valid, pixels): the mean's denominator is column 1 or 2.
+const unbiasedDenIndex = (options: UnbiasedCrossEntropyOptions) =>
+  options.meanOver === "all" ? 2 : 1;
+
+/**
+ * The unbiased mode of the cross-entropy: `logits` [N, H, W, C] against
+ * `labels` [N, H, W] with `oldClasses` = |C_{0:t-1}| (background included).
+ */
+export const unbiasedCrossEntropy = (
+  logits: Tensor<"f32">,
+  labels: Tensor<"i32">,
+  oldClasses: number,
+  options: UnbiasedCrossEntropyOptions = {},
+): Effect.Effect<UnbiasedCrossEntropyResult, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const kernel = unbiasedCeForwardKernel.name;
+    const view = checkLogits(kernel, logits, labels, oldClasses, options.weights);
+    if (view instanceof BindingError) return yield* view;
+    const { pixels, channels } = view;
+    const gpu = yield* Gpu;
+    const denIndex = unbiasedDenIndex(options);
+    const p = { pixels, channels, old_classes: oldClasses, den_index: denIndex };
+    const rows = yield* empty([pixels, 2], "f32");
+    yield* gpu.recorder.dispatch(
+      unbiasedCeForwardKernel,
+      { logits, labels, weights: options.weights ?? logits, rows },
+      p,
+      { HAS_WEIGHT: options.weights ? 1 : 0 },
+    );
+    const reduced = yield* reduceLossRows(rows, pixels, 2, "mean", denIndex, [1]);
+    return { loss: reduced.value, totals: reduced.totals };
+  });
+
+/** Gradient of {@link unbiasedCrossEntropy} from the output gradient [1] and the forward's totals. */
+export const unbiasedCrossEntropyBackward = (
+  logits: Tensor<"f32">,
+  labels: Tensor<"i32">,
+  oldClasses: number,
+  grad: Tensor<"f32">,
+  totals: Tensor<"f32">,
+  options: UnbiasedCrossEntropyOptions = {},
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const { pixels, channels } = channelView(logits.shape);
+    const gpu = yield* Gpu;
+    const p = {
+      pixels,
+      channels,
+      old_classes: oldClasses,
+      den_index: unbiasedDenIndex(options),
+    };
+    const dz = yield* empty(logits.shape, "f32");
+    yield* gpu.recorder.dispatch(
+      unbiasedCeBackwardKernel,
+      { logits, labels, weights: options.weights ?? logits, grad, totals, dz },
+      p,
+      { HAS_WEIGHT: options.weights ? 1 : 0, REDUCTION: reductionCode("mean") },
     );
     return dz;
   });

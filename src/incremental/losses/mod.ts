@@ -1,23 +1,26 @@
 /**
- * The baselines' losses (LwF, ILT, MiB, PLOP) as GPU ops with autograd:
- * what the methods in `../methods/` build their objectives from.
+ * The baselines' losses (LwF, ILT, MiB, PLOP) with autograd: what the
+ * methods in `../methods/` build their objectives from. The kernels live in
+ * `ops/` (cross_entropy, distill, pod, pseudo_labels) and the nodes in
+ * `autograd/`; this barrel names them for the methods.
  *
  * @module
  */
-export { checkLogits, unbiasedCrossEntropy, type UnbiasedCrossEntropyOptions } from "./unbiased.ts";
-export { type DistillationOptions, knowledgeDistillation, unbiasedDistillation } from "./kd.ts";
+export { checkLogits, type UnbiasedCrossEntropyOptions } from "../../ops/cross_entropy.ts";
+export { unbiasedCrossEntropy } from "../../autograd/losses.ts";
+export { type DistillationOptions } from "../../ops/distill.ts";
+export { knowledgeDistillation, unbiasedDistillation } from "../../autograd/distill.ts";
 export { featureDistillation } from "./features.ts";
+export { type LocalPodOptions, podLayout } from "../../ops/pod.ts";
+export { podEmbedding } from "../../autograd/pod.ts";
 export {
   collapseNewLogits,
   localPod,
   localPodLayer,
-  type LocalPodOptions,
   plopLocalPod,
   type PlopPodFactors,
   type PlopPodInputs,
   podAdaptiveFactor,
-  podEmbedding,
-  podLayout,
 } from "./pod.ts";
 export {
   entropyHistogram,
@@ -27,4 +30,4 @@ export {
   medianThresholds,
   plopPseudoLabels,
   type PseudoLabels,
-} from "./pseudo.ts";
+} from "../../ops/pseudo_labels.ts";

@@ -10,13 +10,13 @@
  * @module
  */
 import { Effect, type Scope } from "effect";
-import { Gpu } from "../../gpu/device.ts";
-import { BindingError, type GpuError } from "../../gpu/errors.ts";
-import { type BindingSpec, defineKernel, type Kernel } from "../../gpu/kernel.ts";
-import type { BufferView } from "../../gpu/recorder.ts";
-import { empty, type Tensor } from "../../tensor/tensor.ts";
-import sumSource from "../../../shaders/gsc/segment_sum.wgsl" with { type: "text" };
-import totalsSource from "../../../shaders/gsc/segment_totals.wgsl" with { type: "text" };
+import { Gpu } from "../gpu/device.ts";
+import { BindingError, type GpuError } from "../gpu/errors.ts";
+import { type BindingSpec, defineKernel, type Kernel } from "../gpu/kernel.ts";
+import type { BufferView } from "../gpu/recorder.ts";
+import { empty, type Tensor } from "../tensor/tensor.ts";
+import sumSource from "../../shaders/segments/sum.wgsl" with { type: "text" };
+import totalsSource from "../../shaders/segments/totals.wgsl" with { type: "text" };
 
 /** Uniform parameters every segmented-sum kernel declares (each value function uses some). */
 export const segmentParams = {
@@ -55,7 +55,7 @@ export const segmentSumKernel = <const B extends Record<string, BindingSpec>>(
   inputs: B,
 ): SumKernel<B> =>
   defineKernel({
-    name: `shaders/gsc/segment_sum.wgsl<${name}>`,
+    name: `shaders/segments/sum.wgsl<${name}>`,
     source: valueSource + sumSource,
     bindings: { ...inputs, partials: { access: "read_write", type: "f32" } as const },
     params: segmentParams,
@@ -72,7 +72,7 @@ const TOTALS_WG = 64;
 
 const totalsKernelFor = (countType: "u32" | "f32") =>
   defineKernel({
-    name: `shaders/gsc/segment_totals.wgsl<${countType}>`,
+    name: `shaders/segments/totals.wgsl<${countType}>`,
     source: `alias Count = ${countType};\n${totalsSource}`,
     bindings: {
       partials: { access: "read", type: "f32" },

@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { Effect } from "effect";
-import { pseudoRelabel } from "../../../src/incremental/gsc/ppr.ts";
-import { pseudoRelabelReference } from "../../../src/ops/reference/gsc.ts";
-import { download, fromArray } from "../../../src/tensor/tensor.ts";
-import { gpuTestOptions, runGpu } from "../../support/gpu.ts";
-import { floats, shapeOf } from "../../support/arbitrary.ts";
+import { pseudoRelabel } from "../../src/ops/pseudo_relabel.ts";
+import { pseudoRelabelReference } from "../../src/ops/reference/gsc.ts";
+import { download, fromArray } from "../../src/tensor/tensor.ts";
+import { gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { floats, shapeOf } from "../support/arbitrary.ts";
 
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 

@@ -22,24 +22,24 @@
  * @module
  */
 import { Effect, type Scope } from "effect";
-import { Gpu } from "../../gpu/device.ts";
-import { BindingError, type GpuError } from "../../gpu/errors.ts";
-import { defineKernel, linearGrid } from "../../gpu/kernel.ts";
-import { fillInto } from "../../ops/core.ts";
-import { channelView } from "../../ops/softmax.ts";
-import { empty, type Tensor } from "../../tensor/tensor.ts";
-import entropySource from "../../../shaders/incremental/entropy.wgsl" with { type: "text" };
-import histogramSource from "../../../shaders/incremental/entropy_histogram.wgsl" with {
+import { Gpu } from "../gpu/device.ts";
+import { BindingError, type GpuError } from "../gpu/errors.ts";
+import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { fillInto } from "./core.ts";
+import { channelView } from "./softmax.ts";
+import { empty, type Tensor } from "../tensor/tensor.ts";
+import entropySource from "../../shaders/pseudo_labels/entropy.wgsl" with { type: "text" };
+import histogramSource from "../../shaders/pseudo_labels/entropy_histogram.wgsl" with {
   type: "text",
 };
-import pseudoSource from "../../../shaders/incremental/pseudo_labels.wgsl" with { type: "text" };
-import factorSource from "../../../shaders/incremental/pseudo_factor.wgsl" with { type: "text" };
+import pseudoSource from "../../shaders/pseudo_labels/pseudo_labels.wgsl" with { type: "text" };
+import factorSource from "../../shaders/pseudo_labels/pseudo_factor.wgsl" with { type: "text" };
 
 const WG = 64;
 
 /** Adds the step's background pixels to the per-class entropy histogram. */
 export const entropyHistogramKernel = defineKernel({
-  name: "shaders/incremental/entropy_histogram.wgsl",
+  name: "shaders/pseudo_labels/entropy_histogram.wgsl",
   source: entropySource + histogramSource,
   bindings: {
     old_logits: { access: "read", type: "f32" },
@@ -58,7 +58,7 @@ export const entropyHistogramKernel = defineKernel({
 
 /** Pseudo labels and per-image (background, confident) counts. */
 export const pseudoLabelsKernel = defineKernel({
-  name: "shaders/incremental/pseudo_labels.wgsl",
+  name: "shaders/pseudo_labels/pseudo_labels.wgsl",
   source: entropySource + pseudoSource,
   bindings: {
     old_logits: { access: "read", type: "f32" },
@@ -81,7 +81,7 @@ export const pseudoLabelsKernel = defineKernel({
 
 /** Each pixel's image factor, and their mean. */
 export const pseudoFactorKernel = defineKernel({
-  name: "shaders/incremental/pseudo_factor.wgsl",
+  name: "shaders/pseudo_labels/pseudo_factor.wgsl",
   source: factorSource,
   bindings: {
     counts: { access: "read", type: "u32" },

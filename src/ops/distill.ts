@@ -11,28 +11,22 @@
  * classes (`.mean(dim=1)`, resp. `/ targets.shape[1]`) and then over all
  * B*H*W pixels; an optional mask multiplies pixels but, as in MiB, the mean
  * still divides by the pixel count. One fused kernel per direction serves
- * both (constant UNBIASED).
+ * both (constant UNBIASED). The differentiable nodes are in
+ * `autograd/distill.ts`.
  *
  * @module
  */
-import { Effect } from "effect";
-import { Gpu } from "../../gpu/device.ts";
-import { BindingError } from "../../gpu/errors.ts";
-import { defineKernel, linearGrid } from "../../gpu/kernel.ts";
-import { type GpuScoped, type Node, record } from "../../autograd/tape.ts";
-import { reduceLossRows, reductionCode, upstreamWgsl } from "../../ops/loss.ts";
-import { channelView } from "../../ops/softmax.ts";
-import { empty, type Tensor } from "../../tensor/tensor.ts";
-import commonSource from "../../../shaders/incremental/common.wgsl" with { type: "text" };
-import distillSource from "../../../shaders/incremental/distill_common.wgsl" with {
-  type: "text",
-};
-import forwardSource from "../../../shaders/incremental/distill_forward.wgsl" with {
-  type: "text",
-};
-import backwardSource from "../../../shaders/incremental/distill_backward.wgsl" with {
-  type: "text",
-};
+import { Effect, type Scope } from "effect";
+import { Gpu } from "../gpu/device.ts";
+import { BindingError, type GpuError } from "../gpu/errors.ts";
+import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { reduceLossRows, reductionCode, upstreamWgsl } from "./loss.ts";
+import { channelView } from "./softmax.ts";
+import { empty, type Tensor } from "../tensor/tensor.ts";
+import commonSource from "../../shaders/loss/lse_range.wgsl" with { type: "text" };
+import distillSource from "../../shaders/distill/common.wgsl" with { type: "text" };
+import forwardSource from "../../shaders/distill/forward.wgsl" with { type: "text" };
+import backwardSource from "../../shaders/distill/backward.wgsl" with { type: "text" };
 
 const WG = 64;
 
@@ -52,7 +46,7 @@ const sizes = (p: { pixels: number; channels: number; old_classes: number }, mas
 
 /** Per-pixel distillation loss rows [P, 1]. */
 export const distillForwardKernel = defineKernel({
-  name: "shaders/incremental/distill_forward.wgsl",
+  name: "shaders/distill/forward.wgsl",
   source: commonSource + distillSource + forwardSource,
   bindings: {
     logits: { access: "read", type: "f32" },
@@ -69,7 +63,7 @@ export const distillForwardKernel = defineKernel({
 
 /** Student gradient of the distillation. */
 export const distillBackwardKernel = defineKernel({
-  name: "shaders/incremental/distill_backward.wgsl",
+  name: "shaders/distill/backward.wgsl",
   source: upstreamWgsl + commonSource + distillSource + backwardSource,
   bindings: {
     logits: { access: "read", type: "f32" },
@@ -99,23 +93,35 @@ export interface DistillationOptions {
   readonly mask?: Tensor<"f32">;
 }
 
-const distill = (
+/** Result of {@link distill}: the loss and what its backward reads. */
+export interface DistillResult {
+  /** [1]: the mean loss. */
+  readonly loss: Tensor<"f32">;
+  /** Column totals (loss sum, pixels). */
+  readonly totals: Tensor<"f32">;
+}
+
+/**
+ * The distillation of `teacher` [N, H, W, old] (logits) into `student`
+ * [N, H, W, C]: MiB's unbiased KD when `unbiased`, else its KD for LwF.
+ */
+export const distill = (
   unbiased: boolean,
-  student: Node,
+  student: Tensor<"f32">,
   teacher: Tensor<"f32">,
   oldClasses: number,
-  options: DistillationOptions,
-): GpuScoped<Node> =>
+  options: DistillationOptions = {},
+): Effect.Effect<DistillResult, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
     const kernel = distillForwardKernel.name;
     const fail = (binding: string, reason: string) => new BindingError({ kernel, binding, reason });
-    const { pixels, channels } = channelView(student.value.shape);
+    const { pixels, channels } = channelView(student.shape);
     const old = channelView(teacher.shape);
     if (old.channels !== oldClasses || old.pixels !== pixels || oldClasses > channels) {
       return yield* fail(
         "teacher",
         `teacher [${teacher.shape.join(", ")}] does not give ${oldClasses} old classes for ` +
-          `student [${student.value.shape.join(", ")}]`,
+          `student [${student.shape.join(", ")}]`,
       );
     }
     if (!Number.isInteger(oldClasses) || oldClasses < 1) {
@@ -127,49 +133,49 @@ const distill = (
     const alpha = options.alpha ?? 1;
     if (!Number.isFinite(alpha)) return yield* fail("params.alpha", `alpha ${alpha}`);
     const gpu = yield* Gpu;
-    // Totals are (loss sum, pixels): MiB's mean divides by every pixel.
-    const p = { pixels, channels, old_classes: oldClasses, alpha, den_index: 1 };
-    const constants = { UNBIASED: unbiased ? 1 : 0, HAS_MASK: options.mask ? 1 : 0 };
-    const mask = options.mask ?? teacher;
     const rows = yield* empty([pixels, 1], "f32");
     yield* gpu.recorder.dispatch(
       distillForwardKernel,
-      { logits: student.value, teacher, mask, rows },
-      p,
-      constants,
+      { logits: student, teacher, mask: options.mask ?? teacher, rows },
+      distillParams(pixels, channels, oldClasses, alpha),
+      { UNBIASED: unbiased ? 1 : 0, HAS_MASK: options.mask ? 1 : 0 },
     );
     const reduced = yield* reduceLossRows(rows, pixels, 1, "mean", 1, [1]);
-    return record(reduced.value, [student], (grad) =>
-      Effect.gen(function* () {
-        const dz = yield* empty(student.value.shape, "f32");
-        yield* gpu.recorder.dispatch(
-          distillBackwardKernel,
-          { logits: student.value, teacher, mask, grad, totals: reduced.totals, dz },
-          p,
-          { ...constants, REDUCTION: reductionCode("mean") },
-        );
-        return [dz];
-      }), unbiased ? "unbiasedDistillation" : "knowledgeDistillation");
+    return { loss: reduced.value, totals: reduced.totals };
   });
 
-/**
- * MiB's unbiased knowledge distillation of the old model's logits [N, H, W, old]
- * into the new logits [N, H, W, C]; a [1] node (gradient to the new logits only).
- */
-export const unbiasedDistillation = (
-  newLogits: Node,
-  oldLogits: Tensor<"f32">,
-  oldClasses: number,
-  options: DistillationOptions = {},
-): GpuScoped<Node> => distill(true, newLogits, oldLogits, oldClasses, options);
+// Totals are (loss sum, pixels): MiB's mean divides by every pixel.
+const distillParams = (pixels: number, channels: number, oldClasses: number, alpha: number) => ({
+  pixels,
+  channels,
+  old_classes: oldClasses,
+  alpha,
+  den_index: 1,
+});
 
-/**
- * LwF's knowledge distillation as MiB implements it: the new logits' first
- * `oldClasses` channels against the old model's softmax; a [1] node.
- */
-export const knowledgeDistillation = (
-  newLogits: Node,
-  oldLogits: Tensor<"f32">,
+/** Student gradient of {@link distill} from the output gradient [1] and the forward's totals. */
+export const distillBackward = (
+  unbiased: boolean,
+  student: Tensor<"f32">,
+  teacher: Tensor<"f32">,
   oldClasses: number,
+  grad: Tensor<"f32">,
+  totals: Tensor<"f32">,
   options: DistillationOptions = {},
-): GpuScoped<Node> => distill(false, newLogits, oldLogits, oldClasses, options);
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const { pixels, channels } = channelView(student.shape);
+    const gpu = yield* Gpu;
+    const dz = yield* empty(student.shape, "f32");
+    yield* gpu.recorder.dispatch(
+      distillBackwardKernel,
+      { logits: student, teacher, mask: options.mask ?? teacher, grad, totals, dz },
+      distillParams(pixels, channels, oldClasses, options.alpha ?? 1),
+      {
+        UNBIASED: unbiased ? 1 : 0,
+        HAS_MASK: options.mask ? 1 : 0,
+        REDUCTION: reductionCode("mean"),
+      },
+    );
+    return dz;
+  });

@@ -8,17 +8,17 @@
  *
  * @module
  */
-import { Effect } from "effect";
-import { Gpu } from "../../gpu/device.ts";
-import { BindingError } from "../../gpu/errors.ts";
-import { defineKernel, linearGrid } from "../../gpu/kernel.ts";
-import type { GpuScoped } from "../../autograd/tape.ts";
-import { full } from "../../ops/core.ts";
-import { empty, type Tensor } from "../../tensor/tensor.ts";
+import { Effect, type Scope } from "effect";
+import { Gpu } from "../gpu/device.ts";
+import { BindingError } from "../gpu/errors.ts";
+import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import type { GpuError } from "../gpu/errors.ts";
+import { full } from "./core.ts";
+import { empty, type Tensor } from "../tensor/tensor.ts";
 import { segmentedSum, segmentSumKernel } from "./segments.ts";
-import gainSource from "../../../shaders/gsc/sgc_gain.wgsl" with { type: "text" };
-import valueSource from "../../../shaders/gsc/sgc_value.wgsl" with { type: "text" };
-import weightsSource from "../../../shaders/gsc/sgc_weights.wgsl" with { type: "text" };
+import gainSource from "../../shaders/sgc/gain.wgsl" with { type: "text" };
+import valueSource from "../../shaders/sgc/value.wgsl" with { type: "text" };
+import weightsSource from "../../shaders/sgc/weights.wgsl" with { type: "text" };
 
 const WG = 64;
 
@@ -33,7 +33,7 @@ export const sgcGroupSumKernel = segmentSumKernel("sgc", gainSource + valueSourc
 
 /** The normalised, optionally clipped weights. */
 export const sgcWeightsKernel = defineKernel({
-  name: "shaders/gsc/sgc_weights.wgsl",
+  name: "shaders/sgc/weights.wgsl",
   source: gainSource + weightsSource,
   bindings: {
     ...inputs,
@@ -86,7 +86,7 @@ export const sgcWeights = (
   targets: Tensor<"i32">,
   classStep: Tensor<"i32">,
   options: SgcOptions,
-): GpuScoped<Tensor<"f32">> =>
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
     if (options.step <= 0) return yield* full(targets.shape, 1, "f32");
     const channels = logits.shape[logits.shape.length - 1] ?? 0;
@@ -124,5 +124,5 @@ export const sgcWeightsUnclipped = (
   targets: Tensor<"i32">,
   classStep: Tensor<"i32">,
   options: Omit<SgcOptions, "clip" | "min" | "max">,
-): GpuScoped<Tensor<"f32">> =>
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
   sgcWeights(logits, targets, classStep, { ...options, min: 0, max: 0, clip: false });

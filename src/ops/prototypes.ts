@@ -7,16 +7,16 @@
  *
  * @module
  */
-import { Effect } from "effect";
-import { Gpu } from "../../gpu/device.ts";
-import { BindingError } from "../../gpu/errors.ts";
-import { defineKernel } from "../../gpu/kernel.ts";
-import type { GpuScoped } from "../../autograd/tape.ts";
-import { l2Normalize } from "../../ops/distance.ts";
-import { empty, type Tensor } from "../../tensor/tensor.ts";
+import { Effect, type Scope } from "effect";
+import { Gpu } from "../gpu/device.ts";
+import { BindingError } from "../gpu/errors.ts";
+import { defineKernel } from "../gpu/kernel.ts";
+import type { GpuError } from "../gpu/errors.ts";
+import { l2Normalize } from "./distance.ts";
+import { empty, type Tensor } from "../tensor/tensor.ts";
 import { segmentedSum, segmentSumKernel } from "./segments.ts";
-import valueSource from "../../../shaders/gsc/prototype_value.wgsl" with { type: "text" };
-import finalizeSource from "../../../shaders/gsc/finalize_prototypes.wgsl" with { type: "text" };
+import valueSource from "../../shaders/prototypes/value.wgsl" with { type: "text" };
+import finalizeSource from "../../shaders/prototypes/finalize.wgsl" with { type: "text" };
 
 const WG = 64;
 
@@ -28,7 +28,7 @@ export const prototypeSumKernel = segmentSumKernel("prototypes", valueSource, {
 
 const finalizeKernelFor = (countType: "u32" | "f32") =>
   defineKernel({
-    name: `shaders/gsc/finalize_prototypes.wgsl<${countType}>`,
+    name: `shaders/prototypes/finalize.wgsl<${countType}>`,
     source: `fn count_of(c: u32) -> u32 { return u32(counts[c]); }\n${finalizeSource}`,
     bindings: {
       sums: { access: "read", type: "f32" },
@@ -74,7 +74,7 @@ export const accumulatePrototypes = (
   targets: Tensor<"i32">,
   sums: Tensor<"f32">,
   counts: Tensor<"u32"> | Tensor<"f32">,
-): GpuScoped<void> =>
+): Effect.Effect<void, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
     const width = features.shape[features.shape.length - 1] ?? 0;
     const classes = counts.elements;
@@ -108,7 +108,7 @@ export const finalizePrototypes = (
   counts: Tensor<"u32"> | Tensor<"f32">,
   previous: PrototypeSet | undefined,
   minPixels: number,
-): GpuScoped<PrototypeSet> =>
+): Effect.Effect<PrototypeSet, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
     const classes = counts.elements;
     const width = classes === 0 ? 0 : sums.elements / classes;

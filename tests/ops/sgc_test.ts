@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { Effect } from "effect";
-import { sgcWeights, sgcWeightsUnclipped } from "../../../src/incremental/gsc/sgc.ts";
-import { sgcWeightsReference } from "../../../src/ops/reference/gsc.ts";
-import { download, fromArray } from "../../../src/tensor/tensor.ts";
-import { assertClose, gpuTestOptions, runGpu } from "../../support/gpu.ts";
-import { floats, seededValues, shapeOf } from "../../support/arbitrary.ts";
+import { sgcWeights, sgcWeightsUnclipped } from "../../src/ops/sgc.ts";
+import { sgcWeightsReference } from "../../src/ops/reference/gsc.ts";
+import { download, fromArray } from "../../src/tensor/tensor.ts";
+import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { floats, seededValues, shapeOf } from "../support/arbitrary.ts";
 
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 

@@ -6,19 +6,19 @@
  *
  * @module
  */
-import { Effect } from "effect";
-import { Gpu } from "../../gpu/device.ts";
-import { BindingError } from "../../gpu/errors.ts";
-import { defineKernel, linearGrid } from "../../gpu/kernel.ts";
-import type { GpuScoped } from "../../autograd/tape.ts";
-import { empty, type Tensor } from "../../tensor/tensor.ts";
-import source from "../../../shaders/gsc/ppr.wgsl" with { type: "text" };
+import { Effect, type Scope } from "effect";
+import { Gpu } from "../gpu/device.ts";
+import { BindingError } from "../gpu/errors.ts";
+import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import type { GpuError } from "../gpu/errors.ts";
+import { empty, type Tensor } from "../tensor/tensor.ts";
+import source from "../../shaders/prototypes/pseudo_relabel.wgsl" with { type: "text" };
 
 const WG = 64;
 
 const kernelFor = (validType: "u32" | "i32") =>
   defineKernel({
-    name: `shaders/gsc/ppr.wgsl<${validType}>`,
+    name: `shaders/prototypes/pseudo_relabel.wgsl<${validType}>`,
     source: `fn is_valid(c: u32) -> bool { return valid[c] != 0${
       validType === "u32" ? "u" : "i"
     }; }\n${source}`,
@@ -68,7 +68,7 @@ export const pseudoRelabel = (
   prototypes: Tensor<"f32">,
   prototypeValid: Tensor<"u32"> | Tensor<"i32">,
   options: PprOptions,
-): GpuScoped<Tensor<"i32">> =>
+): Effect.Effect<Tensor<"i32">, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
     const kernel = pseudoRelabelKernels[prototypeValid.dtype];
     const pixels = labels.elements;
