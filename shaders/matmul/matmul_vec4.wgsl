@@ -3,15 +3,28 @@
 // B stored [N, K]); `lda` / `ldb` are the stored row lengths (M or K, K or
 // N; 64 for B packed into panels by pack_b.wgsl). Each invocation computes an
 // 8 x 4 COL_QUADS block of C in registers from vec4 loads, four k at a time
-// (COL_QUADS = 4: 24 loads for 128 vec4 FMAs, against 16 for 64 at 2). Requires K % 4 == 0, the stored row
-// length of each operand a multiple of 4, and batch strides multiples of 4;
-// the host falls back to matmul.wgsl otherwise. Edge blocks read clamped
+// (COL_QUADS = 4: 24 loads for 128 vec4 FMAs, against 16 for 64 at 2).
+// Requires K % 4 == 0, the stored row length of each operand a multiple of 4,
+// and batch strides multiples of 4 (B packed: any); the host falls back to
+// matmul.wgsl otherwise. Edge blocks read clamped
 // (in-bounds) data and store only the valid part, through storeQuad: vec4
 // stores when N % 4 == 0 (matmul_store_vec4.wgsl), scalar ones otherwise
 // (matmul_store_scalar.wgsl). Scalar stores cost as much as vec4 ones on
 // llvmpipe, so with small K they decide the speed.
-@compute @workgroup_size(WG_X, WG_Y, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+//
+// A workgroup is 64 invocations in a line (llvmpipe spreads its SIMD lanes
+// along x only) covering WG_COLS x (64 / WG_COLS) blocks, so narrow C (a
+// classifier's 16 columns) still fills every lane.
+@compute @workgroup_size(64, 1, 1)
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(local_invocation_index) li: u32,
+) {
+  let gid = vec3<u32>(
+    wid.x * WG_COLS + li % WG_COLS,
+    wid.y * (64u / WG_COLS) + li / WG_COLS,
+    wid.z,
+  );
   let M = params.m;
   let N = params.n;
   let row0 = gid.y * 8u;
@@ -28,12 +41,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let ldb = params.ldb;
   // TRANS_B = 0: B's 64-column panel p starts at p * b_panel (64 in place, K *
   // 64 when packed by pack_b.wgsl with ldb = 64); cq[h] are quad offsets in
-  // it. Clamped quads never leave the panel (col0 % 64 <= 64 - 4 COL_QUADS,
-  // N % 4 == 0); they are not stored.
+  // it. Clamped quads never leave the panel (col0 % 64 <= 64 - 4 COL_QUADS;
+  // b_cols is N, a multiple of 4, in place, and the padded width when packed);
+  // they are not stored.
   let panel = col0 / 64u;
   let panelBase = bBase + panel * params.b_panel;
   var cq: array<u32, 4>;
-  for (var h = 0u; h < COL_QUADS; h++) { cq[h] = min(col0 + 4u * h, N - 4u) - panel * 64u; }
+  for (var h = 0u; h < COL_QUADS; h++) {
+    cq[h] = min(col0 + 4u * h, params.b_cols - 4u) - panel * 64u;
+  }
   for (var k = 0u; k < params.k; k += 4u) {
     // av[r][kk] = A[row0 + r, k + kk]
     var av: array<vec4<f32>, 8>;

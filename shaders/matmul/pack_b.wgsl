@@ -21,8 +21,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let col = p * 64u + q * 4u;
   var v = vec4<f32>(0.0);
   let base = b * params.stride_b;
-  if (col < N) {
-    for (var i = 0u; i < 4u; i++) {
+  for (var i = 0u; i < 4u; i++) {
+    if (col + i < N) {
       if (TRANS_B == 1u) { v[i] = src[base + (col + i) * K + k]; } else { v[i] = src[base + k * N + col + i]; }
     }
   }

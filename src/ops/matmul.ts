@@ -32,7 +32,13 @@ const params = {
 } as const;
 
 /** The vec4 kernels' parameters: stored row lengths and B's panel stride. */
-const vec4Params = { ...params, lda: "u32", ldb: "u32", b_panel: "u32" } as const;
+const vec4Params = {
+  ...params,
+  lda: "u32",
+  ldb: "u32",
+  b_panel: "u32",
+  b_cols: "u32",
+} as const;
 
 type Vec4Params = { [K in keyof typeof vec4Params]: number };
 
@@ -49,11 +55,15 @@ const minElements = (p: MatmulParams) => ({
 
 const vec4Options = {
   params: vec4Params,
-  constants: { TRANS_A: "u32", TRANS_B: "u32", COL_QUADS: "u32" },
-  workgroupSize: [WG_X, WG_Y, 1],
-  dispatch: (p: Vec4Params, c: { COL_QUADS: number }): [number, number, number] => [
-    Math.ceil(p.n / (4 * c.COL_QUADS * WG_X)),
-    Math.ceil(p.m / (8 * WG_Y)),
+  constants: { TRANS_A: "u32", TRANS_B: "u32", COL_QUADS: "u32", WG_COLS: "u32" },
+  // 64 invocations over WG_COLS x 64 / WG_COLS blocks: narrow C keeps every lane busy.
+  workgroupSize: [64, 1, 1],
+  dispatch: (
+    p: Vec4Params,
+    c: { COL_QUADS: number; WG_COLS: number },
+  ): [number, number, number] => [
+    Math.ceil(p.n / (4 * c.COL_QUADS * c.WG_COLS)),
+    Math.ceil(p.m / (8 * (64 / c.WG_COLS))),
     p.batch,
   ],
   minElements: (p: Vec4Params, c: { TRANS_A: number; TRANS_B: number }) => ({
@@ -174,10 +184,13 @@ export const matmulInto = (
     const transB = spec.transB ?? false;
     const constants = { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 };
     const gpu = yield* Gpu;
-    if (!fitsVec4(p, transA, transB)) {
+    // Packing reads B element by element: any N and B stride suit the vec4 kernel then.
+    const pack = p.k % 4 === 0 && (matmulTuning.packB(p) || (!transB && p.n % 4 !== 0));
+    const fitsPacked = fitsVec4({ ...p, n: 4, stride_b: 0 }, transA, false);
+    if (pack ? !fitsPacked : !fitsVec4(p, transA, transB)) {
       yield* gpu.recorder.dispatch(matmulGeneralKernel, { a, b, c_out: c }, p, constants);
     } else {
-      yield* recordVec4(a, b, c, p, transA, transB);
+      yield* recordVec4(a, b, c, p, transA, transB, pack);
     }
   });
 
@@ -187,14 +200,16 @@ export const matmulTuning = {
    * Whether B is packed into 64-column panels first (pack_b.wgsl): at
    * 1024^3 on llvmpipe 1.3x, at [2048, 256] x [256, 256] 1.05x; with 64
    * columns or fewer the panel is B itself, and with K = 64 B stays cached.
+   * (B [K, N] with N % 4 != 0 is always packed: the vec4 kernel needs quads.)
    */
   packB: (p: { n: number; k: number }): boolean => p.n >= 128 && p.k >= 128,
   /**
-   * Column quads per invocation's block: 4 (8x16, 1.1-1.3x at N >= 128 on
-   * llvmpipe) once N fills the 8 lanes of a workgroup row with 16 columns
-   * each; 2 (8x8) below, where wider blocks would leave lanes idle.
+   * Column quads per invocation's block: 4 (8x16; 1.1-1.4x on llvmpipe at
+   * N = 16 ... 1024) unless 8x8 blocks waste fewer columns of a narrow C
+   * (a 21-class classifier: 24 columns computed instead of 32).
    */
-  colQuads: (p: { n: number }): number => p.n >= 128 ? 4 : 2,
+  colQuads: (p: { n: number }): number =>
+    p.n >= 128 || Math.ceil(p.n / 16) * 16 <= Math.ceil(p.n / 8) * 8 ? 4 : 2,
 };
 
 /** Records the vec4 kernel, on B packed into panels where {@link matmulTuning} says. */
@@ -205,6 +220,7 @@ const recordVec4 = (
   p: MatmulParams,
   transA: boolean,
   transB: boolean,
+  pack: boolean,
 ): Effect.Effect<void, GpuError, Gpu> =>
   Effect.scoped(Effect.gen(function* () {
     const gpu = yield* Gpu;
@@ -215,7 +231,7 @@ const recordVec4 = (
     let bPanel = 64;
     let packed = false;
     let bound = b;
-    if (p.n % 4 === 0 && matmulTuning.packB(p)) {
+    if (pack) {
       const batches = p.stride_b === 0 ? 1 : p.batch;
       const panelsStride = Math.ceil(p.n / 64) * 64 * p.k;
       bound = yield* empty([batches * panelsStride], "f32");
@@ -237,12 +253,15 @@ const recordVec4 = (
       lda: transA ? p.m : p.k,
       ldb,
       b_panel: bPanel,
+      b_cols: packed ? Math.ceil(p.n / 64) * 64 : p.n,
     };
     const bindings = { a, b: bound, c_out: c };
+    const colQuads = matmulTuning.colQuads(p);
     const used = {
       ...constants,
       TRANS_B: packed ? 0 : constants.TRANS_B,
-      COL_QUADS: matmulTuning.colQuads(p),
+      COL_QUADS: colQuads,
+      WG_COLS: Math.min(8, 2 ** Math.ceil(Math.log2(Math.ceil(p.n / (4 * colQuads))))),
     };
     yield* quadStores
       ? gpu.recorder.dispatch(matmulVec4Kernel, bindings, v, used)

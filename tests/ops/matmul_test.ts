@@ -116,10 +116,15 @@ Deno.test({
   fn: async () => {
     // N >= 128 takes 8x16 blocks, K >= 128 as well packs B; N = 200 leaves a
     // partial last panel, N = 130 (B transposed, scalar stores) a partial block.
+    // Every B [K, N] with N % 4 != 0 is packed too (the property test above
+    // covers those with batches and broadcasting).
     const specs: MatmulSpec[] = [
       { m: 21, n: 132, k: 12, transB: true, accumulate: true },
       { m: 13, n: 130, k: 8, transB: true, accumulate: true },
       { m: 12, n: 140, k: 20, transA: true, batch: 2 },
+      // A classifier's odd N (packed whatever K) and narrow C (2 blocks a row).
+      { m: 37, n: 21, k: 256, accumulate: true },
+      { m: 70, n: 16, k: 64, accumulate: true },
       { m: 21, n: 200, k: 132, accumulate: true },
       { m: 16, n: 128, k: 128, transB: true },
       { m: 24, n: 200, k: 136, transA: true, transB: true, accumulate: true },
