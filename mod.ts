@@ -40,8 +40,19 @@ export type { AdapterReport, GpuOptions } from "./src/gpu/device.ts";
 export type { GpuError } from "./src/gpu/errors.ts";
 
 /** The method interface and the methods (FT, LwF, ILT, MiB, PLOP, GSC). */
-export { fineTuning, gsc, ilt, lwf, makeMethod, mib, plop } from "./src/incremental/methods/mod.ts";
+export {
+  crossEntropyClassification,
+  fineTuning,
+  gsc,
+  ilt,
+  lwf,
+  makeMethod,
+  mib,
+  plop,
+  unbiasedClassification,
+} from "./src/incremental/methods/mod.ts";
 export type {
+  ClassificationLoss,
   Method,
   NewOutputs,
   Objective,

@@ -69,14 +69,29 @@ export interface LossTerm {
   readonly value: Node;
 }
 
+/**
+ * A classification loss a method trains with: its name (for logs and
+ * tests) and how it builds the [1] node from the new logits, the targets
+ * and the per-pixel weights.
+ */
+export interface ClassificationLoss {
+  readonly name: string;
+  readonly loss: (
+    info: StepInfo,
+    logits: Node,
+    targets: Tensor<"i32">,
+    weights: Tensor<"f32"> | undefined,
+  ) => GpuScoped<Node>;
+}
+
 /** What a method asks of one training batch. */
 export interface Objective {
   /** The targets the classification loss trains on. */
   readonly targets: Tensor<"i32">;
   /** Scales each pixel's classification gradient (SGC); 1 when absent. */
   readonly pixelWeights?: Tensor<"f32">;
-  /** Plain cross-entropy, or MiB's unbiased cross-entropy. */
-  readonly classification: "ce" | "unbiased-ce";
+  /** The classification loss (plain cross-entropy, MiB's unbiased one ...). */
+  readonly classification: ClassificationLoss;
   /** Multiplies the classification loss ([1]; PLOP's adaptive factor). */
   readonly classificationScale?: Tensor<"f32">;
   /** Every other loss term (distillation ...). */

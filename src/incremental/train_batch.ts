@@ -9,10 +9,8 @@
  */
 import { Effect, type Scope } from "effect";
 import { add, mul } from "../autograd/basic.ts";
-import { crossEntropy } from "../autograd/losses.ts";
 import { backward, constant, type Node, type Parameter } from "../autograd/tape.ts";
 import type { Batch } from "../data/loader.ts";
-import { unbiasedCrossEntropy } from "./losses/mod.ts";
 import type { DeepLabV3, SegmentationOutput } from "../nn/mod.ts";
 import type { Sgd } from "../optim/sgd.ts";
 import { Gpu } from "../gpu/device.ts";
@@ -36,13 +34,15 @@ export const asOldOutputs = (out: SegmentationOutput): OldOutputs => ({
   stages: out.stages.map((s) => s.value),
 });
 
-/** The classification term an objective asks for, scaled when it says so. */
+/** The classification term an objective carries, scaled when it says so. */
 export const classificationLoss = (info: StepInfo, logits: Node, objective: Objective) =>
   Effect.gen(function* () {
-    const weights = objective.pixelWeights;
-    const loss = objective.classification === "unbiased-ce" && info.old > 0
-      ? yield* unbiasedCrossEntropy(logits, objective.targets, info.old, { weights })
-      : yield* crossEntropy(logits, objective.targets, { weights });
+    const loss = yield* objective.classification.loss(
+      info,
+      logits,
+      objective.targets,
+      objective.pixelWeights,
+    );
     return objective.classificationScale
       ? yield* mul(loss, constant(objective.classificationScale))
       : loss;

@@ -36,6 +36,10 @@ import {
 import { fineTuning, gsc, makeMethod } from "../../src/incremental/methods/mod.ts";
 import { medianThresholds } from "../../src/incremental/losses/mod.ts";
 import { classificationLoss, totalLoss } from "../../src/incremental/train_batch.ts";
+import {
+  crossEntropyClassification,
+  unbiasedClassification,
+} from "../../src/incremental/methods/classification.ts";
 import type { RunConfig } from "../../src/incremental/types.ts";
 import {
   entropyHistogramReference,
@@ -304,7 +308,7 @@ const runObjective = (method: Method, info: StepInfo, f: Fixture) =>
     };
     for (const term of objective.terms) parts[term.name] = yield* read(term.value);
     return {
-      classification: objective.classification,
+      classification: objective.classification.name,
       terms: objective.terms.map((t) => t.name),
       targets: yield* download(objective.targets),
       pixelWeights: objective.pixelWeights ? yield* download(objective.pixelWeights) : undefined,
@@ -743,6 +747,11 @@ Deno.test("GSC: each part alone (SGC, SSRD, PPR) at steps 0-2", gpuTestOptions, 
   }));
 });
 
+const classificationLosses = {
+  "ce": crossEntropyClassification,
+  "unbiased-ce": unbiasedClassification,
+} as const;
+
 Deno.test(
   "the engine's classification loss: weighted, unbiased with old classes, times its scale",
   gpuTestOptions,
@@ -759,7 +768,7 @@ Deno.test(
       for (const classification of ["ce", "unbiased-ce"] as const) {
         const objective = {
           targets: batch.labels,
-          classification,
+          classification: classificationLosses[classification],
           pixelWeights: yield* fromArray(weights, [N, H, W], "f32"),
           classificationScale: yield* fromArray([factor], [1], "f32"),
           terms: [],

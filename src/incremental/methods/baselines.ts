@@ -8,6 +8,7 @@ import { Effect } from "effect";
 import { scale } from "../../autograd/basic.ts";
 import { featureDistillation, knowledgeDistillation, unbiasedDistillation } from "../losses/mod.ts";
 import type { LossTerm, Method, NewOutputs, Objective, OldOutputs, StepInfo } from "../method.ts";
+import { crossEntropyClassification, unbiasedClassification } from "./classification.ts";
 import type { RunConfig } from "../types.ts";
 
 /** Plain cross-entropy on the step's targets: the forgetting baseline. */
@@ -15,7 +16,11 @@ export const fineTuning = (): Method => ({
   name: "ft",
   usesOldModel: false,
   objective: (_info, batch) =>
-    Effect.succeed<Objective>({ targets: batch.labels, classification: "ce", terms: [] }),
+    Effect.succeed<Objective>({
+      targets: batch.labels,
+      classification: crossEntropyClassification,
+      terms: [],
+    }),
 });
 
 /** LwF's weighted distillation term. */
@@ -32,7 +37,7 @@ export const lwf = (config: RunConfig): Method => ({
   objective: (info, batch, current, old) =>
     Effect.gen(function* () {
       const terms = old ? [yield* lwfTerm(config, info, current, old)] : [];
-      return { targets: batch.labels, classification: "ce", terms };
+      return { targets: batch.labels, classification: crossEntropyClassification, terms };
     }),
 });
 
@@ -49,7 +54,7 @@ export const ilt = (config: RunConfig): Method => ({
         const de = yield* featureDistillation(current.stages[last], old.stages[last]);
         terms.push({ name: "features", value: yield* scale(de, config.featureWeight) });
       }
-      return { targets: batch.labels, classification: "ce", terms };
+      return { targets: batch.labels, classification: crossEntropyClassification, terms };
     }),
 });
 
@@ -64,6 +69,6 @@ export const mib = (config: RunConfig): Method => ({
         const kd = yield* unbiasedDistillation(current.logits, old.logits, info.old);
         terms.push({ name: "unbiased-kd", value: yield* scale(kd, config.kdWeight) });
       }
-      return { targets: batch.labels, classification: "unbiased-ce", terms };
+      return { targets: batch.labels, classification: unbiasedClassification, terms };
     }),
 });

@@ -20,6 +20,7 @@ import { fillInto } from "../../ops/core.ts";
 import { resizeBilinear } from "../../ops/resize.ts";
 import { download, empty, fromArray, type Tensor } from "../../tensor/tensor.ts";
 import type { BatchInput, LossTerm, Method, MethodState, OldOutputs, StepInfo } from "../method.ts";
+import { crossEntropyClassification } from "./classification.ts";
 import type { GscOptions } from "../types.ts";
 
 /** Prototypes of the classes seen so far and which of them are valid. */
@@ -67,7 +68,7 @@ export const gsc = (options: GscOptions, scope: Scope.Scope): Method => {
     objective: (info, batch, current, old) =>
       Effect.gen(function* () {
         if (info.step === 0 || !old) {
-          return { targets: batch.labels, classification: "ce", terms: [] };
+          return { targets: batch.labels, classification: crossEntropyClassification, terms: [] };
         }
         const targets = yield* targetsOf(info, batch, old);
         const pixelWeights = options.sgc && classStep
@@ -88,7 +89,7 @@ export const gsc = (options: GscOptions, scope: Scope.Scope): Method => {
           });
           terms.push({ name: "ssrd", value: ssrd.loss });
         }
-        return { targets, pixelWeights, classification: "ce", terms };
+        return { targets, pixelWeights, classification: crossEntropyClassification, terms };
       }),
     endStep: (info, data) =>
       Effect.gen(function* () {

@@ -20,6 +20,7 @@ import {
 import { fillInto } from "../../ops/core.ts";
 import { download, empty, fromArray, type Tensor } from "../../tensor/tensor.ts";
 import type { LossTerm, Method, NewOutputs, OldOutputs, StepInfo } from "../method.ts";
+import { crossEntropyClassification } from "./classification.ts";
 import type { RunConfig } from "../types.ts";
 
 /** Histogram bins of the normalised entropy in [0, 1]. */
@@ -72,7 +73,7 @@ export const plop = (config: RunConfig, scope: Scope.Scope): Method => {
     objective: (info, batch, current, old) =>
       Effect.gen(function* () {
         if (!old || !thresholds) {
-          return { targets: batch.labels, classification: "ce", terms: [] };
+          return { targets: batch.labels, classification: crossEntropyClassification, terms: [] };
         }
         const pseudo = yield* plopPseudoLabels(old.logits, batch.labels, thresholds, info.old, {
           seenClasses: info.seen,
@@ -82,7 +83,7 @@ export const plop = (config: RunConfig, scope: Scope.Scope): Method => {
         return {
           targets: pseudo.targets,
           pixelWeights: pseudo.weights,
-          classification: "ce",
+          classification: crossEntropyClassification,
           terms,
         };
       }),
