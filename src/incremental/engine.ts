@@ -14,31 +14,27 @@
  *
  * @module
  */
-import { Effect, Exit, Scope } from "effect";
-import { hashSeed } from "../util/rng.ts";
+import { Effect, type Scope } from "effect";
 import { stepClasses } from "../data/mod.ts";
-import { type DeepLabV3, makeDeepLabV3 } from "../nn/mod.ts";
-import { modelConfigFor } from "./model_config.ts";
-import { loadPretrained } from "../nn/checkpoint.ts";
-import { polySchedule } from "../optim/poly.ts";
-import { makeSgd, type SgdState } from "../optim/sgd.ts";
-import { evaluateStep } from "./evaluate.ts";
-import { evalLoader, openRunData, type RunData, RunSetupError, trainLoader } from "./data.ts";
+import type { DeepLabV3 } from "../nn/mod.ts";
+import { openRunData, type RunData, RunSetupError } from "./data.ts";
 import { makeDataPass } from "./data_pass.ts";
-import { classStepTable, type MethodState, type StepInfo } from "./method.ts";
+import { loadFrozenModel } from "./frozen_model.ts";
+import { classStepTable, type Method, type StepInfo } from "./method.ts";
 import { makeMethod } from "./methods/mod.ts";
-import { writeConfig, writeStepOutputs } from "./outputs.ts";
+import { writeConfig } from "./outputs.ts";
 import {
   checkpointPaths,
   type Progress,
   readRunCheckpoint,
   type RunCheckpoint,
-  writeRunCheckpoint,
 } from "./run_state.ts";
-import { trainEpoch } from "./train_epoch.ts";
-import { type DivergencePlace, guardWrite } from "./divergence.ts";
 import { configDifferences } from "./resume_check.ts";
 import { acquireRunLock } from "./run_lock.ts";
+import type { ProgressCell, StepContext } from "./step_context.ts";
+import { finishStep } from "./step_finish.ts";
+import { prepareStepModel } from "./step_model.ts";
+import { trainStepEpochs } from "./step_train.ts";
 import type { RunConfig, RunEvent, StepMetrics } from "./types.ts";
 
 /** Options of {@link runIncremental}. */
@@ -86,13 +82,6 @@ const freshProgress: Progress = {
   stepSeconds: [],
 };
 
-/** The keys of `config` whose values differ in the checkpoint's saved configuration. */
-const differingKeys = (
-  saved: RunConfig | undefined,
-  config: RunConfig,
-  keys: readonly (keyof RunConfig)[],
-) => keys.filter((k) => JSON.stringify(saved?.[k]) !== JSON.stringify(config[k]));
-
 /** Checks that a checkpoint was written with this run's settings (all that change results). */
 const checkResumable = (config: RunConfig, checkpoint: RunCheckpoint) => {
   const differences = configDifferences(checkpoint.meta.config, config);
@@ -112,32 +101,63 @@ const nothingToResume = (config: RunConfig, last: string) =>
       `start the run without --resume`,
   });
 
-/** Checks that a `step0` checkpoint is a finished step 0 of a run this run can share. */
-const checkStep0 = (config: RunConfig, checkpoint: RunCheckpoint) => {
-  const meta = checkpoint.meta;
-  if (meta?.kind !== "step" || meta.progress?.step !== 0 || meta.config === undefined) {
-    return Effect.fail(
-      new RunSetupError({
-        reason: `${checkpoint.path} is not a finished step-0 checkpoint of a run ` +
-          `(pass a run's checkpoints/step-0.safetensors)`,
-      }),
-    );
-  }
-  const differing = differingKeys(meta.config, config, [
-    "dataset",
-    "task",
-    "overlap",
-    "backbone",
-    "outputStride",
-  ]);
-  return differing.length === 0 ? Effect.void : Effect.fail(
-    new RunSetupError({
-      reason: `${checkpoint.path} was trained with a different ${
-        differing.map((k) => `${k} (${meta.config[k]}, here ${config[k]})`).join(", ")
-      }; step 0 can only be shared between runs of the same task and model`,
-    }),
-  );
-};
+/** What every step of a run shares. */
+interface RunContext {
+  readonly config: RunConfig;
+  readonly data: RunData;
+  readonly method: Method;
+  readonly paths: ReturnType<typeof checkpointPaths>;
+  readonly emit: (event: RunEvent) => void;
+  readonly run: ProgressCell;
+  /** Owns the model's weights and the method's state. */
+  readonly runScope: Scope.Scope;
+  readonly command: string | undefined;
+}
+
+/**
+ * Step t in a scope of its own (the old model, the optimizer's arenas and the
+ * passes' buffers close with it, on failure too): its model, the old model
+ * and the method's pass before training, the epochs, then the finish.
+ * `resumed` is the checkpoint being resumed in the middle of this step.
+ */
+const runStep = (
+  context: RunContext,
+  t: number,
+  previous: DeepLabV3 | undefined,
+  resumed: RunCheckpoint | undefined,
+) =>
+  Effect.scoped(Effect.gen(function* () {
+    const started = performance.now();
+    const { config, data, method, paths, runScope } = context;
+    const info = stepInfo(data, config, t);
+    const model = yield* prepareStepModel({
+      config,
+      info,
+      method,
+      paths,
+      previous,
+      resumed,
+      runScope,
+    });
+    const oldModel = t > 0
+      ? yield* loadFrozenModel(config, paths.step(t - 1), info.old)
+      : undefined;
+    const dataPass = makeDataPass(data, config, t, model, oldModel);
+    if (t > 0 && method.beginStep) yield* method.beginStep(info, dataPass);
+    const step: StepContext = {
+      config,
+      data,
+      info,
+      paths,
+      method,
+      model,
+      emit: context.emit,
+      run: context.run,
+    };
+    yield* trainStepEpochs(step, oldModel, resumed);
+    yield* finishStep(step, dataPass, started, context.command);
+    return model;
+  }));
 
 /** Runs (or resumes) every step of the configured task. */
 export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
@@ -180,190 +200,25 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
     }
     yield* writeConfig(config, options.command);
 
-    const runScope = yield* Scope.make();
+    const runScope = yield* Effect.scope;
     const method = makeMethod(config, runScope);
+    const run: ProgressCell = { progress };
     let model: DeepLabV3 | undefined;
     const firstStep = progress.stepDone ? progress.step + 1 : progress.step;
-
+    const context = { config, data, method, paths, emit, run, runScope, command: options.command };
     for (let t = firstStep; t < steps; t++) {
-      const stepStarted = performance.now();
-      const info = stepInfo(data, config, t);
-      const stepScope = yield* Scope.make();
-      const midStep = resumed !== undefined && !progress.stepDone && progress.step === t;
-
-      // The model of this step: fresh, resumed from `last`, or grown from step t-1.
-      if (model === undefined) {
-        const rows = midStep || t === 0 ? info.seen : info.old;
-        model = yield* makeDeepLabV3(modelConfigFor(config, rows), {
-          seed: hashSeed(config.seed, "init"),
-          scope: runScope,
-        });
-        if (midStep) yield* resumed!.loadInto(model);
-        else if (t > 0) {
-          const previous = yield* readRunCheckpoint(paths.step(t - 1));
-          yield* previous.loadInto(model);
-          if (method.importState) yield* method.importState(previous.method);
-        } else if (config.step0) {
-          const base = yield* readRunCheckpoint(config.step0);
-          yield* checkStep0(config, base);
-          yield* base.loadInto(model);
-        } else if (config.pretrained) yield* loadPretrained(model, config.pretrained);
-        if (midStep && method.importState) yield* method.importState(resumed!.method);
-      }
-      if (t > 0 && !midStep && model.numClasses < info.seen) {
-        yield* model.growClassifier(info.seen - model.numClasses);
-      }
-      const oldModel = t > 0
-        ? yield* Scope.provide(loadOldModel(config, paths.step(t - 1), info.old), stepScope)
-        : undefined;
-      const dataPass = makeDataPass(data, config, t, model, oldModel);
-      if (t > 0 && method.beginStep) yield* method.beginStep(info, dataPass);
-
-      // Training.
-      const loader = trainLoader(data, config, t);
-      const loadedStep = t === 0 && config.step0 !== undefined;
-      const epochs = loadedStep ? 0 : t === 0 ? config.epochs : config.epochsNext;
-      const batches = loader.batchesPerEpoch;
-      if (batches === 0) {
-        return yield* new RunSetupError({
-          reason: `step ${t} has ${loader.order(0).length} training images, fewer than one batch ` +
-            `of ${config.batchSize}`,
-        });
-      }
-      emit({
-        type: "step-start",
-        step: t,
-        steps,
-        classes: info.current,
-        trainImages: loader.order(0).length,
-        epochs,
-        batchesPerEpoch: batches,
-        ...(loadedStep ? { loadedFrom: config.step0 } : {}),
-      });
-      // One arena for the step's parameters: SGD and zeroing are one dispatch each.
-      yield* model.packParameters();
-      const groups = model.parameterGroups();
-      const sgd = yield* makeSgd([
-        { parameters: groups.backbone },
-        { parameters: groups.head, lrMultiplier: config.headLrMultiplier },
-      ], {
-        momentum: config.momentum,
-        nesterov: config.nesterov,
-        weightDecay: config.weightDecay,
-      }, stepScope);
-      // A loaded step takes no optimizer step; its schedule only needs a valid length.
-      let schedule = polySchedule(
-        t === 0 ? config.lr : config.lrNext,
-        Math.max(1, epochs * batches),
-      );
-      let startEpoch = 0;
-      if (midStep) {
-        startEpoch = progress.epochsDone;
-        schedule = { ...schedule, iteration: progress.iteration };
-        if (resumed!.optimizer) yield* sgd.importState(resumed!.optimizer);
-      } else {
-        progress = { ...progress, step: t, epochsDone: 0, stepDone: false, iteration: 0 };
-      }
-      const parameters = model.parameters();
-      const stepModel = model;
-      /** Writes a checkpoint of the run as it stands, refusing non-finite values. */
-      const writeCheckpoint = (
-        path: string,
-        kind: "epoch" | "step",
-        methodState: MethodState | undefined,
-        optimizer: SgdState | undefined,
-        place: DivergencePlace,
-      ) =>
-        guardWrite(
-          writeRunCheckpoint(
-            path,
-            stepModel,
-            { kind, config, progress, classes: info.current },
-            methodState,
-            optimizer,
-          ),
-          place,
-          paths.dir,
-        );
-      const context = {
-        info,
-        model,
-        oldModel,
-        method,
-        sgd,
-        parameters,
-        gradScope: stepScope,
-        freezeBn: t > 0 && config.freezeBnNext,
-      };
-      for (let epoch = startEpoch; epoch < epochs; epoch++) {
-        const epochStarted = performance.now();
-        const stream = loader.epoch(epoch);
-        const place = { step: t, epoch, epochs, batches, checkpoints: paths.dir };
-        const trained = yield* trainEpoch(context, stream, schedule, place, emit).pipe(
-          Effect.ensuring(Effect.sync(() => stream.close())),
-        );
-        schedule = trained.schedule;
-        const { lossSum, images } = trained;
-        const seconds = (performance.now() - epochStarted) / 1000;
-        emit({
-          type: "epoch-end",
-          step: t,
-          epoch,
-          epochs,
-          loss: lossSum / batches,
-          seconds,
-          imagesPerSecond: images / seconds,
-        });
-        progress = { ...progress, epochsDone: epoch + 1, iteration: schedule.iteration };
-        const methodState = method.exportState ? yield* method.exportState() : undefined;
-        yield* writeCheckpoint(paths.last, "epoch", methodState, yield* sgd.exportState(), {
-          step: t,
-          epoch,
-          epochs,
-          batch: batches - 1,
-          batches,
-        });
-      }
-      for (const p of parameters) p.grad = undefined;
-
-      // After training: the method's pass, the step checkpoint, evaluation, outputs.
-      if (method.endStep) yield* method.endStep(info, dataPass);
-      const methodState = method.exportState ? yield* method.exportState() : undefined;
-      yield* writeCheckpoint(paths.step(t), "step", methodState, undefined, { step: t });
-      const loaderForEval = evalLoader(data, config, t);
-      emit({ type: "eval-start", step: t, images: loaderForEval.order(0).length });
-      const evaluation = yield* evaluateStep(model, data.task, t, loaderForEval, config.strips);
-      // A resumed step counts only this process's time.
-      const stepSeconds = (performance.now() - stepStarted) / 1000;
-      progress = {
-        ...progress,
-        stepDone: true,
-        metrics: [...progress.metrics, evaluation.metrics],
-        stepSeconds: [...progress.stepSeconds, stepSeconds],
-      };
-      emit({ type: "step-end", step: t, metrics: evaluation.metrics });
-      yield* writeStepOutputs(config, data, progress, evaluation, options.command);
-      yield* writeCheckpoint(paths.last, "step", methodState, undefined, { step: t });
-      yield* Scope.close(stepScope, Exit.void);
+      // The checkpoint being resumed counts only when it is in the middle of this step.
+      const midStep = resumed && !run.progress.stepDone && run.progress.step === t;
+      model = yield* runStep(context, t, model, midStep ? resumed : undefined);
       resumed = undefined;
     }
-    yield* Scope.close(runScope, Exit.void);
     const seconds = (performance.now() - started) / 1000;
     const reportPath = `${config.out}/report.md`;
     emit({ type: "run-end", reportPath, seconds });
-    return { out: config.out, metrics: progress.metrics, reportPath, seconds } satisfies RunSummary;
+    return {
+      out: config.out,
+      metrics: run.progress.metrics,
+      reportPath,
+      seconds,
+    } satisfies RunSummary;
   }));
-
-/** The frozen copy of step t-1's model: parameters are constants, BN in eval mode. */
-const loadOldModel = (config: RunConfig, path: string, classes: number) =>
-  Effect.gen(function* () {
-    const scope = yield* Effect.scope;
-    const old = yield* makeDeepLabV3(modelConfigFor(config, classes), {
-      seed: 0,
-      trainable: false,
-      scope,
-    });
-    const checkpoint = yield* readRunCheckpoint(path);
-    yield* checkpoint.loadInto(old);
-    return old;
-  });

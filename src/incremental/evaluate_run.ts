@@ -5,12 +5,11 @@
  * @module
  */
 import { Effect } from "effect";
-import { makeDeepLabV3 } from "../nn/mod.ts";
 import { evaluateStep } from "./evaluate.ts";
 import { evalLoader, openRunData, resolveTask, RunSetupError } from "./data.ts";
 import { checkpointPaths, readRunCheckpoint } from "./run_state.ts";
 import { writeFileAtomic } from "./report/mod.ts";
-import { modelConfigFor } from "./model_config.ts";
+import { loadFrozenModel } from "./frozen_model.ts";
 import type { RunConfig, StepMetrics } from "./types.ts";
 
 /** What to evaluate. */
@@ -92,12 +91,7 @@ export const evaluateRun = (options: EvaluateRunOptions) =>
     const data = yield* openRunData(config, "eval");
     const checkpoint = yield* readRunCheckpoint(checkpointPaths(options.run).step(step));
     const classes = data.task.steps.slice(0, step + 1).flat().length;
-    const scope = yield* Effect.scope;
-    const model = yield* makeDeepLabV3(
-      modelConfigFor(config, classes),
-      { seed: 0, trainable: false, scope },
-    );
-    yield* checkpoint.loadInto(model);
+    const model = yield* loadFrozenModel(config, checkpoint, classes);
     const evaluation = yield* evaluateStep(
       model,
       data.task,
