@@ -23,7 +23,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let den = student_den(base);
   let q0 = teacher_q(tbase, 0u, sh);
   var lse_bg = 0.0;
-  if (UNBIASED == 1u) { lse_bg = lse_range(base, o, c, true); }
+  if (UNBIASED == 1u) { lse_bg = logits_lse_range(base, o, c, true); }
   for (var k = 0u; k < c; k++) {
     if (UNBIASED == 0u && k >= o) {
       dz[base + k] = 0.0;

@@ -26,6 +26,6 @@ fn mask_of(p: u32) -> f32 {
 
 // log-sum-exp of the student over all channels (unbiased) or the old ones.
 fn student_den(base: u32) -> f32 {
-  if (UNBIASED == 1u) { return lse_range(base, 0u, params.channels, false); }
-  return lse_range(base, 0u, params.old_classes, false);
+  if (UNBIASED == 1u) { return logits_lse_range(base, 0u, params.channels, false); }
+  return logits_lse_range(base, 0u, params.old_classes, false);
 }

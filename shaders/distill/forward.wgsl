@@ -15,7 +15,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var inner = 0.0;
     for (var k = 0u; k < o; k++) {
       var lp = logits[base + k] - den;
-      if (UNBIASED == 1u && k == 0u) { lp = lse_range(base, o, params.channels, true) - den; }
+      if (UNBIASED == 1u && k == 0u) { lp = logits_lse_range(base, o, params.channels, true) - den; }
       inner += teacher_q(tbase, k, sh) * lp;
     }
     loss = -m * inner / f32(o);

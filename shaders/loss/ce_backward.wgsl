@@ -15,10 +15,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   var u = upstream(p);
   if (HAS_WEIGHT == 1u) { u = u * weights[p]; }
-  var m = logits[base];
-  for (var k = 1u; k < c; k++) { m = max(m, logits[base + k]); }
-  var s = 0.0;
-  for (var k = 0u; k < c; k++) { s += exp(logits[base + k] - m); }
+  let m = logits_max(base, c);
+  let s = logits_sum_exp(base, c, m, 1.0);
   let inv = 1.0 / s;
   for (var k = 0u; k < c; k++) {
     let q = exp(logits[base + k] - m) * inv;

@@ -15,10 +15,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var bad = 0.0;
   if (label >= 0i && u32(label) < c) {
     let base = p * c;
-    var m = logits[base];
-    for (var k = 1u; k < c; k++) { m = max(m, logits[base + k]); }
-    var s = 0.0;
-    for (var k = 0u; k < c; k++) { s += exp(logits[base + k] - m); }
+    let m = logits_max(base, c);
+    let s = logits_sum_exp(base, c, m, 1.0);
     // -log softmax at the label = log(sum exp(z - m)) - (z_y - m).
     loss = log(s) - (logits[base + u32(label)] - m);
     if (HAS_WEIGHT == 1u) { loss = loss * weights[p]; }

@@ -6,20 +6,14 @@ struct Shift { m: f32, l: f32 }
 
 fn teacher_shift(base: u32, c: u32) -> Shift {
   if (TEACHER == 0u) { return Shift(0.0, 0.0); }
-  var m = teacher[base];
-  for (var k = 1u; k < c; k++) { m = max(m, teacher[base + k]); }
-  var s = 0.0;
-  for (var k = 0u; k < c; k++) { s += exp((teacher[base + k] - m) * params.inv_t); }
-  return Shift(m, log(s));
+  let m = teacher_max(base, c);
+  return Shift(m, log(teacher_sum_exp(base, c, m, params.inv_t)));
 }
 
 fn student_shift(base: u32, c: u32) -> Shift {
   if (STUDENT == 1u) { return Shift(0.0, 0.0); }
-  var m = student[base];
-  for (var k = 1u; k < c; k++) { m = max(m, student[base + k]); }
-  var s = 0.0;
-  for (var k = 0u; k < c; k++) { s += exp((student[base + k] - m) * params.inv_t); }
-  return Shift(m, log(s));
+  let m = student_max(base, c);
+  return Shift(m, log(student_sum_exp(base, c, m, params.inv_t)));
 }
 
 // Teacher probability; for logits, exp of the log-probability.

@@ -14,9 +14,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   var u = upstream(p);
   if (HAS_WEIGHT == 1u) { u = u * weights[p]; }
-  let den = lse_range(base, 0u, c, false);
+  let den = logits_lse_range(base, 0u, c, false);
   let background = u32(label) < params.old_classes;
-  let lse_old = lse_range(base, 0u, params.old_classes, false);
+  let lse_old = logits_lse_range(base, 0u, params.old_classes, false);
   for (var k = 0u; k < c; k++) {
     var goal = select(0.0, 1.0, k == u32(label));
     if (background) { goal = select(0.0, exp(logits[base + k] - lse_old), k < params.old_classes); }

@@ -12,10 +12,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var valid = 0.0;
   if (label >= 0i && u32(label) < c) {
     let base = p * c;
-    let den = lse_range(base, 0u, c, false);
+    let den = logits_lse_range(base, 0u, c, false);
     var num = 0.0;
     if (u32(label) < params.old_classes) {
-      num = lse_range(base, 0u, params.old_classes, false);
+      num = logits_lse_range(base, 0u, params.old_classes, false);
     } else {
       num = logits[base + u32(label)];
     }

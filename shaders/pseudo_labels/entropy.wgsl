@@ -14,8 +14,7 @@ fn certainty(p: u32) -> Certainty {
     let v = old_logits[base + k];
     if (v > m) { m = v; arg = k; }
   }
-  var s = 0.0;
-  for (var k = 0u; k < o; k++) { s += exp(old_logits[base + k] - m); }
+  let s = old_logits_sum_exp(base, o, m, 1.0);
   var acc = 0.0;
   for (var k = 0u; k < o; k++) {
     let q = exp(old_logits[base + k] - m) / s;

@@ -13,8 +13,7 @@ fn sgc_group(p: u32) -> i32 {
 fn gain_power(p: u32) -> f32 {
   let y = u32(targets[p]);
   let base = p * params.channels;
-  var m = logits[base];
-  for (var c = 1u; c < params.channels; c++) { m = max(m, logits[base + c]); }
+  let m = logits_max(base, params.channels);
   var total = 0.0;
   var rest = 0.0;
   for (var c = 0u; c < params.channels; c++) {

@@ -8,10 +8,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (p >= params.pixels) { return; }
   let c = params.channels;
   let base = p * c;
-  var m = z[base];
-  for (var k = 1u; k < c; k++) { m = max(m, z[base + k]); }
-  var s = 0.0;
-  for (var k = 0u; k < c; k++) { s += exp((z[base + k] - m) * params.inv_t); }
+  let m = z_max(base, c);
+  let s = z_sum_exp(base, c, m, params.inv_t);
   if (LOG == 1u) {
     let shift = log(s);
     for (var k = 0u; k < c; k++) { y[base + k] = (z[base + k] - m) * params.inv_t - shift; }

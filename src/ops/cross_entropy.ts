@@ -27,12 +27,11 @@ import { Gpu } from "../gpu/device.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
 import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
-import { channelView } from "./softmax.ts";
+import { channelView, rowLseWgsl } from "./softmax.ts";
 import { reduceLossRows, type Reduction, reductionCode, upstreamWgsl } from "./loss.ts";
 import forwardSource from "../../shaders/loss/ce_forward.wgsl" with { type: "text" };
 import backwardSource from "../../shaders/loss/ce_backward.wgsl" with { type: "text" };
 import countSource from "../../shaders/loss/count_to_u32.wgsl" with { type: "text" };
-import lseRangeSource from "../../shaders/loss/lse_range.wgsl" with { type: "text" };
 import unbiasedForwardSource from "../../shaders/loss/unbiased_ce_forward.wgsl" with {
   type: "text",
 };
@@ -48,7 +47,7 @@ export const IGNORE_LABEL = 255;
 /** Per-pixel rows (w * CE, valid, bad). */
 export const crossEntropyForwardKernel = defineKernel({
   name: "shaders/loss/ce_forward.wgsl",
-  source: forwardSource,
+  source: rowLseWgsl("logits") + forwardSource,
   bindings: {
     logits: { access: "read", type: "f32" },
     labels: { access: "read", type: "i32" },
@@ -70,7 +69,7 @@ export const crossEntropyForwardKernel = defineKernel({
 /** dz = u w (softmax(z) - onehot(y)) on valid pixels. */
 export const crossEntropyBackwardKernel = defineKernel({
   name: "shaders/loss/ce_backward.wgsl",
-  source: upstreamWgsl + backwardSource,
+  source: upstreamWgsl + rowLseWgsl("logits") + backwardSource,
   bindings: {
     logits: { access: "read", type: "f32" },
     labels: { access: "read", type: "i32" },
@@ -230,7 +229,7 @@ const unbiasedParams = {
 /** Per-pixel rows (w * loss, valid) of the unbiased cross-entropy. */
 export const unbiasedCeForwardKernel = defineKernel({
   name: "shaders/loss/unbiased_ce_forward.wgsl",
-  source: lseRangeSource + unbiasedForwardSource,
+  source: rowLseWgsl("logits") + unbiasedForwardSource,
   bindings: {
     logits: { access: "read", type: "f32" },
     labels: { access: "read", type: "i32" },
@@ -252,7 +251,7 @@ export const unbiasedCeForwardKernel = defineKernel({
 /** Gradient of the unbiased cross-entropy with respect to the logits. */
 export const unbiasedCeBackwardKernel = defineKernel({
   name: "shaders/loss/unbiased_ce_backward.wgsl",
-  source: upstreamWgsl + lseRangeSource + unbiasedBackwardSource,
+  source: upstreamWgsl + rowLseWgsl("logits") + unbiasedBackwardSource,
   bindings: {
     logits: { access: "read", type: "f32" },
     labels: { access: "read", type: "i32" },

@@ -21,9 +21,8 @@ import { Gpu } from "../gpu/device.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
 import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import { reduceLossRows, reductionCode, upstreamWgsl } from "./loss.ts";
-import { channelView } from "./softmax.ts";
+import { channelView, rowLseWgsl } from "./softmax.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
-import commonSource from "../../shaders/loss/lse_range.wgsl" with { type: "text" };
 import distillSource from "../../shaders/distill/common.wgsl" with { type: "text" };
 import forwardSource from "../../shaders/distill/forward.wgsl" with { type: "text" };
 import backwardSource from "../../shaders/distill/backward.wgsl" with { type: "text" };
@@ -47,7 +46,7 @@ const sizes = (p: { pixels: number; channels: number; old_classes: number }, mas
 /** Per-pixel distillation loss rows [P, 1]. */
 export const distillForwardKernel = defineKernel({
   name: "shaders/distill/forward.wgsl",
-  source: commonSource + distillSource + forwardSource,
+  source: rowLseWgsl("logits") + distillSource + forwardSource,
   bindings: {
     logits: { access: "read", type: "f32" },
     teacher: { access: "read", type: "f32" },
@@ -64,7 +63,7 @@ export const distillForwardKernel = defineKernel({
 /** Student gradient of the distillation. */
 export const distillBackwardKernel = defineKernel({
   name: "shaders/distill/backward.wgsl",
-  source: upstreamWgsl + commonSource + distillSource + backwardSource,
+  source: upstreamWgsl + rowLseWgsl("logits") + distillSource + backwardSource,
   bindings: {
     logits: { access: "read", type: "f32" },
     teacher: { access: "read", type: "f32" },

@@ -16,12 +16,14 @@ import { Gpu } from "../gpu/device.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
 import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
-import { channelView, checkTemperature } from "./softmax.ts";
+import { channelView, checkTemperature, rowLseWgsl } from "./softmax.ts";
 import { type Mask, maskWeightWgsl } from "./masked.ts";
 import { reduceLossRows, type Reduction, reductionCode, upstreamWgsl } from "./loss.ts";
 import commonSource from "../../shaders/loss/kl_common.wgsl" with { type: "text" };
 import forwardSource from "../../shaders/loss/kl_forward.wgsl" with { type: "text" };
 import backwardSource from "../../shaders/loss/kl_backward.wgsl" with { type: "text" };
+
+const teacherStudentLse = rowLseWgsl("teacher") + rowLseWgsl("student");
 
 const WG = 64;
 
@@ -31,7 +33,7 @@ const klConstants = { TEACHER: "u32", STUDENT: "u32", HAS_MASK: "u32" } as const
 const forwardKernelFor = (maskType: "f32" | "i32") =>
   defineKernel({
     name: `shaders/loss/kl_forward.wgsl<${maskType}>`,
-    source: maskWeightWgsl(maskType) + commonSource + forwardSource,
+    source: maskWeightWgsl(maskType) + teacherStudentLse + commonSource + forwardSource,
     bindings: {
       teacher: { access: "read", type: "f32" },
       student: { access: "read", type: "f32" },
@@ -53,7 +55,8 @@ const forwardKernelFor = (maskType: "f32" | "i32") =>
 const backwardKernelFor = (maskType: "f32" | "i32") =>
   defineKernel({
     name: `shaders/loss/kl_backward.wgsl<${maskType}>`,
-    source: maskWeightWgsl(maskType) + upstreamWgsl + commonSource + backwardSource,
+    source: maskWeightWgsl(maskType) + upstreamWgsl + teacherStudentLse + commonSource +
+      backwardSource,
     bindings: {
       teacher: { access: "read", type: "f32" },
       student: { access: "read", type: "f32" },

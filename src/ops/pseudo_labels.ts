@@ -26,7 +26,7 @@ import { Gpu } from "../gpu/device.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
 import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import { fillInto } from "./core.ts";
-import { channelView } from "./softmax.ts";
+import { channelView, rowLseWgsl } from "./softmax.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import entropySource from "../../shaders/pseudo_labels/entropy.wgsl" with { type: "text" };
 import histogramSource from "../../shaders/pseudo_labels/entropy_histogram.wgsl" with {
@@ -40,7 +40,7 @@ const WG = 64;
 /** Adds the step's background pixels to the per-class entropy histogram. */
 export const entropyHistogramKernel = defineKernel({
   name: "shaders/pseudo_labels/entropy_histogram.wgsl",
-  source: entropySource + histogramSource,
+  source: rowLseWgsl("old_logits") + entropySource + histogramSource,
   bindings: {
     old_logits: { access: "read", type: "f32" },
     labels: { access: "read", type: "i32" },
@@ -59,7 +59,7 @@ export const entropyHistogramKernel = defineKernel({
 /** Pseudo labels and per-image (background, confident) counts. */
 export const pseudoLabelsKernel = defineKernel({
   name: "shaders/pseudo_labels/pseudo_labels.wgsl",
-  source: entropySource + pseudoSource,
+  source: rowLseWgsl("old_logits") + entropySource + pseudoSource,
   bindings: {
     old_logits: { access: "read", type: "f32" },
     labels: { access: "read", type: "i32" },

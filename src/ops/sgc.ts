@@ -16,6 +16,7 @@ import type { GpuError } from "../gpu/errors.ts";
 import { full } from "./core.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import { segmentedSum, segmentSumKernel } from "./segments.ts";
+import { rowLseWgsl } from "./softmax.ts";
 import gainSource from "../../shaders/sgc/gain.wgsl" with { type: "text" };
 import valueSource from "../../shaders/sgc/value.wgsl" with { type: "text" };
 import weightsSource from "../../shaders/sgc/weights.wgsl" with { type: "text" };
@@ -29,12 +30,16 @@ const inputs = {
 } as const;
 
 /** Group sums of g^zeta and group counts per old step. */
-export const sgcGroupSumKernel = segmentSumKernel("sgc", gainSource + valueSource, inputs);
+export const sgcGroupSumKernel = segmentSumKernel(
+  "sgc",
+  rowLseWgsl("logits") + gainSource + valueSource,
+  inputs,
+);
 
 /** The normalised, optionally clipped weights. */
 export const sgcWeightsKernel = defineKernel({
   name: "shaders/sgc/weights.wgsl",
-  source: gainSource + weightsSource,
+  source: rowLseWgsl("logits") + gainSource + weightsSource,
   bindings: {
     ...inputs,
     sums: { access: "read", type: "f32" },

@@ -12,6 +12,14 @@ import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import { empty, type Shape, type Tensor } from "../tensor/tensor.ts";
 import forwardSource from "../../shaders/softmax/softmax.wgsl" with { type: "text" };
 import backwardSource from "../../shaders/softmax/softmax_backward.wgsl" with { type: "text" };
+import rowLseSource from "../../shaders/softmax/row_lse.wgsl" with { type: "text" };
+
+/**
+ * The log-sum-exp fragment (shaders/softmax/row_lse.wgsl) over the buffer
+ * `buffer`: `<buffer>_max`, `<buffer>_sum_exp` and `<buffer>_lse_range`,
+ * prepended to the kernels that normalise rows of that buffer.
+ */
+export const rowLseWgsl = (buffer: string): string => rowLseSource.replaceAll("ROW", buffer);
 
 const WG = 64;
 
@@ -20,7 +28,7 @@ const rowParams = { pixels: "u32", channels: "u32", inv_t: "f32" } as const;
 /** y = softmax(z / T) or log-softmax(z / T), per pixel. */
 export const softmaxKernel = defineKernel({
   name: "shaders/softmax/softmax.wgsl",
-  source: forwardSource,
+  source: rowLseWgsl("z") + forwardSource,
   bindings: { z: { access: "read", type: "f32" }, y: { access: "read_write", type: "f32" } },
   params: rowParams,
   constants: { LOG: "u32" },
