@@ -106,13 +106,8 @@ export type {
 } from "./src/nn/mod.ts";
 
 /** Checkpoints: safetensors in torchvision's layout, checked loading, pretrained weights. */
-export {
-  CheckpointError,
-  loadModelWeights,
-  loadPretrained,
-  readCheckpoint,
-  saveCheckpoint,
-} from "./src/nn/checkpoint.ts";
+export { CheckpointError, readCheckpoint, saveCheckpoint } from "./src/nn/checkpoint.ts";
+export { loadModelWeights, loadPretrained } from "./src/nn/load_weights.ts";
 export type { Checkpoint } from "./src/nn/checkpoint.ts";
 
 /** Evaluation: streaming GPU confusion matrix, IoU, mIoU (all/old/new), average over steps. */

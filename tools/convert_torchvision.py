@@ -4,7 +4,7 @@
 Writes a torchvision ResNet (ImageNet classification) state dict, or a
 torchvision DeepLabV3 state dict (--deeplab), to a safetensors file with
 torchvision's names and layouts (conv weights OIHW, num_batches_tracked as an
-I64 scalar). src/nn/checkpoint.ts reads it: `loadPretrained` / `loadModelWeights`
+I64 scalar). src/nn/load_weights.ts reads it: `loadPretrained` / `loadModelWeights`
 detect a ResNet file (names without `backbone.`, `fc.*` skipped) and load it
 into the backbone; a DeepLabV3 file loads into the whole model
 (`aux_classifier.*` is dropped here).

@@ -10,12 +10,8 @@
  */
 import { Effect } from "effect";
 import type { DeepLabV3 } from "../nn/mod.ts";
-import {
-  CheckpointError,
-  loadModelWeights,
-  readCheckpoint,
-  saveCheckpoint,
-} from "../nn/checkpoint.ts";
+import { CheckpointError, readCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
+import { loadModelWeights } from "../nn/load_weights.ts";
 import type { Gpu } from "../gpu/device.ts";
 import type { GpuError } from "../gpu/errors.ts";
 import type { HostTensor, SgdState } from "../optim/sgd.ts";

@@ -9,7 +9,7 @@
  */
 import { Effect, type Scope } from "effect";
 import { type DeepLabV3, makeDeepLabV3 } from "../nn/mod.ts";
-import { loadPretrained } from "../nn/checkpoint.ts";
+import { loadPretrained } from "../nn/load_weights.ts";
 import { hashSeed } from "../util/rng.ts";
 import { RunSetupError } from "./data.ts";
 import type { Method, StepInfo } from "./method.ts";

@@ -9,10 +9,10 @@ import { Effect, Result } from "effect";
 import {
   CheckpointError,
   decodeCheckpoint,
-  loadModelWeights,
   readCheckpoint,
   saveCheckpoint,
 } from "../../src/nn/checkpoint.ts";
+import { loadModelWeights } from "../../src/nn/load_weights.ts";
 import { DATA_CHECKSUM_KEY, dataChecksum, firstNonFinite } from "../../src/io/integrity.ts";
 import { decodeSafetensors, encodeSafetensors } from "../../src/io/safetensors.ts";
 import { readRunCheckpoint } from "../../src/incremental/run_state.ts";

@@ -12,12 +12,14 @@ import {
   CheckpointError,
   decodeCheckpoint,
   encodeCheckpoint,
-  loadModelWeights,
-  loadPretrained,
-  modelFromCheckpoint,
   readCheckpoint,
   saveCheckpoint,
 } from "../../src/nn/checkpoint.ts";
+import {
+  loadModelWeights,
+  loadPretrained,
+  modelFromCheckpoint,
+} from "../../src/nn/load_weights.ts";
 import { encodeSafetensors, type SafetensorsTensor } from "../../src/io/safetensors.ts";
 import { deepLabConfig, type DeepLabV3, makeDeepLabV3 } from "../../src/nn/mod.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";

@@ -16,7 +16,8 @@
 import { deepStrictEqual } from "node:assert/strict";
 import { Effect } from "effect";
 import { readSafetensors, type SafetensorsTensor } from "../../src/io/safetensors.ts";
-import { type Checkpoint, loadModelWeights, readCheckpoint } from "../../src/nn/checkpoint.ts";
+import { type Checkpoint, readCheckpoint } from "../../src/nn/checkpoint.ts";
+import { loadModelWeights } from "../../src/nn/load_weights.ts";
 import {
   checksum,
   deepLabConfig,
