@@ -14,12 +14,14 @@
 //
 // A workgroup is 64 invocations in a line (llvmpipe spreads its SIMD lanes
 // along x only) covering WG_COLS x (64 / WG_COLS) blocks, so narrow C (a
-// classifier's 16 columns) still fills every lane.
+// classifier's 16 or 21 columns) still fills (nearly) every lane.
 @compute @workgroup_size(64, 1, 1)
 fn main(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(local_invocation_index) li: u32,
 ) {
+  // WG_COLS need not divide 64: the invocations past the last whole row idle.
+  if (li >= WG_COLS * (64u / WG_COLS)) { return; }
   let gid = vec3<u32>(
     wid.x * WG_COLS + li % WG_COLS,
     wid.y * (64u / WG_COLS) + li / WG_COLS,

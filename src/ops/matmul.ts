@@ -56,14 +56,14 @@ const minElements = (p: MatmulParams) => ({
 const vec4Options = {
   params: vec4Params,
   constants: { TRANS_A: "u32", TRANS_B: "u32", COL_QUADS: "u32", WG_COLS: "u32" },
-  // 64 invocations over WG_COLS x 64 / WG_COLS blocks: narrow C keeps every lane busy.
+  // 64 invocations over WG_COLS x floor(64 / WG_COLS) blocks: narrow C keeps the lanes busy.
   workgroupSize: [64, 1, 1],
   dispatch: (
     p: Vec4Params,
     c: { COL_QUADS: number; WG_COLS: number },
   ): [number, number, number] => [
     Math.ceil(p.n / (4 * c.COL_QUADS * c.WG_COLS)),
-    Math.ceil(p.m / (8 * (64 / c.WG_COLS))),
+    Math.ceil(p.m / (8 * Math.floor(64 / c.WG_COLS))),
     p.batch,
   ],
   minElements: (p: Vec4Params, c: { TRANS_A: number; TRANS_B: number }) => ({
@@ -261,7 +261,7 @@ const recordVec4 = (
       ...constants,
       TRANS_B: packed ? 0 : constants.TRANS_B,
       COL_QUADS: colQuads,
-      WG_COLS: Math.min(8, 2 ** Math.ceil(Math.log2(Math.ceil(p.n / (4 * colQuads))))),
+      WG_COLS: Math.min(8, Math.ceil(p.n / (4 * colQuads))),
     };
     yield* quadStores
       ? gpu.recorder.dispatch(matmulVec4Kernel, bindings, v, used)

@@ -111,7 +111,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "B packed into 64-column panels: exact with transposes, batches, broadcasting, accumulation",
+    "8x16 blocks, narrow C and B packed into panels: exact with transposes, batches, accumulation",
   ...gpuTestOptions,
   fn: async () => {
     // N >= 128 takes 8x16 blocks, K >= 128 as well packs B; N = 200 leaves a
