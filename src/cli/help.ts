@@ -7,7 +7,7 @@
 import { EVAL_OPTIONS } from "./eval_options.ts";
 import type { OptionSpec } from "./spec.ts";
 import { SYNTH_OPTIONS } from "./synth.ts";
-import { TRAIN_OPTIONS } from "./train_options.ts";
+import { TRAIN_OPTIONS } from "./train_spec.ts";
 
 /** The commands of `gsc`. */
 export const COMMAND_NAMES = ["train", "eval", "synth"] as const;

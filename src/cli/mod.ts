@@ -16,7 +16,8 @@ export {
 export type { DatasetDefaults, MethodWeights } from "./defaults.ts";
 export { OptionReader, parseChoice, parseNumber, readOptions } from "./spec.ts";
 export type { NumberCheck, OptionSpec, OptionValues } from "./spec.ts";
-export { parseTrainOptions, TASK_PREFIX, TRAIN_OPTIONS, validTasks } from "./train_options.ts";
+export { parseTrainOptions, TASK_PREFIX, validTasks } from "./train_options.ts";
+export { GSC_ONLY, TRAIN_OPTIONS, WEIGHT_USERS } from "./train_spec.ts";
 export type { TrainCommand } from "./train_options.ts";
 export { EVAL_OPTIONS, parseEvalOptions } from "./eval_options.ts";
 export type { EvalCommand } from "./eval_options.ts";

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import fc from "fast-check";
 import { closest, editDistance } from "../../src/cli/suggest.ts";
-import { TRAIN_OPTIONS } from "../../src/cli/train_options.ts";
+import { TRAIN_OPTIONS } from "../../src/cli/train_spec.ts";
 
 /** Plain Levenshtein distance plus adjacent swaps, by exhaustive recursion (tiny strings only). */
 const reference = (a: string, b: string): number => {

@@ -5,7 +5,8 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Effect, Result } from "effect";
-import { parseTrainOptions, TRAIN_OPTIONS } from "../../src/cli/train_options.ts";
+import { parseTrainOptions } from "../../src/cli/train_options.ts";
+import { TRAIN_OPTIONS } from "../../src/cli/train_spec.ts";
 import {
   CONFIG_OPTIONS,
   configDifferences,

@@ -1,0 +1,284 @@
+/**
+ * The option table of `gsc train`: every option in help order, with its
+ * argument, description and default (per dataset where they differ).
+ * `train_options.ts` parses a command line against it.
+ *
+ * @module
+ */
+import {
+  BACKBONE_NAMES,
+  DATASET_NAMES,
+  METHOD_NAMES,
+  type MethodName,
+} from "../incremental/types.ts";
+import {
+  COMMON_DEFAULTS,
+  DATASET_DEFAULTS,
+  type DatasetDefaults,
+  GSC_DEFAULTS,
+} from "./defaults.ts";
+import type { OptionSpec } from "./spec.ts";
+
+/** The default of an option per dataset, or one value when all agree. */
+const perDataset = (pick: (d: DatasetDefaults) => string | number): string => {
+  const values = DATASET_NAMES.map((name) => String(pick(DATASET_DEFAULTS[name])));
+  return values.every((v) => v === values[0])
+    ? values[0]
+    : DATASET_NAMES.map((name, i) => `${name} ${values[i]}`).join(", ");
+};
+
+/** The options that only GSC reads. */
+export const GSC_ONLY = [
+  "no-sgc",
+  "no-ssrd",
+  "no-ppr",
+  "ppr-tau",
+  "ppr-theta",
+  "proto-min-pixels",
+  "sgc-min",
+  "sgc-max",
+  "t-soft",
+  "t-sharp",
+  "lambda-soft",
+  "lambda-sharp",
+] as const;
+
+/** The baselines' weights and the methods that read them. */
+export const WEIGHT_USERS: Readonly<Record<string, readonly MethodName[]>> = {
+  "kd-weight": ["lwf", "ilt", "mib"],
+  "feature-weight": ["ilt"],
+  "pod-factor": ["plop"],
+};
+
+/** Every option of `gsc train`, in help order. */
+export const TRAIN_OPTIONS: readonly OptionSpec[] = [
+  { name: "dataset", value: "NAME", description: DATASET_NAMES.join("|"), defaultText: "synth" },
+  {
+    name: "data-root",
+    value: "DIR",
+    description: "dataset folder (synth: written when missing)",
+    defaultText: perDataset((d) => d.dataRoot),
+  },
+  {
+    name: "task",
+    value: "X-Y",
+    description: "task split, e.g. 15-1, 100-50 (without the dataset prefix)",
+    defaultText: perDataset((d) => d.task),
+  },
+  { name: "overlap", description: "overlapped setting (MiB's filter)", defaultText: "on" },
+  {
+    name: "disjoint",
+    description: "disjoint setting: no future class visible",
+    defaultText: "off",
+  },
+  {
+    name: "method",
+    value: "NAME",
+    description: METHOD_NAMES.join("|"),
+    defaultText: COMMON_DEFAULTS.method,
+  },
+  {
+    name: "backbone",
+    value: "NAME",
+    description: BACKBONE_NAMES.join("|"),
+    defaultText: perDataset((d) => d.backbone),
+  },
+  {
+    name: "output-stride",
+    value: "8|16",
+    description: "backbone output stride",
+    defaultText: perDataset((d) => d.outputStride),
+  },
+  {
+    name: "pretrained",
+    value: "FILE",
+    description: "safetensors weights (backbone or whole model) for step 0",
+    defaultText: "none",
+  },
+  {
+    name: "step0",
+    value: "FILE",
+    description:
+      "a finished run's checkpoints/step-0.safetensors, used instead of training step 0 " +
+      "(same dataset, task, filter, backbone, output stride)",
+    defaultText: "none",
+  },
+  {
+    name: "epochs",
+    value: "N",
+    description: "epochs of step 0",
+    defaultText: perDataset((d) => d.epochs),
+  },
+  {
+    name: "epochs-next",
+    value: "N",
+    description: "epochs of every later step",
+    defaultText: perDataset((d) => d.epochsNext),
+  },
+  {
+    name: "batch-size",
+    value: "N",
+    description: "images per batch",
+    defaultText: perDataset((d) => d.batchSize),
+  },
+  {
+    name: "crop",
+    value: "PX",
+    description: "training crop side (>= 16)",
+    defaultText: perDataset((d) => d.crop),
+  },
+  {
+    name: "lr",
+    value: "X",
+    description: "learning rate of step 0",
+    defaultText: perDataset((d) => d.lr),
+  },
+  {
+    name: "lr-next",
+    value: "X",
+    description: "learning rate of later steps",
+    defaultText: perDataset((d) => d.lrNext),
+  },
+  {
+    name: "momentum",
+    value: "X",
+    description: "SGD momentum",
+    defaultText: String(COMMON_DEFAULTS.momentum),
+  },
+  { name: "no-nesterov", description: "plain instead of Nesterov momentum", defaultText: "off" },
+  {
+    name: "weight-decay",
+    value: "X",
+    description: "SGD weight decay",
+    defaultText: String(COMMON_DEFAULTS.weightDecay),
+  },
+  {
+    name: "head-lr-mult",
+    value: "X",
+    description: "learning-rate multiplier of ASPP and classifier",
+    defaultText: String(COMMON_DEFAULTS.headLrMultiplier),
+  },
+  {
+    name: "freeze-bn-next",
+    description: "freeze batch-norm statistics at steps > 0",
+    defaultText: "off",
+  },
+  {
+    name: "seed",
+    value: "N",
+    description: "seed of initialisation, shuffling and augmentation",
+    defaultText: "0",
+  },
+  {
+    name: "out",
+    value: "DIR",
+    description: "run directory",
+    defaultText: "runs/<dataset>-<task>-<overlap|disjoint>-<method>-s<seed>",
+  },
+  {
+    name: "train-split",
+    value: "NAME",
+    description: "split trained on (voc without SBD: train)",
+    defaultText: perDataset((d) => d.trainSplit),
+  },
+  {
+    name: "eval-split",
+    value: "NAME",
+    description: "split evaluated after every step",
+    defaultText: perDataset((d) => d.evalSplit),
+  },
+  {
+    name: "crop-val",
+    description: "real data: evaluate centre crops at --crop, batched (MiB/PLOP crop_val), " +
+      "instead of every full image at its own size, one a batch",
+    defaultText: "off",
+  },
+  {
+    name: "strips",
+    value: "N",
+    description: "evaluation images drawn as PNG strips per step",
+    defaultText: String(COMMON_DEFAULTS.strips),
+  },
+  {
+    name: "kd-weight",
+    value: "X",
+    description: "distillation weight (lwf, ilt, mib)",
+    defaultText: "lwf 100, ilt 100, mib 10 (100 on 15-1)",
+  },
+  {
+    name: "feature-weight",
+    value: "X",
+    description: "encoder-feature distance weight (ilt)",
+    defaultText: "100",
+  },
+  {
+    name: "pod-factor",
+    value: "X",
+    description: "POD distillation factor (plop)",
+    defaultText: "0.01",
+  },
+  { name: "no-sgc", description: "gsc: no step-aware gradient compensation", defaultText: "off" },
+  { name: "no-ssrd", description: "gsc: no soft-sharp relation distillation", defaultText: "off" },
+  { name: "no-ppr", description: "gsc: no prototypical pseudo re-labeling", defaultText: "off" },
+  {
+    name: "ppr-tau",
+    value: "X",
+    description: "gsc: temperature of the prototype softmax (> 0)",
+    defaultText: String(GSC_DEFAULTS.pprTau),
+  },
+  {
+    name: "ppr-theta",
+    value: "X",
+    description: "gsc: minimum fused score to relabel, in [0, 1]",
+    defaultText: String(GSC_DEFAULTS.pprTheta),
+  },
+  {
+    name: "proto-min-pixels",
+    value: "N",
+    description: "gsc: pixels a class needs to (re)compute its prototype",
+    defaultText: String(GSC_DEFAULTS.protoMinPixels),
+  },
+  {
+    name: "sgc-min",
+    value: "X",
+    description: "gsc: lower clip of the per-pixel gradient weights",
+    defaultText: String(GSC_DEFAULTS.sgcMin),
+  },
+  {
+    name: "sgc-max",
+    value: "X",
+    description: "gsc: upper clip of the per-pixel gradient weights",
+    defaultText: GSC_DEFAULTS.sgcMax.toFixed(1),
+  },
+  {
+    name: "t-soft",
+    value: "X",
+    description: "gsc: temperature of the class-level relation term",
+    defaultText: String(GSC_DEFAULTS.tSoft),
+  },
+  {
+    name: "t-sharp",
+    value: "X",
+    description: "gsc: temperature of the pixel-level (sharpened) term",
+    defaultText: String(GSC_DEFAULTS.tSharp),
+  },
+  {
+    name: "lambda-soft",
+    value: "X",
+    description: "gsc: weight of the class-level relation term",
+    defaultText: String(GSC_DEFAULTS.lambdaSoft),
+  },
+  {
+    name: "lambda-sharp",
+    value: "X",
+    description: "gsc: weight of the pixel-level term",
+    defaultText: String(GSC_DEFAULTS.lambdaSharp),
+  },
+  {
+    name: "resume",
+    description: "continue the run in --out from its last checkpoint",
+    defaultText: "off",
+  },
+  { name: "quiet", description: "print nothing while training", defaultText: "off" },
+  { name: "help", description: "show this help" },
+];
