@@ -17,6 +17,7 @@ import filterDepthwiseSource from "../../shaders/conv/filter_depthwise_vec4.wgsl
 };
 import filterSource from "../../shaders/conv/filter.wgsl" with { type: "text" };
 import sumSplitsSource from "../../shaders/conv/sum_splits.wgsl" with { type: "text" };
+import sumSplitsVec4Source from "../../shaders/conv/sum_splits_vec4.wgsl" with { type: "text" };
 import biasPartialSource from "../../shaders/conv/bias_partial.wgsl" with { type: "text" };
 
 /** Invocations per workgroup of every convolution kernel (one dimension, folded grid). */
@@ -195,6 +196,20 @@ export const sumSplitsKernel = defineKernel({
   bindings: {
     partial: { access: "read", type: "f32" },
     out: { access: "read_write", type: "f32" },
+  },
+  params: { size: "u32", splits: "u32", accumulate: "u32" },
+  workgroupSize: [CONV_WG, 1, 1],
+  dispatch: (p) => linearGrid(p.size, CONV_WG),
+  minElements: (p) => ({ partial: p.size * p.splits, out: p.size }),
+});
+
+/** {@link sumSplitsKernel} over quads (`size` counts quads): the same sums, bit for bit. */
+export const sumSplitsVec4Kernel = defineKernel({
+  name: "shaders/conv/sum_splits_vec4.wgsl",
+  source: sumSplitsVec4Source,
+  bindings: {
+    partial: { access: "read", type: "vec4f" },
+    out: { access: "read_write", type: "vec4f" },
   },
   params: { size: "u32", splits: "u32", accumulate: "u32" },
   workgroupSize: [CONV_WG, 1, 1],
