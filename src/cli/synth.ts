@@ -1,6 +1,8 @@
 /**
  * `gsc synth`: writes the synthetic VOC-layout benchmark (see
- * `src/data/synthetic/write.ts`) and prints what it wrote.
+ * `src/data/synthetic/write.ts`), or with `--layout cityscapes` the
+ * synthetic Cityscapes-layout set of the domain tasks
+ * (`src/data/synthetic/cityscapes.ts`), and prints what it wrote.
  *
  * @module
  */
@@ -11,13 +13,29 @@ import {
   type SyntheticSummary,
   writeSyntheticVoc,
 } from "../data/synthetic/write.ts";
+import {
+  DEFAULT_SYNTHETIC_CITYSCAPES_ROOT,
+  writeSyntheticCityscapes,
+} from "../data/synthetic/cityscapes.ts";
 import { VOC_CLASSES } from "../data/classes.ts";
 import type { CliError } from "./errors.ts";
 import { OptionReader, type OptionSpec, readOptions } from "./spec.ts";
 
 /** Every option of `gsc synth`, in help order. */
 export const SYNTH_OPTIONS: readonly OptionSpec[] = [
-  { name: "out", value: "DIR", description: "output folder", defaultText: DEFAULT_SYNTHETIC_ROOT },
+  {
+    name: "layout",
+    value: "NAME",
+    description: "voc, or cityscapes (21 cities in the Cityscapes layout; --size is the width)",
+    defaultText: "voc",
+  },
+  {
+    name: "out",
+    value: "DIR",
+    description: `output folder (cityscapes: ${DEFAULT_SYNTHETIC_CITYSCAPES_ROOT})`,
+    defaultText: DEFAULT_SYNTHETIC_ROOT,
+  },
+  { name: "per-city", value: "N", description: "cityscapes: images per city", defaultText: "10" },
   { name: "train", value: "N", description: "training images", defaultText: "600" },
   { name: "val", value: "N", description: "validation images", defaultText: "150" },
   { name: "test", value: "N", description: "test images (own random stream)", defaultText: "150" },
@@ -26,13 +44,32 @@ export const SYNTH_OPTIONS: readonly OptionSpec[] = [
   { name: "help", description: "show this help" },
 ];
 
+/** What `gsc synth` writes: the VOC layout, or the Cityscapes layout when `layout` says so. */
+export type SynthCommand = SyntheticOptions & {
+  readonly root: string;
+  /** Present only with `--layout cityscapes`. */
+  readonly layout?: "cityscapes";
+  /** Images per city (Cityscapes layout). */
+  readonly perCity?: number;
+};
+
 /** Parses `gsc synth`'s options into the generator's options (defaults filled). */
 export function parseSynthOptions(
   argv: readonly string[],
-): Result.Result<SyntheticOptions & { readonly root: string }, CliError> {
+): Result.Result<SynthCommand, CliError> {
   return Result.gen(function* () {
     const read = new OptionReader(yield* readOptions(argv, SYNTH_OPTIONS));
     const count = { integer: true, min: 0 };
+    const layout = yield* read.choice("layout", "voc", ["voc", "cityscapes"] as const);
+    if (layout === "cityscapes") {
+      return {
+        layout,
+        root: read.text("out", DEFAULT_SYNTHETIC_CITYSCAPES_ROOT),
+        seed: yield* read.number("seed", 0, { integer: true, min: 0, max: 2 ** 32 - 1 }),
+        size: yield* read.number("size", 64, { integer: true, min: 16, max: 1024 }),
+        perCity: yield* read.number("per-city", 10, { integer: true, min: 1 }),
+      };
+    }
     return {
       root: read.text("out", DEFAULT_SYNTHETIC_ROOT),
       seed: yield* read.number("seed", 0, { integer: true, min: 0, max: 2 ** 32 - 1 }),
@@ -63,11 +100,25 @@ export function describeSynthetic(summary: SyntheticSummary, seconds: number): s
 
 /** The body of `gsc synth`: writes the dataset, then prints {@link describeSynthetic}. */
 export const runSynth = (
-  options: SyntheticOptions,
+  options: SyntheticOptions & Pick<SynthCommand, "layout" | "perCity">,
   print: (text: string) => void = console.log,
 ) =>
   Effect.gen(function* () {
     const started = performance.now();
+    if (options.layout === "cityscapes") {
+      const city = yield* writeSyntheticCityscapes({
+        root: options.root,
+        seed: options.seed,
+        width: options.size,
+        imagesPerCity: options.perCity,
+      });
+      print(
+        `wrote ${city.root}: ${city.cities.length} cities x ${city.imagesPerCity} images of ` +
+          `${city.width}x${city.height} (seed ${city.seed}) in ` +
+          `${((performance.now() - started) / 1000).toFixed(2)} s`,
+      );
+      return city;
+    }
     const summary = yield* writeSyntheticVoc(options);
     print(describeSynthetic(summary, (performance.now() - started) / 1000));
     return summary;

@@ -7,7 +7,8 @@
  * @module
  */
 import { Effect } from "effect";
-import { CITYSCAPES_CITIES, CITYSCAPES_CLASSES } from "./classes.ts";
+import { CITYSCAPES_CLASSES } from "./classes.ts";
+import { RCIL_CITY_ORDER } from "./cityscapes_domain.ts";
 import { UnknownTaskError } from "./errors.ts";
 import type { StepClasses } from "./labels.ts";
 
@@ -19,7 +20,10 @@ export interface ClassTask {
   readonly steps: readonly (readonly number[])[];
 }
 
-/** A domain-incremental task: every step learns all classes on new domains (cities). */
+/**
+ * A domain-incremental task: every step learns all classes on new domains
+ * (cities, in RCIL's `city_to_id` order).
+ */
 export interface DomainTask {
   readonly kind: "domain";
   readonly name: string;
@@ -102,7 +106,7 @@ function buildRegistry(): Map<string, Task> {
       name,
       dataset: "cityscapes",
       classes: range(0, CITYSCAPES_CLASSES.length - 1),
-      steps: domainSteps(CITYSCAPES_CITIES, first, per),
+      steps: domainSteps(RCIL_CITY_ORDER, first, per),
     });
   }
   return tasks;
