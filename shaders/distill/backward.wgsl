@@ -5,7 +5,7 @@
 // q_0 times the softmax within the merge. Plain KD leaves new channels at 0.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let p = gid.x + gid.y * groups.x * WG_X;
+  let p = linear_index(gid, groups);
   if (p >= params.pixels) { return; }
   let o = params.old_classes;
   let c = params.channels;

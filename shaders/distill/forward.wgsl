@@ -2,7 +2,7 @@
 // the mean over the old classes), one pixel per invocation; rows [P, 1].
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let p = gid.x + gid.y * groups.x * WG_X;
+  let p = linear_index(gid, groups);
   if (p >= params.pixels) { return; }
   let o = params.old_classes;
   let base = p * params.channels;

@@ -4,7 +4,7 @@
 // 7 relu(a + b) (a residual join; a NaN passes, as unary.wgsl's relu passes it).
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * WG_X;
+  let i = linear_index(gid, groups);
   if (i >= params.n) { return; }
   let x = a[i];
   let y = b[i % params.b_period];

@@ -2,7 +2,7 @@
 // 0 scale-shift alpha * x + beta, 1 relu, 2 exp, 3 log, 4 neg, 5 abs, 6 sqrt, 7 square.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * WG_X;
+  let i = linear_index(gid, groups);
   if (i >= params.n) { return; }
   let x = a[i];
   var r: f32;

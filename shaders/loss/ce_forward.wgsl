@@ -6,7 +6,7 @@ const IGNORE: i32 = 255i;
 
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let p = gid.x + gid.y * groups.x * WG_X;
+  let p = linear_index(gid, groups);
   if (p >= params.pixels) { return; }
   let c = params.channels;
   let label = labels[p];

@@ -3,7 +3,7 @@
 // the masked sum and the mean's denominator.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let p = gid.x + gid.y * groups.x * WG_X;
+  let p = linear_index(gid, groups);
   if (p >= params.pixels) { return; }
   let c = params.channels;
   let base = p * c;

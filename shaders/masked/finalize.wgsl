@@ -2,7 +2,7 @@
 // for k < count. A zero denominator (nothing selected) gives 0, not NaN.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let k = gid.x + gid.y * groups.x * WG_X;
+  let k = linear_index(gid, groups);
   if (k >= params.count) { return; }
   var r = totals[k];
   if (MEAN == 1u) {

@@ -7,7 +7,7 @@ fn row_weight(r: u32) -> f32 {
 
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * WG_X;
+  let i = linear_index(gid, groups);
   if (i >= params.rows * params.cols) { return; }
   let r = i / params.cols;
   let c = i - r * params.cols;

@@ -3,7 +3,7 @@
 // With RELU = 1 the forward ended in ReLU: dy counts only where its output y > 0.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * WG_X;
+  let i = linear_index(gid, groups);
   if (i >= params.n) { return; }
   let ch = params.channels;
   let c = i % ch;

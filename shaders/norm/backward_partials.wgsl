@@ -5,7 +5,7 @@
 
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * WG_X;
+  let i = linear_index(gid, groups);
   if (i >= params.chunks * params.channels) { return; }
   let k = i / params.channels;
   let c = i - k * params.channels;

@@ -4,7 +4,7 @@
 // as elementwise/unary.wgsl's relu passes it), so conv -> BN -> ReLU writes once.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * WG_X;
+  let i = linear_index(gid, groups);
   if (i >= params.n) { return; }
   let c = i % params.channels;
   var v = (x[i] - stats[c]) * (stats[params.channels + c] * weight[c]) + bias[c];

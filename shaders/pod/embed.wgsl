@@ -2,7 +2,7 @@
 // invocation: find its strip, then average the pre-processed map along it.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * WG_X;
+  let i = linear_index(gid, groups);
   let d_total = params.dims;
   if (i >= params.images * d_total) { return; }
   let n = i / d_total;

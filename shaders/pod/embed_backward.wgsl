@@ -3,7 +3,7 @@
 // value's gradient over the strip's averaging length, times d prepro / dx.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * WG_X;
+  let i = linear_index(gid, groups);
   let c = params.channels;
   let w = params.width;
   let h = params.height;

@@ -3,7 +3,7 @@
 // pixel and whose argmax chose it. No atomics, deterministic.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * WG_X;
+  let i = linear_index(gid, groups);
   let c_count = params.channels;
   if (i >= params.batch * params.in_h * params.in_w * c_count) { return; }
   let c = i % c_count;

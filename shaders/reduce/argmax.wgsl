@@ -2,7 +2,7 @@
 // view (the first one on ties, like PyTorch's CPU argmax).
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let o = gid.x + gid.y * groups.x * WG_X;
+  let o = linear_index(gid, groups);
   if (o >= params.outer * params.inner) { return; }
   let outer = o / params.inner;
   let inner = o - outer * params.inner;

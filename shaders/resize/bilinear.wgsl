@@ -1,7 +1,7 @@
 // Bilinear resize of an NHWC tensor, one invocation per output element.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let o = gid.x + gid.y * groups.x * WG_X;
+  let o = linear_index(gid, groups);
   let c_count = params.channels;
   if (o >= params.batch * params.out_h * params.out_w * c_count) { return; }
   let c = o % c_count;

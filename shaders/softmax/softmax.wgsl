@@ -4,7 +4,7 @@
 // 1 / T keeps large logits from cancelling in log-softmax (z - max is exact).
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let p = gid.x + gid.y * groups.x * WG_X;
+  let p = linear_index(gid, groups);
   if (p >= params.pixels) { return; }
   let c = params.channels;
   let base = p * c;

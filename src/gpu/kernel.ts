@@ -4,8 +4,9 @@
  * its workgroup size and its dispatch size as a function of the parameters.
  *
  * The declarations generate the WGSL header (bindings, the `Params` uniform
- * struct, constants, workgroup size), so the TypeScript side and the shader
- * can never disagree on binding order or parameter layout.
+ * struct, constants, workgroup size, and `linear_index(gid, groups)`: an
+ * invocation's index on a folded linear grid), so the TypeScript side and the
+ * shader can never disagree on binding order or parameter layout.
  *
  * @module
  */
@@ -134,6 +135,11 @@ export const kernelHeader = (
   }
   const [x, y, z] = kernel.workgroupSize(constants as never);
   out.push(`const WG_X: u32 = ${x}u;`, `const WG_Y: u32 = ${y}u;`, `const WG_Z: u32 = ${z}u;`);
+  // The invocation's index on a linear grid folded into rows (see linearGrid).
+  out.push(
+    "fn linear_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 " +
+      "{ return gid.x + gid.y * groups.x * WG_X; }",
+  );
   return { text: out.join("\n") + "\n", lines: out.length };
 };
 
@@ -184,7 +190,8 @@ export const gridFoldLimit = (): number => {
 /**
  * Workgroup grid for `count` independent items at `perGroup` items a group,
  * folded into two dimensions when it exceeds the per-dimension limit. Kernels
- * recover the linear index as `gid.x + gid.y * groups.x * WG_X` and skip the
+ * recover the linear index with the header's `linear_index(gid, groups)`
+ * (`gid.x + gid.y * groups.x * WG_X`) and skip the
  * items past `count` the fold adds.
  */
 export const linearGrid = (

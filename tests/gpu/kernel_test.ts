@@ -23,6 +23,8 @@ Deno.test("the generated header declares bindings in order, the params struct an
     "const WG_X: u32 = 64u;",
     "const WG_Y: u32 = 2u;",
     "const WG_Z: u32 = 1u;",
+    "fn linear_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 " +
+    "{ return gid.x + gid.y * groups.x * WG_X; }",
   ];
   if (header.text !== expected.join("\n") + "\n") throw new Error(header.text);
   if (header.lines !== expected.length) throw new Error(`lines ${header.lines}`);

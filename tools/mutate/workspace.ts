@@ -9,6 +9,8 @@
 /** The loss and method sources mutated besides every WGSL program. */
 const SOURCE_PATTERNS: readonly RegExp[] = [
   /^src\/ops\/(cross_entropy|kl|loss|bce|masked|distance|softmax)\.ts$/,
+  /^src\/ops\/(distill|pod|pseudo_labels|ssrd|sgc|prototypes|pseudo_relabel|segments)\.ts$/,
+  /^src\/ops\/confusion\.ts$/,
   /^src\/incremental\/losses\/[a-z_]+\.ts$/,
   /^src\/incremental\/gsc\/[a-z_]+\.ts$/,
   /^src\/incremental\/methods\/[a-z_]+\.ts$/,
