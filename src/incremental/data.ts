@@ -5,7 +5,8 @@
  * evaluation LUT for testing). Before a run trains, every image and mask of
  * both splits is decoded and checked once (cached beside the lists), and
  * every step must hold at least one full batch, so bad data stops the run
- * before step 0 rather than in the middle of it.
+ * before step 0 rather than in the middle of it. Domain tasks (Cityscapes'
+ * cities) take their images as RCIL does (`domain.ts`).
  *
  * @module
  */
@@ -29,7 +30,8 @@ import {
 import { hashSeed } from "../util/rng.ts";
 import { createLoader } from "../data/loader.ts";
 import { RunSetupError } from "./setup_error.ts";
-import { openEvalSplit, openTrainSplit, trainSplitOf } from "./splits.ts";
+import { openEvalSplit, openSplit, openTrainSplit, trainSplitOf } from "./splits.ts";
+import { domainTestGroups, domainTrainSamples, isDomainTask } from "./domain.ts";
 import type { RunConfig } from "./types.ts";
 
 export { RunSetupError };
@@ -37,7 +39,7 @@ export { RunSetupError };
 /** Task-registry prefix of each dataset option. */
 const TASK_PREFIX = { synth: "synthetic", voc: "voc", ade: "ade20k", cityscapes: "cityscapes" };
 
-/** Finds the run's class-incremental task, or fails listing the valid ones. */
+/** Finds the run's task (class- or domain-incremental), or fails listing the valid ones. */
 export const resolveTask = (config: RunConfig): Effect.Effect<Task, RunSetupError> => {
   const prefix = TASK_PREFIX[config.dataset];
   const task = findTask(`${prefix}/${config.task}`);
@@ -48,14 +50,6 @@ export const resolveTask = (config: RunConfig): Effect.Effect<Task, RunSetupErro
     return Effect.fail(
       new RunSetupError({
         reason: `unknown task ${config.task} for ${config.dataset}; valid: ${valid.join(", ")}`,
-      }),
-    );
-  }
-  if (task.kind !== "class") {
-    return Effect.fail(
-      new RunSetupError({
-        reason: `${task.name} is domain-incremental; the step engine trains class-incremental ` +
-          `tasks only`,
       }),
     );
   }
@@ -93,9 +87,13 @@ export const ensureSynthetic = (config: RunConfig) =>
     return true;
   });
 
-/** The run's two splits with their class sets. */
+/**
+ * The run's two splits with their class sets. A domain task reads one
+ * dataset, `trainval` (RCIL draws both its training and its test images from
+ * all 21 cities): `train` and `evaluation` are then the same.
+ */
 export interface RunData {
-  readonly task: Task & { kind: "class" };
+  readonly task: Task;
   readonly train: Dataset;
   readonly trainClassSets: readonly (readonly number[])[];
   readonly trainSamples: readonly SampleRef[];
@@ -111,12 +109,15 @@ export interface RunData {
  */
 export const openRunData = (config: RunConfig, purpose: "train" | "eval" = "train") =>
   Effect.gen(function* () {
-    const task = (yield* resolveTask(config)) as Task & { kind: "class" };
+    const task = yield* resolveTask(config);
     yield* ensureSynthetic(config);
-    const train = yield* openTrainSplit(config);
-    const sets = yield* computeClassSets(train, { validateImages: purpose === "train" });
-    const evaluation = yield* openEvalSplit(config);
-    yield* computeClassSets(evaluation, { validateImages: true });
+    const domain = isDomainTask(task);
+    const train = domain ? yield* openSplit(config, "trainval") : yield* openTrainSplit(config);
+    const sets = yield* computeClassSets(train, {
+      validateImages: purpose === "train" || domain,
+    });
+    const evaluation = domain ? train : yield* openEvalSplit(config);
+    if (!domain) yield* computeClassSets(evaluation, { validateImages: true });
     const data = {
       task,
       train,
@@ -131,25 +132,32 @@ export const openRunData = (config: RunConfig, purpose: "train" | "eval" = "trai
 /** Fails, naming `--batch-size`, unless every step has at least one full training batch. */
 export const checkStepSizes = (data: RunData, config: RunConfig) => {
   const short: string[] = [];
-  for (let t = 0; t < data.task.steps.length; t++) {
+  const task = data.task;
+  for (let t = 0; t < task.steps.length; t++) {
     const images = stepSamples(data, config, t).length;
     if (images >= config.batchSize) continue;
-    const classes = stepClasses(data.task, t).current.join(", ");
-    short.push(`step ${t} (classes ${classes}) has ${images}`);
+    const what = isDomainTask(task)
+      ? `domain step ${t} (cities ${task.steps[t].join(", ")})`
+      : `step ${t} (classes ${stepClasses(task, t).current.join(", ")})`;
+    short.push(`${what} has ${images}`);
   }
   if (short.length === 0) return Effect.void;
-  const filter = config.overlap ? "overlapped" : "disjoint";
+  const filter = isDomainTask(task)
+    ? "RCIL's 80% of the cities' trainval images"
+    : `${config.overlap ? "overlapped" : "disjoint"} filter`;
   return Effect.fail(
     new RunSetupError({
       reason: `--batch-size ${config.batchSize}: every step needs at least one full batch of ` +
-        `training images, but ${short.join(", ")} (${filter} filter of the ` +
-        `${trainSplitOf(config)} split); lower --batch-size or train on a larger split`,
+        `training images, but ${short.join(", ")} (${filter} of the ` +
+        `${isDomainTask(task) ? "trainval" : trainSplitOf(config)} split); lower --batch-size ` +
+        `or train on a larger split`,
     }),
   );
 };
 
-/** The training samples of step `t` (MiB's overlapped or disjoint filter). */
+/** The training samples of step `t` (MiB's overlapped or disjoint filter; RCIL's on domains). */
 export const stepSamples = (data: RunData, config: RunConfig, t: number): SampleRef[] => {
+  if (isDomainTask(data.task)) return domainTrainSamples(data.task, data.trainSamples, t);
   const classes = stepClasses(data.task, t);
   const kept = filterImages(
     data.trainClassSets,
@@ -219,12 +227,32 @@ export const evalPreprocessing = (
 };
 
 /** The evaluation loader after step `t`: classes not yet seen are ignored. */
-export const evalLoader = (data: RunData, config: RunConfig, t: number): Loader =>
+export const evalLoader = (
+  data: RunData,
+  config: RunConfig,
+  t: number,
+  samples: readonly SampleRef[] = data.evaluation.samples,
+  name = `split ${config.evalSplit}`,
+): Loader =>
   createLoader({
-    name: `split ${config.evalSplit}`,
-    samples: data.evaluation.samples,
+    name,
+    samples: [...samples],
     info: data.evaluation.info,
     ...evalPreprocessing(config),
     seed: config.seed,
     labelLut: evalLut(stepClasses(data.task, t), data.evaluation.info.zeroIgnoredAtEval),
   });
+
+/**
+ * The loaders evaluated after step `t`: the evaluation split (one loader) on
+ * a class task; on a domain task RCIL's test images of the seen cities, one
+ * loader per step g <= t (the images of step g's cities), so the metrics can
+ * say how the first step's cities fare.
+ */
+export const evalLoaders = (data: RunData, config: RunConfig, t: number): Loader[] => {
+  const task = data.task;
+  if (!isDomainTask(task)) return [evalLoader(data, config, t)];
+  return domainTestGroups(task, data.trainSamples, t).map((samples, g) =>
+    evalLoader(data, config, t, samples, `test images of domain step ${g}`)
+  );
+};

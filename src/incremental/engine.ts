@@ -2,7 +2,9 @@
  * The step engine: trains every step of a task in one run. Step 0 starts
  * from random (or pretrained) weights; step t grows the classifier of step
  * t-1's model and trains it beside a frozen copy of it (the old model),
- * with whatever objective the method builds. A checkpoint is written after
+ * with whatever objective the method builds. A domain-incremental task
+ * (Cityscapes' cities) keeps the same classifier at every step: only the
+ * images change (`domain.ts`). A checkpoint is written after
  * every epoch and every step; `resume` continues from the last one with the
  * same data order, so the final numbers equal an uninterrupted run's.
  *
@@ -19,6 +21,7 @@ import { stepClasses } from "../data/mod.ts";
 import type { DeepLabV3 } from "../nn/mod.ts";
 import { openRunData, type RunData, RunSetupError } from "./data.ts";
 import { makeDataPass } from "./data_pass.ts";
+import { domainStepInfo, isDomainTask } from "./domain.ts";
 import { loadFrozenModel } from "./frozen_model.ts";
 import { classStepTable, type Method, type StepInfo } from "./method.ts";
 import { makeMethod } from "./methods/mod.ts";
@@ -58,8 +61,9 @@ export interface RunSummary {
 const fileExists = (path: string) =>
   Effect.promise(() => Deno.stat(path).then(() => true, () => false));
 
-/** The step's class bookkeeping. */
+/** The step's class bookkeeping (a domain step: every class, every step). */
 const stepInfo = (data: RunData, config: RunConfig, t: number): StepInfo => {
+  if (isDomainTask(data.task)) return domainStepInfo(data.task, config, t);
   const classes = stepClasses(data.task, t);
   return {
     step: t,

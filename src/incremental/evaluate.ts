@@ -4,7 +4,8 @@
  * report shows as strips (image | ground truth | prediction). Pixels whose
  * label the confusion kernel cannot place (outside the task's classes and
  * not 255) fail the evaluation: the matrix leaves them out, so the mIoU
- * would be silently computed over part of the split.
+ * would be silently computed over part of the split. A domain task is
+ * evaluated per step's cities (one matrix each, summed for the total).
  *
  * @module
  */
@@ -17,6 +18,7 @@ import { argmax } from "../ops/reduce.ts";
 import { download } from "../tensor/tensor.ts";
 import {
   accumulateConfusion,
+  type Confusion,
   confusionToMetrics,
   makeConfusion,
   readConfusion,
@@ -41,6 +43,19 @@ export interface Evaluation {
   readonly strips: readonly StripSample[];
   readonly seconds: number;
 }
+
+/**
+ * A domain step's metrics: {@link StepMetrics} plus the mIoU and image count
+ * on the test images of each step's cities (index g = domain step g <= t).
+ */
+export interface DomainStepMetrics extends StepMetrics {
+  readonly domainMiou: readonly (number | null)[];
+  readonly domainImages: readonly number[];
+}
+
+/** The per-step-cities numbers of a domain step's metrics, if it has them. */
+export const domainMetricsOf = (m: StepMetrics): DomainStepMetrics | undefined =>
+  Array.isArray((m as Partial<DomainStepMetrics>).domainMiou) ? m as DomainStepMetrics : undefined;
 
 /** Evaluation met labels outside the task's classes (and not 255): its metrics would be wrong. */
 export class EvaluationLabelError extends Data.TaggedError("EvaluationLabelError")<{
@@ -71,19 +86,15 @@ const toRgb = (images: Float32Array, offset: number, pixels: number): Uint8Array
   return rgb;
 };
 
-/** Evaluates `model` after step `t` of `task` over `loader`'s epoch 0. */
-export const evaluateStep = (
+/** Accumulates one loader's epoch 0 into `confusion`, keeping strips; returns the image count. */
+const accumulateLoader = (
   model: DeepLabV3,
-  task: Task & { kind: "class" },
-  t: number,
+  confusion: Confusion,
   loader: Loader,
+  strips: StripSample[],
   stripCount: number,
 ) =>
   Effect.scoped(Effect.gen(function* () {
-    const started = performance.now();
-    const totalClasses = task.steps.flat().length;
-    const confusion = yield* makeConfusion(totalClasses);
-    const strips: StripSample[] = [];
     const stream = loader.epoch(0);
     let images = 0;
     yield* Effect.addFinalizer(() => Effect.sync(() => stream.close()));
@@ -111,24 +122,101 @@ export const evaluateStep = (
         }
       }));
     }
+    return images;
+  }));
+
+/** One loader's confusion matrix and image count. */
+const loaderMatrix = (
+  model: DeepLabV3,
+  loader: Loader,
+  classes: number,
+  t: number,
+  strips: StripSample[],
+  stripCount: number,
+) =>
+  Effect.scoped(Effect.gen(function* () {
+    const confusion = yield* makeConfusion(classes);
+    const images = yield* accumulateLoader(model, confusion, loader, strips, stripCount);
     const { matrix, badPixels } = yield* readConfusion(confusion);
     if (badPixels > 0) {
       return yield* new EvaluationLabelError({
         source: loader.name ?? "the evaluation split",
         step: t,
         pixels: badPixels,
-        classes: totalClasses,
+        classes,
       });
     }
+    return { matrix, images };
+  }));
+
+/** The mIoU over every class with ground truth in `matrix`. */
+const miouOf = (matrix: ArrayLike<number>, classes: readonly number[], total: number, t: number) =>
+  confusionToMetrics(matrix, {
+    step: t,
+    seenClasses: classes,
+    oldClasses: classes,
+    newClasses: [],
+    totalClasses: total,
+    images: 0,
+  }).miouAll;
+
+/**
+ * Evaluates `model` after step `t` of `task` over each loader's epoch 0 (the
+ * matrices summed). On a class task: one loader, old = step 0's classes, new
+ * = the classes of steps 1..t. On a domain task (one loader per step's
+ * cities, {@link evalLoaders}): every class is seen, and `miouOld` is the
+ * mIoU on the test images of step 0's cities, `miouNew` on those of the
+ * cities of steps 1..t (null at step 0), `miouAll` on all of them.
+ */
+export const evaluateStep = (
+  model: DeepLabV3,
+  task: Task,
+  t: number,
+  loaders: Loader | readonly Loader[],
+  stripCount: number,
+) =>
+  Effect.gen(function* () {
+    const started = performance.now();
+    const domain = task.kind === "domain";
+    const totalClasses = domain ? task.classes.length : task.steps.flat().length;
+    const strips: StripSample[] = [];
+    const groups: { matrix: ArrayLike<number>; images: number }[] = [];
+    for (const loader of Array.isArray(loaders) ? loaders : [loaders as Loader]) {
+      groups.push(yield* loaderMatrix(model, loader, totalClasses, t, strips, stripCount));
+    }
+    const sum = (parts: typeof groups) => {
+      const out = new Float64Array(totalClasses * totalClasses);
+      for (const g of parts) for (let i = 0; i < out.length; i++) out[i] += g.matrix[i];
+      return out;
+    };
+    const images = groups.reduce((n, g) => n + g.images, 0);
     const classes = stepClasses(task, t);
     const seen = [...classes.old, ...classes.current].sort((a, b) => a - b);
-    const metrics = confusionToMetrics(matrix, {
+    if (!domain) {
+      const metrics = confusionToMetrics(sum(groups), {
+        step: t,
+        seenClasses: seen,
+        oldClasses: [...task.steps[0]],
+        newClasses: task.steps.slice(1, t + 1).flat(),
+        totalClasses,
+        images,
+      });
+      return { metrics, strips, seconds: (performance.now() - started) / 1000 } as Evaluation;
+    }
+    const all = confusionToMetrics(sum(groups), {
       step: t,
       seenClasses: seen,
-      oldClasses: [...task.steps[0]],
-      newClasses: task.steps.slice(1, t + 1).flat(),
+      oldClasses: seen,
+      newClasses: [],
       totalClasses,
       images,
     });
-    return { metrics, strips, seconds: (performance.now() - started) / 1000 } satisfies Evaluation;
-  }));
+    const metrics: DomainStepMetrics = {
+      ...all,
+      miouOld: miouOf(sum(groups.slice(0, 1)), seen, totalClasses, t),
+      miouNew: t > 0 ? miouOf(sum(groups.slice(1)), seen, totalClasses, t) : null,
+      domainMiou: groups.map((g) => miouOf(g.matrix, seen, totalClasses, t)),
+      domainImages: groups.map((g) => g.images),
+    };
+    return { metrics, strips, seconds: (performance.now() - started) / 1000 } as Evaluation;
+  });

@@ -60,8 +60,24 @@ export interface StepInfo {
   readonly current: readonly number[];
   /** Per class index < seen: the step that introduced it. */
   readonly classStep: Int32Array;
+  /**
+   * Whether the step's labels hide old and future classes as background 0
+   * (class-incremental tasks). False on domain-incremental tasks: every label
+   * is the pixel's true class (0 is a class, e.g. road), so nothing labelled
+   * may be treated as background (no pseudo labels, no unbiased merging).
+   * Absent means true.
+   */
+  readonly backgroundShift?: boolean;
+  /** Domain-incremental tasks: the cities learned now and every city learned so far. */
+  readonly domains?: {
+    readonly current: readonly string[];
+    readonly seen: readonly string[];
+  };
   readonly config: RunConfig;
 }
+
+/** Whether a step's labels carry the background shift (see {@link StepInfo.backgroundShift}). */
+export const hasBackgroundShift = (info: StepInfo): boolean => info.backgroundShift !== false;
 
 /** A named, already weighted loss term ([1]). */
 export interface LossTerm {

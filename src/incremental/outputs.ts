@@ -1,6 +1,7 @@
 /**
  * What a run leaves in its directory besides checkpoints: `config.json`,
- * and after every step `step-<t>.json`, `metrics.csv` (PLOP's format),
+ * and after every step `step-<t>.json`, `metrics.csv` (PLOP's format;
+ * domain tasks also `domains.csv`, the cities and mIoU per domain step),
  * `report.md`, `miou.svg`, `strips/step-<t>.png` and `summary.json` (the
  * machine-readable final numbers the results table reads).
  *
@@ -9,6 +10,7 @@
 import { Effect } from "effect";
 import { averageOverSteps } from "./metrics.ts";
 import {
+  domainCsv,
   writeFileAtomic,
   writeMiouPlot,
   writePlopCsv,
@@ -46,6 +48,9 @@ export const writeStepOutputs = (
       evalSeconds: evaluation.seconds,
     });
     yield* writePlopCsv(out, metrics, classNames.length);
+    const task = data.task;
+    const domains = task.kind === "domain" ? task.steps : undefined;
+    if (domains) yield* writeFileAtomic(`${out}/domains.csv`, domainCsv(metrics, domains));
     yield* writeMiouPlot(out, metrics);
     yield* writeStrip(`${out}/strips/step-${step}.png`, evaluation.strips);
     yield* writeReportMarkdown(out, {
@@ -54,7 +59,8 @@ export const writeStepOutputs = (
       metrics,
       stepSeconds: progress.stepSeconds,
       classNames,
-      steps: data.task.steps,
+      steps: task.kind === "domain" ? task.steps.map(() => task.classes) : task.steps,
+      ...(domains ? { domains } : {}),
     });
     const final = metrics[metrics.length - 1];
     yield* writeFileAtomic(

@@ -6,7 +6,7 @@
  * @module
  */
 import { Effect } from "effect";
-import { evalLoader } from "./data.ts";
+import { evalLoaders } from "./data.ts";
 import type { DataPass } from "./method.ts";
 import { evaluateStep } from "./evaluate.ts";
 import { writeStepOutputs } from "./outputs.ts";
@@ -31,9 +31,10 @@ export const finishStep = (
     yield* writeStepCheckpoint(step, step.paths.step(t), "step", methodState, undefined, {
       step: t,
     });
-    const loader = evalLoader(step.data, config, t);
-    emit({ type: "eval-start", step: t, images: loader.order(0).length });
-    const evaluation = yield* evaluateStep(step.model, step.data.task, t, loader, config.strips);
+    const loaders = evalLoaders(step.data, config, t);
+    const images = loaders.reduce((n, loader) => n + loader.order(0).length, 0);
+    emit({ type: "eval-start", step: t, images });
+    const evaluation = yield* evaluateStep(step.model, step.data.task, t, loaders, config.strips);
     const stepSeconds = (performance.now() - started) / 1000;
     run.progress = {
       ...run.progress,

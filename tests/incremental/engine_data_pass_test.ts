@@ -12,6 +12,7 @@
  * old model: `withOldModel` visits nothing.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import type { ClassTask } from "../../src/data/tasks.ts";
 import { Effect } from "effect";
 import {
   augmentTrain,
@@ -52,7 +53,7 @@ const config = tinyTrainConfig({
 });
 assertEquals(config.crop, CROP);
 const data: RunData = await Effect.runPromise(openRunData(config));
-const STEPS = data.task.steps;
+const STEPS = (data.task as ClassTask).steps;
 
 interface Expected {
   readonly name: string;

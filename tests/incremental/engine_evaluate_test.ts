@@ -47,7 +47,7 @@ const config = tinyTrainConfig({
   batchSize: 2,
 });
 const data: RunData = await Effect.runPromise(openRunData(config, "eval"));
-const task: Task & { kind: "class" } = data.task;
+const task = data.task as Task & { kind: "class" };
 const K = 21;
 
 interface Image {

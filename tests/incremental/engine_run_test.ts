@@ -12,6 +12,7 @@
  * metrics, weights, strips and CSV.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import type { ClassTask } from "../../src/data/tasks.ts";
 import { Effect } from "effect";
 import { writeSyntheticVoc } from "../../src/data/mod.ts";
 import { readCheckpoint } from "../../src/nn/checkpoint.ts";
@@ -46,7 +47,7 @@ const config = tinyTrainConfig({
   batchSize: BATCH,
 });
 const data = await Effect.runPromise(openRunData(config));
-const STEPS = data.task.steps;
+const STEPS = (data.task as ClassTask).steps;
 const EPOCHS = [config.epochs, config.epochsNext];
 
 /** Images of step t by MiB's overlapped rule, counted here: a pixel of a class learned now (not 0). */

@@ -11,6 +11,7 @@
  * `--crop` squares instead (the reference codes' centre crop).
  */
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import type { ClassTask } from "../../src/data/tasks.ts";
 import { Effect, Result } from "effect";
 import { decode as decodePng } from "fast-png";
 import { parseTrainOptions } from "../../src/cli/mod.ts";
@@ -96,7 +97,7 @@ const evaluate = (config: RunConfig, t: number) =>
       return out;
     });
     const scope = yield* Effect.scope;
-    const classes = data.task.steps.slice(0, t + 1).flat().length;
+    const classes = (data.task as ClassTask).steps.slice(0, t + 1).flat().length;
     const model = yield* makeDeepLabV3(modelConfigFor(config, classes), {
       seed: 5,
       trainable: false,

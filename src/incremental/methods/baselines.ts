@@ -7,7 +7,15 @@
 import { Effect } from "effect";
 import { scale } from "../../autograd/basic.ts";
 import { featureDistillation, knowledgeDistillation, unbiasedDistillation } from "../losses/mod.ts";
-import type { LossTerm, Method, NewOutputs, Objective, OldOutputs, StepInfo } from "../method.ts";
+import {
+  hasBackgroundShift,
+  type LossTerm,
+  type Method,
+  type NewOutputs,
+  type Objective,
+  type OldOutputs,
+  type StepInfo,
+} from "../method.ts";
 import { crossEntropyClassification, unbiasedClassification } from "./classification.ts";
 import type { RunConfig } from "../types.ts";
 
@@ -58,17 +66,30 @@ export const ilt = (config: RunConfig): Method => ({
     }),
 });
 
-/** MiB: unbiased cross-entropy and unbiased distillation (the init is the engine's). */
+/**
+ * MiB: unbiased cross-entropy and unbiased distillation (the init is the
+ * engine's). On a domain step (no background shift: every class is old and
+ * none is new) both lose their merging: nothing is hidden in the
+ * background, so the cross-entropy is the plain one and the distillation
+ * is over every class (docs/datasets.md).
+ */
 export const mib = (config: RunConfig): Method => ({
   name: "mib",
   usesOldModel: true,
   objective: (info, batch, current, old) =>
     Effect.gen(function* () {
       const terms: LossTerm[] = [];
+      const shift = hasBackgroundShift(info);
       if (old) {
-        const kd = yield* unbiasedDistillation(current.logits, old.logits, info.old);
-        terms.push({ name: "unbiased-kd", value: yield* scale(kd, config.kdWeight) });
+        const kd = shift
+          ? yield* unbiasedDistillation(current.logits, old.logits, info.old)
+          : yield* knowledgeDistillation(current.logits, old.logits, info.old);
+        terms.push({
+          name: shift ? "unbiased-kd" : "kd",
+          value: yield* scale(kd, config.kdWeight),
+        });
       }
-      return { targets: batch.labels, classification: unbiasedClassification, terms };
+      const classification = shift ? unbiasedClassification : crossEntropyClassification;
+      return { targets: batch.labels, classification, terms };
     }),
 });

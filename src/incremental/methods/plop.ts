@@ -6,7 +6,9 @@
  * POD distils six layers as PLOP's VOC default does (`--pod_logits`): the
  * four backbone stages and the head's output at the pod factor (0.01), and
  * the logits before upsampling at 0.0005 with the new classes' logits
- * summed into background, the six averaged.
+ * summed into background, the six averaged. On a domain step (labels
+ * complete, no background shift) there are no pseudo labels and no
+ * adaptive factor: cross-entropy on the labels plus POD (docs/datasets.md).
  *
  * @module
  */
@@ -20,6 +22,7 @@ import {
 import { fillInto } from "../../ops/core.ts";
 import { download, empty, fromArray, type Tensor } from "../../tensor/tensor.ts";
 import type { LossTerm, Method, NewOutputs, OldOutputs, StepInfo } from "../method.ts";
+import { hasBackgroundShift } from "../method.ts";
 import { crossEntropyClassification } from "./classification.ts";
 import type { RunConfig } from "../types.ts";
 
@@ -59,6 +62,7 @@ export const plop = (config: RunConfig, scope: Scope.Scope): Method => {
     usesOldModel: true,
     beginStep: (info, data) =>
       Effect.gen(function* () {
+        if (!hasBackgroundShift(info)) return; // a domain step: no pseudo labels, no thresholds
         const histogram = yield* Scope.provide(empty([info.old, ENTROPY_BINS], "u32"), scope);
         yield* fillInto(histogram, 0);
         yield* data.withOldModel((batch, old) =>
@@ -72,6 +76,15 @@ export const plop = (config: RunConfig, scope: Scope.Scope): Method => {
       }),
     objective: (info, batch, current, old) =>
       Effect.gen(function* () {
+        if (old && !hasBackgroundShift(info)) {
+          // A domain step: the labels are complete, so no pixel is pseudo-labelled; POD alone.
+          const pod = yield* plopPod(info, current, old, config.podFactor);
+          return {
+            targets: batch.labels,
+            classification: crossEntropyClassification,
+            terms: [{ name: "pod", value: pod }],
+          };
+        }
         if (!old || !thresholds) {
           return { targets: batch.labels, classification: crossEntropyClassification, terms: [] };
         }

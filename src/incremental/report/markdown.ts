@@ -25,6 +25,8 @@ export interface ReportInput {
   readonly classNames: readonly string[];
   /** Classes of every step of the task. */
   readonly steps: readonly (readonly number[])[];
+  /** Domain-incremental tasks: the cities of every step (the table then lists domain steps). */
+  readonly domains?: readonly (readonly string[])[];
 }
 
 /** A fraction as a percentage with one decimal; "–" for null. */
@@ -54,32 +56,62 @@ const average = (values: readonly (number | null)[]) => {
   return present.length ? present.reduce((a, b) => a + b, 0) / present.length : null;
 };
 
+/** The per-step table of a domain-incremental run: cities instead of classes. */
+const domainTable = (input: ReportInput, total: number): string[] => {
+  const domains = input.domains ?? [];
+  const lines = [
+    `Domain steps finished: ${input.metrics.length} of ${domains.length}; time ` +
+    `${total.toFixed(1)} s. All ${input.classNames.length} classes at every step; evaluated ` +
+    `after each step on RCIL's test images of every city seen so far (mIoU and accuracy in ` +
+    `percent; "step-0 cities" = the test images of the first step's cities, "later cities" = ` +
+    `those of steps 1..t).`,
+    "",
+    "| domain step | cities | step-0 cities mIoU | later cities mIoU | all mIoU | pixel acc. | " +
+    "seconds |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  input.metrics.forEach((m, i) => {
+    lines.push(
+      `| ${m.step} | ${cell((domains[m.step] ?? []).join(", "))} | ${percent(m.miouOld)} | ` +
+        `${percent(m.miouNew)} | ${percent(m.miouAll)} | ${percent(m.pixelAccuracy)} | ` +
+        `${(input.stepSeconds[i] ?? 0).toFixed(1)} |`,
+    );
+  });
+  return lines;
+};
+
 /** The report's markdown text. */
 export const reportMarkdown = (input: ReportInput): string => {
   const { config, metrics } = input;
   const total = input.stepSeconds.reduce((a, b) => a + b, 0);
   const lines: string[] = [
     `# ${config.method.toUpperCase()} on ${config.dataset} ${config.task} ` +
-    `(${config.overlap ? "overlapped" : "disjoint"})`,
+    `(${input.domains ? "domain-incremental" : config.overlap ? "overlapped" : "disjoint"})`,
     "",
   ];
   if (input.command) lines.push(`Command: \`${input.command}\``, "");
   if (input.adapter) lines.push(`Adapter: ${input.adapter}`, "");
   if (input.writtenAt) lines.push(`Written: ${input.writtenAt}`, "");
-  lines.push(
-    `Steps finished: ${metrics.length} of ${input.steps.length}; time ${total.toFixed(1)} s. ` +
-      `Evaluated on the \`${config.evalSplit}\` split; mIoU and accuracy in percent.`,
-    "",
-    "| step | classes added | old mIoU | new mIoU | all mIoU | pixel acc. | seconds |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
-  );
-  metrics.forEach((m, i) => {
+  if (input.domains) {
+    lines.push(...domainTable(input, total));
+  } else {
     lines.push(
-      `| ${m.step} | ${classList(input.steps[m.step] ?? [])} | ${percent(m.miouOld)} | ` +
-        `${percent(m.miouNew)} | ${percent(m.miouAll)} | ${percent(m.pixelAccuracy)} | ` +
-        `${(input.stepSeconds[i] ?? 0).toFixed(1)} |`,
+      `Steps finished: ${metrics.length} of ${input.steps.length}; time ${total.toFixed(1)} s. ` +
+        `Evaluated on the \`${config.evalSplit}\` split; mIoU and accuracy in percent.`,
+      "",
+      "| step | classes added | old mIoU | new mIoU | all mIoU | pixel acc. | seconds |",
+      "| --- | --- | --- | --- | --- | --- | --- |",
     );
-  });
+  }
+  if (!input.domains) {
+    metrics.forEach((m, i) => {
+      lines.push(
+        `| ${m.step} | ${classList(input.steps[m.step] ?? [])} | ${percent(m.miouOld)} | ` +
+          `${percent(m.miouNew)} | ${percent(m.miouAll)} | ${percent(m.pixelAccuracy)} | ` +
+          `${(input.stepSeconds[i] ?? 0).toFixed(1)} |`,
+      );
+    });
+  }
   lines.push(
     "",
     `Average of the all-class mIoU over steps (avg): ${

@@ -1,8 +1,8 @@
 /**
  * A run's report files, each written atomically (a temp file in the same
  * directory, then a rename, so a reader never sees half a file even if the
- * run is killed): PLOP's CSV, a JSON record per step, `report.md`, the mIoU
- * plot and the prediction strips.
+ * run is killed): PLOP's CSV (and `domains.csv` on domain tasks), a JSON
+ * record per step, `report.md`, the mIoU plot and the prediction strips.
  *
  * @module
  */
@@ -16,6 +16,7 @@ import { stripPng, type StripRow } from "./strips.ts";
 import { writeFileAtomically } from "../../io/atomic.ts";
 
 export { plopCsv, plopCsvRow, pythonFloat } from "./csv.ts";
+export { domainCsv } from "./domain_csv.ts";
 export { parseStepJson, stepJson } from "./json.ts";
 export type { StepRecord } from "./json.ts";
 export { classList, percent, reportMarkdown } from "./markdown.ts";
