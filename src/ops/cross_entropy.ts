@@ -32,6 +32,7 @@ import { reduceLossRows, type Reduction, reductionCode, upstreamWgsl } from "./l
 import forwardSource from "../../shaders/loss/ce_forward.wgsl" with { type: "text" };
 import backwardSource from "../../shaders/loss/ce_backward.wgsl" with { type: "text" };
 import countSource from "../../shaders/loss/count_to_u32.wgsl" with { type: "text" };
+import pixelSource from "../../shaders/loss/ce_pixel.wgsl" with { type: "text" };
 import unbiasedForwardSource from "../../shaders/loss/unbiased_ce_forward.wgsl" with {
   type: "text",
 };
@@ -44,24 +45,42 @@ const WG = 64;
 /** The label that marks a pixel to ignore. */
 export const IGNORE_LABEL = 255;
 
+/** The bindings both forward kernels (plain and unbiased) read and write. */
+const forwardBindings = {
+  logits: { access: "read", type: "f32" },
+  labels: { access: "read", type: "i32" },
+  weights: { access: "read", type: "f32" },
+  rows: { access: "read_write", type: "f32" },
+} as const;
+
+/** The bindings both backward kernels read and write. */
+const backwardBindings = {
+  logits: { access: "read", type: "f32" },
+  labels: { access: "read", type: "i32" },
+  weights: { access: "read", type: "f32" },
+  grad: { access: "read", type: "f32" },
+  totals: { access: "read", type: "f32" },
+  dz: { access: "read_write", type: "f32" },
+} as const;
+
+/** Sizes of the inputs every cross-entropy kernel reads. */
+const inputSizes = (pixels: number, channels: number, weighted: number) => ({
+  logits: pixels * channels,
+  labels: pixels,
+  weights: weighted ? pixels : 0,
+});
+
 /** Per-pixel rows (w * CE, valid, bad). */
 export const crossEntropyForwardKernel = defineKernel({
   name: "shaders/loss/ce_forward.wgsl",
   source: rowLseWgsl("logits") + forwardSource,
-  bindings: {
-    logits: { access: "read", type: "f32" },
-    labels: { access: "read", type: "i32" },
-    weights: { access: "read", type: "f32" },
-    rows: { access: "read_write", type: "f32" },
-  },
+  bindings: forwardBindings,
   params: { pixels: "u32", channels: "u32" },
   constants: { HAS_WEIGHT: "u32" },
   workgroupSize: [WG, 1, 1],
   dispatch: ({ pixels }) => linearGrid(pixels, WG),
   minElements: ({ pixels, channels }, { HAS_WEIGHT }) => ({
-    logits: pixels * channels,
-    labels: pixels,
-    weights: HAS_WEIGHT ? pixels : 0,
+    ...inputSizes(pixels, channels, HAS_WEIGHT),
     rows: 3 * pixels,
   }),
 });
@@ -69,23 +88,14 @@ export const crossEntropyForwardKernel = defineKernel({
 /** dz = u w (softmax(z) - onehot(y)) on valid pixels. */
 export const crossEntropyBackwardKernel = defineKernel({
   name: "shaders/loss/ce_backward.wgsl",
-  source: upstreamWgsl + rowLseWgsl("logits") + backwardSource,
-  bindings: {
-    logits: { access: "read", type: "f32" },
-    labels: { access: "read", type: "i32" },
-    weights: { access: "read", type: "f32" },
-    grad: { access: "read", type: "f32" },
-    totals: { access: "read", type: "f32" },
-    dz: { access: "read_write", type: "f32" },
-  },
+  source: upstreamWgsl + pixelSource + rowLseWgsl("logits") + backwardSource,
+  bindings: backwardBindings,
   params: { pixels: "u32", channels: "u32", den_index: "u32" },
   constants: { HAS_WEIGHT: "u32", REDUCTION: "u32" },
   workgroupSize: [WG, 1, 1],
   dispatch: ({ pixels }) => linearGrid(pixels, WG),
   minElements: ({ pixels, channels, den_index }, { HAS_WEIGHT, REDUCTION }) => ({
-    logits: pixels * channels,
-    labels: pixels,
-    weights: HAS_WEIGHT ? pixels : 0,
+    ...inputSizes(pixels, channels, HAS_WEIGHT),
     grad: REDUCTION === 0 ? pixels : 1,
     totals: REDUCTION === 2 ? den_index + 1 : 0,
     dz: pixels * channels,
@@ -230,20 +240,13 @@ const unbiasedParams = {
 export const unbiasedCeForwardKernel = defineKernel({
   name: "shaders/loss/unbiased_ce_forward.wgsl",
   source: rowLseWgsl("logits") + unbiasedForwardSource,
-  bindings: {
-    logits: { access: "read", type: "f32" },
-    labels: { access: "read", type: "i32" },
-    weights: { access: "read", type: "f32" },
-    rows: { access: "read_write", type: "f32" },
-  },
+  bindings: forwardBindings,
   params: unbiasedParams,
   constants: { HAS_WEIGHT: "u32" },
   workgroupSize: [WG, 1, 1],
   dispatch: ({ pixels }) => linearGrid(pixels, WG),
   minElements: ({ pixels, channels }, { HAS_WEIGHT }) => ({
-    logits: pixels * channels,
-    labels: pixels,
-    weights: HAS_WEIGHT ? pixels : 0,
+    ...inputSizes(pixels, channels, HAS_WEIGHT),
     rows: 2 * pixels,
   }),
 });
@@ -251,23 +254,14 @@ export const unbiasedCeForwardKernel = defineKernel({
 /** Gradient of the unbiased cross-entropy with respect to the logits. */
 export const unbiasedCeBackwardKernel = defineKernel({
   name: "shaders/loss/unbiased_ce_backward.wgsl",
-  source: upstreamWgsl + rowLseWgsl("logits") + unbiasedBackwardSource,
-  bindings: {
-    logits: { access: "read", type: "f32" },
-    labels: { access: "read", type: "i32" },
-    weights: { access: "read", type: "f32" },
-    grad: { access: "read", type: "f32" },
-    totals: { access: "read", type: "f32" },
-    dz: { access: "read_write", type: "f32" },
-  },
+  source: upstreamWgsl + pixelSource + rowLseWgsl("logits") + unbiasedBackwardSource,
+  bindings: backwardBindings,
   params: unbiasedParams,
   constants: { HAS_WEIGHT: "u32", REDUCTION: "u32" },
   workgroupSize: [WG, 1, 1],
   dispatch: ({ pixels }) => linearGrid(pixels, WG),
   minElements: ({ pixels, channels, den_index }, { HAS_WEIGHT }) => ({
-    logits: pixels * channels,
-    labels: pixels,
-    weights: HAS_WEIGHT ? pixels : 0,
+    ...inputSizes(pixels, channels, HAS_WEIGHT),
     grad: 1,
     totals: den_index + 1,
     dz: pixels * channels,
