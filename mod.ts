@@ -86,11 +86,11 @@ export {
   unbiasedDistillation,
 } from "./src/incremental/losses/mod.ts";
 
-/** GSC's stages: SGC weights, SSRD loss, PPR re-labeling, class prototypes. */
+/** GSC's parts beside PLOP: SGC weights, SSRD loss, PPR's corrected logits, class prototypes. */
 export {
   accumulatePrototypes,
   finalizePrototypes,
-  pseudoRelabel,
+  prototypeCorrectedLogits,
   sgcWeights,
   ssrdLoss,
 } from "./src/incremental/gsc/mod.ts";

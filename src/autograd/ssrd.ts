@@ -1,57 +1,46 @@
 /**
- * The two terms of soft-sharp semantic relation distillation as
- * differentiable nodes of the student's logits (the kernels are in
- * `ops/ssrd.ts`; `incremental/gsc/ssrd.ts` weighs them into GSC's loss).
+ * GSC's SSRD terms as differentiable nodes of the student's logits (the
+ * kernels are in `ops/ssrd.ts`; `incremental/gsc/ssrd.ts` weighs them into
+ * GSC's loss): FISS's soft-label term and its entropy term.
  *
  * @module
  */
 import { Effect } from "effect";
-import { ssrdBackward, ssrdSharpForward, ssrdSoftForward } from "../ops/ssrd.ts";
+import { ssrdTermBackward, ssrdTermForward, type SsrdTermKind } from "../ops/ssrd.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { type GpuScoped, type Node, record } from "./tape.ts";
 
-/** The soft term Tsoft^2 * mean_c KL(R'_c || R_c) as a [1] node (0 without old targets). */
-export const ssrdSoft = (
+const ssrdTerm = (
+  kind: SsrdTermKind,
   newLogits: Node,
   oldLogits: Tensor<"f32">,
   targets: Tensor<"i32">,
   oldClasses: number,
-  newClassesStart: number,
-  tSoft: number,
 ): GpuScoped<Node> =>
   Effect.gen(function* () {
-    const term = yield* ssrdSoftForward(
-      newLogits.value,
-      oldLogits,
-      targets,
-      oldClasses,
-      newClassesStart,
-      tSoft,
-    );
+    const z = newLogits.value;
+    const term = yield* ssrdTermForward(kind, z, oldLogits, targets, oldClasses);
     const backward = (grad: Tensor<"f32">) =>
-      Effect.map(ssrdBackward(term.layout, 1 / tSoft, 0, term.saved, grad), (dz) => [dz]);
-    return record(term.value, [newLogits], backward, "ssrdSoft");
+      Effect.map(ssrdTermBackward(kind, z, oldLogits, targets, term, grad), (dz) => [dz]);
+    return record(term.value, [newLogits], backward, `ssrd-${kind}`);
   });
 
-/** The sharp term mean_i KL(softmax(z'_i / Tsharp) || q_i) as a [1] node. */
-export const ssrdSharp = (
+/**
+ * FISS's soft-label term as a [1] node: the mean over pixels whose target is
+ * not 255 of -(1/C) sum_c q_c log softmax(z)_c, q = softmax([sigmoid(z'),
+ * one-hot of the pixel's current class or zeros]).
+ */
+export const ssrdSoftLabel = (
   newLogits: Node,
   oldLogits: Tensor<"f32">,
   targets: Tensor<"i32">,
   oldClasses: number,
-  newClassesStart: number,
-  tSharp: number,
-): GpuScoped<Node> =>
-  Effect.gen(function* () {
-    const term = yield* ssrdSharpForward(
-      newLogits.value,
-      oldLogits,
-      targets,
-      oldClasses,
-      newClassesStart,
-      tSharp,
-    );
-    const backward = (grad: Tensor<"f32">) =>
-      Effect.map(ssrdBackward(term.layout, 1 / tSharp, 1, term.saved, grad), (dz) => [dz]);
-    return record(term.value, [newLogits], backward, "ssrdSharp");
-  });
+): GpuScoped<Node> => ssrdTerm("soft", newLogits, oldLogits, targets, oldClasses);
+
+/** FISS's entropy term as a [1] node: the mean over every pixel of -(1/C) sum_c p_c log p_c. */
+export const ssrdEntropy = (
+  newLogits: Node,
+  oldLogits: Tensor<"f32">,
+  targets: Tensor<"i32">,
+  oldClasses: number,
+): GpuScoped<Node> => ssrdTerm("entropy", newLogits, oldLogits, targets, oldClasses);

@@ -122,27 +122,27 @@ export function methodWeights(method: MethodName, task: string): MethodWeights {
         podFactor: 0,
       };
     case "plop":
+    case "gsc":
+      // GSC is PLOP plus its three parts: PLOP's POD factor.
       return { kdWeight: 0, featureWeight: 0, podFactor: 0.01 };
     case "ft":
-    case "gsc":
       return { kdWeight: 0, featureWeight: 0, podFactor: 0 };
   }
 }
 
-/** GSC's constants (docs/gsc-method.md). */
+/** GSC's constants (docs/gsc.md; their sources in docs/gsc-method.md). */
 export const GSC_DEFAULTS: GscOptions = {
   sgc: true,
   ssrd: true,
   ppr: true,
-  pprTau: 0.1,
-  pprTheta: 0.7,
+  pprTau: 1,
+  pprQuantile: false,
   protoMinPixels: 16,
   sgcMin: 0.5,
-  sgcMax: 2.0,
-  tSoft: 2,
-  tSharp: 0.5,
-  lambdaSoft: 1,
-  lambdaSharp: 1,
+  sgcMax: 1.2,
+  sgcSplit: false,
+  lambdaSoft: 0.3,
+  lambdaEntropy: 0.1,
 };
 
 /** The default run directory: every choice that tells runs apart is in the name. */

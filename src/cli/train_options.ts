@@ -157,17 +157,16 @@ const readGsc = (read: OptionReader) =>
       ssrd: !read.flag("no-ssrd"),
       ppr: !read.flag("no-ppr"),
       pprTau: yield* read.number("ppr-tau", d.pprTau, { min: 0, minExclusive: true }),
-      pprTheta: yield* read.number("ppr-theta", d.pprTheta, { min: 0, max: 1 }),
+      pprQuantile: read.flag("ppr-quantile"),
       protoMinPixels: yield* read.number("proto-min-pixels", d.protoMinPixels, {
         integer: true,
         min: 1,
       }),
       sgcMin,
       sgcMax,
-      tSoft: yield* read.number("t-soft", d.tSoft, { min: 0, minExclusive: true }),
-      tSharp: yield* read.number("t-sharp", d.tSharp, { min: 0, minExclusive: true }),
+      sgcSplit: read.flag("sgc-split"),
       lambdaSoft: yield* read.number("lambda-soft", d.lambdaSoft, { min: 0 }),
-      lambdaSharp: yield* read.number("lambda-sharp", d.lambdaSharp, { min: 0 }),
+      lambdaEntropy: yield* read.number("lambda-entropy", d.lambdaEntropy, { min: 0 }),
     };
   });
 

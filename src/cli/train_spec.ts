@@ -33,21 +33,20 @@ export const GSC_ONLY = [
   "no-ssrd",
   "no-ppr",
   "ppr-tau",
-  "ppr-theta",
+  "ppr-quantile",
   "proto-min-pixels",
   "sgc-min",
   "sgc-max",
-  "t-soft",
-  "t-sharp",
+  "sgc-split",
   "lambda-soft",
-  "lambda-sharp",
+  "lambda-entropy",
 ] as const;
 
 /** The baselines' weights and the methods that read them. */
 export const WEIGHT_USERS: Readonly<Record<string, readonly MethodName[]>> = {
   "kd-weight": ["lwf", "ilt", "mib"],
   "feature-weight": ["ilt"],
-  "pod-factor": ["plop"],
+  "pod-factor": ["plop", "gsc"],
 };
 
 /** Every option of `gsc train`, in help order. */
@@ -214,7 +213,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   {
     name: "pod-factor",
     value: "X",
-    description: "POD distillation factor (plop)",
+    description: "POD distillation factor (plop, gsc)",
     defaultText: "0.01",
   },
   { name: "no-sgc", description: "gsc: no step-aware gradient compensation", defaultText: "off" },
@@ -227,10 +226,9 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     defaultText: String(GSC_DEFAULTS.pprTau),
   },
   {
-    name: "ppr-theta",
-    value: "X",
-    description: "gsc: minimum fused score to relabel, in [0, 1]",
-    defaultText: String(GSC_DEFAULTS.pprTheta),
+    name: "ppr-quantile",
+    description: "gsc: FISS's quantile schedule of the pseudo-label thresholds",
+    defaultText: "off (PLOP's median)",
   },
   {
     name: "proto-min-pixels",
@@ -241,38 +239,31 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   {
     name: "sgc-min",
     value: "X",
-    description: "gsc: lower clip of the per-pixel gradient weights",
+    description: "gsc: lower clamp of the normalised gradient gain",
     defaultText: String(GSC_DEFAULTS.sgcMin),
   },
   {
     name: "sgc-max",
     value: "X",
-    description: "gsc: upper clip of the per-pixel gradient weights",
-    defaultText: GSC_DEFAULTS.sgcMax.toFixed(1),
+    description: "gsc: upper clamp of the normalised gradient gain",
+    defaultText: String(GSC_DEFAULTS.sgcMax),
   },
   {
-    name: "t-soft",
-    value: "X",
-    description: "gsc: temperature of the class-level relation term",
-    defaultText: String(GSC_DEFAULTS.tSoft),
-  },
-  {
-    name: "t-sharp",
-    value: "X",
-    description: "gsc: temperature of the pixel-level (sharpened) term",
-    defaultText: String(GSC_DEFAULTS.tSharp),
+    name: "sgc-split",
+    description: "gsc: HFC's split, sqrt(1 - zeta) on the CE, zeta on POD and soft labels",
+    defaultText: "off",
   },
   {
     name: "lambda-soft",
     value: "X",
-    description: "gsc: weight of the class-level relation term",
+    description: "gsc: weight of the soft-label term",
     defaultText: String(GSC_DEFAULTS.lambdaSoft),
   },
   {
-    name: "lambda-sharp",
+    name: "lambda-entropy",
     value: "X",
-    description: "gsc: weight of the pixel-level term",
-    defaultText: String(GSC_DEFAULTS.lambdaSharp),
+    description: "gsc: weight of the entropy term",
+    defaultText: String(GSC_DEFAULTS.lambdaEntropy),
   },
   {
     name: "resume",

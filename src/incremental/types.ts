@@ -22,28 +22,33 @@ export const BACKBONE_NAMES = ["small", "resnet18", "resnet34", "resnet50", "res
 /** A backbone name. */
 export type BackboneName = typeof BACKBONE_NAMES[number];
 
-/** GSC's switches and constants (see docs/gsc.md). */
+/**
+ * GSC's switches and constants (see docs/gsc.md). GSC is PLOP (its POD, its
+ * entropy pseudo labels and adaptive factor) plus the three parts switched
+ * here; with all three off it is PLOP.
+ */
 export interface GscOptions {
-  /** Step-aware gradient compensation. */
+  /** Step-aware gradient compensation (HFC's compressed, per-step gain). */
   readonly sgc: boolean;
-  /** Soft-sharp semantic relation distillation. */
+  /** Soft-sharp semantic relation distillation (FISS's soft-label and entropy terms). */
   readonly ssrd: boolean;
-  /** Prototypical pseudo re-labeling. */
+  /** Prototypical pseudo re-labeling (PLOP's pseudo labels from the prototype-corrected posterior). */
   readonly ppr: boolean;
-  /** PPR: temperature of the prototype softmax. */
+  /** PPR: temperature tau of the prototype softmax kappa = softmax(cos / tau). */
   readonly pprTau: number;
-  /** PPR: minimum fused score to relabel a pixel as an old class. */
-  readonly pprTheta: number;
+  /** PPR variant: FISS's quantile schedule of the thresholds (0.2, +0.1 an epoch, up to 0.8). */
+  readonly pprQuantile: boolean;
   /** Prototypes: minimum pixels of a class to (re)compute its prototype. */
   readonly protoMinPixels: number;
-  /** SGC: clip range of the per-pixel weights. */
+  /** SGC: clamp range of the normalised per-pixel gain. */
   readonly sgcMin: number;
   readonly sgcMax: number;
-  /** SSRD: temperatures and weights of the soft (class) and sharp (pixel) terms. */
-  readonly tSoft: number;
-  readonly tSharp: number;
+  /** SGC variant: HFC's split, sqrt(1 - zeta) on the cross-entropy and zeta on POD and the soft labels. */
+  readonly sgcSplit: boolean;
+  /** SSRD: weight of FISS's soft-label term. */
   readonly lambdaSoft: number;
-  readonly lambdaSharp: number;
+  /** SSRD: weight of FISS's entropy term. */
+  readonly lambdaEntropy: number;
 }
 
 /** Everything a run needs; written to the run directory as `config.json`. */

@@ -1,8 +1,11 @@
 /**
- * Prototypical pseudo re-labeling (docs/gsc.md §1): background pixels whose
- * old-model posterior and prototype similarity agree on an old class are
- * relabelled with it, uncertain ones become 255, background stays 0. The
- * fused score and its argmax are one kernel, one pass over the classes.
+ * Prototypical pseudo re-labeling (docs/gsc.md §1): the old model's logits
+ * corrected by the class prototypes, a_ic = z'_ic + cos(h'_i, eta_c) / tau,
+ * so that softmax(a_i) = p'_i kappa_i / sum_c p'_ic kappa_ic with kappa_i =
+ * softmax(cos(h'_i, eta) / tau). PLOP's entropy pseudo labels (its median
+ * thresholds and its filter, background included) then run on these logits
+ * in place of the old ones (`ops/pseudo_labels.ts`), so PPR changes only the
+ * posterior the pseudo labels come from.
  *
  * @module
  */
@@ -23,83 +26,76 @@ const kernelFor = (validType: "u32" | "i32") =>
       validType === "u32" ? "u" : "i"
     }; }\n${source}`,
     bindings: {
-      labels: { access: "read", type: "i32" },
       old_logits: { access: "read", type: "f32" },
       features: { access: "read", type: "f32" },
       prototypes: { access: "read", type: "f32" },
       valid: { access: "read", type: validType },
-      targets: { access: "read_write", type: "i32" },
+      corrected: { access: "read_write", type: "f32" },
     },
-    params: { pixels: "u32", old_classes: "u32", features: "u32", tau: "f32", theta: "f32" },
+    params: { pixels: "u32", old_classes: "u32", features: "u32", tau: "f32" },
     workgroupSize: [WG, 1, 1],
     dispatch: ({ pixels }) => linearGrid(pixels, WG),
     minElements: ({ pixels, old_classes, features }) => ({
-      labels: pixels,
       old_logits: pixels * old_classes,
       features: pixels * features,
       prototypes: old_classes * features,
       valid: old_classes,
-      targets: pixels,
+      corrected: pixels * old_classes,
     }),
   });
 
-/** The re-labeling kernel, one per dtype of the validity flags. */
+/** The correction kernel, one per dtype of the validity flags. */
 export const pseudoRelabelKernels = { u32: kernelFor("u32"), i32: kernelFor("i32") };
 
-/** Options of {@link pseudoRelabel}. */
+/** Options of {@link prototypeCorrectedLogits}. */
 export interface PprOptions {
-  /** Temperature of the prototype softmax kappa (default 0.1 in the CLI). */
+  /** Temperature of the prototype softmax kappa (> 0; 1 as FISS's `proto_temperature`). */
   readonly tau: number;
-  /** Minimum fused score s to relabel a pixel with an old class (default 0.7). */
-  readonly theta: number;
 }
 
 /**
- * The step's targets [N, H, W] from `labels` [N, H, W]: pixels labelled 0 get
- * the old class chosen by the old model's logits [N, H, W, Cold] and the
- * cosine of its features [N, H, W, F] (at label resolution) to `prototypes`
- * [Cold, F]; classes whose `prototypeValid` [Cold] flag is 0 are left out
- * (kappa 0). Every other label is kept.
+ * The prototype-corrected old logits [N, H, W, Cold] from the old logits
+ * [N, H, W, Cold], the old features at the same pixels [N, H, W, F] and the
+ * prototypes [Cold or more, F] with their validity flags: a class whose flag
+ * is 0 takes cos = 0.
  */
-export const pseudoRelabel = (
-  labels: Tensor<"i32">,
+export const prototypeCorrectedLogits = (
   oldLogits: Tensor<"f32">,
   oldFeatures: Tensor<"f32">,
   prototypes: Tensor<"f32">,
   prototypeValid: Tensor<"u32"> | Tensor<"i32">,
   options: PprOptions,
-): Effect.Effect<Tensor<"i32">, GpuError, Gpu | Scope.Scope> =>
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
     const kernel = pseudoRelabelKernels[prototypeValid.dtype];
-    const pixels = labels.elements;
     const oldClasses = oldLogits.shape[oldLogits.shape.length - 1] ?? 0;
+    const pixels = oldClasses > 0 ? oldLogits.elements / oldClasses : 0;
     const width = oldFeatures.shape[oldFeatures.shape.length - 1] ?? 0;
     if (
-      oldLogits.elements !== pixels * oldClasses || oldFeatures.elements !== pixels * width ||
+      oldClasses < 1 || oldFeatures.elements !== pixels * width ||
       prototypes.elements < oldClasses * width || prototypeValid.elements < oldClasses ||
       !(options.tau > 0)
     ) {
       return yield* new BindingError({
         kernel: kernel.name,
         binding: "prototypes",
-        reason: `labels [${labels.shape}], old logits [${oldLogits.shape}], features ` +
-          `[${oldFeatures.shape}], prototypes [${prototypes.shape}], valid ` +
-          `[${prototypeValid.shape}] and tau ${options.tau} do not agree`,
+        reason: `old logits [${oldLogits.shape}], features [${oldFeatures.shape}], ` +
+          `prototypes [${prototypes.shape}], valid [${prototypeValid.shape}] and tau ` +
+          `${options.tau} do not agree`,
       });
     }
     const gpu = yield* Gpu;
-    const targets = yield* empty(labels.shape, "i32");
+    const corrected = yield* empty(oldLogits.shape, "f32");
     yield* gpu.recorder.dispatch(
       kernel,
       {
-        labels,
         old_logits: oldLogits,
         features: oldFeatures,
         prototypes,
         valid: prototypeValid,
-        targets,
+        corrected,
       },
-      { pixels, old_classes: oldClasses, features: width, tau: options.tau, theta: options.theta },
+      { pixels, old_classes: oldClasses, features: width, tau: options.tau },
     );
-    return targets;
+    return corrected;
   });

@@ -1,10 +1,13 @@
 /**
- * Step-aware gradient compensation (docs/gsc.md §2): per-pixel weights that
- * give every old step's pixels an equal share of the classification
- * gradient. The group sums of g^zeta and the group counts come from the
- * deterministic segmented sum; one kernel then normalises and clips. The
- * weights go to `crossEntropy(logits, targets, { weights })`, which scales
- * each pixel's gradient: that is the re-weighted backward pass.
+ * Step-aware gradient compensation (docs/gsc.md §2), in HFC's refined form:
+ * the gain v = log(1 + g^zeta), g = 1 - p(target), divided by its mean over
+ * the pixel's old-step group (one group per introducing step, over the
+ * pixels the pseudo-label filter kept), clamped; current-step pixels keep
+ * 1. The group sums of v and the group counts come from the deterministic
+ * segmented sum; one kernel then normalises, clamps and multiplies by the
+ * pixel's base weight (PLOP's adaptive factor). The weights go to
+ * `crossEntropy(logits, targets, { weights })`, which scales each pixel's
+ * gradient: that is the re-weighted backward pass.
  *
  * @module
  */
@@ -29,7 +32,7 @@ const inputs = {
   class_step: { access: "read", type: "i32" },
 } as const;
 
-/** Group sums of g^zeta and group counts per old step. */
+/** Group sums of log(1 + g^zeta) and group counts per old step. */
 export const sgcGroupSumKernel = segmentSumKernel(
   "sgc",
   rowLseWgsl("logits") + gainSource + valueSource,
@@ -44,6 +47,7 @@ export const sgcWeightsKernel = defineKernel({
     ...inputs,
     sums: { access: "read", type: "f32" },
     counts: { access: "read", type: "u32" },
+    base: { access: "read", type: "f32" },
     weights: { access: "read_write", type: "f32" },
   },
   params: {
@@ -63,6 +67,7 @@ export const sgcWeightsKernel = defineKernel({
     class_step: channels,
     sums: step,
     counts: step,
+    base: pixels,
     weights: pixels,
   }),
 });
@@ -73,35 +78,41 @@ export interface SgcOptions {
   readonly step: number;
   /** zeta_t = |C_{0:t-1}| / |C_{0:t}| (> 0). */
   readonly zeta: number;
-  /** Clipping range, [0.5, 2] by default in the CLI. */
+  /** Clamping range of the normalised gain, HFC's [0.5, 1.2] by default in the CLI. */
   readonly min: number;
   readonly max: number;
-  /** Clip into [min, max] (default true; false is for tests of the unclipped mean). */
+  /** Clamp into [min, max] (default true; false is for tests of the unclamped mean). */
   readonly clip?: boolean;
 }
 
 /**
  * SGC weights [N, H, W] for `logits` [N, H, W, C] and `targets` [N, H, W]
- * (255 = ignore); `classStep` [C] holds the step that introduced each class.
- * Old-step pixels get g^zeta / (their group's mean + 1e-6), clipped; current-
- * step pixels, ignored pixels and every pixel at step 0 get 1.
+ * (255 = ignore); `classStep` [C] holds the step that introduced each class,
+ * `base` [N, H, W] the weights SGC multiplies (1 when absent). Old-step
+ * pixels get base * clamp(v / their group's mean); current-step pixels,
+ * ignored pixels and every pixel at step 0 get base.
  */
 export const sgcWeights = (
   logits: Tensor<"f32">,
   targets: Tensor<"i32">,
   classStep: Tensor<"i32">,
   options: SgcOptions,
+  base?: Tensor<"f32">,
 ): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
-    if (options.step <= 0) return yield* full(targets.shape, 1, "f32");
+    const ones = base ?? (yield* full(targets.shape, 1, "f32"));
+    if (options.step <= 0) return ones;
     const channels = logits.shape[logits.shape.length - 1] ?? 0;
     const pixels = targets.elements;
-    if (channels === 0 || logits.elements !== pixels * channels || classStep.elements < channels) {
+    if (
+      channels === 0 || logits.elements !== pixels * channels ||
+      classStep.elements < channels || ones.elements !== pixels
+    ) {
       return yield* new BindingError({
         kernel: sgcWeightsKernel.name,
         binding: "logits",
         reason: `logits [${logits.shape}], targets [${targets.shape}] and classStep ` +
-          `[${classStep.shape}] do not agree`,
+          `[${classStep.shape}] and base [${ones.shape}] do not agree`,
       });
     }
     const step = Math.floor(options.step);
@@ -116,14 +127,14 @@ export const sgcWeights = (
     const gpu = yield* Gpu;
     yield* gpu.recorder.dispatch(
       sgcWeightsKernel,
-      { logits, targets, class_step: classStep, ...groups, weights },
+      { logits, targets, class_step: classStep, ...groups, base: ones, weights },
       { pixels, ...extras, w_min: options.min, w_max: options.max },
       { CLIP: options.clip === false ? 0 : 1 },
     );
     return weights;
   });
 
-/** {@link sgcWeights} without the clipping: each old step's group then averages 1. */
+/** {@link sgcWeights} without the clamp and base: each old step's group then averages 1. */
 export const sgcWeightsUnclipped = (
   logits: Tensor<"f32">,
   targets: Tensor<"i32">,

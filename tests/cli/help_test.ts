@@ -6,8 +6,8 @@ const REQUIRED_TRAIN_OPTIONS = (
   "dataset data-root task overlap disjoint method backbone output-stride pretrained epochs " +
   "epochs-next batch-size crop lr lr-next momentum no-nesterov weight-decay head-lr-mult " +
   "freeze-bn-next seed out eval-split strips kd-weight feature-weight pod-factor no-sgc no-ssrd " +
-  "no-ppr ppr-tau ppr-theta proto-min-pixels sgc-min sgc-max t-soft t-sharp lambda-soft " +
-  "lambda-sharp resume"
+  "no-ppr ppr-tau ppr-quantile proto-min-pixels sgc-min sgc-max sgc-split lambda-soft " +
+  "lambda-entropy resume"
 ).split(" ");
 
 Deno.test("train help lists every required option with its default", () => {

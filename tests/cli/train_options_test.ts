@@ -35,7 +35,7 @@ Deno.test("synth defaults fit the CPU demo", () => {
     strips: 4,
     kdWeight: 0,
     featureWeight: 0,
-    podFactor: 0,
+    podFactor: 0.01,
     gsc: GSC_DEFAULTS,
   });
   assertEquals([resume, quiet], [false, false]);
@@ -43,15 +43,14 @@ Deno.test("synth defaults fit the CPU demo", () => {
     sgc: true,
     ssrd: true,
     ppr: true,
-    pprTau: 0.1,
-    pprTheta: 0.7,
+    pprTau: 1,
+    pprQuantile: false,
     protoMinPixels: 16,
     sgcMin: 0.5,
-    sgcMax: 2,
-    tSoft: 2,
-    tSharp: 0.5,
-    lambdaSoft: 1,
-    lambdaSharp: 1,
+    sgcMax: 1.2,
+    sgcSplit: false,
+    lambdaSoft: 0.3,
+    lambdaEntropy: 0.1,
   });
 });
 
@@ -86,7 +85,7 @@ Deno.test("method weights follow MiB's and PLOP's defaults", () => {
   assertEquals(weights("--method", "mib", "--task", "15-1"), [100, 0, 0]);
   assertEquals(weights("--method", "mib", "--task", "15-5s"), [100, 0, 0]);
   assertEquals(weights("--method", "plop"), [0, 0, 0.01]);
-  assertEquals(weights("--method", "gsc"), [0, 0, 0]);
+  assertEquals(weights("--method", "gsc"), [0, 0, 0.01]);
 });
 
 Deno.test("every option is parsed into the config", () => {
@@ -111,18 +110,9 @@ Deno.test("every option is parsed into the config", () => {
       ],
       ...["--weight-decay", "0", "--head-lr-mult", "10", "--freeze-bn-next", "--seed", "7"],
       ...["--out", "runs/x", "--eval-split", "train", "--strips", "0"],
-      ...["--no-sgc", "--no-ssrd", "--no-ppr", "--ppr-tau", "0.2", "--ppr-theta", "1"],
-      ...["--proto-min-pixels", "3", "--sgc-min", "0.25", "--sgc-max", "4", "--t-soft", "3"],
-      ...[
-        "--t-sharp",
-        "0.25",
-        "--lambda-soft",
-        "0.5",
-        "--lambda-sharp",
-        "0",
-        "--resume",
-        "--quiet",
-      ],
+      ...["--no-sgc", "--no-ssrd", "--no-ppr", "--ppr-tau", "0.2", "--ppr-quantile"],
+      ...["--proto-min-pixels", "3", "--sgc-min", "0.25", "--sgc-max", "4", "--sgc-split"],
+      ...["--lambda-soft", "0.5", "--lambda-entropy", "0", "--resume", "--quiet"],
     );
     assertEquals(config, {
       dataset: "voc",
@@ -151,20 +141,19 @@ Deno.test("every option is parsed into the config", () => {
       strips: 0,
       kdWeight: 0,
       featureWeight: 0,
-      podFactor: 0,
+      podFactor: 0.01,
       gsc: {
         sgc: false,
         ssrd: false,
         ppr: false,
         pprTau: 0.2,
-        pprTheta: 1,
+        pprQuantile: true,
         protoMinPixels: 3,
         sgcMin: 0.25,
         sgcMax: 4,
-        tSoft: 3,
-        tSharp: 0.25,
+        sgcSplit: true,
         lambdaSoft: 0.5,
-        lambdaSharp: 0,
+        lambdaEntropy: 0,
       },
     });
     assertEquals([resume, quiet], [true, true]);
@@ -220,7 +209,6 @@ Deno.test("values that are not numbers or out of range name the option and the b
   assertEquals(trainError("--lr", "0"), "--lr: must be > 0, got 0");
   assertEquals(trainError("--lr", "0x10"), "--lr: expected a number, got '0x10'");
   assertEquals(trainError("--lr-next", "Infinity"), "--lr-next: expected a number, got 'Infinity'");
-  assertEquals(trainError("--ppr-theta", "1.5"), "--ppr-theta: must be in [0, 1], got 1.5");
   assertEquals(trainError("--crop", "8"), "--crop: must be >= 16, got 8");
   assertEquals(trainError("--momentum", "1"), "--momentum: must be >= 0 and < 1, got 1");
   assertEquals(trainError("--weight-decay", "-1"), "--weight-decay: must be >= 0, got -1");
@@ -284,8 +272,8 @@ Deno.test("options of another method are refused", () => {
     );
   }
   assertEquals(
-    trainError("--method", "ft", "--ppr-theta", "0.5"),
-    "--ppr-theta: applies to --method gsc only (method is ft)",
+    trainError("--method", "ft", "--lambda-entropy", "0.5"),
+    "--lambda-entropy: applies to --method gsc only (method is ft)",
   );
   assertEquals(
     trainError("--kd-weight", "1"),
@@ -297,7 +285,7 @@ Deno.test("options of another method are refused", () => {
   );
   assertEquals(
     trainError("--method", "mib", "--pod-factor", "1"),
-    "--pod-factor: applies to --method plop only (method is mib)",
+    "--pod-factor: applies to --method plop|gsc only (method is mib)",
   );
 });
 
@@ -326,9 +314,9 @@ Deno.test("numeric options: in-range values round-trip, out-of-range ones name t
         const epochs = parseTrainOptions(["--epochs", String(n)]);
         if (n >= 1) assertEquals(ok(epochs).config.epochs, n);
         else assertEquals(failure(epochs), `--epochs: must be >= 1, got ${n}`);
-        const theta = parseTrainOptions(["--ppr-theta", String(x)]);
-        if (x >= 0 && x <= 1) assertEquals(ok(theta).config.gsc.pprTheta, x === 0 ? 0 : x);
-        else assert(failure(theta).startsWith("--ppr-theta: "));
+        const soft = parseTrainOptions(["--lambda-soft", String(x)]);
+        if (x >= 0) assertEquals(ok(soft).config.gsc.lambdaSoft, x === 0 ? 0 : x);
+        else assert(failure(soft).startsWith("--lambda-soft: "));
       },
     ),
     { seed: 42, numRuns: 200 },

@@ -21,17 +21,19 @@ import {
 import {
   type BatchReference,
   ftObjectiveReference,
-  gscObjectiveReference,
-  type GscReferenceOptions,
   iltObjectiveReference,
   lwfObjectiveReference,
   mibObjectiveReference,
   type ObjectiveReference,
   type OutputsReference,
   plopObjectiveReference,
-  type PrototypesReference,
   type StepReference,
 } from "../../src/ops/reference/methods.ts";
+import {
+  gscObjectiveReference,
+  type GscReferenceOptions,
+  type PrototypesReference,
+} from "../../src/ops/reference/gsc_objective.ts";
 import { assertClose } from "../support/gpu.ts";
 
 const maxAbs = (xs: ArrayLike<number>) => {
@@ -184,15 +186,13 @@ Deno.test("method objectives: each total's gradient equals finite differences", 
     sgc: false,
     ssrd: true,
     ppr: true,
-    pprTau: 0.1,
-    pprTheta: 0.7,
+    pprTau: 1,
     protoMinPixels: 1,
     sgcMin: 0.5,
-    sgcMax: 2,
-    tSoft: 2,
-    tSharp: 0.5,
-    lambdaSoft: 1,
-    lambdaSharp: 1,
+    sgcMax: 1.2,
+    sgcSplit: false,
+    lambdaSoft: 0.3,
+    lambdaEntropy: 0.1,
   };
   const stored: PrototypesReference = {
     prototypes: floats(rng, 3 * FEATURES[3]),
@@ -200,5 +200,10 @@ Deno.test("method objectives: each total's gradient equals finite differences", 
     classes: 3,
     features: FEATURES[3],
   };
-  checkObjective("gsc", current, (o) => gscObjectiveReference(STEP, batch, o, old, stored, gsc));
+  const weights = { podFactor: 0.7 };
+  checkObjective(
+    "gsc",
+    current,
+    (o) => gscObjectiveReference(STEP, batch, o, old, stored, thresholds, gsc, weights),
+  );
 });

@@ -33,7 +33,8 @@ import {
   type OldOutputs,
   type StepInfo,
 } from "../../src/incremental/method.ts";
-import { fineTuning, gsc, makeMethod } from "../../src/incremental/methods/mod.ts";
+import { makeMethod } from "../../src/incremental/methods/mod.ts";
+import { quantilePortion, quantileThresholds } from "../../src/incremental/gsc/mod.ts";
 import { medianThresholds } from "../../src/incremental/losses/mod.ts";
 import { classificationLoss, totalLoss } from "../../src/incremental/train_batch.ts";
 import {
@@ -50,10 +51,6 @@ import {
   type BatchReference,
   classificationReference,
   ftObjectiveReference,
-  gscObjectiveReference,
-  gscPrototypesReference,
-  type GscReferenceOptions,
-  gscTargetsReference,
   iltObjectiveReference,
   lwfObjectiveReference,
   mibObjectiveReference,
@@ -61,9 +58,16 @@ import {
   type OutputsReference,
   type PartReference,
   plopObjectiveReference,
-  type PrototypesReference,
   type StepReference,
 } from "../../src/ops/reference/methods.ts";
+import {
+  gscHistogramReference,
+  gscObjectiveReference,
+  gscPrototypesReference,
+  gscPseudoLogitsReference,
+  type GscReferenceOptions,
+  type PrototypesReference,
+} from "../../src/ops/reference/gsc_objective.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 
@@ -558,57 +562,87 @@ Deno.test(
 );
 
 Deno.test(
-  "GSC with SGC, SSRD and PPR off is fine-tuning bit for bit",
+  "GSC with SGC, SSRD and PPR off is PLOP bit for bit at steps 0-2",
   gpuTestOptions,
   async () => {
     await runGpu(Effect.gen(function* () {
-      const c = config("gsc");
-      const scope = yield* Scope.make();
-      const off = gsc({ ...GSC_DEFAULTS, sgc: false, ssrd: false, ppr: false }, scope);
+      const c = config("gsc", "--no-sgc", "--no-ssrd", "--no-ppr");
+      assertEquals(c.podFactor, config("plop").podFactor);
+      const off = makeMethod(c, yield* Scope.make());
+      const plop = makeMethod(config("plop"), yield* Scope.make());
       for (const t of STEPS) {
         const info = stepInfo(c, t);
-        if (t > 0) yield* off.beginStep!(info, memoryPass(info, []));
-        const f = fixtureOf(info, 16, "gsc-off");
+        const f = fixtureOf(info, 15, "gsc-off", [2.8, 4.2]);
+        let thresholds: ArrayLike<number> | undefined;
+        if (t > 0) {
+          const pass = [0, 1].map((k) => fixtureOf(info, 15, `gsc-off-pass-${k}`, PASS_LEAN, true));
+          yield* off.beginStep!(info, memoryPass(info, pass));
+          yield* plop.beginStep!(info, memoryPass(info, pass));
+          thresholds = plopThresholds(info, pass);
+        }
         const a = yield* runObjective(off, info, f);
-        const b = yield* runObjective(fineTuning(), info, f);
+        const b = yield* runObjective(plop, info, f);
         assertEquals(a, b);
-        compare(a, ftObjectiveReference(referenceStep(info), f.batch, f.current), `off step ${t}`);
+        const want = plopObjectiveReference(
+          referenceStep(info),
+          f.batch,
+          f.current,
+          f.old,
+          thresholds,
+          c,
+        );
+        compare(a, want, `gsc off step ${t}`);
+        if (t > 0) {
+          mustDiffer(a, ftObjectiveReference(referenceStep(info), f.batch, f.current), "not FT");
+        }
       }
     }));
   },
 );
 
-/** Outcomes of PPR on a fixture's background pixels (none when PPR does not run). */
-interface PprOutcomes {
-  kept: number;
-  relabelled: number;
-  ignored: number;
-}
+/** The pass's old model leans as PLOP's test's does (its thresholds stop inside the bins). */
+const PASS_LEAN: Lean = [3.4, 3.7];
 
-/**
- * PPR's decisions on the fixture, checked away from its boundaries: the best
- * class leads the second by at least 1e-4 in log-score and, where the pixel
- * would be relabelled or ignored, its score is at least 1e-4 from theta.
- */
-const checkPprMargins = (
+/** GSC's thresholds from a pass (reference histogram of PPR's logits), checked off the bin edges. */
+const gscThresholds = (
+  info: StepInfo,
+  pass: readonly Fixture[],
+  stored: PrototypesReference | undefined,
+  options: GscReferenceOptions & { readonly pprQuantile: boolean },
+) => {
+  const step = referenceStep(info);
+  for (const f of pass) {
+    const logits = gscPseudoLogitsReference(step, f.batch, f.old!, stored, options);
+    f.batch.labels.forEach((y, p) => {
+      if (y !== 0) return;
+      const e = plopEntropyReference(logits, p, info.old, info.seen).entropy * ENTROPY_BINS;
+      if (Math.abs(e - Math.round(e)) < 1e-5) throw new Error(`pixel ${p} on a bin edge: ${e}`);
+    });
+  }
+  const batches = pass.map((f) => ({ batch: f.batch, old: f.old! }));
+  const histogram = gscHistogramReference(step, batches, stored, options, ENTROPY_BINS);
+  return options.pprQuantile
+    ? quantileThresholds(histogram, ENTROPY_BINS, info.old, quantilePortion(0))
+    : medianThresholds(histogram, ENTROPY_BINS, info.old);
+};
+
+/** No background pixel of `f` sits within 1e-5 of its class threshold under GSC's posterior. */
+const checkGscMargins = (
   info: StepInfo,
   f: Fixture,
   stored: PrototypesReference | undefined,
+  thresholds: ArrayLike<number>,
   options: GscReferenceOptions,
-  outcomes: PprOutcomes,
+  outcomes: { confident: number; unsure: number },
 ) => {
-  const { relabel } = gscTargetsReference(referenceStep(info), f.batch, f.old, stored, options);
-  if (!relabel) return;
+  const logits = gscPseudoLogitsReference(referenceStep(info), f.batch, f.old!, stored, options);
   f.batch.labels.forEach((y, p) => {
-    if (y !== 0 || Number.isNaN(relabel.score[p])) return;
-    const out = relabel.labels[p];
-    if (relabel.gap[p] < 1e-4) throw new Error(`PPR: pixel ${p} near a tie (${relabel.gap[p]})`);
-    if (out !== 0 && Math.abs(relabel.score[p] - options.pprTheta) < 1e-4) {
-      throw new Error(`PPR: pixel ${p} on theta (${relabel.score[p]})`);
-    }
-    if (out === 0) outcomes.kept++;
-    else if (out === 255) outcomes.ignored++;
-    else outcomes.relabelled++;
+    if (!(y >= 0 && y < info.old)) return;
+    const { entropy, argmax } = plopEntropyReference(logits, p, info.old, info.seen);
+    const margin = entropy - thresholds[argmax];
+    if (Math.abs(margin) < 1e-5) throw new Error(`pixel ${p} on its threshold: ${margin}`);
+    if (margin < 0) outcomes.confident++;
+    else outcomes.unsure++;
   });
 };
 
@@ -628,66 +662,124 @@ interface GscStep {
   readonly info: StepInfo;
   readonly fixture: Fixture;
   readonly got: Got;
-  /** The prototypes the step's objective used (the reference's). */
+  /** The prototypes and thresholds the step's objective used (the reference's). */
   readonly stored: PrototypesReference | undefined;
+  readonly thresholds: ArrayLike<number> | undefined;
+  /** The thresholds pass (empty at step 0). */
+  readonly pass: readonly Fixture[];
 }
 
 /**
- * Steps 0, 1 and 2 of GSC as the engine runs them: beginStep (after step 0),
- * the step's objective on a batch, then endStep's prototype pass over two
- * in-memory batches. Each objective is compared with the reference fed the
- * reference's own prototypes; the prototypes GSC keeps are compared too.
+ * Steps 0, 1 and 2 of GSC as the engine runs them: beginStep's thresholds
+ * pass (after step 0), the step's objective on a batch, then endStep's
+ * prototype pass over two in-memory batches. Each objective is compared
+ * with the reference fed the reference's own prototypes and thresholds; the
+ * prototypes GSC keeps are compared too.
  */
-const gscRun = (c: RunConfig, seed: number, tag: string, outcomes: PprOutcomes) =>
+const gscRun = (c: RunConfig, seed: number, tag: string) =>
   Effect.gen(function* () {
     const method = makeMethod(c, yield* Scope.make());
     const steps: GscStep[] = [];
+    const outcomes = { confident: 0, unsure: 0 };
     let stored: PrototypesReference | undefined;
     for (const t of STEPS) {
       const info = stepInfo(c, t);
       const step = referenceStep(info);
-      if (t > 0) yield* method.beginStep!(info, memoryPass(info, []));
-      const f = fixtureOf(info, seed, tag);
-      checkPprMargins(info, f, stored, c.gsc, outcomes);
+      let thresholds: ArrayLike<number> | undefined;
+      let thresholdsPass: Fixture[] = [];
+      if (t > 0) {
+        const pass = [0, 1].map((k) => fixtureOf(info, seed, `${tag}-pass-${k}`, PASS_LEAN, true));
+        thresholdsPass = pass;
+        yield* method.beginStep!(info, memoryPass(info, pass));
+        thresholds = gscThresholds(info, pass, stored, c.gsc);
+      }
+      const f = fixtureOf(info, seed, tag, [2.8, 4.2]);
+      if (thresholds) checkGscMargins(info, f, stored, thresholds, c.gsc, outcomes);
       const got = yield* runObjective(method, info, f);
-      const want = gscObjectiveReference(step, f.batch, f.current, f.old, stored, c.gsc);
+      const want = gscObjectiveReference(
+        step,
+        f.batch,
+        f.current,
+        f.old,
+        stored,
+        thresholds,
+        c.gsc,
+        c,
+      );
       compare(got, want, `${tag} step ${t}`);
-      steps.push({ info, fixture: f, got, stored });
-      if (t === STEPS.length - 1) break;
-      const pass = [fixtureOf(info, seed, `${tag}-pass-0`), fixtureOf(info, seed, `${tag}-pass-1`)];
-      for (const b of pass) checkPprMargins(info, b, stored, c.gsc, outcomes);
+      steps.push({ info, fixture: f, got, stored, thresholds, pass: thresholdsPass });
+      if (t === STEPS.length - 1 || !c.gsc.ppr) continue;
+      const pass = [0, 1].map((k) => fixtureOf(info, seed, `${tag}-end-${k}`, [2.8, 4.2]));
+      if (thresholds) {
+        for (const b of pass) checkGscMargins(info, b, stored, thresholds, c.gsc, outcomes);
+      }
       yield* method.endStep!(info, memoryPass(info, pass));
-      stored = gscPrototypesReference(step, pass, stored, c.gsc);
+      stored = gscPrototypesReference(step, pass, stored, thresholds, c.gsc);
       yield* comparePrototypes(method, stored, `${tag} prototypes after step ${t}`);
+    }
+    // The fixtures exercise both outcomes of the filter.
+    if (outcomes.confident === 0 || outcomes.unsure === 0) {
+      throw new Error(JSON.stringify(outcomes));
     }
     return steps;
   });
 
 Deno.test(
-  "GSC: PPR targets, SGC-weighted cross-entropy and SSRD at steps 0-2, prototypes from its passes",
+  "GSC: PLOP with PPR's pseudo labels, SGC weights and SSRD at steps 0-2, prototypes from its passes",
   gpuTestOptions,
   async () => {
     await runGpu(Effect.gen(function* () {
       const c = config("gsc");
       assertEquals(c.gsc, GSC_DEFAULTS);
-      const outcomes = { kept: 0, relabelled: 0, ignored: 0 };
-      const steps = yield* gscRun(c, 17, "gsc", outcomes);
-      // PPR kept, relabelled and ignored background pixels on the way.
-      if (Object.values(outcomes).some((n) => n === 0)) throw new Error(JSON.stringify(outcomes));
-      for (const { info, fixture: f, got, stored } of steps.slice(1)) {
+      assertEquals(c.podFactor, 0.01);
+      const steps = yield* gscRun(c, 17, "gsc");
+      for (const { info, fixture: f, got, stored, thresholds, pass } of steps.slice(1)) {
         const step = referenceStep(info);
-        const want = (s: StepReference, o: GscReferenceOptions) =>
-          gscObjectiveReference(s, f.batch, f.current, f.old, stored, o);
+        const want = (s: StepReference, o: GscReferenceOptions, st = stored) =>
+          gscObjectiveReference(s, f.batch, f.current, f.old, st, thresholds, o, c);
         const label = `gsc step ${info.step}`;
-        mustDiffer(got, want(step, { ...c.gsc, lambdaSoft: 1.01 }), `${label} lambdaSoft`);
-        mustDiffer(got, want(step, { ...c.gsc, lambdaSharp: 1.01 }), `${label} lambdaSharp`);
-        mustDiffer(got, want(step, { ...c.gsc, pprTau: 2 * c.gsc.pprTau }), `${label} tau`);
-        const noPpr = gscObjectiveReference(step, f.batch, f.current, f.old, undefined, c.gsc);
-        mustDiffer(got, noPpr, `${label} without prototypes`);
+        const g = c.gsc;
+        mustDiffer(got, want(step, { ...g, lambdaSoft: g.lambdaSoft * 1.01 }), `${label} soft`);
+        mustDiffer(
+          got,
+          want(step, { ...g, lambdaEntropy: g.lambdaEntropy * 1.01 }),
+          `${label} entropy`,
+        );
+        mustDiffer(got, want(step, { ...g, sgcMax: 1 }), `${label} clamp`);
+        mustDiffer(got, want(step, { ...g, sgc: false }), `${label} without SGC`);
+        if (stored) {
+          // A sharper prototype softmax, its thresholds from the same pass.
+          const sharp = { ...g, pprTau: g.pprTau / 4 };
+          const tauThresholds = gscThresholds(info, pass, stored, sharp);
+          const tau = gscObjectiveReference(
+            step,
+            f.batch,
+            f.current,
+            f.old,
+            stored,
+            tauThresholds,
+            sharp,
+            c,
+          );
+          mustDiffer(got, tau, `${label} tau`);
+          // PLOP's pseudo labels: the old posterior for the thresholds and the labels.
+          const plain = gscThresholds(info, pass, undefined, g);
+          const noPpr = gscObjectiveReference(
+            step,
+            f.batch,
+            f.current,
+            f.old,
+            undefined,
+            plain,
+            g,
+            c,
+          );
+          mustDiffer(got, noPpr, `${label} without prototypes`);
+        }
         // SGC: one group for every old class instead of one per old step.
         const merged = Array.from(info.classStep, (k) => (k < info.step ? 0 : k));
         if (info.step === 2) {
-          mustDiffer(got, want({ ...step, classStep: merged }, c.gsc), `${label} groups`);
+          mustDiffer(got, want({ ...step, classStep: merged }, g), `${label} groups`);
         }
       }
       // The same step 2 with the prototypes set through importState (a resumed run).
@@ -704,48 +796,62 @@ Deno.test(
         },
         json: { prototypes: true },
       });
-      yield* resumed.beginStep!(last.info, memoryPass(last.info, []));
+      const pass = [0, 1].map((k) => fixtureOf(last.info, 17, `gsc-pass-${k}`, PASS_LEAN, true));
+      yield* resumed.beginStep!(last.info, memoryPass(last.info, pass));
       const again = yield* runObjective(resumed, last.info, last.fixture);
       const f = last.fixture;
+      const step = referenceStep(last.info);
       const want = gscObjectiveReference(
-        referenceStep(last.info),
+        step,
         f.batch,
         f.current,
         f.old,
         p,
+        last.thresholds,
         c.gsc,
+        c,
       );
       compare(again, want, "gsc step 2 after importState");
     }));
   },
 );
 
-Deno.test("GSC: each part alone (SGC, SSRD, PPR) at steps 0-2", gpuTestOptions, async () => {
-  await runGpu(Effect.gen(function* () {
-    const alone = {
-      sgc: ["--no-ssrd", "--no-ppr"],
-      ssrd: ["--no-sgc", "--no-ppr"],
-      ppr: ["--no-sgc", "--no-ssrd"],
-    };
-    for (const [part, flags] of Object.entries(alone)) {
-      const c = config("gsc", ...flags);
-      const outcomes = { kept: 0, relabelled: 0, ignored: 0 };
-      const steps = yield* gscRun(c, 18, `gsc ${part} alone`, outcomes);
-      if (part === "ppr" && outcomes.relabelled === 0) throw new Error(JSON.stringify(outcomes));
-      // Control: the full method's reference differs from each part alone.
-      const { info, fixture: f, got, stored } = steps[2];
-      const full = gscObjectiveReference(
-        referenceStep(info),
-        f.batch,
-        f.current,
-        f.old,
-        stored,
-        GSC_DEFAULTS,
-      );
-      mustDiffer(got, full, `gsc ${part} alone vs full`);
-    }
-  }));
-});
+Deno.test(
+  "GSC: each part alone (SGC, SSRD, PPR) and the variants (HFC's split, FISS's quantiles) at steps 0-2",
+  gpuTestOptions,
+  async () => {
+    await runGpu(Effect.gen(function* () {
+      const runs = {
+        "sgc alone": ["--no-ssrd", "--no-ppr"],
+        "ssrd alone": ["--no-sgc", "--no-ppr"],
+        "ppr alone": ["--no-sgc", "--no-ssrd"],
+        "split": ["--sgc-split"],
+        "quantile": ["--ppr-quantile"],
+      };
+      for (const [name, flags] of Object.entries(runs)) {
+        const c = config("gsc", ...flags);
+        const steps = yield* gscRun(c, 18, `gsc ${name}`);
+        // Control: the full method's reference differs from each run (the quantile variant's
+        // thresholds are tested in gsc/thresholds_test.ts: on these fixtures they keep the
+        // median's labels).
+        if (name === "quantile") continue;
+        const { info, fixture: f, got, stored, thresholds } = steps[2];
+        const step = referenceStep(info);
+        const full = gscObjectiveReference(
+          step,
+          f.batch,
+          f.current,
+          f.old,
+          stored,
+          thresholds,
+          GSC_DEFAULTS,
+          c,
+        );
+        mustDiffer(got, full, `gsc ${name} vs full`);
+      }
+    }));
+  },
+);
 
 const classificationLosses = {
   "ce": crossEntropyClassification,

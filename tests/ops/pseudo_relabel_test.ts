@@ -1,18 +1,23 @@
 import fc from "fast-check";
 import { Effect } from "effect";
-import { pseudoRelabel } from "../../src/ops/pseudo_relabel.ts";
-import { pseudoRelabelReference } from "../../src/ops/reference/gsc.ts";
+import { prototypeCorrectedLogits } from "../../src/ops/pseudo_relabel.ts";
+import { plopPseudoLabels } from "../../src/ops/pseudo_labels.ts";
+import {
+  correctedLogitsReference,
+  correctedPosteriorReference,
+} from "../../src/ops/reference/gsc.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
-import { gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { floats, shapeOf } from "../support/arbitrary.ts";
 
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
-const normalizeRows = (values: number[], width: number): number[] =>
-  values.map((v, i) => {
-    const row = values.slice(Math.floor(i / width) * width, Math.floor(i / width) * width + width);
-    return v / Math.max(Math.hypot(...row), 1e-8);
-  });
+const softmax = (z: readonly number[]) => {
+  const m = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+};
 
 /** Labels of a step: background 0, ignore 255 and the current classes [Cold, Cold + new). */
 const cases = fc.record({
@@ -20,8 +25,7 @@ const cases = fc.record({
   oldClasses: fc.integer({ min: 2, max: 7 }),
   newClasses: fc.integer({ min: 1, max: 3 }),
   width: fc.integer({ min: 1, max: 13 }),
-  theta: fc.constantFrom(0.4, 0.7),
-  tau: fc.constantFrom(0.1, 0.5),
+  tau: fc.constantFrom(0.5, 1, 2),
 }).chain((c) => {
   const p = sizeOf(c.shape);
   return fc.record({
@@ -39,21 +43,22 @@ const cases = fc.record({
     ),
     oldLogits: floats(p * c.oldClasses, 3),
     features: floats(p * c.width, 2),
-    prototypes: floats(c.oldClasses * c.width, 1).map((v) => normalizeRows(v, c.width)),
+    prototypes: floats(c.oldClasses * c.width, 1),
     valid: fc.array(fc.constantFrom<number>(0, 1, 1, 1), {
       minLength: c.oldClasses,
       maxLength: c.oldClasses,
     }),
-    permutation: fc.shuffledSubarray(
-      Array.from({ length: c.oldClasses - 1 }, (_, i) => i + 1),
-      { minLength: c.oldClasses - 1, maxLength: c.oldClasses - 1 },
-    ),
+    thresholds: fc.array(fc.double({ min: 0, max: 0.2, noNaN: true }), {
+      minLength: c.oldClasses,
+      maxLength: c.oldClasses,
+    }),
   });
 });
 
 type Case = typeof cases extends fc.Arbitrary<infer T> ? T : never;
 
-const relabel = (k: Case, validType: "u32" | "i32" = "u32") =>
+/** PPR on the GPU: the corrected logits and PLOP's pseudo labels from them. */
+const runPpr = (k: Case, validType: "u32" | "i32" = "u32") =>
   runGpu(Effect.gen(function* () {
     const { c } = k;
     const labels = yield* fromArray(k.labels, c.shape, "i32");
@@ -61,116 +66,112 @@ const relabel = (k: Case, validType: "u32" | "i32" = "u32") =>
     const features = yield* fromArray(k.features, [...c.shape, c.width], "f32");
     const prototypes = yield* fromArray(k.prototypes, [c.oldClasses, c.width], "f32");
     const valid = yield* fromArray(k.valid, [c.oldClasses], validType);
-    const out = yield* pseudoRelabel(labels, logits, features, prototypes, valid, {
+    const corrected = yield* prototypeCorrectedLogits(logits, features, prototypes, valid, {
       tau: c.tau,
-      theta: c.theta,
     });
-    return yield* download(out);
+    const thresholds = yield* fromArray(k.thresholds, [c.oldClasses], "f32");
+    const pseudo = yield* plopPseudoLabels(corrected, labels, thresholds, c.oldClasses, {
+      seenClasses: c.oldClasses + c.newClasses,
+    });
+    return { corrected: yield* download(corrected), targets: yield* download(pseudo.targets) };
   }));
 
 const reference = (k: Case) =>
-  pseudoRelabelReference(
-    k.labels,
+  correctedLogitsReference(
     k.oldLogits,
     k.features,
     k.prototypes,
     k.valid,
     k.c.oldClasses,
     k.c.width,
-    { tau: k.c.tau, theta: k.c.theta },
+    k.c.tau,
   );
 
-// f32 rounding may decide a tie or a score equal to theta differently from float64.
-const ambiguous = (r: ReturnType<typeof reference>, p: number, theta: number) =>
-  r.gap[p] < 1e-3 || Math.abs(r.score[p] - theta) < 1e-3;
-
 Deno.test(
-  "ppr: GPU matches the float64 reference (u32 and i32 validity)",
-  gpuTestOptions,
-  async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        cases,
-        fc.constantFrom<"u32" | "i32">("u32", "i32"),
-        async (k, validType) => {
-          const got = await relabel(k, validType);
-          const want = reference(k);
-          got.forEach((v, p) => {
-            if (v !== want.labels[p] && !ambiguous(want, p, k.c.theta)) {
-              throw new Error(`pixel ${p}: ${v} vs ${want.labels[p]} (score ${want.score[p]})`);
-            }
-          });
-        },
-      ),
-      { seed: 42, numRuns: 30 },
-    );
-  },
-);
-
-Deno.test(
-  "ppr: only background pixels change, into old classes, 0 or 255",
-  gpuTestOptions,
-  async () => {
-    const seen = { relabelled: 0, uncertain: 0 };
-    await fc.assert(
-      fc.asyncProperty(cases, async (k) => {
-        const got = await relabel(k);
-        got.forEach((v, p) => {
-          const y = k.labels[p];
-          if (y !== 0 && v !== y) throw new Error(`pixel ${p}: label ${y} changed to ${v}`);
-          if (y === 0 && v !== 255 && (v < 0 || v >= k.c.oldClasses)) {
-            throw new Error(`pixel ${p}: background became ${v}`);
-          }
-          if (y === 0 && v === 255) seen.uncertain++;
-          if (y === 0 && v > 0 && v !== 255) {
-            seen.relabelled++;
-            if (!k.valid[v]) throw new Error(`pixel ${p}: class ${v} has no valid prototype`);
-          }
-        });
-      }),
-      { seed: 42, numRuns: 30 },
-    );
-    // The cases must exercise both outcomes, or the property says little.
-    if (seen.relabelled === 0 || seen.uncertain === 0) throw new Error(JSON.stringify(seen));
-  },
-);
-
-Deno.test(
-  "ppr: invariant to a permutation of the old non-background classes",
+  "ppr: GPU corrected logits match the float64 reference (u32 and i32 flags)",
   gpuTestOptions,
   async () => {
     await fc.assert(
       fc.asyncProperty(cases, async (k) => {
-        const { oldClasses, width } = k.c;
-        // Old class c moves to index perm[c]; background 0 stays.
-        const perm = [0, ...k.permutation];
-        const pixels = k.labels.length;
-        const logits = new Array<number>(k.oldLogits.length);
-        for (let p = 0; p < pixels; p++) {
-          for (let c = 0; c < oldClasses; c++) {
-            logits[p * oldClasses + perm[c]] = k.oldLogits[p * oldClasses + c];
-          }
-        }
-        const prototypes = new Array<number>(k.prototypes.length);
-        const valid = new Array<number>(oldClasses);
-        for (let c = 0; c < oldClasses; c++) {
-          valid[perm[c]] = k.valid[c];
-          for (let f = 0; f < width; f++) {
-            prototypes[perm[c] * width + f] = k.prototypes[c * width + f];
-          }
-        }
-        const permuted: Case = { ...k, oldLogits: logits, prototypes, valid };
-        const base = await relabel(k);
-        const moved = await relabel(permuted);
         const want = reference(k);
-        base.forEach((v, p) => {
-          const expected = v > 0 && v < oldClasses ? perm[v] : v;
-          if (moved[p] !== expected && !ambiguous(want, p, k.c.theta)) {
-            throw new Error(`pixel ${p}: ${moved[p]} after the permutation, ${expected} expected`);
+        for (const type of ["u32", "i32"] as const) {
+          assertClose((await runPpr(k, type)).corrected, want, 1e-5, 1e-5, `corrected ${type}`);
+        }
+      }),
+      { seed: 42, numRuns: 25 },
+    );
+  },
+);
+
+Deno.test("ppr: softmax of the corrected logits is p' * kappa, renormalised", () => {
+  fc.assert(
+    fc.property(cases, (k) => {
+      const { c } = k;
+      const corrected = reference(k);
+      for (let p = 0; p < k.labels.length; p++) {
+        const at = (a: ArrayLike<number>, w: number) =>
+          Array.from({ length: w }, (_, j) => a[p * w + j]);
+        const got = softmax(at(corrected, c.oldClasses));
+        const want = correctedPosteriorReference(
+          at(k.oldLogits, c.oldClasses),
+          at(k.features, c.width),
+          k.prototypes,
+          k.valid,
+          c.tau,
+        );
+        assertClose(got, want, 1e-12, 1e-9, `pixel ${p}`);
+      }
+    }),
+    { seed: 42, numRuns: 40 },
+  );
+});
+
+Deno.test("ppr: without a valid prototype the posterior is the old model's", () => {
+  fc.assert(
+    fc.property(cases, (k) => {
+      const none = { ...k, valid: k.valid.map(() => 0) };
+      assertClose(reference(none), k.oldLogits, 0, 0, "corrected logits");
+    }),
+    { seed: 42, numRuns: 20 },
+  );
+});
+
+Deno.test(
+  "ppr: never touches current-class or 255 pixels; background becomes an old class or 255",
+  gpuTestOptions,
+  async () => {
+    await fc.assert(
+      fc.asyncProperty(cases, async (k) => {
+        const { targets } = await runPpr(k);
+        k.labels.forEach((y, p) => {
+          const t = targets[p];
+          if (y !== 0) {
+            if (t !== y) throw new Error(`pixel ${p}: label ${y} became ${t}`);
+          } else if (!(t === 255 || (t >= 0 && t < k.c.oldClasses))) {
+            throw new Error(`background pixel ${p} became ${t}`);
           }
         });
       }),
       { seed: 42, numRuns: 25 },
     );
+  },
+);
+
+Deno.test(
+  "ppr: an uncertain background pixel becomes 255, a confident one keeps 0",
+  gpuTestOptions,
+  async () => {
+    // Two background pixels whose corrected posterior favours class 0: one sharp, one flat.
+    const k: Case = {
+      c: { shape: [1, 1, 2], oldClasses: 3, newClasses: 1, width: 2, tau: 1 },
+      labels: [0, 0],
+      oldLogits: [9, 0, 0, 0.2, 0, 0],
+      features: [1, 0, 1, 0],
+      prototypes: [1, 0, 0, 1, -1, 0],
+      valid: [1, 1, 1],
+      thresholds: [0.05, 0.05, 0.05],
+    };
+    const { targets } = await runPpr(k);
+    if (targets[0] !== 0 || targets[1] !== 255) throw new Error(`targets ${targets}`);
   },
 );

@@ -1,13 +1,13 @@
 /**
- * GSC's stages: step-aware gradient compensation, soft-sharp relation
- * distillation, prototypical pseudo re-labeling and the prototypes. The
- * kernels live in `ops/` (sgc, ssrd, pseudo_relabel, prototypes, segments)
- * and the SSRD nodes in `autograd/ssrd.ts`; this barrel names them for the
- * method.
+ * GSC's parts beside PLOP: prototype-corrected pseudo labels (PPR), step-aware
+ * gradient compensation (SGC), soft-sharp relation distillation (SSRD) and the
+ * prototypes. The kernels live in `ops/` (pseudo_relabel, prototypes, sgc,
+ * ssrd, segments) and the SSRD nodes in `autograd/ssrd.ts`; this barrel names
+ * them for the method.
  *
  * @module
  */
-export { pseudoRelabel, pseudoRelabelKernels } from "../../ops/pseudo_relabel.ts";
+export { prototypeCorrectedLogits, pseudoRelabelKernels } from "../../ops/pseudo_relabel.ts";
 export type { PprOptions } from "../../ops/pseudo_relabel.ts";
 export {
   accumulatePrototypes,
@@ -23,13 +23,8 @@ export {
   sgcWeightsUnclipped,
 } from "../../ops/sgc.ts";
 export type { SgcOptions } from "../../ops/sgc.ts";
-export {
-  ssrdBackwardKernel,
-  ssrdRelationSumKernel,
-  ssrdSharpKernel,
-  ssrdSoftFinalizeKernel,
-  ssrdStatsKernel,
-} from "../../ops/ssrd.ts";
-export { ssrdSharp, ssrdSoft } from "../../autograd/ssrd.ts";
+export { ssrdBackwardKernel, ssrdRowsKernel } from "../../ops/ssrd.ts";
+export { ssrdEntropy, ssrdSoftLabel } from "../../autograd/ssrd.ts";
 export { ssrdLoss } from "./ssrd.ts";
 export type { SsrdOptions } from "./ssrd.ts";
+export { quantilePortion, quantileThresholds } from "./thresholds.ts";

@@ -1,58 +1,42 @@
 /**
  * GSC's soft-sharp semantic relation distillation loss (docs/gsc.md §3):
- * lambdaSoft * soft + lambdaSharp * sharp, the terms being the nodes of
+ * lambdaSoft * soft label + lambdaEntropy * entropy, FISS's two output terms
+ * (`SOFT_PARAM` 0.3 and `REGULAR_PARAM` 0.1), the nodes of
  * `autograd/ssrd.ts` (kernels in `ops/ssrd.ts`).
  *
  * @module
  */
 import { Effect } from "effect";
 import { add, scale } from "../../autograd/basic.ts";
-import { ssrdSharp, ssrdSoft } from "../../autograd/ssrd.ts";
+import { ssrdEntropy, ssrdSoftLabel } from "../../autograd/ssrd.ts";
 import type { GpuScoped, Node } from "../../autograd/tape.ts";
 import type { Tensor } from "../../tensor/tensor.ts";
 
-/** Temperatures and weights of {@link ssrdLoss} (CLI defaults 2, 0.5, 1, 1). */
+/** Weights of {@link ssrdLoss} (FISS's defaults 0.3 and 0.1). */
 export interface SsrdOptions {
-  readonly tSoft: number;
-  readonly tSharp: number;
   readonly lambdaSoft: number;
-  readonly lambdaSharp: number;
+  readonly lambdaEntropy: number;
 }
 
 /**
  * SSRD for the student `newLogits` [N, H, W, C] (a node), the frozen teacher
- * `oldLogits` [N, H, W, oldClasses] and the step's `targets` [N, H, W]: the
- * new classes are channels [newClassesStart, C) (usually newClassesStart =
- * oldClasses). Returns lambdaSoft * soft + lambdaSharp * sharp and both terms.
+ * `oldLogits` [N, H, W, oldClasses] and the step's `targets` [N, H, W]
+ * (pseudo labels, 255 = ignore): lambdaSoft * soft + lambdaEntropy * entropy,
+ * and both terms unweighted.
  */
 export const ssrdLoss = (
   newLogits: Node,
   oldLogits: Tensor<"f32">,
   targets: Tensor<"i32">,
   oldClasses: number,
-  newClassesStart: number,
   options: SsrdOptions,
-): GpuScoped<{ readonly loss: Node; readonly soft: Node; readonly sharp: Node }> =>
+): GpuScoped<{ readonly loss: Node; readonly soft: Node; readonly entropy: Node }> =>
   Effect.gen(function* () {
-    const soft = yield* ssrdSoft(
-      newLogits,
-      oldLogits,
-      targets,
-      oldClasses,
-      newClassesStart,
-      options.tSoft,
-    );
-    const sharp = yield* ssrdSharp(
-      newLogits,
-      oldLogits,
-      targets,
-      oldClasses,
-      newClassesStart,
-      options.tSharp,
-    );
+    const soft = yield* ssrdSoftLabel(newLogits, oldLogits, targets, oldClasses);
+    const entropy = yield* ssrdEntropy(newLogits, oldLogits, targets, oldClasses);
     const loss = yield* add(
       yield* scale(soft, options.lambdaSoft),
-      yield* scale(sharp, options.lambdaSharp),
+      yield* scale(entropy, options.lambdaEntropy),
     );
-    return { loss, soft, sharp };
+    return { loss, soft, entropy };
   });

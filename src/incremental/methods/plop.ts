@@ -21,13 +21,22 @@ import {
 } from "../losses/mod.ts";
 import { fillInto } from "../../ops/core.ts";
 import { download, empty, fromArray, type Tensor } from "../../tensor/tensor.ts";
-import type { LossTerm, Method, NewOutputs, OldOutputs, StepInfo } from "../method.ts";
+import type { GpuScoped } from "../../autograd/tape.ts";
+import type {
+  BatchInput,
+  DataPass,
+  LossTerm,
+  Method,
+  NewOutputs,
+  OldOutputs,
+  StepInfo,
+} from "../method.ts";
 import { hasBackgroundShift } from "../method.ts";
 import { crossEntropyClassification } from "./classification.ts";
 import type { RunConfig } from "../types.ts";
 
 /** Histogram bins of the normalised entropy in [0, 1]. */
-const ENTROPY_BINS = 100;
+export const ENTROPY_BINS = 100;
 
 /** PLOP's factor of the logits layer (its `pod_options`: "logits" factor 0.0005). */
 export const PLOP_LOGITS_FACTOR = 0.0005;
@@ -54,6 +63,31 @@ export const plopPod = (
     newClasses: info.current.length,
   }, { podFactor, logitsFactor: PLOP_LOGITS_FACTOR });
 
+/**
+ * PLOP's thresholds pass: the per-class histogram [old, ENTROPY_BINS] of the
+ * normalised entropy of the pixels labelled 0, counted on the host, from the
+ * logits `logitsOf` gives for each batch (the old logits for PLOP; GSC's PPR
+ * passes its prototype-corrected ones).
+ */
+export const entropyHistogramPass = (
+  info: StepInfo,
+  data: DataPass,
+  logitsOf: (batch: BatchInput, old: OldOutputs) => GpuScoped<Tensor<"f32">>,
+) =>
+  Effect.scoped(Effect.gen(function* () {
+    const histogram = yield* empty([info.old, ENTROPY_BINS], "u32");
+    yield* fillInto(histogram, 0);
+    yield* data.withOldModel((batch, old) =>
+      Effect.gen(function* () {
+        const logits = yield* logitsOf(batch, old);
+        yield* entropyHistogram(logits, batch.labels, histogram, info.old, {
+          seenClasses: info.seen,
+        });
+      })
+    );
+    return yield* download(histogram);
+  }));
+
 /** PLOP; `scope` holds the thresholds between `beginStep` and the step's end. */
 export const plop = (config: RunConfig, scope: Scope.Scope): Method => {
   let thresholds: Tensor<"f32"> | undefined;
@@ -63,14 +97,8 @@ export const plop = (config: RunConfig, scope: Scope.Scope): Method => {
     beginStep: (info, data) =>
       Effect.gen(function* () {
         if (!hasBackgroundShift(info)) return; // a domain step: no pseudo labels, no thresholds
-        const histogram = yield* Scope.provide(empty([info.old, ENTROPY_BINS], "u32"), scope);
-        yield* fillInto(histogram, 0);
-        yield* data.withOldModel((batch, old) =>
-          entropyHistogram(old.logits, batch.labels, histogram, info.old, {
-            seenClasses: info.seen,
-          })
-        );
-        const counts = yield* download(histogram);
+        const counts = yield* entropyHistogramPass(info, data, (_, old) =>
+          Effect.succeed(old.logits));
         const medians = medianThresholds(counts, ENTROPY_BINS, info.old);
         thresholds = yield* Scope.provide(fromArray(medians, [info.old], "f32"), scope);
       }),

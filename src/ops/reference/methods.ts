@@ -5,7 +5,7 @@
  * of each part with respect to the new model's logits, features and stages,
  * built only from the references beside this module (cross-entropy,
  * unbiased cross-entropy, the distillations, local POD, PLOP's pseudo
- * labels, GSC's SGC / SSRD / PPR / prototypes). Used by the tests only.
+ * labels; GSC's objective is in gsc_objective.ts). Used by the tests only.
  *
  * Layout: logits [pixels, channels] row-major (NHWC flattened); feature
  * maps NHWC with their shape given.
@@ -27,17 +27,6 @@ import {
   unbiasedCrossEntropyReference,
   unbiasedDistillationReference,
 } from "./incremental.ts";
-import {
-  accumulatePrototypesReference,
-  finalizePrototypesReference,
-  pseudoRelabelReference,
-  type RelabelReference,
-  sgcWeightsReference,
-  ssrdGradientReference,
-  ssrdReference,
-  type SsrdReferenceSpec,
-} from "./gsc.ts";
-import { resizeBilinearReference } from "./resize.ts";
 
 /** Where a step stands, as the engine's StepInfo counts it. */
 export interface StepReference {
@@ -97,7 +86,8 @@ export interface ObjectiveReference {
 
 const zeros = (n: number) => new Array<number>(n).fill(0);
 
-const emptyPart = (current: OutputsReference, value: number): PartReference => ({
+/** A part of value `value` with zero gradients shaped like `current`'s outputs. */
+export const emptyPart = (current: OutputsReference, value: number): PartReference => ({
   value,
   logits: zeros(current.logits.length),
   features: zeros(current.features.length),
@@ -105,7 +95,8 @@ const emptyPart = (current: OutputsReference, value: number): PartReference => (
   smallLogits: zeros(current.smallLogits?.length ?? 0),
 });
 
-const scaled = (part: PartReference, k: number): PartReference => ({
+/** `part` times `k`, value and gradients. */
+export const scaled = (part: PartReference, k: number): PartReference => ({
   value: k * part.value,
   logits: part.logits.map((g) => k * g),
   features: part.features.map((g) => k * g),
@@ -113,7 +104,8 @@ const scaled = (part: PartReference, k: number): PartReference => ({
   smallLogits: part.smallLogits.map((g) => k * g),
 });
 
-const sum = (a: PartReference, b: PartReference): PartReference => ({
+/** The sum of two parts, value and gradients. */
+export const sum = (a: PartReference, b: PartReference): PartReference => ({
   value: a.value + b.value,
   logits: a.logits.map((g, i) => g + b.logits[i]),
   features: a.features.map((g, i) => g + b.features[i]),
@@ -149,7 +141,8 @@ export const classificationReference = (
   };
 };
 
-const objective = (
+/** An objective from its targets, classification, terms and pixel weights. */
+export const objective = (
   info: StepReference,
   current: OutputsReference,
   targets: number[],
@@ -309,146 +302,4 @@ export const plopObjectiveReference = (
       : zeros(current.smallLogits?.length ?? 0),
   };
   return objective(info, current, pseudo.targets, "ce", [["pod", pod]], pseudo.pixelWeights);
-};
-
-/** GSC's switches and constants (src/incremental/types.ts GscOptions). */
-export interface GscReferenceOptions {
-  readonly sgc: boolean;
-  readonly ssrd: boolean;
-  readonly ppr: boolean;
-  readonly pprTau: number;
-  readonly pprTheta: number;
-  readonly protoMinPixels: number;
-  readonly sgcMin: number;
-  readonly sgcMax: number;
-  readonly tSoft: number;
-  readonly tSharp: number;
-  readonly lambdaSoft: number;
-  readonly lambdaSharp: number;
-}
-
-/** Prototypes [classes, features] and their validity, as GSC keeps them between steps. */
-export interface PrototypesReference {
-  readonly prototypes: ArrayLike<number>;
-  readonly valid: ArrayLike<number>;
-  readonly classes: number;
-  readonly features: number;
-}
-
-/**
- * GSC's targets for a batch: PPR's relabelled map from the old logits, the
- * old features resized to the label size and the stored prototypes, or the
- * labels (step 0, PPR off, no old model or no prototypes yet).
- */
-export const gscTargetsReference = (
-  info: StepReference,
-  batch: BatchReference,
-  old: OutputsReference | undefined,
-  stored: PrototypesReference | undefined,
-  options: GscReferenceOptions,
-): { targets: number[]; relabel?: RelabelReference } => {
-  if (!options.ppr || !old || !stored || info.step === 0) {
-    return { targets: Array.from(batch.labels) };
-  }
-  const width = old.featureShape[3];
-  const features = resizeBilinearReference(old.features, old.featureShape, batch.h, batch.w);
-  const relabel = pseudoRelabelReference(
-    batch.labels,
-    old.logits,
-    features,
-    stored.prototypes,
-    stored.valid,
-    info.old,
-    width,
-    { tau: options.pprTau, theta: options.pprTheta },
-  );
-  return { targets: Array.from(relabel.labels), relabel };
-};
-
-/**
- * GSC's objective: at step 0 (or without the old model) plain cross-entropy
- * on the labels; after it, cross-entropy on PPR's targets weighted by SGC
- * (zeta = old / seen) plus SSRD, each part as switched on.
- */
-export const gscObjectiveReference = (
-  info: StepReference,
-  batch: BatchReference,
-  current: OutputsReference,
-  old: OutputsReference | undefined,
-  stored: PrototypesReference | undefined,
-  options: GscReferenceOptions,
-): ObjectiveReference => {
-  if (info.step === 0 || !old) {
-    return objective(info, current, Array.from(batch.labels), "ce", []);
-  }
-  const { targets } = gscTargetsReference(info, batch, old, stored, options);
-  const pixelWeights = options.sgc
-    ? Array.from(
-      sgcWeightsReference(current.logits, targets, info.classStep, info.seen, {
-        step: info.step,
-        zeta: info.old / info.seen,
-        min: options.sgcMin,
-        max: options.sgcMax,
-      }),
-    )
-    : undefined;
-  const terms: [string, PartReference][] = [];
-  if (options.ssrd) {
-    const spec: SsrdReferenceSpec = {
-      channels: info.seen,
-      oldClasses: info.old,
-      newClassesStart: info.old,
-      tSoft: options.tSoft,
-      tSharp: options.tSharp,
-      lambdaSoft: options.lambdaSoft,
-      lambdaSharp: options.lambdaSharp,
-    };
-    const z = current.logits;
-    terms.push(["ssrd", {
-      ...emptyPart(current, ssrdReference(z, old.logits, targets, spec).loss),
-      logits: Array.from(ssrdGradientReference(z, old.logits, targets, spec)),
-    }]);
-  }
-  return objective(info, current, targets, "ce", terms, pixelWeights);
-};
-
-/**
- * GSC's pass after a step: the final model's features resized to the label
- * size, accumulated per target class (GSC's targets of each batch), and
- * finalised against the previous prototypes with `protoMinPixels`.
- */
-export const gscPrototypesReference = (
-  info: StepReference,
-  pass: readonly {
-    readonly batch: BatchReference;
-    readonly current: OutputsReference;
-    readonly old: OutputsReference | undefined;
-  }[],
-  previous: PrototypesReference | undefined,
-  options: GscReferenceOptions,
-): PrototypesReference => {
-  const width = pass[0].current.featureShape[3];
-  const sums = new Float64Array(info.seen * width);
-  const counts = new Float64Array(info.seen);
-  for (const { batch, current, old } of pass) {
-    const { targets } = gscTargetsReference(info, batch, old, previous, options);
-    const features = resizeBilinearReference(
-      current.features,
-      current.featureShape,
-      batch.h,
-      batch.w,
-    );
-    const part = accumulatePrototypesReference(features, targets, info.seen, width);
-    part.sums.forEach((v, i) => (sums[i] += v));
-    part.counts.forEach((v, i) => (counts[i] += v));
-  }
-  const next = finalizePrototypesReference(
-    sums,
-    counts,
-    info.seen,
-    width,
-    previous,
-    options.protoMinPixels,
-  );
-  return { prototypes: next.prototypes, valid: next.valid, classes: info.seen, features: width };
 };
