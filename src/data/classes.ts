@@ -79,9 +79,9 @@ export const CITYSCAPES_MAX_LABEL_ID = 33;
 
 // deno-fmt-ignore
 /**
- * The 21 Cityscapes cities (18 of `train`, 3 of `val`) in the fixed order that
- * the domain-incremental tasks take them: alphabetical, so the order is
- * reproducible without any extra file.
+ * The 21 Cityscapes cities (18 of `train`, 3 of `val`), sorted by name. The
+ * domain-incremental tasks take them in RCIL's `city_to_id` order instead
+ * (`RCIL_CITY_ORDER` in cityscapes_domain.ts).
  */
 export const CITYSCAPES_CITIES: readonly string[] = [
   "aachen", "bochum", "bremen", "cologne", "darmstadt", "dusseldorf", "erfurt", "frankfurt",
