@@ -65,14 +65,13 @@ export const CONFIG_OPTIONS: Readonly<Record<string, ConfigOption>> = {
   "gsc.ssrd": { option: "--no-ssrd", show: off },
   "gsc.ppr": { option: "--no-ppr", show: off },
   "gsc.pprTau": { option: "--ppr-tau" },
-  "gsc.pprTheta": { option: "--ppr-theta" },
+  "gsc.pprQuantile": { option: "--ppr-quantile", show: on },
   "gsc.protoMinPixels": { option: "--proto-min-pixels" },
   "gsc.sgcMin": { option: "--sgc-min" },
   "gsc.sgcMax": { option: "--sgc-max" },
-  "gsc.tSoft": { option: "--t-soft" },
-  "gsc.tSharp": { option: "--t-sharp" },
+  "gsc.sgcSplit": { option: "--sgc-split", show: on },
   "gsc.lambdaSoft": { option: "--lambda-soft" },
-  "gsc.lambdaSharp": { option: "--lambda-sharp" },
+  "gsc.lambdaEntropy": { option: "--lambda-entropy" },
 };
 
 /** Fields holding a path: compared as the file they name when it exists. */

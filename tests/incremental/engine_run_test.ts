@@ -242,7 +242,9 @@ Deno.test("each phase leaves its files, progress and summary", gpuTestOptions, a
   assertEquals(stepSeconds.length, 2);
   assertEquals(last.optimizer, undefined);
   assertEquals(last.meta.config, config);
-  assertEquals(last.method.json, { prototypes: true });
+  // GSC's state: its prototypes, and the step's training batches (the quantile variant's epoch).
+  const batchesSeen = EPOCHS[1] * BATCHES[1];
+  assertEquals(last.method.json, { prototypes: true, step: 1, batchesSeen });
   assertEquals(last.method.tensors["gsc.prototypes"].shape[0], 21);
   const step0 = await Effect.runPromise(readRunCheckpoint(paths.step(0)));
   assertEquals(step0.meta.kind, "step");
