@@ -3,7 +3,7 @@
 // channels of the same pixel.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let id = gid.x + gid.y * groups.x * WG_X;
+  let id = linear_index(gid, groups);
   if (id >= params.splits * params.channels) { return; }
   let c = id % params.channels;
   let split = id / params.channels;

@@ -26,5 +26,5 @@ fn inputRow(oh: u32, tkh: u32) -> i32 {
 }
 
 fn linearIndex(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
-  return gid.x + gid.y * groups.x * WG_X;
+  return linear_index(gid, groups);
 }

@@ -3,7 +3,7 @@
 // an existing one, rounded exactly as a separate add would).
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * WG_X;
+  let i = linear_index(gid, groups);
   if (i >= params.size) { return; }
   var total = 0.0;
   for (var s = 0u; s < params.splits; s++) { total += partial[s * params.size + i]; }

@@ -66,5 +66,5 @@ fn sourceStep() -> i32 {
 
 // Linear invocation index over a grid folded into two dimensions.
 fn linearIndex(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
-  return gid.x + gid.y * groups.x * WG_X;
+  return linear_index(gid, groups);
 }

@@ -7,7 +7,7 @@
 // same few cache sets.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let id = gid.x + gid.y * groups.x * WG_X;
+  let id = linear_index(gid, groups);
   let K = params.k;
   let N = params.n;
   let panels = (N + 63u) / 64u;
