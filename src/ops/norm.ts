@@ -22,6 +22,7 @@ import {
   chunkStatsKernel,
   evalStatsKernel,
   finalizeStatsKernel,
+  forwardSingleKernel,
   normalizeKernel,
   statsSingleKernel,
 } from "./norm_kernels.ts";
@@ -172,8 +173,34 @@ export const batchNorm = (
   options: BatchNormOptions,
 ): Effect.Effect<BatchNormResult, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
-    const stats = yield* batchNormStats(x, state, options);
     const gpu = yield* Gpu;
+    const channels = x.shape[x.shape.length - 1];
+    const rows = x.elements / channels;
+    const relu = { RELU: options.relu ? 1 : 0 };
+    const small = rows >= 2 && rows <= singlePassRows && checkState(x, state) === undefined;
+    if (options.mode === "train" && small) {
+      // Statistics, running stats and output in one dispatch.
+      const stats = yield* empty([2, channels], "f32");
+      const y = yield* empty(x.shape, "f32");
+      yield* gpu.recorder.dispatch(forwardSingleKernel, {
+        x,
+        stats,
+        running_mean: state.runningMean,
+        running_var: state.runningVar,
+        weight: state.weight,
+        bias: state.bias,
+        y,
+      }, {
+        rows,
+        channels,
+        chunk_rows: rows,
+        chunks: 1,
+        eps: options.eps ?? 1e-5,
+        momentum: options.momentum ?? 0.1,
+      }, relu);
+      return { y, stats };
+    }
+    const stats = yield* batchNormStats(x, state, options);
     const y = yield* empty(x.shape, "f32");
     yield* gpu.recorder.dispatch(
       normalizeKernel,
@@ -185,7 +212,7 @@ export const batchNorm = (
         y,
       },
       { n: x.elements, channels: stats.shape[1] },
-      { RELU: options.relu ? 1 : 0 },
+      relu,
     );
     return { y, stats };
   });
@@ -242,21 +269,22 @@ export const batchNormBackward = (
     const grads = { weight, grad_weight: dWeight, grad_bias: dBias, coef };
     if (rows <= singlePassRows) {
       const single = { ...p, chunk_rows: rows, chunks: 1 };
+      // Sums, coefficients and dx in one dispatch.
       yield* gpu.recorder.dispatch(
         backwardSingleKernel,
-        { x, dy, y, stats, ...grads },
+        { x, dy, y, stats, ...grads, dx },
         single,
         modes,
       );
-    } else {
-      const partial = yield* empty([p.chunks, channels, 2], "f32");
-      const relu = { RELU: modes.RELU };
-      yield* gpu.recorder.dispatch(backwardPartialsKernel, { x, dy, y, stats, partial }, p, relu);
-      yield* gpu.recorder.dispatch(backwardFinalizeKernel, { partial, stats, ...grads }, p, {
-        TRAIN: modes.TRAIN,
-        ACCUMULATE: modes.ACCUMULATE,
-      });
+      return { dx, dWeight, dBias };
     }
+    const partial = yield* empty([p.chunks, channels, 2], "f32");
+    const relu = { RELU: modes.RELU };
+    yield* gpu.recorder.dispatch(backwardPartialsKernel, { x, dy, y, stats, partial }, p, relu);
+    yield* gpu.recorder.dispatch(backwardFinalizeKernel, { partial, stats, ...grads }, p, {
+      TRAIN: modes.TRAIN,
+      ACCUMULATE: modes.ACCUMULATE,
+    });
     yield* gpu.recorder.dispatch(backwardInputKernel, { x, dy, y, stats, coef, dx }, {
       n: x.elements,
       channels,

@@ -8,6 +8,7 @@ import chunkStatsSource from "../../shaders/norm/chunk_stats.wgsl" with { type: 
 import finalizeStatsSource from "../../shaders/norm/finalize_stats.wgsl" with { type: "text" };
 import statsFinishSource from "../../shaders/norm/stats_finish.wgsl" with { type: "text" };
 import statsSingleSource from "../../shaders/norm/stats_single.wgsl" with { type: "text" };
+import forwardSingleSource from "../../shaders/norm/forward_single.wgsl" with { type: "text" };
 import evalStatsSource from "../../shaders/norm/eval_stats.wgsl" with { type: "text" };
 import normalizeSource from "../../shaders/norm/normalize.wgsl" with { type: "text" };
 import partialsSource from "../../shaders/norm/backward_partials.wgsl" with { type: "text" };
@@ -89,6 +90,24 @@ export const statsSingleKernel = defineKernel({
   workgroupSize: [WG, 1, 1],
   dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
   minElements: (p) => ({ x: p.rows * p.channels, ...statsOutputSizes(p.channels) }),
+});
+
+/**
+ * Training-mode batch norm of few rows in one dispatch (forward_single.wgsl):
+ * statistics, running stats and the normalised output (ReLU when RELU = 1).
+ */
+export const forwardSingleKernel = defineKernel({
+  name: "shaders/norm/forward_single.wgsl",
+  source: statsFinishSource + forwardSingleSource,
+  bindings: { x: read, ...statsOutputs, weight: read, bias: read, y: write },
+  params: { ...chunkParams, eps: "f32", momentum: "f32" },
+  constants: { RELU: "u32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
+  minElements: (p) => {
+    const n = p.rows * p.channels;
+    return { x: n, ...statsOutputSizes(p.channels), weight: p.channels, bias: p.channels, y: n };
+  },
 });
 
 /** Eval-mode statistics from the running stats. */
@@ -173,18 +192,18 @@ export const backwardFinalizeKernel = defineKernel({
   minElements: (p) => ({ partial: 2 * p.chunks * p.channels, ...finishSizes(p.channels) }),
 });
 
-/** The batch-norm backward's sums and coefficients for few rows in one pass (no chunk pass). */
+/** The whole batch-norm backward of few rows in one dispatch: sums, coefficients and dx. */
 export const backwardSingleKernel = defineKernel({
   name: "shaders/norm/backward_single.wgsl",
   source: upstreamSource + backFinishSource + backSingleSource,
-  bindings: { x: read, dy: read, y: read, ...finishBindings },
+  bindings: { x: read, dy: read, y: read, ...finishBindings, dx: write },
   params: chunkParams,
   constants: { TRAIN: "u32", ACCUMULATE: "u32", RELU: "u32" },
   workgroupSize: [WG, 1, 1],
   dispatch: (p) => [Math.ceil(p.channels / WG), 1, 1],
   minElements: (p) => {
     const n = p.rows * p.channels;
-    return { x: n, dy: n, y: n, ...finishSizes(p.channels) };
+    return { x: n, dy: n, y: n, ...finishSizes(p.channels), dx: n };
   },
 });
 
