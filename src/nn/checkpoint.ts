@@ -16,8 +16,7 @@
  *
  * @module
  */
-import { Data, Effect, Result, type Scope } from "effect";
-import type { Gpu } from "../gpu/device.ts";
+import { Data, Effect, Result } from "effect";
 import type { GpuError } from "../gpu/errors.ts";
 import {
   decodeSafetensors,
@@ -27,7 +26,7 @@ import {
   type StoredDType,
   writeSafetensors,
 } from "../io/safetensors.ts";
-import { type DeepLabConfig, type DeepLabV3, isDeepLabConfig, makeDeepLabV3 } from "./mod.ts";
+import { type DeepLabConfig, type DeepLabV3, isDeepLabConfig } from "./mod.ts";
 import { firstNonFinite } from "../io/integrity.ts";
 
 /** Which check a checkpoint failed. */

@@ -17,7 +17,7 @@ import {
   nonFiniteElement,
   readCheckpoint,
 } from "./checkpoint.ts";
-import { type DeepLabConfig, type DeepLabV3, isDeepLabConfig, makeDeepLabV3 } from "./mod.ts";
+import { type DeepLabConfig, type DeepLabV3, makeDeepLabV3 } from "./mod.ts";
 
 /** Where the tensors of a file come from, which decides their names. */
 export type CheckpointSource = "auto" | "deeplab" | "resnet-imagenet";
