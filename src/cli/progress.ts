@@ -77,7 +77,9 @@ export function stepEndLine(metrics: StepMetrics, steps: number | undefined): st
 export function eventLine(event: RunEvent, steps: number | undefined): string | undefined {
   switch (event.type) {
     case "step-start":
-      return `${stepLabel(event.step, event.steps)} classes ${event.classes.join(",")}  ` +
+      return `${stepLabel(event.step, event.steps)} ${
+        event.cities ? `cities ${event.cities.join(",")}` : `classes ${event.classes.join(",")}`
+      }  ` +
         (event.loadedFrom === undefined
           ? `${event.trainImages} images  ${event.epochs} epochs x ${event.batchesPerEpoch} batches`
           : `loaded from ${event.loadedFrom} (not trained)`);

@@ -51,6 +51,7 @@ export const trainStepEpochs = (
       step: t,
       steps: info.steps,
       classes: info.current,
+      ...(info.domains ? { cities: info.domains.current } : {}),
       trainImages: loader.order(0).length,
       epochs,
       batchesPerEpoch: batches,

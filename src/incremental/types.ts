@@ -146,6 +146,8 @@ export type RunEvent =
     readonly step: number;
     readonly steps: number;
     readonly classes: readonly number[];
+    /** A domain-incremental step's cities (its classes are then every class). */
+    readonly cities?: readonly string[];
     readonly trainImages: number;
     readonly epochs: number;
     readonly batchesPerEpoch: number;

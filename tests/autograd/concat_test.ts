@@ -5,16 +5,10 @@ import { batchNorm } from "../../src/autograd/norm.ts";
 import { maxPool2d } from "../../src/autograd/pool.ts";
 import { resizeBilinear } from "../../src/autograd/resize.ts";
 import { constant, grad, parameter } from "../../src/autograd/tape.ts";
-import { concatBackwardReference, concatReference } from "../../src/ops/reference/concat.ts";
-import {
-  batchNormBackwardReference,
-  batchNormTrainReference,
-} from "../../src/ops/reference/norm.ts";
-import { maxPoolBackwardReference, maxPoolReference } from "../../src/ops/reference/pool.ts";
-import {
-  resizeBilinearBackwardReference,
-  resizeBilinearReference,
-} from "../../src/ops/reference/resize.ts";
+import { concatBackwardReference, concatReference } from "../reference/concat.ts";
+import { batchNormBackwardReference, batchNormTrainReference } from "../reference/norm.ts";
+import { maxPoolBackwardReference, maxPoolReference } from "../reference/pool.ts";
+import { resizeBilinearBackwardReference, resizeBilinearReference } from "../reference/resize.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, EPS32, gpuTestOptions, maxAbs, runGpu } from "../support/gpu.ts";
 import { seededValues } from "../support/arbitrary.ts";

@@ -7,7 +7,7 @@ import {
   conv2dBackwardFilterReference,
   conv2dBackwardInputReference,
   conv2dForwardReference,
-} from "../../src/ops/reference/conv.ts";
+} from "../reference/conv.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, EPS32, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { seededValues } from "../support/arbitrary.ts";

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { Effect } from "effect";
 import { cosineDistance, l2Normalize, l2SquaredDistance } from "../../src/autograd/distance.ts";
 import { constant, grad, parameter } from "../../src/autograd/tape.ts";
-import { distanceReference, l2NormalizeReference } from "../../src/ops/reference/distance.ts";
+import { distanceReference, l2NormalizeReference } from "../reference/distance.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, EPS32, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { floats } from "../support/arbitrary.ts";

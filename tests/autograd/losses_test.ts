@@ -14,7 +14,7 @@ import {
   crossEntropyReference,
   klBackwardReference,
   klReference,
-} from "../../src/ops/reference/loss.ts";
+} from "../reference/loss.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu, runGpuResult } from "../support/gpu.ts";
 import { floats } from "../support/arbitrary.ts";

@@ -8,7 +8,7 @@ import {
   batchNormTrainReference,
   evalStatsReference,
   normalizeReference,
-} from "../../src/ops/reference/norm.ts";
+} from "../reference/norm.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { seededValues } from "../support/arbitrary.ts";

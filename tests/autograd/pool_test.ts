@@ -7,7 +7,7 @@ import {
   globalAvgPoolReference,
   maxPoolBackwardReference,
   maxPoolReference,
-} from "../../src/ops/reference/pool.ts";
+} from "../reference/pool.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { seededValues } from "../support/arbitrary.ts";

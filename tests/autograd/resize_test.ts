@@ -2,10 +2,7 @@ import fc from "fast-check";
 import { Effect } from "effect";
 import { resizeBilinear } from "../../src/autograd/resize.ts";
 import { grad, parameter } from "../../src/autograd/tape.ts";
-import {
-  resizeBilinearBackwardReference,
-  resizeBilinearReference,
-} from "../../src/ops/reference/resize.ts";
+import { resizeBilinearBackwardReference, resizeBilinearReference } from "../reference/resize.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { resizeAtol } from "../support/tolerances.ts";

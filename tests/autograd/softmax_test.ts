@@ -3,7 +3,7 @@ import { Effect } from "effect";
 import { mul, sumAll } from "../../src/autograd/basic.ts";
 import { logSoftmax, softmax } from "../../src/autograd/softmax.ts";
 import { constant, grad, parameter } from "../../src/autograd/tape.ts";
-import { softmaxBackwardReference, softmaxReference } from "../../src/ops/reference/softmax.ts";
+import { softmaxBackwardReference, softmaxReference } from "../reference/softmax.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, EPS32, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { floats } from "../support/arbitrary.ts";

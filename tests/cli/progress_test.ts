@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { RunEvent, StepMetrics } from "../../src/incremental/types.ts";
-import { formatDuration, makeProgressReporter } from "../../src/cli/progress.ts";
+import { eventLine, formatDuration, makeProgressReporter } from "../../src/cli/progress.ts";
 
 /** A stream that keeps what was written. */
 const buffer = (isTTY: boolean) => {
@@ -140,4 +140,14 @@ Deno.test("durations read as seconds, minutes or hours", () => {
     "3m07s",
     "1h02m",
   ]);
+});
+
+Deno.test("a step's line names its classes, or its cities on a domain-incremental task", () => {
+  const start = EVENTS[1] as Extract<RunEvent, { type: "step-start" }>;
+  const classLine = eventLine(start, 6) ?? "";
+  const cityLine = eventLine({ ...start, cities: ["dusseldorf", "hamburg"] }, 6) ?? "";
+  if (!classLine.includes("classes 16") || classLine.includes("cities")) throw new Error(classLine);
+  if (!cityLine.includes("cities dusseldorf,hamburg") || cityLine.includes("classes")) {
+    throw new Error(cityLine);
+  }
 });

@@ -1,23 +1,23 @@
 /**
  * The float64 pieces the method tests compare against: the analytic
  * gradients of local POD and of ILT's feature MSE, and every method's
- * composed objective (src/ops/reference/methods.ts), each checked against
+ * composed objective (tests/reference/methods.ts), each checked against
  * central finite differences of its own value, on small seeded inputs. GSC
  * is checked without SGC, whose weights are constants of the backward pass
  * (as on the GPU) and so not the derivative of the weighted loss.
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { SeededRng } from "../../src/util/rng.ts";
+import { featureDistillationReference } from "../reference/incremental.ts";
 import {
   featureDistillationBackwardReference,
-  featureDistillationReference,
   finiteDifferences,
   localPodBackwardReference,
   localPodLayerBackwardReference,
   localPodLayerReference,
   localPodReference,
   type Nhwc,
-} from "../../src/ops/reference/incremental.ts";
+} from "../reference/plop.ts";
 import {
   type BatchReference,
   ftObjectiveReference,
@@ -28,12 +28,12 @@ import {
   type OutputsReference,
   plopObjectiveReference,
   type StepReference,
-} from "../../src/ops/reference/methods.ts";
+} from "../reference/methods.ts";
 import {
   gscObjectiveReference,
   type GscReferenceOptions,
   type PrototypesReference,
-} from "../../src/ops/reference/gsc_objective.ts";
+} from "../reference/gsc_objective.ts";
 import { assertClose } from "../support/gpu.ts";
 
 const maxAbs = (xs: ArrayLike<number>) => {

@@ -21,11 +21,7 @@ import { plop, PLOP_LOGITS_FACTOR } from "../../src/incremental/methods/plop.ts"
 import { modelConfigFor } from "../../src/incremental/model_config.ts";
 import { asOldOutputs } from "../../src/incremental/train_batch.ts";
 import { makeDeepLabV3 } from "../../src/nn/mod.ts";
-import {
-  collapseNewLogitsReference,
-  localPodReference,
-  type Nhwc,
-} from "../../src/ops/reference/incremental.ts";
+import { collapseNewLogitsReference, localPodReference, type Nhwc } from "../reference/plop.ts";
 import { download, fromArray, type Tensor } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 

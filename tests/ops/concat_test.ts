@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { Effect } from "effect";
 import { concat, concatBackward } from "../../src/ops/concat.ts";
-import { concatBackwardReference, concatReference } from "../../src/ops/reference/concat.ts";
+import { concatBackwardReference, concatReference } from "../reference/concat.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu, runGpuResult } from "../support/gpu.ts";
 import { seededValues } from "../support/arbitrary.ts";

@@ -7,7 +7,7 @@ import {
   filterTiling,
   filterTuning,
 } from "../../src/ops/conv.ts";
-import { conv2dBackwardFilterReference } from "../../src/ops/reference/conv.ts";
+import { conv2dBackwardFilterReference } from "../reference/conv.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { smallInts } from "../support/arbitrary.ts";

@@ -4,7 +4,7 @@ import {
   conv2dBackwardFilterReference,
   conv2dBackwardInputReference,
   conv2dForwardReference,
-} from "../../src/ops/reference/conv.ts";
+} from "../reference/conv.ts";
 import { seededValues } from "../support/arbitrary.ts";
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {

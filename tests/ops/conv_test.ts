@@ -15,7 +15,7 @@ import {
   conv2dBackwardFilterReference,
   conv2dBackwardInputReference,
   conv2dForwardReference,
-} from "../../src/ops/reference/conv.ts";
+} from "../reference/conv.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, EPS32, gpuTestOptions, runGpu, runGpuResult } from "../support/gpu.ts";
 import { seededValues, smallInts } from "../support/arbitrary.ts";

@@ -13,7 +13,7 @@ import {
   distanceReference,
   l2NormalizeBackwardReference,
   l2NormalizeReference,
-} from "../../src/ops/reference/distance.ts";
+} from "../reference/distance.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, EPS32, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { floats, floatsIn, shapeOf } from "../support/arbitrary.ts";

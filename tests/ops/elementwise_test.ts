@@ -7,11 +7,7 @@ import {
   unary,
   type UnaryOpName,
 } from "../../src/ops/elementwise.ts";
-import {
-  axpyReference,
-  binaryReference,
-  unaryReference,
-} from "../../src/ops/reference/elementwise.ts";
+import { axpyReference, binaryReference, unaryReference } from "../reference/elementwise.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import {
   assertClose,

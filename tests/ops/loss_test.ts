@@ -12,7 +12,7 @@ import {
   crossEntropyReference,
   klBackwardReference,
   klReference,
-} from "../../src/ops/reference/loss.ts";
+} from "../reference/loss.ts";
 import { download, fromArray, type Tensor } from "../../src/tensor/tensor.ts";
 import {
   assertClose,

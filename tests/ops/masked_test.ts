@@ -6,10 +6,7 @@ import {
   maskedReduce,
   maskedReduceBackward,
 } from "../../src/ops/masked.ts";
-import {
-  maskedReduceBackwardReference,
-  maskedReduceReference,
-} from "../../src/ops/reference/masked.ts";
+import { maskedReduceBackwardReference, maskedReduceReference } from "../reference/masked.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { smallInts } from "../support/arbitrary.ts";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { Effect } from "effect";
 import { matmul, matmulInto, type MatmulSpec } from "../../src/ops/matmul.ts";
-import { matmulReference } from "../../src/ops/reference/matmul.ts";
+import { matmulReference } from "../reference/matmul.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, EPS32, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { smallInts } from "../support/arbitrary.ts";

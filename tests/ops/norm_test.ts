@@ -22,7 +22,7 @@ import {
   batchNormTrainReference,
   evalStatsReference,
   normalizeReference,
-} from "../../src/ops/reference/norm.ts";
+} from "../reference/norm.ts";
 import { linearGrid } from "../../src/gpu/kernel.ts";
 import { download, empty, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu, runGpuResult } from "../support/gpu.ts";

@@ -16,7 +16,7 @@ import {
   maxPoolBackwardReference,
   maxPoolReference,
   poolOutputSize,
-} from "../../src/ops/reference/pool.ts";
+} from "../reference/pool.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu, runGpuResult } from "../support/gpu.ts";
 import { seededValues } from "../support/arbitrary.ts";

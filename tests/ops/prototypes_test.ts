@@ -2,10 +2,7 @@ import fc from "fast-check";
 import { Effect } from "effect";
 import { fillInto } from "../../src/ops/core.ts";
 import { accumulatePrototypes, finalizePrototypes } from "../../src/ops/prototypes.ts";
-import {
-  accumulatePrototypesReference,
-  finalizePrototypesReference,
-} from "../../src/ops/reference/gsc.ts";
+import { accumulatePrototypesReference, finalizePrototypesReference } from "../reference/gsc.ts";
 import { download, empty, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { floats, seededValues, shapeOf } from "../support/arbitrary.ts";

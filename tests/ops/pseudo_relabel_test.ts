@@ -2,10 +2,7 @@ import fc from "fast-check";
 import { Effect } from "effect";
 import { prototypeCorrectedLogits } from "../../src/ops/pseudo_relabel.ts";
 import { plopPseudoLabels } from "../../src/ops/pseudo_labels.ts";
-import {
-  correctedLogitsReference,
-  correctedPosteriorReference,
-} from "../../src/ops/reference/gsc.ts";
+import { correctedLogitsReference, correctedPosteriorReference } from "../reference/gsc.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { floats, shapeOf } from "../support/arbitrary.ts";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { Effect } from "effect";
 import { argmax, axisView, reduce, type ReduceOpName } from "../../src/ops/reduce.ts";
-import { argmaxReference, reduceReference } from "../../src/ops/reference/reduce.ts";
+import { argmaxReference, reduceReference } from "../reference/reduce.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, EPS32, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { shapeOf, smallInts } from "../support/arbitrary.ts";

@@ -5,7 +5,7 @@ import {
   bilinearTaps,
   resizeBilinearBackwardReference,
   resizeBilinearReference,
-} from "../../src/ops/reference/resize.ts";
+} from "../reference/resize.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { resizeAtol } from "../support/tolerances.ts";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { Effect } from "effect";
 import { sgcWeights, sgcWeightsUnclipped } from "../../src/ops/sgc.ts";
-import { sgcWeightsReference } from "../../src/ops/reference/gsc.ts";
+import { sgcWeightsReference } from "../reference/gsc.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { floats, seededValues, shapeOf } from "../support/arbitrary.ts";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { Effect } from "effect";
 import { logSoftmax, softmax, softmaxBackward } from "../../src/ops/softmax.ts";
-import { softmaxBackwardReference, softmaxReference } from "../../src/ops/reference/softmax.ts";
+import { softmaxBackwardReference, softmaxReference } from "../reference/softmax.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu, runGpuResult } from "../support/gpu.ts";
 import { floats, shapeOf } from "../support/arbitrary.ts";

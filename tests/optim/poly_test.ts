@@ -7,7 +7,7 @@ import {
   polySchedule,
   polyScheduleFromJson,
 } from "../../src/optim/poly.ts";
-import { polyLrReference } from "../../src/optim/reference.ts";
+import { polyLrReference } from "../reference/sgd.ts";
 
 const scheduleCase = fc.record({
   baseLr: fc.double({ min: 1e-4, max: 1, noNaN: true }),

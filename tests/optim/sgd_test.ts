@@ -2,11 +2,7 @@ import fc from "fast-check";
 import { Effect } from "effect";
 import { parameter } from "../../src/autograd/tape.ts";
 import { makeSgd, type SgdState } from "../../src/optim/sgd.ts";
-import {
-  type SgdReferenceState,
-  sgdStepReference,
-  type SgdUpdateHyper,
-} from "../../src/optim/reference.ts";
+import { type SgdReferenceState, sgdStepReference, type SgdUpdateHyper } from "../reference/sgd.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import {
   assertClose,

@@ -1,7 +1,7 @@
 import { Effect } from "effect";
 import { parameter } from "../../src/autograd/tape.ts";
 import { makeSgd } from "../../src/optim/sgd.ts";
-import { type SgdReferenceState, sgdStepReference } from "../../src/optim/reference.ts";
+import { type SgdReferenceState, sgdStepReference } from "../reference/sgd.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 // Written by tools/make_sgd_fixture.py with torch.optim.SGD (float32).

@@ -9,9 +9,9 @@
  *
  * @module
  */
-import { logSoftmaxRow } from "../../src/ops/reference/softmax.ts";
-import { crossEntropyReference, klReference } from "../../src/ops/reference/loss.ts";
-import { maskWeightReference } from "../../src/ops/reference/masked.ts";
+import { logSoftmaxRow } from "../reference/softmax.ts";
+import { crossEntropyReference, klReference } from "../reference/loss.ts";
+import { maskWeightReference } from "../reference/masked.ts";
 import { EPS32 } from "./gpu.ts";
 
 /** none / sum / mean, as in src/ops/loss.ts. */

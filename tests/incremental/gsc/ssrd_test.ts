@@ -9,7 +9,7 @@ import {
   ssrdEntropyReference,
   ssrdSoftLabelGradientReference,
   ssrdSoftLabelReference,
-} from "../../../src/ops/reference/gsc.ts";
+} from "../../reference/gsc.ts";
 import { download, fromArray } from "../../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../../support/gpu.ts";
 import { floats, seededValues, shapeOf } from "../../support/arbitrary.ts";

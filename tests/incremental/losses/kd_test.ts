@@ -9,10 +9,10 @@ import {
 import {
   distillationBackwardReference,
   featureDistillationReference,
-  finiteDifferences,
   knowledgeDistillationReference,
   unbiasedDistillationReference,
-} from "../../../src/ops/reference/incremental.ts";
+} from "../../reference/incremental.ts";
+import { finiteDifferences } from "../../reference/plop.ts";
 import { download, fromArray } from "../../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu, runGpuResult } from "../../support/gpu.ts";
 import { floats } from "../../support/arbitrary.ts";

@@ -15,7 +15,7 @@ import {
   localPodLayerReference,
   localPodReference,
   type Nhwc,
-} from "../../../src/ops/reference/incremental.ts";
+} from "../../reference/plop.ts";
 import { download, fromArray } from "../../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu, runGpuResult } from "../../support/gpu.ts";
 

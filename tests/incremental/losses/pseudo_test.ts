@@ -10,7 +10,7 @@ import {
   entropyHistogramReference,
   plopEntropyReference,
   plopPseudoLabelsReference,
-} from "../../../src/ops/reference/incremental.ts";
+} from "../../reference/plop.ts";
 import { download, empty, fromArray } from "../../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../../support/gpu.ts";
 

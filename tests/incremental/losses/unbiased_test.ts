@@ -4,10 +4,10 @@ import { crossEntropy } from "../../../src/autograd/losses.ts";
 import { grad, parameter } from "../../../src/autograd/tape.ts";
 import { unbiasedCrossEntropy } from "../../../src/incremental/losses/mod.ts";
 import {
-  finiteDifferences,
   unbiasedCrossEntropyBackwardReference,
   unbiasedCrossEntropyReference,
-} from "../../../src/ops/reference/incremental.ts";
+} from "../../reference/incremental.ts";
+import { finiteDifferences } from "../../reference/plop.ts";
 import { download, fromArray } from "../../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu, runGpuResult } from "../../support/gpu.ts";
 import { floats } from "../../support/arbitrary.ts";

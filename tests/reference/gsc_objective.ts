@@ -16,7 +16,7 @@ import {
   ssrdSoftLabelGradientReference,
   ssrdSoftLabelReference,
 } from "./gsc.ts";
-import { entropyHistogramReference, plopPseudoLabelsReference } from "./incremental.ts";
+import { entropyHistogramReference, plopPseudoLabelsReference } from "./plop.ts";
 import {
   type BatchReference,
   emptyPart,

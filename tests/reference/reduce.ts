@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { ReduceOpName } from "../reduce.ts";
+import type { ReduceOpName } from "../../src/ops/reduce.ts";
 
 /** Reduces the middle axis of an [outer, axis, inner] view. */
 export const reduceReference = (

@@ -14,19 +14,21 @@
  */
 import { crossEntropyBackwardReference, crossEntropyReference } from "./loss.ts";
 import {
-  collapseNewLogitsReference,
   distillationBackwardReference,
-  featureDistillationBackwardReference,
   featureDistillationReference,
   knowledgeDistillationReference,
-  localPodBackwardReference,
-  localPodReference,
-  type Nhwc,
-  plopPseudoLabelsReference,
   unbiasedCrossEntropyBackwardReference,
   unbiasedCrossEntropyReference,
   unbiasedDistillationReference,
 } from "./incremental.ts";
+import {
+  collapseNewLogitsReference,
+  featureDistillationBackwardReference,
+  localPodBackwardReference,
+  localPodReference,
+  type Nhwc,
+  plopPseudoLabelsReference,
+} from "./plop.ts";
 
 /** Where a step stands, as the engine's StepInfo counts it. */
 export interface StepReference {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ConvGeometry } from "../conv.ts";
+import type { ConvGeometry } from "../../src/ops/conv.ts";
 
 /** Calls `visit(xIndex, wIndex, yIndex)` for every multiply of the convolution. */
 const forEachTap = (

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { MatmulSpec } from "../matmul.ts";
+import type { MatmulSpec } from "../../src/ops/matmul.ts";
 
 /** C = op(A) op(B) for each batch entry, with the spec's strides and transposes. */
 export const matmulReference = (

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { BinaryOpName, UnaryOpName } from "../elementwise.ts";
+import type { BinaryOpName, UnaryOpName } from "../../src/ops/elementwise.ts";
 
 /** a (op) b[i % b.length]. */
 export const binaryReference = (
