@@ -9,6 +9,7 @@ import finalizeStatsSource from "../../shaders/norm/finalize_stats.wgsl" with { 
 import statsFinishSource from "../../shaders/norm/stats_finish.wgsl" with { type: "text" };
 import statsSingleSource from "../../shaders/norm/stats_single.wgsl" with { type: "text" };
 import forwardSingleSource from "../../shaders/norm/forward_single.wgsl" with { type: "text" };
+import momentsSource from "../../shaders/norm/channel_moments.wgsl" with { type: "text" };
 import evalStatsSource from "../../shaders/norm/eval_stats.wgsl" with { type: "text" };
 import normalizeSource from "../../shaders/norm/normalize.wgsl" with { type: "text" };
 import partialsSource from "../../shaders/norm/backward_partials.wgsl" with { type: "text" };
@@ -84,7 +85,7 @@ export const finalizeStatsKernel = defineKernel({
 /** The batch statistics of few rows in one pass (stats_single.wgsl): no chunk pass. */
 export const statsSingleKernel = defineKernel({
   name: "shaders/norm/stats_single.wgsl",
-  source: statsFinishSource + statsSingleSource,
+  source: statsFinishSource + momentsSource + statsSingleSource,
   bindings: { x: read, ...statsOutputs },
   params: { ...chunkParams, eps: "f32", momentum: "f32" },
   workgroupSize: [WG, 1, 1],
@@ -98,7 +99,7 @@ export const statsSingleKernel = defineKernel({
  */
 export const forwardSingleKernel = defineKernel({
   name: "shaders/norm/forward_single.wgsl",
-  source: statsFinishSource + forwardSingleSource,
+  source: statsFinishSource + momentsSource + forwardSingleSource,
   bindings: { x: read, ...statsOutputs, weight: read, bias: read, y: write },
   params: { ...chunkParams, eps: "f32", momentum: "f32" },
   constants: { RELU: "u32" },
