@@ -88,7 +88,7 @@ export const crossEntropyForwardKernel = defineKernel({
 /** dz = u w (softmax(z) - onehot(y)) on valid pixels. */
 export const crossEntropyBackwardKernel = defineKernel({
   name: "shaders/loss/ce_backward.wgsl",
-  source: upstreamWgsl + pixelSource + rowLseWgsl("logits") + backwardSource,
+  source: upstreamWgsl + rowLseWgsl("logits") + backwardSource + pixelSource,
   bindings: backwardBindings,
   params: { pixels: "u32", channels: "u32", den_index: "u32" },
   constants: { HAS_WEIGHT: "u32", REDUCTION: "u32" },
@@ -254,7 +254,7 @@ export const unbiasedCeForwardKernel = defineKernel({
 /** Gradient of the unbiased cross-entropy with respect to the logits. */
 export const unbiasedCeBackwardKernel = defineKernel({
   name: "shaders/loss/unbiased_ce_backward.wgsl",
-  source: upstreamWgsl + pixelSource + rowLseWgsl("logits") + unbiasedBackwardSource,
+  source: upstreamWgsl + rowLseWgsl("logits") + unbiasedBackwardSource + pixelSource,
   bindings: backwardBindings,
   params: unbiasedParams,
   constants: { HAS_WEIGHT: "u32", REDUCTION: "u32" },
