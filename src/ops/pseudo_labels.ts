@@ -183,16 +183,28 @@ export const medianThresholds = (
   bins: number,
   oldClasses: number,
   options: MedianOptions = {},
+): Float32Array => quantileThresholds(histogram, bins, oldClasses, 0.5, options.floor ?? 0.001);
+
+/**
+ * The walk of {@link medianThresholds} at any `portion` of a class's pixels
+ * (half = total * portion; 0.5 is the median, bit for bit): FISS's quantile
+ * schedule uses it. Same quirks, floor and NaN / infinity handling.
+ */
+export const quantileThresholds = (
+  histogram: ArrayLike<number>,
+  bins: number,
+  oldClasses: number,
+  portion: number,
+  floor = 0.001,
 ): Float32Array => {
-  const floor = options.floor ?? 0.001;
   const out = new Float32Array(oldClasses);
   for (let c = 0; c < oldClasses; c++) {
     const row = (k: number) => histogram[c * bins + k];
     let total = 0;
     for (let k = 0; k < bins; k++) total += row(k);
-    let median = 0;
+    let value = 0;
     if (total > 0) {
-      const half = total / 2;
+      const half = total * portion;
       let running = 0;
       let lower = 0;
       let bin = 0;
@@ -202,11 +214,11 @@ export const medianThresholds = (
         if (half >= running && half <= running + row(bin)) break;
         running += lower * bins;
       }
-      median = lower + ((half - running) / row(bin)) * (1 / bins);
+      value = lower + ((half - running) / row(bin)) * (1 / bins);
     }
     // Python's max(t, floor) keeps t when it is NaN (floor > NaN is false).
-    const value = Number.isNaN(median) ? median : Math.max(median, floor);
-    out[c] = Number.isNaN(value) ? -1 : Math.max(-3.4e38, Math.min(3.4e38, value));
+    const floored = Number.isNaN(value) ? value : Math.max(value, floor);
+    out[c] = Number.isNaN(floored) ? -1 : Math.max(-3.4e38, Math.min(3.4e38, floored));
   }
   return out;
 };
