@@ -33,6 +33,7 @@ import forwardSource from "../../shaders/loss/ce_forward.wgsl" with { type: "tex
 import backwardSource from "../../shaders/loss/ce_backward.wgsl" with { type: "text" };
 import countSource from "../../shaders/loss/count_to_u32.wgsl" with { type: "text" };
 import pixelSource from "../../shaders/loss/ce_pixel.wgsl" with { type: "text" };
+import forwardPixelSource from "../../shaders/loss/ce_forward_pixel.wgsl" with { type: "text" };
 import unbiasedForwardSource from "../../shaders/loss/unbiased_ce_forward.wgsl" with {
   type: "text",
 };
@@ -73,7 +74,7 @@ const inputSizes = (pixels: number, channels: number, weighted: number) => ({
 /** Per-pixel rows (w * CE, valid, bad). */
 export const crossEntropyForwardKernel = defineKernel({
   name: "shaders/loss/ce_forward.wgsl",
-  source: rowLseWgsl("logits") + forwardSource,
+  source: rowLseWgsl("logits") + forwardSource + forwardPixelSource,
   bindings: forwardBindings,
   params: { pixels: "u32", channels: "u32" },
   constants: { HAS_WEIGHT: "u32" },
@@ -239,7 +240,7 @@ const unbiasedParams = {
 /** Per-pixel rows (w * loss, valid) of the unbiased cross-entropy. */
 export const unbiasedCeForwardKernel = defineKernel({
   name: "shaders/loss/unbiased_ce_forward.wgsl",
-  source: rowLseWgsl("logits") + unbiasedForwardSource,
+  source: rowLseWgsl("logits") + unbiasedForwardSource + forwardPixelSource,
   bindings: forwardBindings,
   params: unbiasedParams,
   constants: { HAS_WEIGHT: "u32" },
