@@ -57,14 +57,19 @@ Deno.test("synth defaults fit the CPU demo", () => {
 Deno.test("real datasets default to the standard recipe", () => {
   const root = tempDir();
   try {
-    const expected = { voc: [30, "15-1"], ade: [60, "100-50"], cityscapes: [30, "11-5"] } as const;
-    for (const [dataset, [epochs, task]] of Object.entries(expected)) {
+    // Epochs, task, and the rates of step 0 and later steps (Cityscapes: RCIL's domain scripts).
+    const expected = {
+      voc: [30, "15-1", 0.01, 0.001],
+      ade: [60, "100-50", 0.01, 0.001],
+      cityscapes: [50, "11-5", 0.02, 0.002],
+    } as const;
+    for (const [dataset, [epochs, task, lr, lrNext]] of Object.entries(expected)) {
       const { config } = train("--dataset", dataset, "--data-root", root.path);
       assertEquals(
         [config.backbone, config.outputStride, config.crop, config.batchSize],
         ["resnet101", 16, 512, 24],
       );
-      assertEquals([config.lr, config.lrNext, config.evalSplit], [0.01, 0.001, "val"]);
+      assertEquals([config.lr, config.lrNext, config.evalSplit], [lr, lrNext, "val"]);
       assertEquals([config.epochs, config.epochsNext, config.task], [epochs, epochs, task]);
       assertEquals(config.out, `runs/${dataset}-${task}-overlap-gsc-s0`);
     }
