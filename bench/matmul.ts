@@ -5,12 +5,10 @@
  *
  * @module
  */
-import { Effect, type Scope } from "effect";
-import { Gpu } from "../src/gpu/device.ts";
-import type { GpuError } from "../src/gpu/errors.ts";
+import { Effect } from "effect";
 import { matmulInto } from "../src/ops/matmul.ts";
 import { fromArray } from "../src/tensor/tensor.ts";
-import { adapterLine, runBench, table } from "./support.ts";
+import { adapterLine, fastestBatch, runBench, table } from "./support.ts";
 
 /** One product C [m, n] = A [m, k] B [k, n], labelled. */
 export interface MatmulShape {
@@ -36,35 +34,6 @@ export const MATMUL_SHAPES: readonly MatmulShape[] = [
 ];
 
 /** Timed batches per shape; the fastest counts, as in bench/conv.ts (other work may share the cores). */
-const BATCHES = 5;
-
-/**
- * Seconds per call of `record`: two warm-up calls, two timed ones to size
- * the batches, then BATCHES batches of about `seconds / BATCHES` each (one
- * submit and wait per batch: timing single calls would measure latency).
- */
-const fastestBatch = (
-  record: Effect.Effect<void, GpuError, Gpu | Scope.Scope>,
-  seconds: number,
-): Effect.Effect<number, GpuError, Gpu | Scope.Scope> =>
-  Effect.gen(function* () {
-    const gpu = yield* Gpu;
-    const batchOf = (count: number) =>
-      Effect.gen(function* () {
-        const start = performance.now();
-        yield* Effect.scoped(Effect.gen(function* () {
-          for (let i = 0; i < count; i++) yield* record;
-          yield* gpu.recorder.sync();
-        }));
-        return (performance.now() - start) / 1000 / count;
-      });
-    yield* batchOf(2); // compiles the pipelines
-    const single = Math.max(1e-4, yield* batchOf(2));
-    const reps = Math.max(1, Math.round(seconds / BATCHES / single));
-    let best = Infinity;
-    for (let b = 0; b < BATCHES; b++) best = Math.min(best, yield* batchOf(reps));
-    return best;
-  });
 
 /** Prints the matmul table; returns GFLOP/s per shape. */
 export const benchMatmul = (shapes: readonly MatmulShape[] = MATMUL_SHAPES): Promise<number[]> =>

@@ -19,14 +19,17 @@ export const adapterLine: Effect.Effect<string, never, Gpu> = Effect.map(
   (gpu) => describeAdapter(gpu.adapter),
 );
 
+/** Timed batches of `fastestBatch`; the fastest counts. */
+const BATCHES = 5;
+
 /**
- * Seconds per call of `record` (which records GPU work). After warm-up, calls
- * are recorded in batches of one submit each, sized so that a batch takes at
- * least ~0.1 s: timing single calls would measure submit-and-wait latency.
+ * Seconds per call of `record`: two warm-up calls, two timed ones to size
+ * the batches, then BATCHES batches of about `seconds / BATCHES` each (one
+ * submit and wait per batch: timing single calls would measure latency).
  */
-export const timeGpu = (
+export const fastestBatch = (
   record: Effect.Effect<void, GpuError, Gpu | Scope.Scope>,
-  options: { warmup?: number; minSeconds?: number } = {},
+  seconds: number,
 ): Effect.Effect<number, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
     const gpu = yield* Gpu;
@@ -37,20 +40,14 @@ export const timeGpu = (
           for (let i = 0; i < count; i++) yield* record;
           yield* gpu.recorder.sync();
         }));
-        return (performance.now() - start) / 1000;
+        return (performance.now() - start) / 1000 / count;
       });
-    const warmup = options.warmup ?? 2;
-    const warmupSeconds = yield* batchOf(warmup);
-    const single = Math.max(1e-4, warmupSeconds / warmup);
-    const perBatch = Math.max(1, Math.ceil(0.1 / single));
-    const minSeconds = options.minSeconds ?? 1;
-    let seconds = 0;
-    let calls = 0;
-    while (seconds < minSeconds) {
-      seconds += yield* batchOf(perBatch);
-      calls += perBatch;
-    }
-    return seconds / calls;
+    yield* batchOf(2); // compiles the pipelines
+    const single = Math.max(1e-4, yield* batchOf(2));
+    const reps = Math.max(1, Math.round(seconds / BATCHES / single));
+    let best = Infinity;
+    for (let b = 0; b < BATCHES; b++) best = Math.min(best, yield* batchOf(reps));
+    return best;
   });
 
 /** Pads table cells to aligned columns. */
