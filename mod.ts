@@ -39,12 +39,13 @@ export { describeAdapter, Gpu } from "./src/gpu/device.ts";
 export type { AdapterReport, GpuOptions } from "./src/gpu/device.ts";
 export type { GpuError } from "./src/gpu/errors.ts";
 
-/** The method interface and the methods (FT, LwF, ILT, MiB, PLOP, GSC). */
+/** The method interface and the methods (FT, LwF, ILT, MiB, PLOP, GSC; Joint, the upper bound). */
 export {
   crossEntropyClassification,
   fineTuning,
   gsc,
   ilt,
+  joint,
   lwf,
   makeMethod,
   mib,
@@ -108,6 +109,7 @@ export type {
 /** Checkpoints: safetensors in torchvision's layout, checked loading, pretrained weights. */
 export { CheckpointError, readCheckpoint, saveCheckpoint } from "./src/nn/checkpoint.ts";
 export { loadModelWeights, loadPretrained } from "./src/nn/load_weights.ts";
+export { exportBackbone } from "./src/nn/backbone_export.ts";
 export type { Checkpoint } from "./src/nn/checkpoint.ts";
 
 /** Evaluation: streaming GPU confusion matrix, IoU, mIoU (all/old/new), average over steps. */

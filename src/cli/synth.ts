@@ -40,6 +40,12 @@ export const SYNTH_OPTIONS: readonly OptionSpec[] = [
   { name: "val", value: "N", description: "validation images", defaultText: "150" },
   { name: "test", value: "N", description: "test images (own random stream)", defaultText: "150" },
   { name: "size", value: "PX", description: "image side, 16..1024", defaultText: "64" },
+  {
+    name: "classes",
+    value: "SET",
+    description: "benchmark|pretrain: the benchmark's classes or the pretraining corpus's",
+    defaultText: "benchmark",
+  },
   { name: "seed", value: "N", description: "seed of every random choice", defaultText: "0" },
   { name: "help", description: "show this help" },
 ];
@@ -70,8 +76,10 @@ export function parseSynthOptions(
         perCity: yield* read.number("per-city", 10, { integer: true, min: 1 }),
       };
     }
+    const classSet = yield* read.choice("classes", "benchmark", ["benchmark", "pretrain"] as const);
     return {
       root: read.text("out", DEFAULT_SYNTHETIC_ROOT),
+      ...(classSet === "benchmark" ? {} : { classSet }),
       seed: yield* read.number("seed", 0, { integer: true, min: 0, max: 2 ** 32 - 1 }),
       size: yield* read.number("size", 64, { integer: true, min: 16, max: 1024 }),
       counts: {

@@ -12,6 +12,7 @@ export {
   isDeepLabConfig,
 } from "./config.ts";
 export type { BackboneName, BlockKind, DeepLabConfig } from "./config.ts";
+export { backboneTensors, exportBackbone } from "./backbone_export.ts";
 export { growMib } from "./classifier.ts";
 export type { HostClassifier } from "./classifier.ts";
 export { makeDeepLabV3 } from "./deeplab.ts";

@@ -18,13 +18,45 @@ export type ShapeKind =
   | "star"
   | "ellipse"
   | "diamond"
-  | "hexagon";
+  | "hexagon"
+  // The pretraining corpus's shapes (pretrain_classes.ts): none is a benchmark class's shape.
+  | "pentagon"
+  | "crescent"
+  | "arrow"
+  | "trapezoid"
+  | "semicircle"
+  | "lshape"
+  | "teardrop";
 
 /** Surface patterns, drawn in the object's own frame so they rotate with it. */
-export type TextureKind = "solid" | "stripes" | "dots" | "checker" | "gradient";
+export type TextureKind =
+  | "solid"
+  | "stripes"
+  | "dots"
+  | "checker"
+  | "gradient"
+  // The pretraining corpus's textures: none is a benchmark class's texture.
+  | "waves"
+  | "grid"
+  | "rings";
 
 /** A base colour (RGB 0..255) that each object jitters a little. */
 export type Rgb = readonly [number, number, number];
+
+/**
+ * The base colours of the pretraining corpus (pretrain_classes.ts), none of
+ * them a benchmark colour. Kept apart from {@link COLOURS}, which distractors
+ * also draw from, so the benchmark's images stay as they are.
+ */
+export const PRETRAIN_COLOURS: Readonly<Record<string, Rgb>> = {
+  pink: [235, 130, 175],
+  brown: [125, 80, 45],
+  lime: [165, 220, 60],
+  teal: [25, 120, 115],
+  navy: [30, 35, 110],
+  magenta: [215, 45, 160],
+  olive: [120, 125, 40],
+};
 
 /** Named base colours; pairs such as red/orange and blue/purple are close on purpose. */
 export const COLOURS: Readonly<Record<string, Rgb>> = {
@@ -41,7 +73,8 @@ export const COLOURS: Readonly<Record<string, Rgb>> = {
 export interface SyntheticClass {
   readonly index: number;
   readonly shape: ShapeKind;
-  readonly colour: keyof typeof COLOURS;
+  /** A key of {@link COLOURS} (benchmark) or {@link PRETRAIN_COLOURS} (pretraining corpus). */
+  readonly colour: string;
   readonly texture: TextureKind;
 }
 
@@ -95,3 +128,19 @@ export const SCENE_GROUPS: readonly (readonly number[])[] = [0, 1, 2, 3, 4].map(
 export function sceneGroupOf(classIndex: number): readonly number[] {
   return SCENE_GROUPS[(classIndex - 1) % 5];
 }
+
+/** A set of 20 object classes and the palette their colours come from. */
+export interface ClassSet {
+  readonly classes: readonly SyntheticClass[];
+  /** Base colours of the classes; saturated distractors draw from them too. */
+  readonly colours: Readonly<Record<string, Rgb>>;
+  /** Textures a distractor may wear. */
+  readonly textures: readonly TextureKind[];
+}
+
+/** The benchmark's class set. */
+export const BENCHMARK_CLASS_SET: ClassSet = {
+  classes: SYNTHETIC_CLASSES,
+  colours: COLOURS,
+  textures: ["solid", "stripes", "dots", "checker", "gradient"],
+};

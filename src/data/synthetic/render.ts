@@ -7,7 +7,7 @@
  * @module
  */
 import type { SeededRng } from "../../util/rng.ts";
-import { COLOURS, type Rgb, sceneGroupOf, SYNTHETIC_CLASSES, type TextureKind } from "./classes.ts";
+import { BENCHMARK_CLASS_SET, type ClassSet, type Rgb, sceneGroupOf } from "./classes.ts";
 import { insideShape } from "./shapes.ts";
 import { textureColour, type TextureParams } from "./textures.ts";
 
@@ -24,9 +24,9 @@ export interface RenderOptions {
   readonly size: number;
   /** Mark object boundaries 255 (void), as VOC does. */
   readonly voidBorder: boolean;
+  /** The object classes (default: the benchmark's; pretrain_classes.ts has the corpus's). */
+  readonly classSet?: ClassSet;
 }
-
-const TEXTURES: readonly TextureKind[] = ["solid", "stripes", "dots", "checker", "gradient"];
 const clampByte = (x: number): number => (x < 0 ? 0 : x > 255 ? 255 : Math.round(x));
 
 /** A colour near `base`: brightness and per-channel jitter, so classes overlap a little. */
@@ -106,13 +106,13 @@ function draw(d: Drawable, size: number, rgb: Float32Array, labels: Uint8Array):
 }
 
 /** A distractor: an irregular blob of a random colour that is background. */
-function distractor(rng: SeededRng, size: number): Drawable {
+function distractor(rng: SeededRng, size: number, set: ClassSet): Drawable {
   const lobes = rng.int(2, 5);
   const wobble = rng.uniform(0.15, 0.4);
   const phase = rng.uniform(0, 2 * Math.PI);
   const saturated = rng.chance(0.35);
   const colour: Rgb = saturated
-    ? jitterColour(rng, COLOURS[rng.pick(Object.keys(COLOURS))])
+    ? jitterColour(rng, set.colours[rng.pick(Object.keys(set.colours))])
     : [rng.uniform(40, 220), rng.uniform(40, 220), rng.uniform(40, 220)];
   return {
     cx: rng.uniform(0, size),
@@ -123,7 +123,7 @@ function distractor(rng: SeededRng, size: number): Drawable {
     inside: (u, v) => Math.hypot(u, v) <= 1 + wobble * Math.sin(lobes * Math.atan2(v, u) + phase),
     colour,
     texture: {
-      kind: rng.chance(0.25) ? rng.pick(TEXTURES) : "solid",
+      kind: rng.chance(0.25) ? rng.pick(set.textures) : "solid",
       frequency: rng.uniform(2, 5),
       angle: rng.uniform(0, Math.PI),
     },
@@ -132,8 +132,8 @@ function distractor(rng: SeededRng, size: number): Drawable {
 }
 
 /** An object of a class, with per-object size, pose, colour and texture jitter. */
-function object(rng: SeededRng, size: number, classIndex: number): Drawable {
-  const def = SYNTHETIC_CLASSES[classIndex - 1];
+function object(rng: SeededRng, size: number, classIndex: number, set: ClassSet): Drawable {
+  const def = set.classes[classIndex - 1];
   const shape = def.shape;
   return {
     cx: rng.uniform(0.1, 0.9) * size,
@@ -142,7 +142,7 @@ function object(rng: SeededRng, size: number, classIndex: number): Drawable {
     angle: rng.uniform(0, 2 * Math.PI),
     aspect: rng.uniform(0.85, 1.18),
     inside: (u, v) => insideShape(shape, u, v),
-    colour: jitterColour(rng, COLOURS[def.colour]),
+    colour: jitterColour(rng, set.colours[def.colour]),
     texture: { kind: def.texture, frequency: rng.uniform(3, 5.5), angle: rng.uniform(0, Math.PI) },
     label: classIndex,
   };
@@ -152,13 +152,13 @@ function object(rng: SeededRng, size: number, classIndex: number): Drawable {
  * The classes of one scene: a main class drawn uniformly, then companions,
  * mostly from the main class's scene group (co-occurrence).
  */
-function sceneClasses(rng: SeededRng): number[] {
-  const main = rng.int(1, SYNTHETIC_CLASSES.length);
+function sceneClasses(rng: SeededRng, classCount: number): number[] {
+  const main = rng.int(1, classCount);
   const count = rng.pick([1, 2, 2, 3, 3, 4]);
   const classes = [main];
   while (classes.length < count) {
     classes.push(
-      rng.chance(0.75) ? rng.pick(sceneGroupOf(main)) : rng.int(1, SYNTHETIC_CLASSES.length),
+      rng.chance(0.75) ? rng.pick(sceneGroupOf(main)) : rng.int(1, classCount),
     );
   }
   // Random drawing order: the main class is not always on top.
@@ -187,14 +187,17 @@ const approxNormal = (rng: SeededRng): number =>
 /** Renders a scene; the same RNG state always gives the same bytes. */
 export function renderScene(rng: SeededRng, options: RenderOptions): Scene {
   const { size } = options;
+  const set = options.classSet ?? BENCHMARK_CLASS_SET;
   const canvas = new Float32Array(size * size * 3);
   const labels = new Uint8Array(size * size);
   paintBackground(rng, size, canvas);
   const distractors = rng.int(2, 5);
-  for (let i = 0; i < distractors; i++) draw(distractor(rng, size), size, canvas, labels);
-  for (const c of sceneClasses(rng)) draw(object(rng, size, c), size, canvas, labels);
+  for (let i = 0; i < distractors; i++) draw(distractor(rng, size, set), size, canvas, labels);
+  for (const c of sceneClasses(rng, set.classes.length)) {
+    draw(object(rng, size, c, set), size, canvas, labels);
+  }
   // A distractor in front of an object occludes it without being an object.
-  if (rng.chance(0.3)) draw(distractor(rng, size), size, canvas, labels);
+  if (rng.chance(0.3)) draw(distractor(rng, size, set), size, canvas, labels);
   if (options.voidBorder) markVoidBorders(size, labels);
   const gain = rng.uniform(0.75, 1.2);
   const bias = rng.uniform(-15, 15);

@@ -37,5 +37,30 @@ export function insideShape(shape: ShapeKind, u: number, v: number): boolean {
     }
     case "hexagon":
       return av <= 0.9 * SQRT3_2 && SQRT3_2 * av + 0.5 * au <= 0.9 * SQRT3_2;
+    case "pentagon": {
+      // Regular pentagon of circumradius 0.95: inside all five edge half-planes.
+      const apothem = 0.95 * Math.cos(Math.PI / 5);
+      for (let k = 0; k < 5; k++) {
+        const a = -Math.PI / 2 + (2 * Math.PI * (k + 0.5)) / 5;
+        if (u * Math.cos(a) + v * Math.sin(a) > apothem) return false;
+      }
+      return true;
+    }
+    case "crescent":
+      return u * u + v * v <= 0.9 && (u - 0.45) ** 2 + v * v > 0.5;
+    case "arrow":
+      // A shaft along u and a triangular head pointing to +u.
+      return (u >= -0.95 && u <= 0.15 && av <= 0.25) || (u > 0.15 && u <= 0.95 && av <= 0.95 - u);
+    case "trapezoid":
+      return av <= 0.65 && au <= 0.55 + 0.4 * ((v + 0.65) / 1.3);
+    case "semicircle":
+      return v <= 0.35 && u * u + (v - 0.35) ** 2 <= 0.95;
+    case "lshape":
+      return u >= -0.85 && u <= 0.85 && v >= -0.85 && v <= 0.85 && (u <= -0.2 || v >= 0.2);
+    case "teardrop": {
+      // A disc at v = 0.3 and a cone up to a tip at v = -0.95.
+      const inDisc = u * u + (v - 0.3) ** 2 <= 0.42;
+      return inDisc || (v >= -0.95 && v <= 0.3 && au <= ((v + 0.95) / 1.25) * 0.65);
+    }
   }
 }

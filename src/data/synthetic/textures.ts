@@ -52,6 +52,23 @@ export function textureColour(
     case "gradient":
       towardDark = 0.7 * (along + 1) * 0.5;
       break;
+    case "waves":
+      // Soft sinusoidal bands (stripes have hard edges).
+      towardDark = 0.3 * (1 + Math.sin(along * params.frequency * Math.PI));
+      break;
+    case "grid": {
+      // Thin light lines on a cell lattice (checker fills whole cells).
+      const fu = ((u + 1) * params.frequency) / 2;
+      const fv = ((v + 1) * params.frequency) / 2;
+      const line = Math.min(fu - Math.floor(fu), fv - Math.floor(fv)) < 0.18;
+      towardLight = line ? 0.6 : 0;
+      break;
+    }
+    case "rings": {
+      const r = Math.sqrt(u * u + v * v) * params.frequency;
+      towardDark = r - Math.floor(r) < 0.45 ? 0.5 : 0;
+      break;
+    }
   }
   for (let k = 0; k < 3; k++) {
     const dark = mix(base[k], base[k] * 0.25, towardDark);

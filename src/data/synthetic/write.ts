@@ -12,8 +12,14 @@ import { encodeJpeg, encodePalettePng, type ImageEncodeError } from "../image.ts
 import { DataWriteError } from "../errors.ts";
 import { joinPath } from "../files.ts";
 import { SeededRng } from "../../util/rng.ts";
-import { SCENE_GROUPS, SYNTHETIC_CLASSES } from "./classes.ts";
+import { BENCHMARK_CLASS_SET, SCENE_GROUPS } from "./classes.ts";
+import { PRETRAIN_CLASS_SET } from "./pretrain_classes.ts";
 import { renderScene } from "./render.ts";
+
+/** Which classes a synthetic dataset draws: the benchmark's or the pretraining corpus's. */
+export type SyntheticClassSetName = "benchmark" | "pretrain";
+
+const CLASS_SETS = { benchmark: BENCHMARK_CLASS_SET, pretrain: PRETRAIN_CLASS_SET } as const;
 
 /** Options of {@link writeSyntheticVoc}; every field has a default. */
 export interface SyntheticOptions {
@@ -29,6 +35,12 @@ export interface SyntheticOptions {
   readonly jpegQuality?: number;
   /** Mark object boundaries 255 like VOC. Default true. */
   readonly voidBorder?: boolean;
+  /**
+   * "benchmark" (default): the benchmark's 20 classes. "pretrain": the
+   * pretraining corpus's 20 classes (pretrain_classes.ts), which share no
+   * shape, colour or texture with the benchmark's.
+   */
+  readonly classSet?: SyntheticClassSetName;
 }
 
 /** The default output folder of the synthetic benchmark. */
@@ -69,6 +81,8 @@ export function writeSyntheticVoc(
     const size = options.size ?? 64;
     const quality = options.jpegQuality ?? 90;
     const voidBorder = options.voidBorder ?? true;
+    const classSetName = options.classSet ?? "benchmark";
+    const classSet = CLASS_SETS[classSetName];
     const counts = {
       train: options.counts?.train ?? 600,
       val: options.counts?.val ?? 150,
@@ -90,7 +104,7 @@ export function writeSyntheticVoc(
       for (let i = 0; i < counts[split]; i++) {
         const name = `${split}_${String(i + 1).padStart(6, "0")}`;
         const rng = new SeededRng(seed, streams[split], split, i);
-        const scene = renderScene(rng, { size, voidBorder });
+        const scene = renderScene(rng, { size, voidBorder, classSet });
         const jpg = yield* encodeJpeg({ width: size, height: size, data: scene.rgb }, quality);
         const png = yield* encodePalettePng({ width: size, height: size, data: scene.labels });
         yield* write(joinPath(root, "JPEGImages", `${name}.jpg`), jpg);
@@ -115,7 +129,8 @@ export function writeSyntheticVoc(
       counts,
       jpegQuality: quality,
       voidBorder,
-      classes: SYNTHETIC_CLASSES,
+      classSet: classSetName,
+      classes: classSet.classes,
       sceneGroups: SCENE_GROUPS,
       imagesPerClass,
     };
