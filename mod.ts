@@ -121,7 +121,23 @@ export {
 } from "./src/incremental/metrics.ts";
 
 /** Run outputs: PLOP's CSV, step JSON, report.md, mIoU SVG plot, prediction strips. */
-export { miouPlotSvg, plopCsv, reportMarkdown, stripPng } from "./src/incremental/report/mod.ts";
+export {
+  miouPlotSvg,
+  parseStepJson,
+  plopCsv,
+  reportMarkdown,
+  stripPng,
+} from "./src/incremental/report/mod.ts";
+
+/** Results tables across runs: one record per run (JSON), merged, rendered as markdown. */
+export {
+  mergeRuns,
+  parseResults,
+  resultsJson,
+  resultsMarkdown,
+  runRecord,
+} from "./src/incremental/report/mod.ts";
+export type { ResultRun, ResultsFile } from "./src/incremental/report/mod.ts";
 
 /** Data: the built-in synthetic benchmark (VOC layout), its classes and palette, seeded RNG. */
 export { DEFAULT_SYNTHETIC_ROOT, VOC_CLASSES, writeSyntheticVoc } from "./src/data/mod.ts";

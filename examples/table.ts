@@ -1,27 +1,43 @@
 /**
- * The results table: runs every method (and GSC's ablations) on the
- * synthetic overlapped tasks over several seeds, each run a `gsc train`
- * process of its own (resumable: a finished run is read back, an
- * interrupted one continues), and writes `results/synthetic.md` with
- * old/new/all mIoU after the last step and the average over steps as
- * mean ± std, the command and the time it took.
+ * The results table: runs Joint (the upper bound), every method and GSC's
+ * ablations on the synthetic overlapped tasks over several seeds, each run a
+ * `gsc train` process of its own (resumable: a finished run is read back, an
+ * interrupted one continues), and keeps the results as data: one record per
+ * finished run in `results/synthetic.json` (`{"runs": [...]}`: task, setting,
+ * row, seed, old/new/all mIoU per step, avg, per-class IoU, minutes, commit,
+ * command), merged with the records already there by task, setting, row and
+ * seed, written after every run. `results/synthetic.md` is rendered from the
+ * json: mean ± std over seeds of the last step's old/new/all mIoU and the
+ * average over steps, then the notes of `results/synthetic-notes.md`.
  *
- *   deno task table [--tasks 15-1,10-1] [--seeds 0,1,2] [--rows ft,mib,...]
- *                   [--out results/synthetic.md] [--existing] [-- extra train options]
+ *   deno task table [--tasks 15-1,10-1] [--seeds 0,1,2] [--rows joint,ft,mib,...]
+ *                   [--out results/synthetic.md] [--existing] [--render] [-- extra train options]
  *
  * `--existing` trains nothing: it tabulates the finished runs and lists the missing ones.
+ * `--render` reads nothing but the json: it only renders the markdown again.
  * `--large-test N` also evaluates each run's last step on N synthetic test images (a superset
  * of the standard 150, written to `data/synthetic-voc-test<N>` when missing) and adds their
  * old/new/all columns: 150 images leave a split noise of the order of the methods' differences.
  *
  * Step 0 is plain cross-entropy for every method, so it is trained once per
- * task and seed (in the FT run) and every other row loads it with `--step0`,
- * as the research codes share one base model between methods. The text of
- * `results/synthetic-notes.md`, when present, is appended to the table.
+ * task and seed (in the FT run) and every other incremental row loads it with
+ * `--step0`, as the research codes share one base model between methods.
+ * Joint trains every class of the task in one step with the step-0 recipe
+ * (`--epochs`, `--lr`) on every training image; its old/new columns split
+ * the classes by the task's first step.
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import {
+  mergeRuns,
+  parseResults,
+  parseStepJson,
+  type ResultRun,
+  resultsJson,
+  resultsMarkdown,
+  runRecord,
+} from "../mod.ts";
 
 /** A row of the table: a label and the train options that make it. */
 interface Row {
@@ -30,6 +46,7 @@ interface Row {
 }
 
 const ALL_ROWS: readonly Row[] = [
+  { label: "Joint", args: ["--method", "joint"] },
   { label: "FT", args: ["--method", "ft"] },
   { label: "LwF", args: ["--method", "lwf"] },
   { label: "ILT", args: ["--method", "ilt"] },
@@ -41,16 +58,14 @@ const ALL_ROWS: readonly Row[] = [
   { label: "GSC w/o PPR", args: ["--method", "gsc", "--no-ppr"] },
 ];
 
-/** The final numbers of one run, from its `summary.json`. */
-interface RunResult {
-  readonly old: number;
-  readonly new: number;
-  readonly all: number;
-  readonly avg: number;
-  readonly seconds: number;
-  /** Last step's mIoU on the large test split, when asked for. */
-  readonly large?: { readonly old: number; readonly new: number; readonly all: number };
-}
+/** The row whose run trains the step 0 that the other incremental rows share. */
+const BASE_ROW = ALL_ROWS.find((r) => r.label === "FT")!;
+
+/** Rows that train on their own: no shared step 0 (Joint has none). */
+const OWN_STEP0 = new Set(["Joint"]);
+
+/** The image filter of every run of this table. */
+const SETTING = "overlap";
 
 const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 
@@ -62,6 +77,16 @@ const gsc = async (args: readonly string[], what: string) => {
     stderr: "inherit",
   }).spawn().status;
   if (!status.success) throw new Error(`${what} failed (exit ${status.code})`);
+};
+
+/** `git rev-parse --short HEAD`, or `unknown` outside a repository. */
+const headCommit = async () => {
+  const output = await new Deno.Command("git", {
+    args: ["rev-parse", "--short", "HEAD"],
+    stdout: "piped",
+    stderr: "null",
+  }).output().catch(() => undefined);
+  return output?.success ? new TextDecoder().decode(output.stdout).trim() : "unknown";
 };
 
 /** The large test split: its data root and list name, written when missing. */
@@ -101,30 +126,56 @@ const largeTestMetrics = async (
       `evaluating ${out}`,
     );
   }
-  const m = JSON.parse(await Deno.readTextFile(file));
-  return { old: m.miouOld, new: m.miouNew, all: m.miouAll };
+  return { split: test.split, metrics: parseStepJson(await Deno.readTextFile(file)) };
 };
 
 const slug = (label: string) => label.toLowerCase().replace(/[^a-z0-9]+/g, "-");
 
-/** The row whose run trains the step 0 that the other rows share. */
-const BASE_ROW = ALL_ROWS[0];
-
 const runDir = (task: string, row: Row, seed: number) =>
   `runs/table/${task}/${slug(row.label)}/seed-${seed}`;
 
-const meanStd = (values: readonly number[]) => {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const variance = values.length > 1
-    ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1)
-    : 0;
-  return { mean, std: Math.sqrt(variance) };
-};
+/** What one invocation shares between its runs. */
+interface Invocation {
+  readonly extra: readonly string[];
+  readonly existing: boolean;
+  readonly largeTest?: { root: string; split: string };
+  /** HEAD now: the commit of the runs this invocation trains. */
+  readonly commit: string;
+  /** Keeps a finished run's record (the shared FT run when another row trained it first). */
+  readonly keep: (record: ResultRun) => Promise<void>;
+}
 
-/** mean ± std in percent; a single seed has no spread to show. */
-const cell = (values: readonly number[]) => {
-  const { mean, std } = meanStd(values.map((v) => v * 100));
-  return values.length > 1 ? `${mean.toFixed(1)} ± ${std.toFixed(1)}` : mean.toFixed(1);
+/** The run's record from its files: every step's metrics, its time, command and commit. */
+const readRecord = async (
+  task: string,
+  row: Row,
+  seed: number,
+  invocation: Invocation,
+): Promise<ResultRun> => {
+  const out = runDir(task, row, seed);
+  const summary = JSON.parse(await Deno.readTextFile(`${out}/summary.json`));
+  const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
+  const metrics = [];
+  for (let t = 0; t < summary.steps; t++) {
+    metrics.push(parseStepJson(await Deno.readTextFile(`${out}/step-${t}.json`)));
+  }
+  const last = metrics[metrics.length - 1].step;
+  // The command that started the run; a resumed run's config records it with --resume.
+  const command = String(config.command ?? "").split(" ").filter((w) => w !== "--resume")
+    .join(" ");
+  return runRecord({
+    task,
+    setting: SETTING,
+    row: row.label,
+    seed,
+    metrics,
+    seconds: summary.seconds,
+    commit: typeof config.commit === "string" ? config.commit : invocation.commit,
+    command,
+    ...(invocation.largeTest
+      ? { large: await largeTestMetrics(out, last, invocation.largeTest) }
+      : {}),
+  });
 };
 
 /** Runs (or reads back) one training run; undefined when `existing` and it is not finished. */
@@ -132,23 +183,22 @@ const runOne = async (
   task: string,
   row: Row,
   seed: number,
-  extra: readonly string[],
-  existing: boolean,
-  largeTest?: { root: string; split: string },
-): Promise<RunResult | undefined> => {
+  invocation: Invocation,
+): Promise<ResultRun | undefined> => {
   const out = runDir(task, row, seed);
-  const summaryFile = `${out}/summary.json`;
-  const done = await Deno.readTextFile(summaryFile).then(
+  const done = await Deno.readTextFile(`${out}/summary.json`).then(
     (text) => JSON.parse(text).complete === true,
     () => false,
   );
-  if (!done && existing) return undefined;
+  if (!done && invocation.existing) return undefined;
   if (!done) {
     const resume = await exists(`${out}/checkpoints/last.safetensors`) ? ["--resume"] : [];
     let shared: string[] = [];
-    if (row !== BASE_ROW) {
+    if (row !== BASE_ROW && !OWN_STEP0.has(row.label)) {
       const base = `${runDir(task, BASE_ROW, seed)}/checkpoints/step-0.safetensors`;
-      if (!await exists(base)) await runOne(task, BASE_ROW, seed, extra, false);
+      if (!await exists(base)) {
+        await invocation.keep((await runOne(task, BASE_ROW, seed, invocation))!);
+      }
       shared = ["--step0", base];
     }
     const args = [
@@ -166,35 +216,82 @@ const runOne = async (
       ...row.args,
       ...shared,
       ...resume,
-      ...extra,
+      ...invocation.extra,
     ];
     console.log(`[table] ${task} ${row.label} seed ${seed}`);
     await gsc(args, `run ${out}`);
   }
-  const summary = JSON.parse(await Deno.readTextFile(summaryFile));
-  return {
-    old: summary.final.miouOld,
-    new: summary.final.miouNew,
-    all: summary.final.miouAll,
-    avg: summary.average,
-    seconds: summary.seconds,
-    large: largeTest ? await largeTestMetrics(out, summary.final.step, largeTest) : undefined,
-  } satisfies RunResult;
+  return await readRecord(task, row, seed, invocation);
 };
 
-if (import.meta.main) {
+/** The records already in the json, none when it does not exist yet. */
+const readResults = async (path: string): Promise<ResultRun[]> => {
+  const text = await Deno.readTextFile(path).catch((error) => {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  });
+  return text === undefined ? [] : [...parseResults(text).runs];
+};
+
+const writeText = async (path: string, text: string) => {
+  await Deno.mkdir(path.split("/").slice(0, -1).join("/") || ".", { recursive: true });
+  await Deno.writeTextFile(`${path}.tmp`, text);
+  await Deno.rename(`${path}.tmp`, path);
+};
+
+const INTRO = "Rendered by `deno task table` from the run records in the json file beside this " +
+  "one (one record per finished run: old/new/all mIoU per step, per-class IoU, minutes, commit " +
+  "and the `gsc train` command; `deno task table --render` renders this file again from it). " +
+  "Each cell is mean ± std over seeds of the mIoU after the last step (old = step-0 classes " +
+  "with background, new = classes of later steps, all = every class) and the average of the " +
+  "all-class mIoU over steps. Joint, the upper bound, trains every class in one step with the " +
+  "step-0 recipe on every training image; its old and new split the classes by the task's " +
+  "first step. Step 0 is trained once per task and seed (in the FT run) and loaded by every " +
+  "other incremental row (`--step0`), so their minutes exclude it. Columns `old, N` ... are " +
+  "the last step's mIoU on N test images (`--large-test`; the standard 150 and more from the " +
+  "same stream), where runs have them.";
+
+/** Renders the markdown from the records and writes it. */
+const render = async (
+  out: string,
+  runs: readonly ResultRun[],
+  tasks?: readonly string[],
+  seeds?: readonly number[],
+) => {
+  const notes = await Deno.readTextFile("results/synthetic-notes.md").catch(() => "");
+  const text = resultsMarkdown(runs, {
+    title: "Results on the synthetic benchmark",
+    intro: INTRO,
+    rows: ALL_ROWS.map((r) => r.label),
+    tasks,
+    seeds,
+    setting: SETTING,
+    dataset: "synthetic",
+    split: "test",
+    notes,
+  });
+  await writeText(out, text);
+  console.log(text);
+};
+
+/** The table's command line: train what is missing (or only tabulate), write json and md. */
+const main = async (args: readonly string[]) => {
   const { values, positionals } = parseArgs({
-    args: Deno.args,
+    args: [...args],
     options: {
       tasks: { type: "string", default: "15-1,10-1" },
       seeds: { type: "string", default: "0,1,2" },
       rows: { type: "string" },
       out: { type: "string", default: "results/synthetic.md" },
       existing: { type: "boolean", default: false },
+      render: { type: "boolean", default: false },
       "large-test": { type: "string" },
     },
     allowPositionals: true,
   });
+  const jsonPath = `${values.out.replace(/\.md$/, "")}.json`;
+  let runs = await readResults(jsonPath);
+  if (values.render) return await render(values.out, runs);
   const tasks = values.tasks.split(",");
   const seeds = values.seeds.split(",").map(Number);
   const wanted = values.rows?.split(",").map((r) => r.toLowerCase());
@@ -205,68 +302,29 @@ if (import.meta.main) {
       `--large-test: expected a number of test images above 150, got '${values["large-test"]}'`,
     );
   }
-  const largeTest = largeImages === undefined ? undefined : await largeTestSplit(largeImages);
-  const largeHeader = largeTest
-    ? ` old, ${largeImages} | new, ${largeImages} | all, ${largeImages} |`
-    : "";
-  const started = performance.now();
-  const sections: string[] = [];
+  const invocation: Invocation = {
+    extra: positionals,
+    existing: values.existing,
+    largeTest: largeImages === undefined ? undefined : await largeTestSplit(largeImages),
+    commit: await headCommit(),
+    // Written after every run, so an interrupted invocation keeps what it finished.
+    keep: async (record) => {
+      runs = mergeRuns(runs, [record], ALL_ROWS.map((r) => r.label));
+      await writeText(jsonPath, resultsJson(runs));
+    },
+  };
+  const missing: string[] = [];
   for (const task of tasks) {
-    const lines = [
-      `## synthetic ${task} overlapped (seeds ${seeds.join(", ")}; test split; mIoU %)`,
-      "",
-      `| method | seeds | old | new | all | avg over steps | minutes per run |${largeHeader}`,
-      `| --- | --- | --- | --- | --- | --- | --- |${largeTest ? " --- | --- | --- |" : ""}`,
-    ];
     for (const row of rows) {
-      const results: RunResult[] = [];
-      const missing: number[] = [];
       for (const seed of seeds) {
-        const result = await runOne(task, row, seed, positionals, values.existing, largeTest);
-        if (result) results.push(result);
-        else missing.push(seed);
+        const record = await runOne(task, row, seed, invocation);
+        if (record) await invocation.keep(record);
+        else missing.push(`${task} ${row.label} seed ${seed}`);
       }
-      if (results.length === 0) {
-        lines.push(`| ${row.label} | not run | | | | | |`);
-        continue;
-      }
-      const minutes = meanStd(results.map((r) => r.seconds / 60)).mean.toFixed(1);
-      const seedText = missing.length > 0
-        ? `${results.length} (missing ${missing.join(", ")})`
-        : `${results.length}`;
-      const cells = [results.map((r) => r.old), results.map((r) => r.new)]
-        .concat([results.map((r) => r.all), results.map((r) => r.avg)])
-        .map(cell);
-      const large = results.flatMap((r) => r.large ? [r.large] : []);
-      const largeCells = large.length === 0
-        ? ""
-        : ` ${
-          [large.map((r) => r.old), large.map((r) => r.new), large.map((r) => r.all)].map(cell)
-            .join(" | ")
-        } |`;
-      lines.push(`| ${row.label} | ${seedText} | ${cells.join(" | ")} | ${minutes} |${largeCells}`);
     }
-    sections.push(lines.join("\n"));
   }
-  const minutes = ((performance.now() - started) / 60000).toFixed(1);
-  const command = ["deno task table", ...Deno.args].join(" ");
-  const text = [
-    "# Results on the synthetic benchmark",
-    "",
-    `Command: \`${command}\` (${minutes} min in this invocation; runs already finished are read ` +
-    "back from `runs/table/`). Each cell is mean ± std over seeds of the mIoU after the last step " +
-    "(old = step-0 classes with background, new = classes of later steps, all = every class) " +
-    "and the average of the all-class mIoU over steps. Step 0 is trained once per task and seed " +
-    "(in the FT run) and loaded by every other row (`--step0`), so their minutes exclude it." +
-    (largeTest
-      ? ` The last columns are the last step's mIoU on ${largeImages} test images ` +
-        "(`--large-test`; the standard 150 and more from the same stream)."
-      : ""),
-    "",
-    ...sections.flatMap((s) => [s, ""]),
-  ].join("\n");
-  const notes = await Deno.readTextFile("results/synthetic-notes.md").catch(() => "");
-  await Deno.mkdir(values.out.split("/").slice(0, -1).join("/") || ".", { recursive: true });
-  await Deno.writeTextFile(values.out, notes ? `${text}\n${notes}` : text);
-  console.log(text);
-}
+  await render(values.out, runs, tasks, seeds);
+  if (missing.length > 0) console.log(`[table] not finished: ${missing.join("; ")}`);
+};
+
+if (import.meta.main) await main(Deno.args);

@@ -129,6 +129,7 @@ export function methodWeights(method: MethodName, task: string): MethodWeights {
       // GSC is PLOP plus its three parts: PLOP's POD factor.
       return { kdWeight: 0, featureWeight: 0, podFactor: 0.01 };
     case "ft":
+    case "joint":
       return { kdWeight: 0, featureWeight: 0, podFactor: 0 };
   }
 }

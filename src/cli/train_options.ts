@@ -211,6 +211,15 @@ export function parseTrainOptions(argv: readonly string[]): Result.Result<TrainC
     }
 
     const step0 = read.text("step0");
+    if (step0 !== undefined && method === "joint") {
+      return yield* Result.fail(
+        optionError(
+          "--step0",
+          "has no meaning with --method joint: Joint trains every class of the task in one " +
+            "step (the step-0 recipe: --epochs, --lr), so there is no step 0 to load",
+        ),
+      );
+    }
     if (step0 !== undefined && !isFile(step0)) {
       return yield* Result.fail(optionError("--step0", `file '${step0}' not found`));
     }

@@ -73,7 +73,9 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   {
     name: "method",
     value: "NAME",
-    description: METHOD_NAMES.join("|"),
+    description: `${METHOD_NAMES.join("|")} (joint: the upper bound, every class of the task ` +
+      `in one step with plain cross-entropy on every training image, for --epochs at --lr, ` +
+      `the step-0 recipe)`,
     defaultText: COMMON_DEFAULTS.method,
   },
   {
@@ -99,13 +101,13 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     value: "FILE",
     description:
       "a finished run's checkpoints/step-0.safetensors, used instead of training step 0 " +
-      "(same dataset, task, filter, backbone, output stride)",
+      "(same dataset, task, filter, backbone, output stride; not with --method joint)",
     defaultText: "none",
   },
   {
     name: "epochs",
     value: "N",
-    description: "epochs of step 0",
+    description: "epochs of step 0 (joint: of its one step over every class)",
     defaultText: perDataset((d) => d.epochs),
   },
   {
@@ -129,7 +131,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   {
     name: "lr",
     value: "X",
-    description: "learning rate of step 0",
+    description: "learning rate of step 0 (joint: of its one step)",
     defaultText: perDataset((d) => d.lr),
   },
   {

@@ -6,7 +6,8 @@
  * both splits is decoded and checked once (cached beside the lists), and
  * every step must hold at least one full batch, so bad data stops the run
  * before step 0 rather than in the middle of it. Domain tasks (Cityscapes'
- * cities) take their images as RCIL does (`domain.ts`).
+ * cities) take their images as RCIL does (`domain.ts`); a joint run trains
+ * its task's steps as one step on every training image (`joint.ts`).
  *
  * @module
  */
@@ -32,6 +33,7 @@ import { createLoader } from "../data/loader.ts";
 import { RunSetupError } from "./setup_error.ts";
 import { openEvalSplit, openSplit, openTrainSplit, trainSplitOf } from "./splits.ts";
 import { domainTestGroups, domainTrainSamples, isDomainTask } from "./domain.ts";
+import { type ClassSplit, isJointRun, jointSplit, runTaskOf } from "./joint.ts";
 import type { RunConfig } from "./types.ts";
 
 export { RunSetupError };
@@ -39,8 +41,8 @@ export { RunSetupError };
 /** Task-registry prefix of each dataset option. */
 const TASK_PREFIX = { synth: "synthetic", voc: "voc", ade: "ade20k", cityscapes: "cityscapes" };
 
-/** Finds the run's task (class- or domain-incremental), or fails listing the valid ones. */
-export const resolveTask = (config: RunConfig): Effect.Effect<Task, RunSetupError> => {
+/** Finds the registered task of the run's dataset, or fails listing the valid ones. */
+const registeredTask = (config: RunConfig): Effect.Effect<Task, RunSetupError> => {
   const prefix = TASK_PREFIX[config.dataset];
   const task = findTask(`${prefix}/${config.task}`);
   if (!task) {
@@ -55,6 +57,24 @@ export const resolveTask = (config: RunConfig): Effect.Effect<Task, RunSetupErro
   }
   return Effect.succeed(task);
 };
+
+/** A joint run of a domain task: its steps are cities, so there is nothing to flatten. */
+const jointDomainError = (config: RunConfig) =>
+  new RunSetupError({
+    reason: `--method joint: ${config.dataset} ${config.task} is a domain-incremental task ` +
+      `(every step already learns every class); joint training flattens the steps of a ` +
+      `class-incremental task`,
+  });
+
+/**
+ * Finds the task the run trains (class- or domain-incremental; a joint run's
+ * steps flattened into one), or fails listing the valid ones.
+ */
+export const resolveTask = (config: RunConfig): Effect.Effect<Task, RunSetupError> =>
+  Effect.flatMap(registeredTask(config), (task) => {
+    const run = runTaskOf(config, task);
+    return run ? Effect.succeed(run) : Effect.fail(jointDomainError(config));
+  });
 
 const syntheticList = (config: RunConfig) => `${config.dataRoot}/ImageSets/Segmentation/train.txt`;
 
@@ -98,6 +118,11 @@ export interface RunData {
   readonly trainClassSets: readonly (readonly number[])[];
   readonly trainSamples: readonly SampleRef[];
   readonly evaluation: Dataset;
+  /**
+   * A joint run: the old/new classes of its metrics, by the registered
+   * task's first step (its own one step holds every class).
+   */
+  readonly split?: ClassSplit;
 }
 
 /**
@@ -109,7 +134,9 @@ export interface RunData {
  */
 export const openRunData = (config: RunConfig, purpose: "train" | "eval" = "train") =>
   Effect.gen(function* () {
-    const task = yield* resolveTask(config);
+    const registered = yield* registeredTask(config);
+    const task = runTaskOf(config, registered);
+    if (task === undefined) return yield* jointDomainError(config);
     yield* ensureSynthetic(config);
     const domain = isDomainTask(task);
     const train = domain ? yield* openSplit(config, "trainval") : yield* openTrainSplit(config);
@@ -124,6 +151,9 @@ export const openRunData = (config: RunConfig, purpose: "train" | "eval" = "trai
       trainClassSets: sets.classSets,
       trainSamples: sets.samples,
       evaluation,
+      ...(isJointRun(config) && registered.kind === "class"
+        ? { split: jointSplit(registered) }
+        : {}),
     } satisfies RunData;
     if (purpose === "train") yield* checkStepSizes(data, config);
     return data;
@@ -144,6 +174,8 @@ export const checkStepSizes = (data: RunData, config: RunConfig) => {
   if (short.length === 0) return Effect.void;
   const filter = isDomainTask(task)
     ? "RCIL's 80% of the cities' trainval images"
+    : isJointRun(config)
+    ? "every image"
     : `${config.overlap ? "overlapped" : "disjoint"} filter`;
   return Effect.fail(
     new RunSetupError({
@@ -155,9 +187,13 @@ export const checkStepSizes = (data: RunData, config: RunConfig) => {
   );
 };
 
-/** The training samples of step `t` (MiB's overlapped or disjoint filter; RCIL's on domains). */
+/**
+ * The training samples of step `t` (MiB's overlapped or disjoint filter;
+ * RCIL's on domains; a joint run's one step: every image of the split).
+ */
 export const stepSamples = (data: RunData, config: RunConfig, t: number): SampleRef[] => {
   if (isDomainTask(data.task)) return domainTrainSamples(data.task, data.trainSamples, t);
+  if (isJointRun(config)) return [...data.trainSamples];
   const classes = stepClasses(data.task, t);
   const kept = filterImages(
     data.trainClassSets,

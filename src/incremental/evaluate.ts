@@ -23,6 +23,7 @@ import {
   makeConfusion,
   readConfusion,
 } from "./metrics.ts";
+import type { ClassSplit } from "./joint.ts";
 import { uploadBatch } from "./train_batch.ts";
 import type { StepMetrics } from "./types.ts";
 
@@ -163,7 +164,10 @@ const miouOf = (matrix: ArrayLike<number>, classes: readonly number[], total: nu
 /**
  * Evaluates `model` after step `t` of `task` over each loader's epoch 0 (the
  * matrices summed). On a class task: one loader, old = step 0's classes, new
- * = the classes of steps 1..t. On a domain task (one loader per step's
+ * = the classes of steps 1..t, or those of `split` when given (a joint run:
+ * old = the registered task's first step, new = its later steps, so its one
+ * step reports old and new as an incremental run's last step does). On a
+ * domain task (one loader per step's
  * cities, {@link evalLoaders}): every class is seen, and `miouOld` is the
  * mIoU on the test images of step 0's cities, `miouNew` on those of the
  * cities of steps 1..t (null at step 0), `miouAll` on all of them.
@@ -174,6 +178,7 @@ export const evaluateStep = (
   t: number,
   loaders: Loader | readonly Loader[],
   stripCount: number,
+  split?: ClassSplit,
 ) =>
   Effect.gen(function* () {
     const started = performance.now();
@@ -196,8 +201,8 @@ export const evaluateStep = (
       const metrics = confusionToMetrics(sum(groups), {
         step: t,
         seenClasses: seen,
-        oldClasses: [...task.steps[0]],
-        newClasses: task.steps.slice(1, t + 1).flat(),
+        oldClasses: [...(split?.old ?? task.steps[0])],
+        newClasses: split ? [...split.new] : task.steps.slice(1, t + 1).flat(),
         totalClasses,
         images,
       });

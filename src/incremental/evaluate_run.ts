@@ -98,6 +98,7 @@ export const evaluateRun = (options: EvaluateRunOptions) =>
       step,
       evalLoader(data, config, step),
       options.strips,
+      data.split,
     );
     yield* writeFileAtomic(
       `${options.run}/eval-step-${step}-${config.evalSplit}.json`,

@@ -3,7 +3,8 @@
  * and after every step `step-<t>.json`, `metrics.csv` (PLOP's format;
  * domain tasks also `domains.csv`, the cities and mIoU per domain step),
  * `report.md`, `miou.svg`, `strips/step-<t>.png` and `summary.json` (the
- * machine-readable final numbers the results table reads).
+ * machine-readable final numbers the results table reads; a joint run's
+ * also names its old/new split, `joint`).
  *
  * @module
  */
@@ -63,6 +64,14 @@ export const writeStepOutputs = (
       ...(domains ? { domains } : {}),
     });
     const final = metrics[metrics.length - 1];
+    // A joint run's one step, split as an incremental run's last step: old = the task's first step.
+    const joint = data.split && {
+      oldClasses: data.split.old,
+      newClasses: data.split.new,
+      miouOld: final.miouOld,
+      miouNew: final.miouNew,
+      miouAll: final.miouAll,
+    };
     yield* writeFileAtomic(
       `${out}/summary.json`,
       JSON.stringify(
@@ -72,6 +81,7 @@ export const writeStepOutputs = (
           final,
           average: averageOverSteps(metrics),
           seconds: progress.stepSeconds.reduce((a, b) => a + b, 0),
+          ...(joint ? { joint } : {}),
         },
         null,
         2,

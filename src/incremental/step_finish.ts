@@ -34,7 +34,14 @@ export const finishStep = (
     const loaders = evalLoaders(step.data, config, t);
     const images = loaders.reduce((n, loader) => n + loader.order(0).length, 0);
     emit({ type: "eval-start", step: t, images });
-    const evaluation = yield* evaluateStep(step.model, step.data.task, t, loaders, config.strips);
+    const evaluation = yield* evaluateStep(
+      step.model,
+      step.data.task,
+      t,
+      loaders,
+      config.strips,
+      step.data.split,
+    );
     const stepSeconds = (performance.now() - started) / 1000;
     run.progress = {
       ...run.progress,

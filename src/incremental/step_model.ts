@@ -12,6 +12,7 @@ import { type DeepLabV3, makeDeepLabV3 } from "../nn/mod.ts";
 import { loadPretrained } from "../nn/load_weights.ts";
 import { hashSeed } from "../util/rng.ts";
 import { RunSetupError } from "./data.ts";
+import { isJointRun } from "./joint.ts";
 import type { Method, StepInfo } from "./method.ts";
 import { modelConfigFor } from "./model_config.ts";
 import { type checkpointPaths, readRunCheckpoint, type RunCheckpoint } from "./run_state.ts";
@@ -24,9 +25,29 @@ const differingKeys = (
   keys: readonly (keyof RunConfig)[],
 ) => keys.filter((k) => JSON.stringify(saved?.[k]) !== JSON.stringify(config[k]));
 
-/** Checks that a `step0` checkpoint is a finished step 0 of a run this run can share. */
+/**
+ * Checks that a `step0` checkpoint is a finished step 0 of a run this run can
+ * share. A joint run has no step 0 to share: it neither loads one nor lends
+ * its one step (every class) as another run's step 0.
+ */
 const checkStep0 = (config: RunConfig, checkpoint: RunCheckpoint) => {
   const meta = checkpoint.meta;
+  if (isJointRun(config)) {
+    return Effect.fail(
+      new RunSetupError({
+        reason: `--step0 has no meaning with --method joint: a joint run trains every class ` +
+          `in its one step`,
+      }),
+    );
+  }
+  if (meta?.config !== undefined && isJointRun(meta.config)) {
+    return Effect.fail(
+      new RunSetupError({
+        reason: `${checkpoint.path} is a joint run's checkpoint (every class in one step), ` +
+          `not a step 0 to share (pass an incremental run's checkpoints/step-0.safetensors)`,
+      }),
+    );
+  }
   if (meta?.kind !== "step" || meta.progress?.step !== 0 || meta.config === undefined) {
     return Effect.fail(
       new RunSetupError({

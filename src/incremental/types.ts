@@ -7,8 +7,11 @@
  * @module
  */
 
-/** The methods a run can train with. */
-export const METHOD_NAMES = ["ft", "lwf", "ilt", "mib", "plop", "gsc"] as const;
+/**
+ * The methods a run can train with. `joint` is the upper bound, not an
+ * incremental method: every class of the task in one step (see `joint.ts`).
+ */
+export const METHOD_NAMES = ["ft", "lwf", "ilt", "mib", "plop", "gsc", "joint"] as const;
 /** A method name. */
 export type MethodName = typeof METHOD_NAMES[number];
 
@@ -57,7 +60,7 @@ export interface RunConfig {
   readonly dataRoot: string;
   /** Task name without the dataset prefix, e.g. `15-1`, `100-50`. */
   readonly task: string;
-  /** Overlapped (true) or disjoint (false) image filter. */
+  /** Overlapped (true) or disjoint (false) image filter (a joint run filters nothing). */
   readonly overlap: boolean;
   readonly method: MethodName;
   readonly backbone: BackboneName;
@@ -71,7 +74,7 @@ export interface RunConfig {
    * between methods. The step is still evaluated and its method pass runs.
    */
   readonly step0?: string;
-  /** Epochs of step 0 and of every later step. */
+  /** Epochs of step 0 (a joint run's one step) and of every later step. */
   readonly epochs: number;
   readonly epochsNext: number;
   readonly batchSize: number;
@@ -117,9 +120,12 @@ export interface StepMetrics {
   readonly step: number;
   /** Classes seen up to this step (background included), ascending. */
   readonly seenClasses: readonly number[];
-  /** Classes of step 0 (background included). */
+  /**
+   * Classes of step 0 (background included); a joint run's one step: those
+   * of the task's first step.
+   */
   readonly oldClasses: readonly number[];
-  /** Classes of steps 1..t. */
+  /** Classes of steps 1..t; a joint run's one step: those of the task's later steps. */
   readonly newClasses: readonly number[];
   /** IoU per class index (length = total classes of the task); null where not seen or no ground truth. */
   readonly iou: readonly (number | null)[];

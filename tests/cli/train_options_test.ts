@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import fc from "fast-check";
 import { GSC_DEFAULTS } from "../../src/cli/defaults.ts";
+import { helpText } from "../../src/cli/help.ts";
 import { parseTrainOptions, validTasks } from "../../src/cli/train_options.ts";
 import { failure, ok, tempDir } from "./support.ts";
 
@@ -224,7 +225,7 @@ Deno.test("values that are not numbers or out of range name the option and the b
   );
   assertEquals(
     trainError("--method", "gsx"),
-    "--method: unknown value 'gsx'; expected one of ft, lwf, ilt, mib, plop, gsc (did you mean gsc?)",
+    "--method: unknown value 'gsx'; expected one of ft, lwf, ilt, mib, plop, gsc, joint (did you mean gsc?)",
   );
   assertEquals(
     trainError("--sgc-min", "2", "--sgc-max", "1"),
@@ -292,6 +293,21 @@ Deno.test("options of another method are refused", () => {
     trainError("--method", "mib", "--pod-factor", "1"),
     "--pod-factor: applies to --method plop|gsc only (method is mib)",
   );
+});
+
+Deno.test("--method joint: the step-0 recipe over every class; --step0 is refused", () => {
+  const { config } = train("--method", "joint", "--epochs", "3", "--lr", "0.02");
+  assertEquals(
+    [config.method, config.epochs, config.lr, config.kdWeight, config.podFactor],
+    ["joint", 3, 0.02, 0, 0],
+  );
+  assertEquals(config.out, "runs/synth-15-1-overlap-joint-s0");
+  const message = trainError("--method", "joint", "--step0", "x");
+  assert(message.startsWith("--step0: has no meaning with --method joint"), message);
+  assert(message.includes("(the step-0 recipe: --epochs, --lr)"), message);
+  const help = helpText("train");
+  assert(help.includes("|gsc|joint (joint: the upper bound"), help);
+  assert(help.includes("epochs of step 0 (joint: of its one step over every class)"), help);
 });
 
 Deno.test("malformed command lines", () => {

@@ -1,6 +1,7 @@
 /**
  * The baselines of the field as {@link Method}s: fine-tuning, LwF, ILT and
- * MiB. Each only builds its objective from the losses in `../losses/`.
+ * MiB, and joint training (the upper bound). Each only builds its objective
+ * from the losses in `../losses/`.
  *
  * @module
  */
@@ -30,6 +31,12 @@ export const fineTuning = (): Method => ({
       terms: [],
     }),
 });
+
+/**
+ * Joint training: fine-tuning's plain cross-entropy, run on a task whose
+ * steps the engine flattened into one step of every class (`../joint.ts`).
+ */
+export const joint = (): Method => ({ ...fineTuning(), name: "joint" });
 
 /** LwF's weighted distillation term. */
 const lwfTerm = (config: RunConfig, info: StepInfo, current: NewOutputs, old: OldOutputs) =>

@@ -6,11 +6,11 @@
 import type { Scope } from "effect";
 import type { Method } from "../method.ts";
 import type { RunConfig } from "../types.ts";
-import { fineTuning, ilt, lwf, mib } from "./baselines.ts";
+import { fineTuning, ilt, joint, lwf, mib } from "./baselines.ts";
 import { gsc } from "./gsc.ts";
 import { plop } from "./plop.ts";
 
-export { fineTuning, gsc, ilt, lwf, mib, plop };
+export { fineTuning, gsc, ilt, joint, lwf, mib, plop };
 export { crossEntropyClassification, unbiasedClassification } from "./classification.ts";
 
 /** The configured method; `scope` holds state a method keeps across steps. */
@@ -28,5 +28,7 @@ export const makeMethod = (config: RunConfig, scope: Scope.Scope): Method => {
       return plop(config, scope);
     case "gsc":
       return gsc(config.gsc, scope);
+    case "joint":
+      return joint();
   }
 };

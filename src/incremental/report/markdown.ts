@@ -56,6 +56,15 @@ const average = (values: readonly (number | null)[]) => {
   return present.length ? present.reduce((a, b) => a + b, 0) / present.length : null;
 };
 
+/** What a joint run's old and new columns mean (empty for other methods). */
+const jointNote = (config: RunConfig, metrics: readonly StepMetrics[]) => {
+  const m = metrics[0];
+  if (config.method !== "joint" || m === undefined) return "";
+  return ` Joint training: every class in one step (the step-0 recipe, on every training ` +
+    `image); old = the task's first step (${classList(m.oldClasses)}), new = its later steps ` +
+    `(${classList(m.newClasses)}).`;
+};
+
 /** The per-step table of a domain-incremental run: cities instead of classes. */
 const domainTable = (input: ReportInput, total: number): string[] => {
   const domains = input.domains ?? [];
@@ -84,9 +93,15 @@ const domainTable = (input: ReportInput, total: number): string[] => {
 export const reportMarkdown = (input: ReportInput): string => {
   const { config, metrics } = input;
   const total = input.stepSeconds.reduce((a, b) => a + b, 0);
+  const setting = input.domains
+    ? "domain-incremental"
+    : config.method === "joint"
+    ? "every class in one step"
+    : config.overlap
+    ? "overlapped"
+    : "disjoint";
   const lines: string[] = [
-    `# ${config.method.toUpperCase()} on ${config.dataset} ${config.task} ` +
-    `(${input.domains ? "domain-incremental" : config.overlap ? "overlapped" : "disjoint"})`,
+    `# ${config.method.toUpperCase()} on ${config.dataset} ${config.task} (${setting})`,
     "",
   ];
   if (input.command) lines.push(`Command: \`${input.command}\``, "");
@@ -97,7 +112,8 @@ export const reportMarkdown = (input: ReportInput): string => {
   } else {
     lines.push(
       `Steps finished: ${metrics.length} of ${input.steps.length}; time ${total.toFixed(1)} s. ` +
-        `Evaluated on the \`${config.evalSplit}\` split; mIoU and accuracy in percent.`,
+        `Evaluated on the \`${config.evalSplit}\` split; mIoU and accuracy in percent.` +
+        jointNote(config, metrics),
       "",
       "| step | classes added | old mIoU | new mIoU | all mIoU | pixel acc. | seconds |",
       "| --- | --- | --- | --- | --- | --- | --- |",

@@ -2,7 +2,8 @@
  * A run's report files, each written atomically (a temp file in the same
  * directory, then a rename, so a reader never sees half a file even if the
  * run is killed): PLOP's CSV (and `domains.csv` on domain tasks), a JSON
- * record per step, `report.md`, the mIoU plot and the prediction strips.
+ * record per step, `report.md`, the mIoU plot and the prediction strips;
+ * and, across runs, the results table's records and their markdown.
  *
  * @module
  */
@@ -22,6 +23,23 @@ export type { StepRecord } from "./json.ts";
 export { classList, percent, reportMarkdown } from "./markdown.ts";
 export type { ReportInput } from "./markdown.ts";
 export { escapeXml, miouPlotSvg, PLOT_SERIES } from "./plot_svg.ts";
+export {
+  mergeRuns,
+  parseResults,
+  resultKey,
+  resultsJson,
+  runRecord,
+  toPercent,
+} from "./results.ts";
+export type {
+  LargeTestResult,
+  ResultRun,
+  ResultsFile,
+  ResultStep,
+  RunRecordInput,
+} from "./results.ts";
+export { meanStd, meanStdCell, resultsMarkdown } from "./results_markdown.ts";
+export type { ResultsMarkdownOptions } from "./results_markdown.ts";
 export { maskColour, STRIP_GAP, stripPixels, stripPng } from "./strips.ts";
 export type { StripRow } from "./strips.ts";
 
