@@ -33,7 +33,18 @@ export interface DatasetDefaults {
   readonly evalSplit: string;
   /** The training split (VOC: SBD's `train_aug`). */
   readonly trainSplit: string;
+  /**
+   * Weights step 0 starts from when the default backbone is used and neither
+   * `--pretrained` nor `--step0` is given (`--pretrained none`: from scratch).
+   */
+  readonly pretrained?: string;
 }
+
+/**
+ * The shipped backbone pretrained on the synthetic pretraining corpus (`deno task pretrain`
+ * remakes it): the `small` ResNet under torchvision names, what ImageNet weights are to VOC.
+ */
+export const SYNTHETIC_PRETRAINED = "weights/small-synthetic.safetensors";
 
 const REAL_DATA = {
   backbone: "resnet101",
@@ -63,6 +74,7 @@ export const DATASET_DEFAULTS: Readonly<Record<DatasetName, DatasetDefaults>> = 
     lrNext: 0.005,
     evalSplit: "test",
     trainSplit: "train",
+    pretrained: SYNTHETIC_PRETRAINED,
   },
   voc: {
     ...REAL_DATA,

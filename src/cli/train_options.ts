@@ -18,6 +18,7 @@ import {
 import {
   COMMON_DEFAULTS,
   DATASET_DEFAULTS,
+  type DatasetDefaults,
   defaultOut,
   GSC_DEFAULTS,
   methodWeights,
@@ -171,6 +172,36 @@ const readGsc = (read: OptionReader) =>
   });
 
 /**
+ * `--pretrained`: a file that must exist, `none` (from scratch), or when
+ * absent the dataset's shipped weights for its default backbone (unless step 0
+ * is loaded); a missing shipped file names the command that remakes it.
+ */
+export function readPretrained(
+  read: OptionReader,
+  d: DatasetDefaults,
+  backbone: string,
+  step0: string | undefined,
+): Result.Result<string | undefined, CliError> {
+  const given = read.text("pretrained");
+  if (given === "none") return Result.succeed(undefined);
+  if (given !== undefined) {
+    return isFile(given)
+      ? Result.succeed(given)
+      : Result.fail(optionError("--pretrained", `file '${given}' not found`));
+  }
+  if (step0 !== undefined || d.pretrained === undefined || backbone !== d.backbone) {
+    return Result.succeed(undefined);
+  }
+  return isFile(d.pretrained) ? Result.succeed(d.pretrained) : Result.fail(
+    optionError(
+      "--pretrained",
+      `the shipped backbone '${d.pretrained}' is missing: run 'deno task pretrain' to remake ` +
+        "it, or pass --pretrained none to train from scratch",
+    ),
+  );
+}
+
+/**
  * Parses `gsc train`'s options (the arguments after `train`). Fails with a
  * {@link CliError} naming the option on an unknown option (suggesting the
  * closest), an unknown task (listing the dataset's tasks), a value that is not
@@ -205,12 +236,9 @@ export function parseTrainOptions(argv: readonly string[]): Result.Result<TrainC
         ),
       );
     }
-    const pretrained = read.text("pretrained");
-    if (pretrained !== undefined && !isFile(pretrained)) {
-      return yield* Result.fail(optionError("--pretrained", `file '${pretrained}' not found`));
-    }
-
     const step0 = read.text("step0");
+    const pretrained = yield* readPretrained(read, d, backbone, step0);
+
     if (step0 !== undefined && method === "joint") {
       return yield* Result.fail(
         optionError(

@@ -93,8 +93,8 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   {
     name: "pretrained",
     value: "FILE",
-    description: "safetensors weights (backbone or whole model) for step 0",
-    defaultText: "none",
+    description: "safetensors weights (backbone or whole model) for step 0; none: from scratch",
+    defaultText: perDataset((d) => d.pretrained ?? "none"),
   },
   {
     name: "step0",

@@ -18,6 +18,7 @@ Deno.test("synth defaults fit the CPU demo", () => {
     method: "gsc",
     backbone: "small",
     outputStride: 8,
+    pretrained: "weights/small-synthetic.safetensors",
     epochs: 6,
     epochsNext: 4,
     batchSize: 8,
