@@ -25,6 +25,8 @@ export interface DatasetDefaults {
   readonly backbone: "small" | "resnet101";
   readonly outputStride: 8 | 16;
   readonly crop: number;
+  /** Random scale range of training augmentation. */
+  readonly scaleRange: readonly [number, number];
   readonly batchSize: number;
   readonly epochs: number;
   readonly epochsNext: number;
@@ -50,6 +52,7 @@ const REAL_DATA = {
   backbone: "resnet101",
   outputStride: 16,
   crop: 512,
+  scaleRange: [0.5, 2],
   batchSize: 24,
   lr: 0.01,
   lrNext: 0.001,
@@ -65,6 +68,7 @@ export const DATASET_DEFAULTS: Readonly<Record<DatasetName, DatasetDefaults>> = 
     backbone: "small",
     outputStride: 8,
     crop: 64,
+    scaleRange: [0.5, 2],
     batchSize: 8,
     epochs: 6,
     epochsNext: 4,

@@ -264,6 +264,8 @@ export function parseTrainOptions(argv: readonly string[]): Result.Result<TrainC
     const batchSize = yield* read.number("batch-size", d.batchSize, positiveInteger);
     yield* checkBatchSize(read, batchSize, step0);
     const crop = yield* read.number("crop", d.crop, { integer: true, min: 16 });
+    const scaleMin = yield* read.number("scale-min", d.scaleRange[0], positive);
+    const scaleMax = yield* read.number("scale-max", d.scaleRange[1], { min: scaleMin });
     const classes = findTask(`${TASK_PREFIX[dataset]}/${task}`)!.steps.flat().length;
     const tooLarge = fitError(
       activationShape({ backbone, outputStride, batchSize, crop }, classes),
@@ -316,6 +318,8 @@ export function parseTrainOptions(argv: readonly string[]): Result.Result<TrainC
       epochs,
       epochsNext,
       batchSize,
+      scaleMin,
+      scaleMax,
       crop,
       lr,
       lrNext,

@@ -129,6 +129,18 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     defaultText: perDataset((d) => d.crop),
   },
   {
+    name: "scale-min",
+    value: "X",
+    description: "smallest random scale of training augmentation",
+    defaultText: perDataset((d) => d.scaleRange[0]),
+  },
+  {
+    name: "scale-max",
+    value: "X",
+    description: "largest random scale of training augmentation",
+    defaultText: perDataset((d) => d.scaleRange[1]),
+  },
+  {
     name: "lr",
     value: "X",
     description: "learning rate of step 0 (joint: of its one step)",

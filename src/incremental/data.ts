@@ -31,7 +31,7 @@ import {
 import { hashSeed } from "../util/rng.ts";
 import { createLoader } from "../data/loader.ts";
 import { RunSetupError } from "./setup_error.ts";
-import { openEvalSplit, openSplit, openTrainSplit, trainSplitOf } from "./splits.ts";
+import { openEvalSplit, openSplit, openTrainSplit, scaleRangeOf, trainSplitOf } from "./splits.ts";
 import { domainTestGroups, domainTrainSamples, isDomainTask } from "./domain.ts";
 import { type ClassSplit, isJointRun, jointSplit, runTaskOf } from "./joint.ts";
 import type { RunConfig } from "./types.ts";
@@ -209,7 +209,7 @@ export const trainLoader = (data: RunData, config: RunConfig, t: number): Loader
     samples: stepSamples(data, config, t),
     info: data.train.info,
     batchSize: config.batchSize,
-    augment: { kind: "train", cropSize: config.crop },
+    augment: { kind: "train", cropSize: config.crop, scaleRange: scaleRangeOf(config) },
     seed: hashSeed(config.seed, "train-step", t),
     labelLut: trainTargetLut(stepClasses(data.task, t)),
   });
@@ -231,7 +231,7 @@ export const passLoader = (data: RunData, config: RunConfig, t: number): Loader 
     samples: stepSamples(data, config, t),
     info: data.train.info,
     batchSize: config.batchSize,
-    augment: { kind: "train", cropSize: config.crop },
+    augment: { kind: "train", cropSize: config.crop, scaleRange: scaleRangeOf(config) },
     seed: passSeed(config, t),
     shuffle: false,
     labelLut: trainTargetLut(stepClasses(data.task, t)),

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { trainSplitOf } from "./splits.ts";
+import { scaleRangeOf, trainSplitOf } from "./splits.ts";
 import type { RunConfig } from "./types.ts";
 
 /**
@@ -45,6 +45,8 @@ export const CONFIG_OPTIONS: Readonly<Record<string, ConfigOption>> = {
   epochsNext: { option: "--epochs-next" },
   batchSize: { option: "--batch-size" },
   crop: { option: "--crop" },
+  scaleMin: { option: "--scale-min" },
+  scaleMax: { option: "--scale-max" },
   lr: { option: "--lr" },
   lrNext: { option: "--lr-next" },
   momentum: { option: "--momentum" },
@@ -112,7 +114,10 @@ const showValue = (path: string, value: unknown) => {
 
 /** A configuration with the defaults of fields that older checkpoints lack filled in. */
 const withDefaults = (config: RunConfig | undefined) =>
-  config === undefined ? undefined : { ...config, trainSplit: trainSplitOf(config) };
+  config === undefined ? undefined : (() => {
+    const [scaleMin, scaleMax] = scaleRangeOf(config);
+    return { ...config, trainSplit: trainSplitOf(config), scaleMin, scaleMax };
+  })();
 
 /**
  * The settings that differ between a checkpoint's saved configuration and

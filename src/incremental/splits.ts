@@ -23,6 +23,15 @@ import {
 import { RunSetupError } from "./setup_error.ts";
 import type { RunConfig } from "./types.ts";
 
+/** The standard random-scale range of training augmentation (MiB's, PLOP's: 0.5-2.0). */
+export const STANDARD_SCALE_RANGE: readonly [number, number] = [0.5, 2];
+
+/** The random-scale range a run's training augmentation draws from. */
+export const scaleRangeOf = (config: RunConfig): readonly [number, number] => [
+  config.scaleMin ?? STANDARD_SCALE_RANGE[0],
+  config.scaleMax ?? STANDARD_SCALE_RANGE[1],
+];
+
 /** The split a run trains on: `trainSplit`, else SBD's `train_aug` on VOC and `train` elsewhere. */
 export const trainSplitOf = (config: RunConfig): string =>
   config.trainSplit ?? (config.dataset === "voc" ? "train_aug" : "train");

@@ -80,6 +80,13 @@ export interface RunConfig {
   readonly batchSize: number;
   /** Training crop side in pixels. */
   readonly crop: number;
+  /**
+   * Range of the training augmentation's random scale; absent in runs written
+   * before the option existed, which used the standard 0.5-2.0
+   * ({@link scaleRangeOf}).
+   */
+  readonly scaleMin?: number;
+  readonly scaleMax?: number;
   /** Learning rate of step 0 and of every later step. */
   readonly lr: number;
   readonly lrNext: number;
