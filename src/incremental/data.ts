@@ -41,6 +41,13 @@ export { RunSetupError };
 /** Task-registry prefix of each dataset option. */
 const TASK_PREFIX = { synth: "synthetic", voc: "voc", ade: "ade20k", cityscapes: "cityscapes" };
 
+/**
+ * The classes (or domains) of a run's step 0 as text, undefined for an unknown
+ * task: runs whose tasks begin with the same step (15-5 and 15-1) can share it.
+ */
+export const firstStepKey = (config: Pick<RunConfig, "dataset" | "task">): string | undefined =>
+  findTask(`${TASK_PREFIX[config.dataset]}/${config.task}`)?.steps[0].join(",");
+
 /** Finds the registered task of the run's dataset, or fails listing the valid ones. */
 const registeredTask = (config: RunConfig): Effect.Effect<Task, RunSetupError> => {
   const prefix = TASK_PREFIX[config.dataset];

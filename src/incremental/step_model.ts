@@ -11,7 +11,7 @@ import { Effect, type Scope } from "effect";
 import { type DeepLabV3, makeDeepLabV3 } from "../nn/mod.ts";
 import { loadPretrained } from "../nn/load_weights.ts";
 import { hashSeed } from "../util/rng.ts";
-import { RunSetupError } from "./data.ts";
+import { firstStepKey, RunSetupError } from "./data.ts";
 import { isJointRun } from "./joint.ts";
 import type { Method, StepInfo } from "./method.ts";
 import { modelConfigFor } from "./model_config.ts";
@@ -58,16 +58,22 @@ const checkStep0 = (config: RunConfig, checkpoint: RunCheckpoint) => {
   }
   const differing = differingKeys(meta.config, config, [
     "dataset",
-    "task",
     "overlap",
     "backbone",
     "outputStride",
-  ]);
+  ]).map((k) => `${k} (${meta.config[k]}, here ${config[k]})`);
+  // Tasks that begin with the same step (15-5 and 15-1: classes 0..15) share step 0.
+  const savedFirst = firstStepKey(meta.config);
+  if (savedFirst === undefined || savedFirst !== firstStepKey(config)) {
+    differing.push(`first step (task ${meta.config.task}, here ${config.task})`);
+  }
   return differing.length === 0 ? Effect.void : Effect.fail(
     new RunSetupError({
-      reason: `${checkpoint.path} was trained with a different ${
-        differing.map((k) => `${k} (${meta.config[k]}, here ${config[k]})`).join(", ")
-      }; step 0 can only be shared between runs of the same task and model`,
+      reason:
+        `${checkpoint.path} was trained with a different ${
+          differing.join(", ")
+        }; step 0 can only be shared between runs whose tasks begin with the same step, on the ` +
+        `same model`,
     }),
   );
 };
