@@ -235,8 +235,10 @@ const readResults = async (path: string): Promise<ResultRun[]> => {
 
 const writeText = async (path: string, text: string) => {
   await Deno.mkdir(path.split("/").slice(0, -1).join("/") || ".", { recursive: true });
-  await Deno.writeTextFile(`${path}.tmp`, text);
-  await Deno.rename(`${path}.tmp`, path);
+  // A temporary name of this process's own: invocations side by side never share one.
+  const temporary = `${path}.${Deno.pid}.tmp`;
+  await Deno.writeTextFile(temporary, text);
+  await Deno.rename(temporary, path);
 };
 
 const INTRO = "Rendered by `deno task table` from the run records in the json file beside this " +
@@ -307,9 +309,14 @@ const main = async (args: readonly string[]) => {
     existing: values.existing,
     largeTest: largeImages === undefined ? undefined : await largeTestSplit(largeImages),
     commit: await headCommit(),
-    // Written after every run, so an interrupted invocation keeps what it finished.
+    // Written after every run, so an interrupted invocation keeps what it finished; the file is
+    // read again first, so invocations running side by side (one per seed) keep each other's runs.
     keep: async (record) => {
-      runs = mergeRuns(runs, [record], ALL_ROWS.map((r) => r.label));
+      runs = mergeRuns(
+        await readResults(jsonPath),
+        [...runs, record],
+        ALL_ROWS.map((r) => r.label),
+      );
       await writeText(jsonPath, resultsJson(runs));
     },
   };

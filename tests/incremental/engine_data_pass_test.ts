@@ -24,6 +24,7 @@ import {
 } from "../../src/data/mod.ts";
 import { makeDataPass } from "../../src/incremental/data_pass.ts";
 import { openRunData, passSeed, type RunData } from "../../src/incremental/data.ts";
+import { scaleRangeOf } from "../../src/incremental/splits.ts";
 import type { BatchInput, NewOutputs, OldOutputs } from "../../src/incremental/method.ts";
 import { modelConfigFor } from "../../src/incremental/model_config.ts";
 import { type DeepLabV3, makeDeepLabV3 } from "../../src/nn/mod.ts";
@@ -76,7 +77,11 @@ const expectedImages = async (t: number): Promise<Expected[]> => {
     assertEquals([sample.image.width, sample.image.height], [SIZE, SIZE]);
     if (!sample.label.data.some((c) => c !== 0 && current.includes(c))) continue;
     const rng = new SeededRng(passSeed(config, t), "augment", 0, kept.length);
-    const pair = augmentTrain(sample, { kind: "train", cropSize: CROP }, rng);
+    const pair = augmentTrain(
+      sample,
+      { kind: "train", cropSize: CROP, scaleRange: scaleRangeOf(config) },
+      rng,
+    );
     kept.push({
       name: ref.name,
       images: Float32Array.from(
