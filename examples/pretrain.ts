@@ -18,6 +18,7 @@
  * @module
  */
 import { Effect } from "effect";
+import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { exportBackbone, gscMain, writeSyntheticVoc } from "../mod.ts";
 
@@ -45,7 +46,15 @@ if (import.meta.main) {
   });
   const { corpus, run, seed, val } = PRETRAIN_DEFAULTS;
   const started = performance.now();
-  if (!(await exists(`${corpus}/synthetic.json`))) {
+  const written = await Deno.readTextFile(`${corpus}/synthetic.json`).then(JSON.parse, () => null);
+  if (written !== null && written.counts?.train !== Number(values.train)) {
+    console.error(
+      `${corpus} holds ${written.counts?.train} training images, not --train ${values.train}: ` +
+        "delete the folder to write the corpus again",
+    );
+    Deno.exit(2);
+  }
+  if (written === null) {
     await Effect.runPromise(writeSyntheticVoc({
       root: corpus,
       seed,
@@ -79,13 +88,22 @@ if (import.meta.main) {
     (text) => JSON.parse(text).complete === true,
     () => false,
   );
+  const trained = complete
+    ? JSON.parse(await Deno.readTextFile(`${run}/config.json`)).epochs
+    : undefined;
+  if (complete && trained !== Number(values.epochs)) {
+    console.error(
+      `${run} finished ${trained} epochs, not --epochs ${values.epochs}: delete it to train again`,
+    );
+    Deno.exit(2);
+  }
   if (!complete) {
     const partial = await exists(`${run}/checkpoints/last.safetensors`);
     const code = await gscMain([...args, ...(partial ? ["--resume"] : [])]);
     if (code !== 0) Deno.exit(code);
   }
   const step = JSON.parse(await Deno.readTextFile(`${run}/step-0.json`));
-  await Deno.mkdir(values.out.replace(/\/[^/]*$/, ""), { recursive: true });
+  await Deno.mkdir(dirname(values.out), { recursive: true });
   const tensors = await Effect.runPromise(
     exportBackbone(`${run}/checkpoints/step-0.safetensors`, values.out, {
       made_by: `deno task pretrain --epochs ${values.epochs} --train ${values.train}`,

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { STANDARD_SCALE_RANGE } from "../data/augment.ts";
 import type { DatasetName, GscOptions, MethodName } from "../incremental/types.ts";
 
 /** The defaults that depend on the dataset. */
@@ -56,7 +57,7 @@ const REAL_DATA = {
   backbone: "resnet101",
   outputStride: 16,
   crop: 512,
-  scaleRange: [0.5, 2],
+  scaleRange: STANDARD_SCALE_RANGE,
   batchSize: 24,
   lr: 0.01,
   lrNext: 0.001,

@@ -25,12 +25,15 @@ export const IMAGENET_MEAN: readonly [number, number, number] = [0.485, 0.456, 0
 /** ImageNet channel standard deviations (RGB, 0..1). */
 export const IMAGENET_STD: readonly [number, number, number] = [0.229, 0.224, 0.225];
 
+/** The standard recipe's random-scale range (MiB's, PLOP's: 0.5-2.0). */
+export const STANDARD_SCALE_RANGE: readonly [number, number] = [0.5, 2];
+
 /** Training augmentation settings. */
 export interface TrainAugment {
   readonly kind: "train";
   /** Side of the square crop. */
   readonly cropSize: number;
-  /** Random scale range; default [0.5, 2.0]. */
+  /** Random scale range; default {@link STANDARD_SCALE_RANGE}. */
   readonly scaleRange?: readonly [number, number];
   /** Random horizontal flip with probability 0.5; default true. */
   readonly flip?: boolean;
@@ -145,7 +148,7 @@ export function augmentTrain(
   options: TrainAugment,
   rng: SeededRng,
 ): ImageLabelPair {
-  const [low, high] = options.scaleRange ?? [0.5, 2.0];
+  const [low, high] = options.scaleRange ?? STANDARD_SCALE_RANGE;
   let out = scalePair(pair, rng.uniform(low, high));
   out = padPair(out, options.cropSize, options.padImage === "zero" ? [0, 0, 0] : MEAN_BYTES);
   const left = rng.int(0, out.image.width - options.cropSize);

@@ -81,6 +81,7 @@ export {
   prepareEval,
   resizeCenterCrop,
   scalePair,
+  STANDARD_SCALE_RANGE,
 } from "./augment.ts";
 export type { Augment, EvalAugment, ImageLabelPair, TrainAugment } from "./augment.ts";
 export { resizeBilinear, resizeNearest } from "./resize.ts";

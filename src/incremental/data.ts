@@ -73,15 +73,19 @@ const jointDomainError = (config: RunConfig) =>
       `class-incremental task`,
   });
 
+/** The registered task and the one the run trains (a joint run's steps flattened into one). */
+const runTasks = (config: RunConfig) =>
+  Effect.flatMap(registeredTask(config), (registered) => {
+    const task = runTaskOf(config, registered);
+    return task ? Effect.succeed({ registered, task }) : Effect.fail(jointDomainError(config));
+  });
+
 /**
  * Finds the task the run trains (class- or domain-incremental; a joint run's
  * steps flattened into one), or fails listing the valid ones.
  */
 export const resolveTask = (config: RunConfig): Effect.Effect<Task, RunSetupError> =>
-  Effect.flatMap(registeredTask(config), (task) => {
-    const run = runTaskOf(config, task);
-    return run ? Effect.succeed(run) : Effect.fail(jointDomainError(config));
-  });
+  Effect.map(runTasks(config), ({ task }) => task);
 
 const syntheticList = (config: RunConfig) => `${config.dataRoot}/ImageSets/Segmentation/train.txt`;
 
@@ -141,9 +145,7 @@ export interface RunData {
  */
 export const openRunData = (config: RunConfig, purpose: "train" | "eval" = "train") =>
   Effect.gen(function* () {
-    const registered = yield* registeredTask(config);
-    const task = runTaskOf(config, registered);
-    if (task === undefined) return yield* jointDomainError(config);
+    const { registered, task } = yield* runTasks(config);
     yield* ensureSynthetic(config);
     const domain = isDomainTask(task);
     const train = domain ? yield* openSplit(config, "trainval") : yield* openTrainSplit(config);

@@ -113,11 +113,11 @@ const showValue = (path: string, value: unknown) => {
 };
 
 /** A configuration with the defaults of fields that older checkpoints lack filled in. */
-const withDefaults = (config: RunConfig | undefined) =>
-  config === undefined ? undefined : (() => {
-    const [scaleMin, scaleMax] = scaleRangeOf(config);
-    return { ...config, trainSplit: trainSplitOf(config), scaleMin, scaleMax };
-  })();
+const withDefaults = (config: RunConfig | undefined) => {
+  if (config === undefined) return undefined;
+  const [scaleMin, scaleMax] = scaleRangeOf(config);
+  return { ...config, trainSplit: trainSplitOf(config), scaleMin, scaleMax };
+};
 
 /**
  * The settings that differ between a checkpoint's saved configuration and

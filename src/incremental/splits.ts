@@ -18,13 +18,11 @@ import {
   openAde20k,
   openCityscapes,
   openVoc,
+  STANDARD_SCALE_RANGE,
   vocListCandidates,
 } from "../data/mod.ts";
 import { RunSetupError } from "./setup_error.ts";
 import type { RunConfig } from "./types.ts";
-
-/** The standard random-scale range of training augmentation (MiB's, PLOP's: 0.5-2.0). */
-export const STANDARD_SCALE_RANGE: readonly [number, number] = [0.5, 2];
 
 /** The random-scale range a run's training augmentation draws from. */
 export const scaleRangeOf = (config: RunConfig): readonly [number, number] => [
