@@ -1,35 +1,39 @@
 /**
- * The results table: runs Joint (the upper bound), every method and GSC's
- * ablations on the synthetic overlapped tasks over several seeds, each run a
- * `gsc train` process of its own (resumable: a finished run is read back, an
- * interrupted one continues), and keeps the results as data: one record per
- * finished run in `results/synthetic.json` (`{"runs": [...]}`: task, setting,
- * row, seed, old/new/all mIoU per step, avg, per-class IoU, minutes, commit,
- * command), merged with the records already there by task, setting, row and
- * seed, written after every run. `results/synthetic.md` is rendered from the
- * json: mean ± std over seeds of the last step's old/new/all mIoU and the
- * average over steps, then the notes of `results/synthetic-notes.md`.
+ * The results tables: runs every row of a benchmark (`examples/table_benchmarks.ts`)
+ * on its tasks over several seeds, each run a `gsc train` process of its own
+ * (resumable: a finished run is read back, an interrupted one continues), and
+ * keeps the results as data: one record per finished run in the json beside
+ * the markdown (`{"runs": [...]}`: task, setting, row, seed, old/new/all mIoU
+ * per step, avg, per-class IoU, minutes, commit, command), merged with the
+ * records already there by task, setting, row and seed, written after every
+ * run. The markdown is rendered from the json: mean ± std over seeds of the
+ * last step's old/new/all mIoU and the average over steps, then the notes.
  *
- *   deno task table [--tasks 15-1,10-1] [--seeds 0,1,2] [--rows joint,ft,mib,...]
- *                   [--out results/synthetic.md] [--existing] [--render] [-- extra train options]
+ *   deno task table [--benchmark class|domain] [--tasks 15-1,10-1] [--seeds 0,1,2]
+ *                   [--rows joint,ft,mib,...] [--out results/synthetic.md] [--existing]
+ *                   [--render] [-- extra train options]
  *
+ * `--benchmark class` (the default): the synthetic class-incremental benchmark,
+ * `results/synthetic.*`; `--benchmark domain`: the synthetic domain-incremental
+ * one (Cityscapes layout, 11-5 and 11-1), `results/synthetic-domain.*`.
  * `--existing` trains nothing: it tabulates the finished runs and lists the missing ones.
  * `--render` reads nothing but the json: it only renders the markdown again.
- * `--large-test N` also evaluates each run's last step on N synthetic test images (a superset
- * of the standard 150, written to `data/synthetic-voc-test<N>` when missing) and adds their
- * old/new/all columns: 150 images leave a split noise of the order of the methods' differences.
+ * `--large-test N` (class benchmark) also evaluates each run's last step on N synthetic test
+ * images (a superset of the standard 150, written to `data/synthetic-voc-test<N>` when
+ * missing) and adds their old/new/all columns.
  *
  * Step 0 is plain cross-entropy for every method, so it is trained once per
- * task and seed (in the FT run) and every other incremental row loads it with
- * `--step0`, as the research codes share one base model between methods.
- * Joint trains every class of the task in one step with the step-0 recipe
- * (`--epochs`, `--lr`) on every training image; its old/new columns split
- * the classes by the task's first step.
+ * first step and seed (in an FT run: 15-5 and 15-1 share it, as 11-5 and 11-1
+ * do) and every other incremental run loads it with `--step0`, as the research
+ * codes share one base model between methods. Joint trains every class of the
+ * task in one step with the step-0 recipe on every training image; its
+ * old/new columns split the classes by the task's first step.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import {
+  firstStepKey,
   mergeRuns,
   parseResults,
   parseStepJson,
@@ -38,34 +42,13 @@ import {
   resultsMarkdown,
   runRecord,
 } from "../mod.ts";
-
-/** A row of the table: a label and the train options that make it. */
-interface Row {
-  readonly label: string;
-  readonly args: readonly string[];
-}
-
-const ALL_ROWS: readonly Row[] = [
-  { label: "Joint", args: ["--method", "joint"] },
-  { label: "FT", args: ["--method", "ft"] },
-  { label: "LwF", args: ["--method", "lwf"] },
-  { label: "ILT", args: ["--method", "ilt"] },
-  { label: "MiB", args: ["--method", "mib"] },
-  { label: "PLOP", args: ["--method", "plop"] },
-  { label: "GSC", args: ["--method", "gsc"] },
-  { label: "GSC w/o SGC", args: ["--method", "gsc", "--no-sgc"] },
-  { label: "GSC w/o SSRD", args: ["--method", "gsc", "--no-ssrd"] },
-  { label: "GSC w/o PPR", args: ["--method", "gsc", "--no-ppr"] },
-];
-
-/** The row whose run trains the step 0 that the other incremental rows share. */
-const BASE_ROW = ALL_ROWS.find((r) => r.label === "FT")!;
+import { type Benchmark, BENCHMARKS, type Row } from "./table_benchmarks.ts";
 
 /** Rows that train on their own: no shared step 0 (Joint has none). */
 const OWN_STEP0 = new Set(["Joint"]);
 
-/** The image filter of every run of this table. */
-const SETTING = "overlap";
+/** The row whose run trains the step 0 that the other incremental rows share. */
+const BASE_LABEL = "FT";
 
 const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 
@@ -131,11 +114,16 @@ const largeTestMetrics = async (
 
 const slug = (label: string) => label.toLowerCase().replace(/[^a-z0-9]+/g, "-");
 
-const runDir = (task: string, row: Row, seed: number) =>
-  `runs/table/${task}/${slug(row.label)}/seed-${seed}`;
+/** The class benchmark's runs keep their original folders; the domain's go under `domain/`. */
+const runDir = (benchmark: Benchmark, task: string, row: Row, seed: number) =>
+  `runs/table/${benchmark.name === "class" ? "" : `${benchmark.name}/`}${task}/` +
+  `${slug(row.label)}/seed-${seed}`;
 
 /** What one invocation shares between its runs. */
 interface Invocation {
+  readonly benchmark: Benchmark;
+  /** The tasks of this invocation, in order: an earlier one's step 0 serves a later one. */
+  readonly tasks: readonly string[];
   readonly extra: readonly string[];
   readonly existing: boolean;
   readonly largeTest?: { root: string; split: string };
@@ -152,7 +140,7 @@ const readRecord = async (
   seed: number,
   invocation: Invocation,
 ): Promise<ResultRun> => {
-  const out = runDir(task, row, seed);
+  const out = runDir(invocation.benchmark, task, row, seed);
   const summary = JSON.parse(await Deno.readTextFile(`${out}/summary.json`));
   const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
   const metrics = [];
@@ -165,7 +153,7 @@ const readRecord = async (
     .join(" ");
   return runRecord({
     task,
-    setting: SETTING,
+    setting: invocation.benchmark.setting,
     row: row.label,
     seed,
     metrics,
@@ -178,6 +166,30 @@ const readRecord = async (
   });
 };
 
+/**
+ * The finished step 0 this run loads: the FT run's of this task, or of an
+ * earlier task of the invocation with the same first step, trained (as this
+ * task's FT run) when none is finished; undefined for the FT run that trains it.
+ */
+const sharedStep0 = async (
+  task: string,
+  row: Row,
+  seed: number,
+  invocation: Invocation,
+): Promise<string | undefined> => {
+  const { benchmark } = invocation;
+  const base = benchmark.rows.find((r) => r.label === BASE_LABEL)!;
+  const key = (t: string) => firstStepKey({ dataset: benchmark.dataset, task: t }) ?? t;
+  const sharing = invocation.tasks.filter((t) => key(t) === key(task));
+  for (const other of [...sharing, task]) {
+    const file = `${runDir(benchmark, other, base, seed)}/checkpoints/step-0.safetensors`;
+    if (await exists(file)) return file;
+  }
+  if (row === base) return undefined;
+  await invocation.keep((await runOne(task, base, seed, invocation))!);
+  return `${runDir(benchmark, task, base, seed)}/checkpoints/step-0.safetensors`;
+};
+
 /** Runs (or reads back) one training run; undefined when `existing` and it is not finished. */
 const runOne = async (
   task: string,
@@ -185,7 +197,8 @@ const runOne = async (
   seed: number,
   invocation: Invocation,
 ): Promise<ResultRun | undefined> => {
-  const out = runDir(task, row, seed);
+  const { benchmark } = invocation;
+  const out = runDir(benchmark, task, row, seed);
   const done = await Deno.readTextFile(`${out}/summary.json`).then(
     (text) => JSON.parse(text).complete === true,
     () => false,
@@ -193,32 +206,26 @@ const runOne = async (
   if (!done && invocation.existing) return undefined;
   if (!done) {
     const resume = await exists(`${out}/checkpoints/last.safetensors`) ? ["--resume"] : [];
-    let shared: string[] = [];
-    if (row !== BASE_ROW && !OWN_STEP0.has(row.label)) {
-      const base = `${runDir(task, BASE_ROW, seed)}/checkpoints/step-0.safetensors`;
-      if (!await exists(base)) {
-        await invocation.keep((await runOne(task, BASE_ROW, seed, invocation))!);
-      }
-      shared = ["--step0", base];
-    }
+    // A resumed run keeps the step 0 it started with (its config records it).
+    const step0 = OWN_STEP0.has(row.label) || resume.length > 0
+      ? undefined
+      : await sharedStep0(task, row, seed, invocation);
     const args = [
       "train",
-      "--dataset",
-      "synth",
+      ...benchmark.trainArgs,
       "--task",
       task,
-      "--overlap",
       "--seed",
       String(seed),
       "--out",
       out,
       "--quiet",
       ...row.args,
-      ...shared,
+      ...(step0 === undefined ? benchmark.ownStep0Args : ["--step0", step0]),
       ...resume,
       ...invocation.extra,
     ];
-    console.log(`[table] ${task} ${row.label} seed ${seed}`);
+    console.log(`[table] ${benchmark.name} ${task} ${row.label} seed ${seed}`);
     await gsc(args, `run ${out}`);
   }
   return await readRecord(task, row, seed, invocation);
@@ -241,35 +248,24 @@ const writeText = async (path: string, text: string) => {
   await Deno.rename(temporary, path);
 };
 
-const INTRO = "Rendered by `deno task table` from the run records in the json file beside this " +
-  "one (one record per finished run: old/new/all mIoU per step, per-class IoU, minutes, commit " +
-  "and the `gsc train` command; `deno task table --render` renders this file again from it). " +
-  "Each cell is mean ± std over seeds of the mIoU after the last step (old = step-0 classes " +
-  "with background, new = classes of later steps, all = every class) and the average of the " +
-  "all-class mIoU over steps. Joint, the upper bound, trains every class in one step with the " +
-  "step-0 recipe on every training image; its old and new split the classes by the task's " +
-  "first step. Step 0 is trained once per task and seed (in the FT run) and loaded by every " +
-  "other incremental row (`--step0`), so their minutes exclude it. Columns `old, N` ... are " +
-  "the last step's mIoU on N test images (`--large-test`; the standard 150 and more from the " +
-  "same stream), where runs have them.";
-
 /** Renders the markdown from the records and writes it. */
 const render = async (
+  benchmark: Benchmark,
   out: string,
   runs: readonly ResultRun[],
   tasks?: readonly string[],
   seeds?: readonly number[],
 ) => {
-  const notes = await Deno.readTextFile("results/synthetic-notes.md").catch(() => "");
+  const notes = await Deno.readTextFile(benchmark.notes).catch(() => "");
   const text = resultsMarkdown(runs, {
-    title: "Results on the synthetic benchmark",
-    intro: INTRO,
-    rows: ALL_ROWS.map((r) => r.label),
+    title: benchmark.title,
+    intro: benchmark.intro,
+    rows: benchmark.rows.map((r) => r.label),
     tasks,
     seeds,
-    setting: SETTING,
+    setting: benchmark.setting,
     dataset: "synthetic",
-    split: "test",
+    split: benchmark.split,
     notes,
   });
   await writeText(out, text);
@@ -281,30 +277,46 @@ const main = async (args: readonly string[]) => {
   const { values, positionals } = parseArgs({
     args: [...args],
     options: {
-      tasks: { type: "string", default: "15-1,10-1" },
+      benchmark: { type: "string", default: "class" },
+      tasks: { type: "string" },
       seeds: { type: "string", default: "0,1,2" },
       rows: { type: "string" },
-      out: { type: "string", default: "results/synthetic.md" },
+      out: { type: "string" },
       existing: { type: "boolean", default: false },
       render: { type: "boolean", default: false },
       "large-test": { type: "string" },
     },
     allowPositionals: true,
   });
-  const jsonPath = `${values.out.replace(/\.md$/, "")}.json`;
+  const benchmark = BENCHMARKS[values.benchmark as Benchmark["name"]];
+  if (benchmark === undefined) {
+    throw new Error(`--benchmark: expected class or domain, got '${values.benchmark}'`);
+  }
+  const out = values.out ?? benchmark.out;
+  const jsonPath = `${out.replace(/\.md$/, "")}.json`;
   let runs = await readResults(jsonPath);
-  if (values.render) return await render(values.out, runs);
-  const tasks = values.tasks.split(",");
+  if (values.render) return await render(benchmark, out, runs);
+  const tasks = (values.tasks ?? benchmark.tasks).split(",");
   const seeds = values.seeds.split(",").map(Number);
   const wanted = values.rows?.split(",").map((r) => r.toLowerCase());
-  const rows = wanted ? ALL_ROWS.filter((r) => wanted.includes(slug(r.label))) : ALL_ROWS;
+  const rows = wanted
+    ? benchmark.rows.filter((r) => wanted.includes(slug(r.label)))
+    : benchmark.rows;
   const largeImages = values["large-test"] === undefined ? undefined : Number(values["large-test"]);
   if (largeImages !== undefined && !(Number.isInteger(largeImages) && largeImages > 150)) {
     throw new Error(
       `--large-test: expected a number of test images above 150, got '${values["large-test"]}'`,
     );
   }
+  if (largeImages !== undefined && benchmark.name !== "class") {
+    throw new Error("--large-test: the synthetic test stream belongs to the class benchmark");
+  }
+  if (benchmark.data && !values.existing && !await exists(benchmark.data.marker)) {
+    await gsc(["synth", ...benchmark.data.synth], "writing the benchmark's data");
+  }
   const invocation: Invocation = {
+    benchmark,
+    tasks,
     extra: positionals,
     existing: values.existing,
     largeTest: largeImages === undefined ? undefined : await largeTestSplit(largeImages),
@@ -315,7 +327,7 @@ const main = async (args: readonly string[]) => {
       runs = mergeRuns(
         await readResults(jsonPath),
         [...runs, record],
-        ALL_ROWS.map((r) => r.label),
+        benchmark.rows.map((r) => r.label),
       );
       await writeText(jsonPath, resultsJson(runs));
     },
@@ -330,7 +342,7 @@ const main = async (args: readonly string[]) => {
       }
     }
   }
-  await render(values.out, runs, tasks, seeds);
+  await render(benchmark, out, runs, tasks, seeds);
   if (missing.length > 0) console.log(`[table] not finished: ${missing.join("; ")}`);
 };
 

@@ -36,6 +36,12 @@ export const SYNTH_OPTIONS: readonly OptionSpec[] = [
     defaultText: DEFAULT_SYNTHETIC_ROOT,
   },
   { name: "per-city", value: "N", description: "cityscapes: images per city", defaultText: "10" },
+  {
+    name: "drift",
+    value: "DEG",
+    description: "cityscapes: palette hue turned from the first city (0) to the last (DEG)",
+    defaultText: "0",
+  },
   { name: "train", value: "N", description: "training images", defaultText: "600" },
   { name: "val", value: "N", description: "validation images", defaultText: "150" },
   { name: "test", value: "N", description: "test images (own random stream)", defaultText: "150" },
@@ -57,6 +63,8 @@ export type SynthCommand = SyntheticOptions & {
   readonly layout?: "cityscapes";
   /** Images per city (Cityscapes layout). */
   readonly perCity?: number;
+  /** Palette drift in degrees over the cities (Cityscapes layout). */
+  readonly drift?: number;
 };
 
 /** Parses `gsc synth`'s options into the generator's options (defaults filled). */
@@ -74,6 +82,7 @@ export function parseSynthOptions(
         seed: yield* read.number("seed", 0, { integer: true, min: 0, max: 2 ** 32 - 1 }),
         size: yield* read.number("size", 64, { integer: true, min: 16, max: 1024 }),
         perCity: yield* read.number("per-city", 10, { integer: true, min: 1 }),
+        drift: yield* read.number("drift", 0, { min: -360, max: 360 }),
       };
     }
     const classSet = yield* read.choice("classes", "benchmark", ["benchmark", "pretrain"] as const);
@@ -108,7 +117,7 @@ export function describeSynthetic(summary: SyntheticSummary, seconds: number): s
 
 /** The body of `gsc synth`: writes the dataset, then prints {@link describeSynthetic}. */
 export const runSynth = (
-  options: SyntheticOptions & Pick<SynthCommand, "layout" | "perCity">,
+  options: SyntheticOptions & Pick<SynthCommand, "layout" | "perCity" | "drift">,
   print: (text: string) => void = console.log,
 ) =>
   Effect.gen(function* () {
@@ -119,10 +128,12 @@ export const runSynth = (
         seed: options.seed,
         width: options.size,
         imagesPerCity: options.perCity,
+        drift: options.drift,
       });
       print(
         `wrote ${city.root}: ${city.cities.length} cities x ${city.imagesPerCity} images of ` +
-          `${city.width}x${city.height} (seed ${city.seed}) in ` +
+          `${city.width}x${city.height} (seed ${city.seed}` +
+          `${city.drift ? `, palette drift ${city.drift} degrees` : ""}) in ` +
           `${((performance.now() - started) / 1000).toFixed(2)} s`,
       );
       return city;

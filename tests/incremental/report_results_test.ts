@@ -153,7 +153,7 @@ Deno.test("the markdown: Joint first, mean ± std, missing seeds, rows not run, 
     tasks: ["15-1", "10-1"],
     seeds: [0, 1, 2],
     dataset: "synthetic",
-    split: "test",
+    split: "test split",
     notes: "## Notes\n",
   });
   const lines = text.split("\n");
@@ -196,5 +196,32 @@ Deno.test("the markdown: large-test columns where runs have them; seeds from the
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     "| FT | 2 | 11.0 ± 1.4 | 0.0 ± 0.0 | 9.0 ± 1.4 | 10.0 ± 1.4 | 2.0 | 10.0 ± 0.0 | " +
     "2.0 ± 0.0 | 10.0 ± 2.8 |",
+  ]);
+});
+
+Deno.test("the markdown: a domain section shows the first cities after step 0 and what was lost", () => {
+  const domainRun = (row: string, seed: number, end: number): ResultRun => ({
+    ...run(row, seed, [end, 40, 45], 47),
+    task: "11-5",
+    setting: "domain",
+  });
+  const runs = [domainRun("FT", 0, 30), domainRun("FT", 1, 40), domainRun("PLOP", 0, 48)];
+  const lines = resultsMarkdown(runs, {
+    title: "T",
+    intro: "I",
+    rows: ["FT", "LwF", "PLOP"],
+    tasks: ["11-5"],
+    setting: "domain",
+  }).split("\n");
+  assertEquals(lines.slice(4, 11), [
+    "## 11-5 domain-incremental (seeds 0, 1; mIoU %)",
+    "",
+    "| method | seeds | old after step 0 | forgotten | old | new | all | avg over steps | " +
+    "minutes per run |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    // Every run's step 0 has old = 50: FT lost 20 and 10 points of it, PLOP 2.
+    "| FT | 2 | 50.0 ± 0.0 | 15.0 ± 7.1 | 35.0 ± 7.1 | 40.0 ± 0.0 | 45.0 ± 0.0 | 47.0 ± 0.0 | 2.0 |",
+    "| LwF | not run | | | | | | | |",
+    "| PLOP | 1 (missing 1) | 50.0 | 2.0 | 48.0 | 40.0 | 45.0 | 47.0 | 2.0 |",
   ]);
 });

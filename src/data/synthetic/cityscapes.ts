@@ -16,7 +16,7 @@ import { DataWriteError } from "../errors.ts";
 import { joinPath } from "../files.ts";
 import { SeededRng } from "../../util/rng.ts";
 import { CITYSCAPES_VAL_CITIES, RCIL_CITY_ORDER } from "../cityscapes_domain.ts";
-import { drawCityStyle, renderStreet } from "./street.ts";
+import { drawCityStyle, driftHue, renderStreet } from "./street.ts";
 
 /** Options of {@link writeSyntheticCityscapes}; every field has a default. */
 export interface SyntheticCityscapesOptions {
@@ -28,6 +28,12 @@ export interface SyntheticCityscapesOptions {
   readonly width?: number;
   /** Images per city. Default 10. */
   readonly imagesPerCity?: number;
+  /**
+   * Palette drift in degrees: the cities' hue turns linearly along RCIL's city
+   * order from 0 (the first city) to this (the last), so later domain steps
+   * show colours the first step never saw. Default 0 (no drift).
+   */
+  readonly drift?: number;
 }
 
 /** The default output folder of the synthetic Cityscapes set. */
@@ -41,6 +47,8 @@ export interface SyntheticCityscapesSummary {
   readonly height: number;
   readonly cities: readonly string[];
   readonly imagesPerCity: number;
+  /** Palette drift in degrees from the first city to the last (0: none). */
+  readonly drift: number;
 }
 
 /** Version of the generator; bump when the images it makes change. */
@@ -66,10 +74,13 @@ export function writeSyntheticCityscapes(
     const width = options.width ?? 64;
     const height = Math.max(8, Math.round(width / 2));
     const imagesPerCity = options.imagesPerCity ?? 10;
+    const drift = options.drift ?? 0;
     const styles: Record<string, unknown> = {};
-    for (const city of RCIL_CITY_ORDER) {
+    for (const [index, city] of RCIL_CITY_ORDER.entries()) {
       const split = CITYSCAPES_VAL_CITIES.includes(city) ? "val" : "train";
-      const style = drawCityStyle(new SeededRng(seed, "city-style", city));
+      const drawn = drawCityStyle(new SeededRng(seed, "city-style", city));
+      const hue = driftHue(drift, index, RCIL_CITY_ORDER.length);
+      const style = hue === 0 ? drawn : { ...drawn, hue };
       styles[city] = style;
       for (let i = 0; i < imagesPerCity; i++) {
         const name = `${city}_000000_${String(i).padStart(6, "0")}`;
@@ -92,6 +103,7 @@ export function writeSyntheticCityscapes(
       height,
       cities: RCIL_CITY_ORDER,
       imagesPerCity,
+      drift,
     };
     const meta = {
       generator: "gsc-webgpu synthetic Cityscapes",

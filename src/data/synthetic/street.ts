@@ -29,7 +29,32 @@ export interface CityStyle {
   readonly noise: number;
   /** Object size factor. */
   readonly scale: number;
+  /**
+   * Hue rotation of the palette in degrees (about the grey axis, after the tint and
+   * texture); absent or 0: none. The set's palette drift sets it ({@link driftHue}).
+   */
+  readonly hue?: number;
 }
+
+/**
+ * The hue of the city at `index` of `count` cities when the palette drifts by
+ * `drift` degrees from the first city to the last: linear in the index, so
+ * the cities of later steps render in colours the first step never showed.
+ */
+export const driftHue = (drift: number, index: number, count: number): number =>
+  count > 1 ? drift * index / (count - 1) : 0;
+
+/**
+ * The matrix that rotates RGB by `degrees` about the grey axis (Rodrigues'
+ * formula): greys stay, saturated colours turn round the hue circle.
+ */
+export const hueRotation = (degrees: number): readonly number[] => {
+  const a = degrees * Math.PI / 180;
+  const [c, s] = [Math.cos(a), Math.sin(a)];
+  const d = (1 - c) / 3;
+  const e = s / Math.sqrt(3);
+  return [c + d, d - e, d + e, d + e, c + d, d - e, d - e, d + e, c + d];
+};
 
 /** A city's style drawn from its own random stream. */
 export function drawCityStyle(rng: SeededRng): CityStyle {
@@ -168,6 +193,7 @@ function paint(
 ): Uint8Array {
   const rgb = new Uint8Array(width * height * 3);
   const phase = rng.uniform(0, style.period);
+  const rotate = style.hue ? hueRotation(style.hue) : undefined;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const p = y * width + x;
@@ -185,7 +211,12 @@ function paint(
         : kind === 4
         ? rng.uniform(-1, 1)
         : 0;
-      const own = [0, 1, 2].map((k) => base[k] + style.tint[k] + t * style.contrast);
+      const tinted = [0, 1, 2].map((k) => base[k] + style.tint[k] + t * style.contrast);
+      const own = rotate
+        ? [0, 1, 2].map((k) =>
+          rotate[3 * k] * tinted[0] + rotate[3 * k + 1] * tinted[1] + rotate[3 * k + 2] * tinted[2]
+        )
+        : tinted;
       for (let k = 0; k < 3; k++) {
         const mixed = (1 - style.mix) * own[k] + style.mix * own[(k + 1) % 3];
         const lit = 255 * Math.pow(Math.max(0, mixed) / 255, style.gamma) * style.gain;

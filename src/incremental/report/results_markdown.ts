@@ -4,7 +4,10 @@
  * without a run marked "not run") with the mean ± std over seeds of the
  * last step's old/new/all mIoU, the average over steps, the minutes per run
  * and, where runs have them, the large-test columns; seeds without a run are
- * listed as missing. A joint run's one step is its last step.
+ * listed as missing. A joint run's one step is its last step. A domain-incremental
+ * section (setting `domain`: old = the first step's cities, new = later ones)
+ * also shows the first cities' mIoU after step 0 and how much of it the last
+ * step lost (forgetting).
  *
  * @module
  */
@@ -51,7 +54,7 @@ export interface ResultsMarkdownOptions {
   readonly setting?: string;
   /** The dataset's name in each section heading (e.g. `synthetic`). */
   readonly dataset?: string;
-  /** The evaluation split named in each section heading (e.g. `test`). */
+  /** What the runs were evaluated on, named in each section heading (e.g. `test split`). */
   readonly split?: string;
   /** Markdown appended after the tables (the notes file). */
   readonly notes?: string;
@@ -60,7 +63,11 @@ export interface ResultsMarkdownOptions {
 const SETTING_WORDS: Readonly<Record<string, string>> = {
   overlap: "overlapped",
   disjoint: "disjoint",
+  domain: "domain-incremental",
 };
+
+/** The setting whose steps change cities, not classes. */
+const DOMAIN = "domain";
 
 /** The (task, setting) sections in display order. */
 const sections = (runs: readonly ResultRun[], options: ResultsMarkdownOptions) => {
@@ -79,20 +86,34 @@ const sections = (runs: readonly ResultRun[], options: ResultsMarkdownOptions) =
 
 const last = (run: ResultRun) => run.steps[run.steps.length - 1];
 
+/** The first step's mIoU lost by the end: old after step 0 minus old after the last step. */
+const forgotten = (run: ResultRun): number | null => {
+  const [first, end] = [run.steps[0].old, last(run).old];
+  return first === null || end === null ? null : first - end;
+};
+
 /** One table line for a row's runs (`expected`: the seeds the section should have). */
 const rowLine = (
   label: string,
   runs: readonly ResultRun[],
   expected: readonly number[],
   large: boolean,
+  domain: boolean,
 ): string => {
-  if (runs.length === 0) return `| ${label} | not run | | | | | |`;
+  if (runs.length === 0) return `| ${label} | not run |${" |".repeat(domain ? 7 : 5)}`;
   const have = new Set(runs.map((r) => r.seed));
   const missing = expected.filter((s) => !have.has(s));
   const seeds = missing.length > 0
     ? `${runs.length} (missing ${missing.join(", ")})`
     : `${runs.length}`;
+  const forgetting = domain
+    ? [
+      meanStdCell(runs.map((r) => r.steps[0].old)),
+      meanStdCell(runs.map((r) => forgotten(r))),
+    ]
+    : [];
   const cells = [
+    ...forgetting,
     meanStdCell(runs.map((r) => last(r).old)),
     meanStdCell(runs.map((r) => last(r).new)),
     meanStdCell(runs.map((r) => last(r).all)),
@@ -128,18 +149,24 @@ const sectionLines = (
   const where = [options.dataset, task, SETTING_WORDS[setting] ?? setting].filter(Boolean);
   const about = [
     `seeds ${seeds.join(", ")}`,
-    ...(options.split ? [`${options.split} split`] : []),
+    ...(options.split ? [options.split] : []),
     "mIoU %",
   ];
   const rows = [...options.rows];
   for (const r of mine) if (!rows.includes(r.row)) rows.push(r.row);
+  const domain = setting === DOMAIN;
+  const head = domain
+    ? "| method | seeds | old after step 0 | forgotten | old | new | all | avg over steps | " +
+      "minutes per run |"
+    : "| method | seeds | old | new | all | avg over steps | minutes per run |";
+  const columns = (domain ? 9 : 7) + (largeRun ? 3 : 0);
   return [
     `## ${where.join(" ")} (${about.join("; ")})`,
     "",
-    `| method | seeds | old | new | all | avg over steps | minutes per run |${large}`,
-    `| --- | --- | --- | --- | --- | --- | --- |${largeRun ? " --- | --- | --- |" : ""}`,
+    `${head}${large}`,
+    `|${" --- |".repeat(columns)}`,
     ...rows.map((label) =>
-      rowLine(label, mine.filter((r) => r.row === label), seeds, largeRun !== undefined)
+      rowLine(label, mine.filter((r) => r.row === label), seeds, largeRun !== undefined, domain)
     ),
   ];
 };
