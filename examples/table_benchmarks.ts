@@ -87,8 +87,11 @@ export const CLASS_BENCHMARK: Benchmark = {
   ownStep0Args: [],
 };
 
-/** The synthetic Cityscapes-layout set of the domain benchmark: 21 cities x 40 images, 128x64. */
-const DOMAIN_DATA = "data/synthetic-cityscapes-128";
+/**
+ * The synthetic Cityscapes-layout set of the domain benchmark: 21 cities x 40 images of 128x64,
+ * the palette's hue turning by 180 degrees along RCIL's city order.
+ */
+const DOMAIN_DATA = "data/synthetic-cityscapes-drift180";
 
 const DOMAIN_INTRO = "Rendered by `deno task table --benchmark domain` from the run records " +
   "in the json file beside this one. Domain-incremental: every step learns the 19 classes " +
@@ -97,10 +100,11 @@ const DOMAIN_INTRO = "Rendered by `deno task table --benchmark domain` from the 
   "new = the cities of later steps, all = every city seen; `old after step 0` is the first " +
   "cities' mIoU before any later step, `forgotten` how much of it the last step lost. Each " +
   "cell is mean ± std over seeds. The set is `gsc synth --layout cityscapes --size 128 " +
-  "--per-city 40` (cities differ in palette, lighting, texture statistics, noise and object " +
-  "scale); every run uses the `small` backbone from the shipped pretrained weights, output " +
-  "stride 8, 64-pixel crops, batch 8, 20 epochs at lr 0.05 for step 0 and 12 at lr 0.01 " +
-  "for each later step. Step 0 is trained once per seed (in an FT run; 11-5 and 11-1 share " +
+  "--per-city 40 --drift 180`: cities differ in palette, lighting, texture statistics, noise " +
+  "and object scale, and the palette's hue turns by 180 degrees from the first city to the " +
+  "last, so later steps show colours the first step never saw. Every run uses the `small` " +
+  "backbone from the shipped pretrained weights, output stride 8, 64-pixel crops, batch 8, " +
+  "20 epochs at lr 0.05 for step 0 and 12 at lr 0.01 for each later step. Step 0 is trained once per seed (in an FT run; 11-5 and 11-1 share " +
   "it) and loaded by every other run, so their minutes exclude it.";
 
 /** The synthetic domain-incremental benchmark (`results/synthetic-domain.*`). */
@@ -144,7 +148,18 @@ export const DOMAIN_BENCHMARK: Benchmark = {
   ownStep0Args: ["--pretrained", "weights/small-synthetic.safetensors"],
   data: {
     marker: `${DOMAIN_DATA}/synthetic.json`,
-    synth: ["--layout", "cityscapes", "--out", DOMAIN_DATA, "--size", "128", "--per-city", "40"],
+    synth: [
+      "--layout",
+      "cityscapes",
+      "--out",
+      DOMAIN_DATA,
+      "--size",
+      "128",
+      "--per-city",
+      "40",
+      "--drift",
+      "180",
+    ],
   },
 };
 
