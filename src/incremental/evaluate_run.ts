@@ -1,12 +1,16 @@
 /**
  * `gsc eval`: evaluates a finished step's checkpoint of a run directory on
- * a split, prints the metrics and writes them beside the run's outputs.
+ * a split, prints the metrics and writes them beside the run's outputs. A
+ * domain run (Cityscapes' cities) is evaluated as its training evaluated it:
+ * RCIL's test images of the cities seen by the step, one group per step, on
+ * the 19 classes.
  *
  * @module
  */
 import { Effect } from "effect";
 import { evaluateStep } from "./evaluate.ts";
-import { evalLoader, openRunData, resolveTask, RunSetupError } from "./data.ts";
+import { evalLoaders, openRunData, resolveTask, RunSetupError } from "./data.ts";
+import { isDomainTask } from "./domain.ts";
 import { checkpointPaths, readRunCheckpoint } from "./run_state.ts";
 import { writeFileAtomic } from "./report/mod.ts";
 import { loadFrozenModel } from "./frozen_model.ts";
@@ -90,13 +94,16 @@ export const evaluateRun = (options: EvaluateRunOptions) =>
     const step = yield* chooseStep(options.run, task.steps.length, options.step);
     const data = yield* openRunData(config, "eval");
     const checkpoint = yield* readRunCheckpoint(checkpointPaths(options.run).step(step));
-    const classes = data.task.steps.slice(0, step + 1).flat().length;
+    // A domain task's steps are cities: its classifier has every class from step 0.
+    const classes = isDomainTask(data.task)
+      ? data.task.classes.length
+      : data.task.steps.slice(0, step + 1).flat().length;
     const model = yield* loadFrozenModel(config, checkpoint, classes);
     const evaluation = yield* evaluateStep(
       model,
       data.task,
       step,
-      evalLoader(data, config, step),
+      evalLoaders(data, config, step),
       options.strips,
       data.split,
     );

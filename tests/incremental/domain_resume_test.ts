@@ -2,7 +2,9 @@
  * A Cityscapes domain-incremental run (11-5 on the synthetic Cityscapes-layout
  * set, PLOP: old model, POD, same classifier at every step) killed with SIGKILL
  * during domain step 1 and resumed with `--resume` ends with exactly the
- * metrics, `domains.csv` and PLOP CSV of an uninterrupted run.
+ * metrics, `domains.csv` and PLOP CSV of an uninterrupted run; `gsc eval` of
+ * the finished run's last step gives the metrics training wrote for it (RCIL's
+ * test images of every seen city, one group per step, 19 classes).
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { Effect } from "effect";
@@ -44,6 +46,18 @@ Deno.test("a domain run killed with SIGKILL in step 1 and resumed equals an unin
     const straight = await outputs(`${root}/straight`);
     assertEquals(straight.domains.split("\n")[0].startsWith("domain step,cities,mIoU"), true);
     assertEquals(straight.domains.split("\n")[3].startsWith("2,ulm;zurich;frankfurt"), true);
+    await run(["run", "-A", "src/cli/main.ts", "eval", "--run", `${root}/straight`, "--step", "2"]);
+    const evaluated = [...Deno.readDirSync(`${root}/straight`)].find((e) =>
+      e.name.startsWith("eval-step-2-")
+    );
+    const fields = (m: Record<string, unknown>) => {
+      const { miouAll, miouOld, miouNew, domainMiou, domainImages, images, iou } = m;
+      return { miouAll, miouOld, miouNew, domainMiou, domainImages, images, iou };
+    };
+    assertEquals(
+      fields(JSON.parse(await Deno.readTextFile(`${root}/straight/${evaluated?.name}`))),
+      fields(JSON.parse(await Deno.readTextFile(`${root}/straight/step-2.json`))),
+    );
 
     const killedOut = `${root}/killed`;
     child = new Deno.Command(Deno.execPath(), {
