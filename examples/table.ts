@@ -115,9 +115,11 @@ const largeTestMetrics = async (
 const slug = (label: string) => label.toLowerCase().replace(/[^a-z0-9]+/g, "-");
 
 /** The class benchmark's runs keep their original folders; the domain's go under `domain/`. */
+const benchmarkRuns = (benchmark: Benchmark) =>
+  benchmark.name === "class" ? "runs/table" : `runs/table/${benchmark.name}`;
+
 const runDir = (benchmark: Benchmark, task: string, row: Row, seed: number) =>
-  `runs/table/${benchmark.name === "class" ? "" : `${benchmark.name}/`}${task}/` +
-  `${slug(row.label)}/seed-${seed}`;
+  `${benchmarkRuns(benchmark)}/${task}/${slug(row.label)}/seed-${seed}`;
 
 /** What one invocation shares between its runs. */
 interface Invocation {
@@ -166,10 +168,24 @@ const readRecord = async (
   });
 };
 
+/** The tasks that have run folders of the benchmark (e.g. `15-1` for `runs/table/15-1/`). */
+const taskFolders = async (benchmark: Benchmark): Promise<string[]> => {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(benchmarkRuns(benchmark))) {
+      if (entry.isDirectory && /^\d+-\d+$/.test(entry.name)) names.push(entry.name);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return names.sort();
+};
+
 /**
- * The finished step 0 this run loads: the FT run's of this task, or of an
- * earlier task of the invocation with the same first step, trained (as this
- * task's FT run) when none is finished; undefined for the FT run that trains it.
+ * The finished step 0 this run loads: the FT run's of a task with the same
+ * first step (this invocation's tasks first, then any other run folder of the
+ * benchmark), trained (as this task's FT run) when none is finished;
+ * undefined for the FT run that trains it.
  */
 const sharedStep0 = async (
   task: string,
@@ -180,8 +196,8 @@ const sharedStep0 = async (
   const { benchmark } = invocation;
   const base = benchmark.rows.find((r) => r.label === BASE_LABEL)!;
   const key = (t: string) => firstStepKey({ dataset: benchmark.dataset, task: t }) ?? t;
-  const sharing = invocation.tasks.filter((t) => key(t) === key(task));
-  for (const other of [...sharing, task]) {
+  const candidates = [task, ...invocation.tasks, ...await taskFolders(benchmark)];
+  for (const other of new Set(candidates.filter((t) => key(t) === key(task)))) {
     const file = `${runDir(benchmark, other, base, seed)}/checkpoints/step-0.safetensors`;
     if (await exists(file)) return file;
   }
