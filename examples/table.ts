@@ -124,7 +124,7 @@ const runDir = (benchmark: Benchmark, task: string, row: Row, seed: number) =>
 /** What one invocation shares between its runs. */
 interface Invocation {
   readonly benchmark: Benchmark;
-  /** The tasks of this invocation, in order: an earlier one's step 0 serves a later one. */
+  /** The tasks of this invocation: the first places to look for a shared step 0. */
   readonly tasks: readonly string[];
   readonly extra: readonly string[];
   readonly existing: boolean;
@@ -206,6 +206,12 @@ const sharedStep0 = async (
   return `${runDir(benchmark, task, base, seed)}/checkpoints/step-0.safetensors`;
 };
 
+/** The step 0 an interrupted run was started with (`--step0` in its config), if any. */
+const startedStep0 = async (out: string): Promise<string | undefined> => {
+  const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
+  return typeof config.step0 === "string" ? config.step0 : undefined;
+};
+
 /** Runs (or reads back) one training run; undefined when `existing` and it is not finished. */
 const runOne = async (
   task: string,
@@ -222,9 +228,12 @@ const runOne = async (
   if (!done && invocation.existing) return undefined;
   if (!done) {
     const resume = await exists(`${out}/checkpoints/last.safetensors`) ? ["--resume"] : [];
-    // A resumed run keeps the step 0 it started with (its config records it).
-    const step0 = OWN_STEP0.has(row.label) || resume.length > 0
+    // `--resume` compares --step0 and --pretrained: a resumed run passes the step 0 it started
+    // with (its config records it), a new one looks for a shared one.
+    const step0 = OWN_STEP0.has(row.label)
       ? undefined
+      : resume.length > 0
+      ? await startedStep0(out)
       : await sharedStep0(task, row, seed, invocation);
     const args = [
       "train",
