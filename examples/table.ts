@@ -27,7 +27,9 @@
  * do) and every other incremental run loads it with `--step0`, as the research
  * codes share one base model between methods. Joint trains every class of the
  * task in one step with the step-0 recipe on every training image; its
- * old/new columns split the classes by the task's first step.
+ * old/new columns split the classes by the task's first step. Tasks with the
+ * same classes (the synthetic 19-1, 15-5, 15-1, 10-1) train the same joint
+ * model, so a finished joint run of one is read for the others, split anew.
  *
  * @module
  */
@@ -37,15 +39,20 @@ import {
   mergeRuns,
   parseResults,
   parseStepJson,
+  resplitMetrics,
   type ResultRun,
   resultsJson,
   resultsMarkdown,
   runRecord,
+  taskClassesOf,
 } from "../mod.ts";
 import { type Benchmark, BENCHMARKS, type Row } from "./table_benchmarks.ts";
 
+/** The upper-bound row: one step over every class, shared by tasks with the same classes. */
+const JOINT_LABEL = "Joint";
+
 /** Rows that train on their own: no shared step 0 (Joint has none). */
-const OWN_STEP0 = new Set(["Joint"]);
+const OWN_STEP0 = new Set([JOINT_LABEL]);
 
 /** The row whose run trains the step 0 that the other incremental rows share. */
 const BASE_LABEL = "FT";
@@ -141,13 +148,15 @@ const readRecord = async (
   row: Row,
   seed: number,
   invocation: Invocation,
+  source: { task: string; oldClasses: readonly number[] } | undefined = undefined,
 ): Promise<ResultRun> => {
-  const out = runDir(invocation.benchmark, task, row, seed);
+  const out = runDir(invocation.benchmark, source?.task ?? task, row, seed);
   const summary = JSON.parse(await Deno.readTextFile(`${out}/summary.json`));
   const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
   const metrics = [];
   for (let t = 0; t < summary.steps; t++) {
-    metrics.push(parseStepJson(await Deno.readTextFile(`${out}/step-${t}.json`)));
+    const step = parseStepJson(await Deno.readTextFile(`${out}/step-${t}.json`));
+    metrics.push(source ? resplitMetrics(step, source.oldClasses) : step);
   }
   const last = metrics[metrics.length - 1].step;
   // The command that started the run; a resumed run's config records it with --resume.
@@ -206,6 +215,30 @@ const sharedStep0 = async (
   return `${runDir(benchmark, task, base, seed)}/checkpoints/step-0.safetensors`;
 };
 
+/**
+ * A finished joint run of another task with the same classes (a joint run
+ * trains every class of its task at once, so 19-1, 15-5, 15-1 and 10-1 share
+ * one model per seed), with this task's first step as its old classes; undefined when none.
+ */
+const sharedJoint = async (task: string, row: Row, seed: number, invocation: Invocation) => {
+  const { benchmark } = invocation;
+  const classesOf = (t: string) =>
+    JSON.stringify(taskClassesOf({ dataset: benchmark.dataset, task: t })?.map(String).toSorted());
+  const first = firstStepKey({ dataset: benchmark.dataset, task });
+  if (first === undefined || classesOf(task) === undefined) return undefined;
+  const others = [...invocation.tasks, ...await taskFolders(benchmark)];
+  for (
+    const other of new Set(others.filter((t) => t !== task && classesOf(t) === classesOf(task)))
+  ) {
+    const summary = await Deno.readTextFile(`${runDir(benchmark, other, row, seed)}/summary.json`)
+      .then((text) => JSON.parse(text), () => undefined);
+    if (summary?.complete === true) {
+      return { task: other, oldClasses: first.split(",").map(Number) };
+    }
+  }
+  return undefined;
+};
+
 /** The step 0 an interrupted run was started with (`--step0` in its config), if any. */
 const startedStep0 = async (out: string): Promise<string | undefined> => {
   const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
@@ -225,6 +258,15 @@ const runOne = async (
     (text) => JSON.parse(text).complete === true,
     () => false,
   );
+  if (!done && row.label === JOINT_LABEL) {
+    const source = await sharedJoint(task, row, seed, invocation);
+    if (source) {
+      console.log(
+        `[table] ${benchmark.name} ${task} ${row.label} seed ${seed}: ${source.task}'s run`,
+      );
+      return await readRecord(task, row, seed, invocation, source);
+    }
+  }
   if (!done && invocation.existing) return undefined;
   if (!done) {
     const resume = await exists(`${out}/checkpoints/last.safetensors`) ? ["--resume"] : [];

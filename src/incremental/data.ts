@@ -48,6 +48,15 @@ const TASK_PREFIX = { synth: "synthetic", voc: "voc", ade: "ade20k", cityscapes:
 export const firstStepKey = (config: Pick<RunConfig, "dataset" | "task">): string | undefined =>
   findTask(`${TASK_PREFIX[config.dataset]}/${config.task}`)?.steps[0].join(",");
 
+/**
+ * Every class (or domain) of a run's task in step order, undefined for an
+ * unknown task: joint runs of tasks with the same classes train the same model.
+ */
+export const taskClassesOf = (
+  config: Pick<RunConfig, "dataset" | "task">,
+): (number | string)[] | undefined =>
+  findTask(`${TASK_PREFIX[config.dataset]}/${config.task}`)?.steps.flat();
+
 /** Finds the registered task of the run's dataset, or fails listing the valid ones. */
 const registeredTask = (config: RunConfig): Effect.Effect<Task, RunSetupError> => {
   const prefix = TASK_PREFIX[config.dataset];

@@ -92,6 +92,26 @@ export const confusionToMetrics = (
   };
 };
 
+/**
+ * The same metrics with the seen classes split anew into old (`oldClasses`)
+ * and new (the other seen classes): how a joint run's one step is read for
+ * another task with the same classes but a different first step.
+ */
+export const resplitMetrics = (
+  metrics: StepMetrics,
+  oldClasses: readonly number[],
+): StepMetrics => {
+  const old = metrics.seenClasses.filter((c) => oldClasses.includes(c));
+  const fresh = metrics.seenClasses.filter((c) => !oldClasses.includes(c));
+  return {
+    ...metrics,
+    oldClasses: old,
+    newClasses: fresh,
+    miouOld: meanOf(metrics.iou, old),
+    miouNew: meanOf(metrics.iou, fresh),
+  };
+};
+
 /** The average over steps of the all-class mIoU ("avg" in the field's tables); null if none. */
 export const averageOverSteps = (metrics: readonly StepMetrics[]): number | null => {
   const values = metrics.map((m) => m.miouAll).filter((v): v is number => v !== null);

@@ -8,7 +8,9 @@ import {
   confusionToMetrics,
   makeConfusion,
   readConfusion,
+  resplitMetrics,
 } from "../../src/incremental/metrics.ts";
+import { taskClassesOf } from "../../src/incremental/data.ts";
 import type { StepMetrics } from "../../src/incremental/types.ts";
 import { fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu, runGpuResult } from "../support/gpu.ts";
@@ -243,4 +245,43 @@ Deno.test("the average over steps skips steps without an mIoU", () => {
   const step = (miouAll: number | null) => ({ miouAll }) as StepMetrics;
   assertClose([averageOverSteps([step(0.5), step(null), step(0.25)])!], [0.375], 1e-15, 0);
   if (averageOverSteps([]) !== null) throw new Error("no steps: null");
+});
+
+Deno.test("resplitMetrics: old/new re-split equal the metrics of the other split's confusion", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.nat(50), { minLength: 36, maxLength: 36 }),
+      fc.integer({ min: 1, max: 5 }),
+      (cells, firstStep) => {
+        const base = { step: 0, seenClasses: [0, 1, 2, 3, 4, 5], totalClasses: 6, images: 3 };
+        const joint = confusionToMetrics(cells, {
+          ...base,
+          oldClasses: [0, 1, 2],
+          newClasses: [3, 4, 5],
+        });
+        const old = Array.from({ length: firstStep }, (_, c) => c);
+        const fresh = base.seenClasses.filter((c) => c >= firstStep);
+        const expected = confusionToMetrics(cells, { ...base, oldClasses: old, newClasses: fresh });
+        const got = resplitMetrics(joint, old);
+        if (JSON.stringify(got) !== JSON.stringify(expected)) {
+          throw new Error(`${JSON.stringify(got)} vs ${JSON.stringify(expected)}`);
+        }
+      },
+    ),
+    { seed: 7, numRuns: 100 },
+  );
+});
+
+Deno.test("taskClassesOf: 19-1, 15-5, 15-1 and 10-1 share their classes; 15-1's first step differs", () => {
+  const all = (task: string) =>
+    JSON.stringify(taskClassesOf({ dataset: "synth", task })?.map(String).toSorted());
+  if (new Set(["19-1", "15-5", "15-1", "10-1"].map(all)).size !== 1) {
+    throw new Error("synthetic tasks disagree on their classes");
+  }
+  if (taskClassesOf({ dataset: "synth", task: "15-1" })?.length !== 21) {
+    throw new Error("15-1 should cover 21 classes");
+  }
+  if (taskClassesOf({ dataset: "synth", task: "99-9" }) !== undefined) {
+    throw new Error("an unknown task has no classes");
+  }
 });
