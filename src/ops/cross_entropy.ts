@@ -1,7 +1,8 @@
 /**
  * Per-pixel cross-entropy over channels with ignore index 255 and optional
- * per-pixel weights: loss = sum_i w_i CE(z_i, y_i) / #valid (mean), the sum,
- * or the per-pixel map (none). The weight only scales a pixel's loss and
+ * per-pixel weights: loss = sum_i w_i CE(z_i, y_i) / #valid (mean; / #pixels
+ * with `meanOver: "all"`, as PLOP's train.py reduces its per-pixel loss map
+ * with `loss.mean()`), the sum, or the per-pixel map (none). The weight only scales a pixel's loss and
  * gradient and gets no gradient itself: this is how GSC re-weights the
  * backward pass.
  *
@@ -123,6 +124,11 @@ export interface CrossEntropyOptions {
   readonly weights?: Tensor<"f32">;
   /** Default "mean" (over valid pixels; 0 when none is valid). */
   readonly reduction?: Reduction;
+  /**
+   * The mean's denominator: "valid" (default) the valid pixels, "all" every
+   * pixel, ignored ones included (PLOP's `loss.mean()` of its per-pixel map).
+   */
+  readonly meanOver?: "valid" | "all";
 }
 
 /** Result of {@link crossEntropy}. */
@@ -135,9 +141,13 @@ export interface CrossEntropyResult {
   readonly totals: Tensor<"f32">;
 }
 
-// Column of the valid count in the totals: the mean's denominator.
+// Columns of the totals: valid count, bad labels, then the pixel count; the mean divides by the
+// valid count or (meanOver "all") by the pixel count.
 const VALID_COLUMN = 1;
 const BAD_COLUMN = 2;
+const PIXELS_COLUMN = 3;
+const denColumn = (options: CrossEntropyOptions) =>
+  options.meanOver === "all" ? PIXELS_COLUMN : VALID_COLUMN;
 
 const checkShapes = (
   kernel: string,
@@ -189,7 +199,7 @@ export const crossEntropy = (
       pixels,
       3,
       options.reduction ?? "mean",
-      VALID_COLUMN,
+      denColumn(options),
       labels.shape,
     );
     const badLabels = yield* empty([1], "u32");
@@ -221,7 +231,7 @@ export const crossEntropyBackward = (
     yield* gpu.recorder.dispatch(
       crossEntropyBackwardKernel,
       { logits, labels, weights: options.weights ?? logits, grad, totals, dz },
-      { pixels, channels, den_index: VALID_COLUMN },
+      { pixels, channels, den_index: denColumn(options) },
       {
         HAS_WEIGHT: options.weights ? 1 : 0,
         REDUCTION: reductionCode(options.reduction ?? "mean"),

@@ -27,6 +27,7 @@ import { makeMethod } from "../../src/incremental/methods/mod.ts";
 import { classificationLoss } from "../../src/incremental/train_batch.ts";
 import {
   crossEntropyClassification,
+  plopClassification,
   unbiasedClassification,
 } from "../../src/incremental/methods/classification.ts";
 import {
@@ -211,6 +212,7 @@ Deno.test(
 const classificationLosses = {
   "ce": crossEntropyClassification,
   "unbiased-ce": unbiasedClassification,
+  "ce-mean-all": plopClassification,
 } as const;
 
 Deno.test(
@@ -226,7 +228,7 @@ Deno.test(
       const batch = yield* uploadBatch(f.batch);
       const current = yield* uploadNew(f.current, info.seen);
       const factor = 0.37;
-      for (const classification of ["ce", "unbiased-ce"] as const) {
+      for (const classification of ["ce", "unbiased-ce", "ce-mean-all"] as const) {
         const objective = {
           targets: batch.labels,
           classification: classificationLosses[classification],

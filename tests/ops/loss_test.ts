@@ -72,12 +72,13 @@ const runCe = (
   reduction: Reduction,
   weights: number[] | undefined,
   g: number[],
+  meanOver: "valid" | "all" = "valid",
 ) =>
   runGpu(Effect.gen(function* () {
     const z = yield* fromArray(logits, [...shape, channels], "f32");
     const y = yield* fromArray(labels, shape, "i32");
     const w = weights ? yield* fromArray(weights, shape, "f32") : undefined;
-    const options = { weights: w, reduction };
+    const options = { weights: w, reduction, meanOver };
     const r = yield* crossEntropy(z, y, options);
     const gt = yield* fromArray(reduction === "none" ? g : [g[0]], r.loss.shape, "f32");
     const dz = yield* crossEntropyBackward(z, y, gt, r.totals, options);
@@ -89,14 +90,19 @@ const runCe = (
   }));
 
 Deno.test({
-  name: "cross-entropy forward, backward and bad-label count match the float64 reference",
+  name:
+    "cross-entropy forward, backward and bad-label count match the float64 reference (mean over valid or all pixels)",
   ...gpuTestOptions,
   fn: async () => {
+    const cases = fc.record({
+      k: ceCases,
+      meanOver: fc.constantFrom<"valid" | "all">("valid", "all"),
+    });
     await fc.assert(
-      fc.asyncProperty(ceCases, async ({ c, logits, labels, weights, g }) => {
+      fc.asyncProperty(cases, async ({ k: { c, logits, labels, weights, g }, meanOver }) => {
         const w = c.weighted ? weights : undefined;
-        const out = await runCe(logits, labels, c.shape, c.channels, c.reduction, w, g);
-        const options = { weights: w, reduction: c.reduction };
+        const out = await runCe(logits, labels, c.shape, c.channels, c.reduction, w, g, meanOver);
+        const options = { weights: w, reduction: c.reduction, meanOver };
         const ref = crossEntropyReference(logits, labels, c.channels, options);
         const gRef = c.reduction === "none" ? g : [g[0]];
         const atol = ceAtol(logits, labels, c.channels, gRef, options);
@@ -319,5 +325,21 @@ Deno.test({
       }),
       { seed: 42, numRuns: 60 },
     );
+  },
+});
+
+Deno.test({
+  name:
+    "cross-entropy meanOver all: the valid-pixel mean scaled by valid / pixels (PLOP's loss.mean())",
+  ...gpuTestOptions,
+  fn: async () => {
+    const shape = [1, 2, 3];
+    const logits = [0.5, -1, 2, 0.3, 1, -0.2, 0, 0, 0.7, 3, -2, 1, 0.1, 0.2, 0.3, -1, 1, 0];
+    const labels = [0, 255, 2, 1, 255, 0];
+    const g = [1];
+    const valid = await runCe(logits, labels, shape, 3, "mean", undefined, g, "valid");
+    const all = await runCe(logits, labels, shape, 3, "mean", undefined, g, "all");
+    assertClose(all.loss, [valid.loss[0] * 4 / 6], 1e-6, 1e-5, "loss");
+    assertClose(all.dz, Array.from(valid.dz, (d) => d * 4 / 6), 1e-7, 1e-5, "dz");
   },
 });

@@ -143,7 +143,7 @@ export const gscObjectiveReference = (
       ),
     }]);
   }
-  const result = objective(info, current, plop.targets, "ce", terms, pixelWeights);
+  const result = objective(info, current, plop.targets, "ce-mean-all", terms, pixelWeights);
   if (!split) return result;
   const classification = scaled(result.parts.classification, Math.sqrt(1 - zeta));
   const total = terms.reduce((t, [, part]) => sum(t, part), classification);

@@ -29,6 +29,8 @@ const isValidLabel = (label: number, channels: number) =>
 export interface CrossEntropyReferenceOptions {
   readonly weights?: ArrayLike<number>;
   readonly reduction?: ReductionName;
+  /** The mean's denominator: the valid pixels (default) or every pixel. */
+  readonly meanOver?: "valid" | "all";
 }
 
 /** Cross-entropy with ignore index 255; `bad` counts labels neither in [0, C) nor 255. */
@@ -52,7 +54,8 @@ export const crossEntropyReference = (
     const w = options.weights ? options.weights[p] : 1;
     map.push(-w * logSoftmaxRow(logits, p * channels, channels)[y]);
   }
-  return { loss: reduceMap(map, options.reduction ?? "mean", valid), valid, bad };
+  const den = options.meanOver === "all" ? labels.length : valid;
+  return { loss: reduceMap(map, options.reduction ?? "mean", den), valid, bad };
 };
 
 /** dL/dz = u_i w_i (softmax(z_i) - onehot(y_i)) on valid pixels, 0 elsewhere. */
@@ -64,7 +67,11 @@ export const crossEntropyBackwardReference = (
   options: CrossEntropyReferenceOptions = {},
 ): number[] => {
   const { valid } = crossEntropyReference(logits, labels, channels, options);
-  const u = upstreamOf(g, options.reduction ?? "mean", valid);
+  const u = upstreamOf(
+    g,
+    options.reduction ?? "mean",
+    options.meanOver === "all" ? labels.length : valid,
+  );
   const dz = new Array<number>(logits.length).fill(0);
   for (let p = 0; p < labels.length; p++) {
     const y = labels[p];

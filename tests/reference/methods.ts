@@ -77,7 +77,7 @@ export interface PartReference {
 export interface ObjectiveReference {
   readonly targets: number[];
   readonly pixelWeights?: number[];
-  readonly classification: "ce" | "unbiased-ce";
+  readonly classification: ClassificationName;
   /** The classification loss and, by name, every other term. */
   readonly parts: Readonly<Record<string, PartReference>>;
   /** The term names in the method's order (the classification part not included). */
@@ -115,16 +115,20 @@ export const sum = (a: PartReference, b: PartReference): PartReference => ({
   smallLogits: a.smallLogits.map((g, i) => g + b.smallLogits[i]),
 });
 
+/** The classification losses by the name an objective reports (classification.ts). */
+export type ClassificationName = "ce" | "unbiased-ce" | "ce-mean-all";
+
 /**
  * The engine's classification loss (train_batch.ts `classificationLoss`):
  * the unbiased cross-entropy when asked and there are old classes, plain
- * cross-entropy otherwise; both mean over the valid pixels, weighted.
+ * cross-entropy otherwise; both mean over the valid pixels, weighted, except
+ * PLOP's "ce-mean-all", whose mean runs over every pixel.
  */
 export const classificationReference = (
   info: StepReference,
   current: OutputsReference,
   targets: ArrayLike<number>,
-  classification: "ce" | "unbiased-ce",
+  classification: ClassificationName,
   weights?: ArrayLike<number>,
 ): PartReference => {
   const z = current.logits;
@@ -136,10 +140,11 @@ export const classificationReference = (
       logits: unbiasedCrossEntropyBackwardReference(z, targets, info.seen, info.old, options),
     };
   }
+  const meanOver = classification === "ce-mean-all" ? "all" : "valid";
   return {
     ...emptyPart(current, 0),
-    value: crossEntropyReference(z, targets, info.seen, { weights }).loss[0],
-    logits: crossEntropyBackwardReference(z, targets, info.seen, [1], { weights }),
+    value: crossEntropyReference(z, targets, info.seen, { weights, meanOver }).loss[0],
+    logits: crossEntropyBackwardReference(z, targets, info.seen, [1], { weights, meanOver }),
   };
 };
 
@@ -148,7 +153,7 @@ export const objective = (
   info: StepReference,
   current: OutputsReference,
   targets: number[],
-  classification: "ce" | "unbiased-ce",
+  classification: ClassificationName,
   terms: readonly [string, PartReference][],
   pixelWeights?: number[],
 ): ObjectiveReference => {
@@ -303,5 +308,12 @@ export const plopObjectiveReference = (
       ? uncollapseGradient(logitsGrad, info.seen, info.old)
       : zeros(current.smallLogits?.length ?? 0),
   };
-  return objective(info, current, pseudo.targets, "ce", [["pod", pod]], pseudo.pixelWeights);
+  return objective(
+    info,
+    current,
+    pseudo.targets,
+    "ce-mean-all",
+    [["pod", pod]],
+    pseudo.pixelWeights,
+  );
 };

@@ -14,6 +14,18 @@ export const crossEntropyClassification: ClassificationLoss = {
   loss: (_info, logits, targets, weights) => crossEntropy(logits, targets, { weights }),
 };
 
+/**
+ * PLOP's classification loss at a pseudo-labelled step: cross-entropy whose
+ * per-pixel map (ignored pixels 0) is averaged over every pixel, as PLOP's
+ * train.py does (`reduction='none'`, then `loss.mean()`), so pixels its
+ * confidence filter ignores still count in the denominator.
+ */
+export const plopClassification: ClassificationLoss = {
+  name: "ce-mean-all",
+  loss: (_info, logits, targets, weights) =>
+    crossEntropy(logits, targets, { weights, meanOver: "all" }),
+};
+
 /** MiB's unbiased cross-entropy with the step's old classes (plain cross-entropy at step 0). */
 export const unbiasedClassification: ClassificationLoss = {
   name: "unbiased-ce",

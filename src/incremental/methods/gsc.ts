@@ -25,7 +25,7 @@ import { download, empty, fromArray, type Tensor } from "../../tensor/tensor.ts"
 import { medianThresholds, plopPseudoLabels } from "../losses/mod.ts";
 import type { BatchInput, LossTerm, Method, MethodState, OldOutputs, StepInfo } from "../method.ts";
 import { hasBackgroundShift } from "../method.ts";
-import { crossEntropyClassification } from "./classification.ts";
+import { crossEntropyClassification, plopClassification } from "./classification.ts";
 import { ENTROPY_BINS, entropyHistogramPass, plopPod } from "./plop.ts";
 import { ssrdLoss } from "../gsc/ssrd.ts";
 import { quantilePortion, quantileThresholds } from "../gsc/thresholds.ts";
@@ -154,7 +154,7 @@ export const gsc = (options: GscOptions, scope: Scope.Scope): Method => {
         return {
           targets: pseudo.targets,
           pixelWeights,
-          classification: crossEntropyClassification,
+          classification: plopClassification,
           ...(classificationScale ? { classificationScale } : {}),
           terms,
         };

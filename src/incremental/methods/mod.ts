@@ -11,7 +11,11 @@ import { gsc } from "./gsc.ts";
 import { plop } from "./plop.ts";
 
 export { fineTuning, gsc, ilt, joint, lwf, mib, plop };
-export { crossEntropyClassification, unbiasedClassification } from "./classification.ts";
+export {
+  crossEntropyClassification,
+  plopClassification,
+  unbiasedClassification,
+} from "./classification.ts";
 
 /** The configured method; `scope` holds state a method keeps across steps. */
 export const makeMethod = (config: RunConfig, scope: Scope.Scope): Method => {

@@ -6,7 +6,9 @@
  * POD distils six layers as PLOP's VOC default does (`--pod_logits`): the
  * four backbone stages and the head's output at the pod factor (0.01), and
  * the logits before upsampling at 0.0005 with the new classes' logits
- * summed into background, the six averaged. On a domain step (labels
+ * summed into background, the six averaged; the cross-entropy's mean runs
+ * over every pixel, the filtered ones included, as PLOP's `loss.mean()`
+ * does ({@link plopClassification}). On a domain step (labels
  * complete, no background shift) there are no pseudo labels and no
  * adaptive factor: cross-entropy on the labels plus POD (docs/datasets.md).
  *
@@ -32,7 +34,7 @@ import type {
   StepInfo,
 } from "../method.ts";
 import { hasBackgroundShift } from "../method.ts";
-import { crossEntropyClassification } from "./classification.ts";
+import { crossEntropyClassification, plopClassification } from "./classification.ts";
 import type { RunConfig } from "../types.ts";
 
 /** Histogram bins of the normalised entropy in [0, 1]. */
@@ -124,7 +126,7 @@ export const plop = (config: RunConfig, scope: Scope.Scope): Method => {
         return {
           targets: pseudo.targets,
           pixelWeights: pseudo.weights,
-          classification: crossEntropyClassification,
+          classification: plopClassification,
           terms,
         };
       }),
