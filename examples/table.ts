@@ -136,8 +136,10 @@ interface Invocation {
   readonly extra: readonly string[];
   readonly existing: boolean;
   readonly largeTest?: { root: string; split: string };
-  /** HEAD now: the commit of the runs this invocation trains. */
+  /** HEAD when the invocation started: the commit of a finished run read back without one. */
   readonly commit: string;
+  /** HEAD when this invocation launched a run, by run folder: that run's commit. */
+  readonly launched: Map<string, string>;
   /** Keeps a finished run's record (the shared FT run when another row trained it first). */
   readonly keep: (record: ResultRun) => Promise<void>;
 }
@@ -169,7 +171,9 @@ const readRecord = async (
     seed,
     metrics,
     seconds: summary.seconds,
-    commit: typeof config.commit === "string" ? config.commit : invocation.commit,
+    commit: typeof config.commit === "string"
+      ? config.commit
+      : invocation.launched.get(out) ?? invocation.commit,
     command,
     ...(invocation.largeTest
       ? { large: await largeTestMetrics(out, last, invocation.largeTest) }
@@ -293,6 +297,7 @@ const runOne = async (
       ...invocation.extra,
     ];
     console.log(`[table] ${benchmark.name} ${task} ${row.label} seed ${seed}`);
+    invocation.launched.set(out, await headCommit());
     await gsc(args, `run ${out}`);
   }
   return await readRecord(task, row, seed, invocation);
@@ -381,6 +386,7 @@ const main = async (args: readonly string[]) => {
   if (benchmark.data && !values.existing && !await exists(benchmark.data.marker)) {
     await gsc(["synth", ...benchmark.data.synth], "writing the benchmark's data");
   }
+  const kept: ResultRun[] = [];
   const invocation: Invocation = {
     benchmark,
     tasks,
@@ -388,14 +394,13 @@ const main = async (args: readonly string[]) => {
     existing: values.existing,
     largeTest: largeImages === undefined ? undefined : await largeTestSplit(largeImages),
     commit: await headCommit(),
-    // Written after every run, so an interrupted invocation keeps what it finished; the file is
-    // read again first, so invocations running side by side (one per seed) keep each other's runs.
+    launched: new Map(),
+    // Written after every run, so an interrupted invocation keeps what it finished. The file is
+    // read again first and only this invocation's own records are merged into it, so
+    // invocations running side by side (one per seed) keep each other's runs, newer ones included.
     keep: async (record) => {
-      runs = mergeRuns(
-        await readResults(jsonPath),
-        [...runs, record],
-        benchmark.rows.map((r) => r.label),
-      );
+      kept.push(record);
+      runs = mergeRuns(await readResults(jsonPath), kept, benchmark.rows.map((r) => r.label));
       await writeText(jsonPath, resultsJson(runs));
     },
   };
