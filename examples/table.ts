@@ -176,10 +176,16 @@ const readRecord = async (
       : invocation.launched.get(out) ?? invocation.commit,
     command,
     ...(invocation.largeTest
-      ? { large: await largeTestMetrics(out, last, invocation.largeTest) }
+      ? { large: resplitLarge(await largeTestMetrics(out, last, invocation.largeTest), source) }
       : {}),
   });
 };
+
+/** The large-test metrics of a joint run read for another task, split by that task's first step. */
+const resplitLarge = (
+  large: { split: string; metrics: ReturnType<typeof parseStepJson> },
+  source: { oldClasses: readonly number[] } | undefined,
+) => source ? { ...large, metrics: resplitMetrics(large.metrics, source.oldClasses) } : large;
 
 /** The tasks that have run folders of the benchmark (e.g. `15-1` for `runs/table/15-1/`). */
 const taskFolders = async (benchmark: Benchmark): Promise<string[]> => {

@@ -65,8 +65,8 @@ const CLASS_INTRO = "Rendered by `deno task table` from the run records in the j
   "and the average of the all-class mIoU over steps. Joint, the upper bound, trains every " +
   "class in one step with the step-0 recipe on every training image; its old and new split " +
   "the classes by the task's first step (the tasks share one joint run per seed: they have " +
-  "the same classes, and its per-class IoU is split anew by each task's first step). Step 0 is trained once per first step and seed (in " +
-  "an FT run; 15-5 and 15-1 share it) and loaded by every other incremental row " +
+  "the same classes, and its per-class IoU is split anew by each task's first step). Step 0 " +
+  "is trained once per first step and seed (in an FT run; 15-5 and 15-1 share it) and loaded by every other incremental row " +
   "(`--step0`), so their minutes exclude it. Columns `old, N` ... are the last step's mIoU " +
   "on N test images (`--large-test`; the standard 150 and more from the same stream), where " +
   "runs have them.";

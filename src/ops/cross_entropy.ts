@@ -2,8 +2,8 @@
  * Per-pixel cross-entropy over channels with ignore index 255 and optional
  * per-pixel weights: loss = sum_i w_i CE(z_i, y_i) / #valid (mean; / #pixels
  * with `meanOver: "all"`, as PLOP's train.py reduces its per-pixel loss map
- * with `loss.mean()`), the sum, or the per-pixel map (none). The weight only scales a pixel's loss and
- * gradient and gets no gradient itself: this is how GSC re-weights the
+ * with `loss.mean()`), the sum, or the per-pixel map (none). The weight only
+ * scales a pixel's loss and gradient and gets no gradient itself: this is how GSC re-weights the
  * backward pass.
  *
  * Labels outside [0, C) other than 255 are ignored AND counted: every call
@@ -118,6 +118,9 @@ export const countToU32Kernel = defineKernel({
   minElements: ({ index }) => ({ totals: index + 1, out: 1 }),
 });
 
+/** The mean's denominator: the valid pixels, or every pixel (ignored ones included). */
+export type MeanOver = "valid" | "all";
+
 /** Options of the cross-entropy. */
 export interface CrossEntropyOptions {
   /** Per-pixel weights [N, H, W] (f32); constant, they get no gradient. */
@@ -128,7 +131,7 @@ export interface CrossEntropyOptions {
    * The mean's denominator: "valid" (default) the valid pixels, "all" every
    * pixel, ignored ones included (PLOP's `loss.mean()` of its per-pixel map).
    */
-  readonly meanOver?: "valid" | "all";
+  readonly meanOver?: MeanOver;
 }
 
 /** Result of {@link crossEntropy}. */
@@ -284,7 +287,7 @@ export interface UnbiasedCrossEntropyOptions {
   /** Per-pixel weights [N, H, W]: scale each pixel's loss and gradient (no gradient). */
   readonly weights?: Tensor<"f32">;
   /** "valid" (default): divide by the valid pixels; "all": by every pixel, as MiB's train.py does. */
-  readonly meanOver?: "valid" | "all";
+  readonly meanOver?: MeanOver;
 }
 
 /** Checks the shapes of the unbiased mode; returns the [pixels, channels] view. */

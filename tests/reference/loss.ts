@@ -33,6 +33,10 @@ export interface CrossEntropyReferenceOptions {
   readonly meanOver?: "valid" | "all";
 }
 
+/** The mean's denominator: every pixel for meanOver "all", else the valid ones. */
+const meanDenominator = (options: CrossEntropyReferenceOptions, pixels: number, valid: number) =>
+  options.meanOver === "all" ? pixels : valid;
+
 /** Cross-entropy with ignore index 255; `bad` counts labels neither in [0, C) nor 255. */
 export const crossEntropyReference = (
   logits: ArrayLike<number>,
@@ -54,7 +58,7 @@ export const crossEntropyReference = (
     const w = options.weights ? options.weights[p] : 1;
     map.push(-w * logSoftmaxRow(logits, p * channels, channels)[y]);
   }
-  const den = options.meanOver === "all" ? labels.length : valid;
+  const den = meanDenominator(options, labels.length, valid);
   return { loss: reduceMap(map, options.reduction ?? "mean", den), valid, bad };
 };
 
@@ -67,11 +71,8 @@ export const crossEntropyBackwardReference = (
   options: CrossEntropyReferenceOptions = {},
 ): number[] => {
   const { valid } = crossEntropyReference(logits, labels, channels, options);
-  const u = upstreamOf(
-    g,
-    options.reduction ?? "mean",
-    options.meanOver === "all" ? labels.length : valid,
-  );
+  const den = meanDenominator(options, labels.length, valid);
+  const u = upstreamOf(g, options.reduction ?? "mean", den);
   const dz = new Array<number>(logits.length).fill(0);
   for (let p = 0; p < labels.length; p++) {
     const y = labels[p];
