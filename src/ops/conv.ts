@@ -27,7 +27,16 @@
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import type { GpuError } from "../gpu/errors.ts";
-import { empty, release, type Shape, type Tensor } from "../tensor/tensor.ts";
+import {
+  empty,
+  release,
+  type Shape,
+  slice,
+  SLICE_ALIGNMENT_BYTES,
+  type Tensor,
+} from "../tensor/tensor.ts";
+import { copyRegion, zeros } from "./core.ts";
+import { type CentreTap, centreTapOnly } from "./conv_taps.ts";
 import { axpyInto } from "./elementwise.ts";
 import { matmulInto } from "./matmul.ts";
 import {
@@ -150,6 +159,34 @@ const recordPass = (
     }
   });
 
+/** The first element of the centre tap's slice of an HWIO filter. */
+const tapStart = (centre: CentreTap): number =>
+  centre.tap * centre.filterShape[2] * centre.filterShape[3];
+
+/** Whether the centre tap's slice of `filter` (a fresh one at offset 0 when undefined) can be a view. */
+const tapAligned = (filter: Tensor<"f32"> | undefined, centre: CentreTap): boolean =>
+  ((filter?.offset ?? 0) + tapStart(centre) * 4) % SLICE_ALIGNMENT_BYTES === 0;
+
+/** The centre tap's [1, 1, Cin/groups, Cout] filter: a view of `w` when aligned, else a copy. */
+const tapFilter = (
+  w: Tensor<"f32">,
+  centre: CentreTap,
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    if (tapAligned(w, centre)) return slice(w, tapStart(centre), centre.filterShape);
+    const out = yield* empty(centre.filterShape, "f32");
+    const cols = out.elements;
+    yield* copyRegion(w, out, {
+      rows: 1,
+      cols,
+      srcOffset: tapStart(centre),
+      srcStride: 0,
+      dstOffset: 0,
+      dstStride: 0,
+    });
+    return out;
+  });
+
 /**
  * y = conv2d(x, w) + bias: x [N, H, W, Cin], w [KH, KW, Cin/groups, Cout],
  * bias [Cout] or undefined; returns y [N, Ho, Wo, Cout].
@@ -163,6 +200,8 @@ export const conv2dForward = (
   Effect.gen(function* () {
     const g = yield* geometry(x.shape, w.shape, options);
     if (bias) yield* checkShape(bias, [g.outC], "bias");
+    const centre = centreTapOnly(g);
+    if (centre) return yield* conv2dForward(x, yield* tapFilter(w, centre), bias, centre.options);
     const y = yield* empty([g.batch, g.outH, g.outW, g.outC], "f32");
     if (convPath(g) === "pointwise") {
       yield* matmulInto(x, w, y, { m: g.batch * g.inH * g.inW, n: g.outC, k: g.inC });
@@ -187,6 +226,15 @@ export const conv2dBackwardInput = (
   Effect.gen(function* () {
     const g = yield* geometry(inputShape, w.shape, options);
     yield* checkShape(dy, [g.batch, g.outH, g.outW, g.outC], "dy");
+    const centre = centreTapOnly(g);
+    if (centre) {
+      return yield* conv2dBackwardInput(
+        dy,
+        yield* tapFilter(w, centre),
+        inputShape,
+        centre.options,
+      );
+    }
     const dx = yield* empty([g.batch, g.inH, g.inW, g.inC], "f32");
     const path = convPath(g);
     if (path === "pointwise") {
@@ -288,6 +336,14 @@ export const conv2dBackwardFilter = (
     const g = yield* geometry(x.shape, filterShape, options);
     yield* checkShape(dy, [g.batch, g.outH, g.outW, g.outC], "dy");
     if (into) yield* checkShape(into, filterShape, "into");
+    const centre = centreTapOnly(g);
+    if (centre && tapAligned(into, centre)) {
+      // The dead taps' gradient is zero: only the centre slice is written (or added into).
+      const dw = into ?? (yield* zeros(filterShape));
+      const tapInto = slice(dw, tapStart(centre), centre.filterShape);
+      yield* conv2dBackwardFilter(x, dy, centre.filterShape, centre.options, tapInto);
+      return dw;
+    }
     const gpu = yield* Gpu;
     const dw = into ?? (yield* empty(filterShape, "f32"));
     const depthwise = isDepthwise(g);
