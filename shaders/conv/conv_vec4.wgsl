@@ -1,16 +1,35 @@
 // Implicit-GEMM convolution, the fast path: each invocation computes 8
-// destination pixels (a row segment) x 8 channels in registers, reading four
-// source channels per vec4 load. Needs source and destination channels per
-// group to be multiples of 4 (the host checks). FITS = 1 drops the store
-// bounds checks when the shape divides the tile evenly. MODE 1 reads the HWIO
-// filter transposed in place: one vec4 of four source (output) channels per
-// destination channel, regrouped in registers.
+// destination pixels (a row segment; PAIR = 1: 4 columns of two rows, for
+// destinations at most 4 columns wide per phase, where a row segment would be
+// half empty) x 8 channels in registers, reading four source channels per
+// vec4 load. Needs source and destination channels per group to be multiples
+// of 4 (the host checks). FITS = 1 drops the store bounds checks when the
+// shape divides the tile evenly. MODE 1 reads the HWIO filter transposed in
+// place: one vec4 of four source (output) channels per destination channel,
+// regrouped in registers.
+
+// The block of invocation `index`: pixelBlock's, or with PAIR a pair of rows
+// (h, h + 1) and 4 columns.
+fn blockOf(index: u32) -> PixelBlock {
+  if (PAIR == 0u) { return pixelBlock(index, 8u); }
+  let rb = index % params.row_blocks;
+  let t = index / params.row_blocks;
+  let phase = t % params.phases;
+  let t2 = t / params.phases;
+  let pairs = (params.dst_h + 1u) / 2u;
+  return PixelBlock(t2 / pairs, (t2 % pairs) * 2u, phase, rb * 4u);
+}
+
+// Row offset (0 or 1) and column index within the block of pixel j.
+fn pixelRow(j: u32) -> u32 { return select(0u, j / 4u, PAIR == 1u); }
+fn pixelColumn(j: u32) -> u32 { return select(j, j % 4u, PAIR == 1u); }
+
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let id = linearIndex(gid, groups);
   if (id >= params.blocks) { return; }
   let cb = id % params.col_blocks;
-  let blk = pixelBlock(id / params.col_blocks, 8u);
+  let blk = blockOf(id / params.col_blocks);
   let perGroup = (params.dst_cg + 7u) / 8u;
   let g = cb / perGroup;
   let dc0 = g * params.dst_cg + (cb % perGroup) * 8u;
@@ -30,20 +49,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let tapStride = params.dst_cg * params.src_c / 4u;
   var acc: array<vec4<f32>, 16>;
   for (var i = 0u; i < 16u; i++) { acc[i] = vec4<f32>(0.0); }
+  let secondRow = PAIR == 1u && blk.h + 1u < params.dst_h;
   for (var tkh = 0u; tkh < params.k_h; tkh++) {
-    let sr = sourceRow(blk.h, tkh);
-    if (sr < 0) { continue; }
-    let rowBase = (blk.n * params.src_h + u32(sr)) * params.src_w;
+    // Source rows of the block's (one or two) destination rows; -1: padding.
+    let sr = vec2<i32>(sourceRow(blk.h, tkh), select(-1, sourceRow(blk.h + 1u, tkh), secondRow));
+    if (sr.x < 0 && sr.y < 0) { continue; }
+    let rowBase = (vec2<u32>(blk.n * params.src_h) + vec2<u32>(max(sr, vec2<i32>(0)))) *
+      params.src_w;
     for (var tkw = 0u; tkw < params.k_w; tkw++) {
       let cols = sourceColumns(blk, tkw);
       if (cols.y == 0) { continue; }
       var offsets: array<u32, 8>;
       var inside: array<bool, 8>;
       for (var j = 0u; j < 8u; j++) {
-        let sc = cols.x + i32(j) * step;
-        let ok = sc >= 0 && sc < i32(params.src_w);
+        let r = pixelRow(j);
+        let sc = cols.x + i32(pixelColumn(j)) * step;
+        let ok = sr[r] >= 0 && sc >= 0 && sc < i32(params.src_w);
         inside[j] = ok;
-        offsets[j] = select(0u, ((rowBase + u32(sc)) * params.src_c + srcChannel0) / 4u, ok);
+        offsets[j] = select(0u, ((rowBase[r] + u32(sc)) * params.src_c + srcChannel0) / 4u, ok);
       }
       let tapRow = (tkh * params.k_w + tkw) * params.src_cg;
       let tapQuad = (tkh * params.k_w + tkw) * tapStride;
@@ -87,11 +110,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       }
     }
   }
-  let rowOut = (blk.n * params.dst_h + blk.h) * params.dst_w;
   for (var j = 0u; j < 8u; j++) {
-    let col = destColumn(blk, j);
-    if (FITS == 0u && col >= params.dst_w) { break; }
-    let base = (rowOut + col) * params.dst_c;
+    let row = blk.h + pixelRow(j);
+    let col = destColumn(blk, pixelColumn(j));
+    if (FITS == 0u && (col >= params.dst_w || row >= params.dst_h)) { continue; }
+    let base = ((blk.n * params.dst_h + row) * params.dst_w + col) * params.dst_c;
     for (var half = 0u; half < 2u; half++) {
       let c0 = dc0 + 4u * half;
       if (FITS == 0u && c0 >= dcEnd) { break; }

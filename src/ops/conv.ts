@@ -82,7 +82,10 @@ interface Side {
   readonly cg: number;
 }
 
-/** Parameters of a source -> destination pass; MODE 1 visits stride phases. */
+/**
+ * Parameters of a source -> destination pass; MODE 1 visits stride phases. A
+ * block covers `tilePixels` columns of `tileRows` (1 or 2) destination rows.
+ */
 const passParams = (
   g: ConvGeometry,
   src: Side,
@@ -90,6 +93,7 @@ const passParams = (
   mode: 0 | 1,
   tilePixels: number,
   tileChannels: number,
+  tileRows = 1,
 ): ConvParams => {
   const phases = mode === 1 ? g.strideW : 1;
   const rowBlocks = Math.ceil(Math.ceil(dst.w / phases) / tilePixels);
@@ -118,7 +122,7 @@ const passParams = (
     phases,
     row_blocks: rowBlocks,
     col_blocks: colBlocks,
-    blocks: g.batch * dst.h * phases * rowBlocks * colBlocks,
+    blocks: g.batch * Math.ceil(dst.h / tileRows) * phases * rowBlocks * colBlocks,
   };
 };
 
@@ -149,12 +153,16 @@ const recordPass = (
       const p = passParams(g, from, to, mode, 4, 4);
       yield* gpu.recorder.dispatch(convGeneralKernel, bindings, p, { MODE: mode, HAS_BIAS });
     } else {
-      const p = passParams(g, from, to, mode, 8, 8);
-      const FITS = (to.w / p.phases) % 8 === 0 && to.w % p.phases === 0 && to.cg % 8 === 0;
+      // Rows of at most 4 columns a phase: blocks of 4 columns x 2 rows, not half-empty rows of 8.
+      const pair = Math.ceil(to.w / (mode === 1 ? g.strideW : 1)) <= 4 && to.h > 1;
+      const p = pair ? passParams(g, from, to, mode, 4, 8, 2) : passParams(g, from, to, mode, 8, 8);
+      const FITS = !pair && (to.w / p.phases) % 8 === 0 && to.w % p.phases === 0 &&
+        to.cg % 8 === 0;
       yield* gpu.recorder.dispatch(convVec4Kernel, bindings, p, {
         MODE: mode,
         FITS: FITS ? 1 : 0,
         HAS_BIAS,
+        PAIR: pair ? 1 : 0,
       });
     }
   });
@@ -249,6 +257,11 @@ export const conv2dBackwardInput = (
 
 /** Invocations the split-K passes aim for: enough workgroups to keep every core busy. */
 const TARGET_INVOCATIONS = 4096;
+/**
+ * The same on a CPU adapter (llvmpipe): a few threads are busy with far fewer
+ * tiles, and every extra split only adds partial sums to write and reduce.
+ */
+const CPU_TARGET_INVOCATIONS = 512;
 /** Upper bound on a partial-sums buffer (elements), well under the binding limit. */
 const MAX_PARTIAL_ELEMENTS = 8 * 1024 * 1024;
 
@@ -270,10 +283,12 @@ export const splitCount = (
  * How the filter gradient is tiled: blocks of input and output channels per
  * tap (8x8 vec4 tiles, 4x4 scalar; a depthwise tile is 4 channels of one tap,
  * spanning 4 groups) and the number of split-K chunks of output rows (1: the
- * kernel writes the gradient directly, no reduction pass).
+ * kernel writes the gradient directly, no reduction pass). `cpu`: the
+ * adapter is a CPU one (fewer splits; see {@link filterTuning}).
  */
 export const filterTiling = (
   g: ConvGeometry,
+  cpu = false,
 ): { ciBlocks: number; coBlocks: number; splits: number; coQuads: number } => {
   const depthwise = isDepthwise(g);
   const vec4 = g.inCg % 4 === 0 && g.outCg % 4 === 0;
@@ -286,7 +301,7 @@ export const filterTiling = (
     taps * ciBlocks * coBlocks,
     g.batch * g.outH,
     taps * g.inCg * g.outC,
-    filterTuning.targetInvocations,
+    cpu ? filterTuning.cpuTargetInvocations : filterTuning.targetInvocations,
   );
   return { ciBlocks, coBlocks, splits, coQuads };
 };
@@ -297,6 +312,8 @@ export const filterTuning = {
   coQuads: (g: ConvGeometry): number => g.outCg % 16 === 0 ? 4 : 2,
   /** Invocations the split-K chunks aim for. */
   targetInvocations: TARGET_INVOCATIONS,
+  /** The same on a CPU adapter. */
+  cpuTargetInvocations: CPU_TARGET_INVOCATIONS,
 };
 
 /**
@@ -348,7 +365,7 @@ export const conv2dBackwardFilter = (
     const dw = into ?? (yield* empty(filterShape, "f32"));
     const depthwise = isDepthwise(g);
     const vec4 = g.inCg % 4 === 0 && g.outCg % 4 === 0;
-    const { ciBlocks, coBlocks, splits, coQuads } = filterTiling(g);
+    const { ciBlocks, coBlocks, splits, coQuads } = filterTiling(g, gpu.adapter.isFallback);
     const taps = g.kH * g.kW;
     const tapsSize = taps * g.inCg * g.outC;
     const rows = g.batch * g.outH;

@@ -8,6 +8,7 @@ import {
   filterTuning,
 } from "../../src/ops/conv.ts";
 import { conv2dBackwardFilterReference } from "../reference/conv.ts";
+import { Gpu } from "../../src/gpu/device.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { smallInts } from "../support/arbitrary.ts";
@@ -37,6 +38,7 @@ Deno.test({
   ...gpuTestOptions,
   fn: async () => {
     const chosen = filterTuning.coQuads;
+    const cpu = await runGpu(Effect.map(Gpu, (gpu) => gpu.adapter.isFallback));
     try {
       await fc.assert(
         fc.asyncProperty(
@@ -64,7 +66,7 @@ Deno.test({
             for (const quads of [2, 4]) {
               filterTuning.coQuads = () => quads;
               const label = `${JSON.stringify({ input, filter, options })}, ${quads} quads, ${
-                filterTiling(g).splits
+                filterTiling(g, cpu).splits
               } splits`;
               const got = await runGpu(Effect.gen(function* () {
                 const tx = yield* fromArray(x, input, "f32");
