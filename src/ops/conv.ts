@@ -48,6 +48,7 @@ import {
   depthwiseVec4Kernel,
   filterDepthwiseVec4Kernel,
   filterGeneralKernel,
+  filterOut4Kernel,
   type FilterParams,
   filterVec4Kernel,
   sumSplitsKernel,
@@ -280,6 +281,14 @@ export const splitCount = (
 };
 
 /**
+ * The filter-gradient kernel of a geometry: depthwise; vec4 (channels per
+ * group multiples of 4 on both sides); out4 (only the output side: an RGB
+ * stem); general.
+ */
+export const filterKind = (g: ConvGeometry): "depthwise" | "vec4" | "out4" | "general" =>
+  isDepthwise(g) ? "depthwise" : g.outCg % 4 !== 0 ? "general" : g.inCg % 4 === 0 ? "vec4" : "out4";
+
+/**
  * How the filter gradient is tiled: blocks of input and output channels per
  * tap (8x8 vec4 tiles, 4x4 scalar; a depthwise tile is 4 channels of one tap,
  * spanning 4 groups) and the number of split-K chunks of output rows (1: the
@@ -290,10 +299,11 @@ export const filterTiling = (
   g: ConvGeometry,
   cpu = false,
 ): { ciBlocks: number; coBlocks: number; splits: number; coQuads: number } => {
-  const depthwise = isDepthwise(g);
-  const vec4 = g.inCg % 4 === 0 && g.outCg % 4 === 0;
+  const kind = filterKind(g);
+  const depthwise = kind === "depthwise";
+  const vec4 = kind === "vec4";
   const coQuads = filterTuning.coQuads(g);
-  const coTile = vec4 ? 4 * coQuads : 4;
+  const coTile = vec4 || kind === "out4" ? 4 * coQuads : 4;
   const ciBlocks = depthwise ? 1 : Math.ceil(g.inCg / (vec4 ? 8 : 4));
   const coBlocks = depthwise ? g.outC / 4 : g.groups * Math.ceil(g.outCg / coTile);
   const taps = g.kH * g.kW;
@@ -363,8 +373,7 @@ export const conv2dBackwardFilter = (
     }
     const gpu = yield* Gpu;
     const dw = into ?? (yield* empty(filterShape, "f32"));
-    const depthwise = isDepthwise(g);
-    const vec4 = g.inCg % 4 === 0 && g.outCg % 4 === 0;
+    const kind = filterKind(g);
     const { ciBlocks, coBlocks, splits, coQuads } = filterTiling(g, gpu.adapter.isFallback);
     const taps = g.kH * g.kW;
     const tapsSize = taps * g.inCg * g.outC;
@@ -394,14 +403,19 @@ export const conv2dBackwardFilter = (
       blocks: splits * taps * ciBlocks * coBlocks,
       accumulate: splits === 1 && into ? 1 : 0,
     };
+    const sources = { src: x, grad: dy };
     const run = (partial: Tensor<"f32">) =>
-      depthwise
-        ? gpu.recorder.dispatch(filterDepthwiseVec4Kernel, { src: x, grad: dy, partial }, p)
-        : vec4
-        ? gpu.recorder.dispatch(filterVec4Kernel, { src: x, grad: dy, partial }, p, {
+      kind === "depthwise"
+        ? gpu.recorder.dispatch(filterDepthwiseVec4Kernel, { ...sources, partial }, p)
+        : kind === "vec4"
+        ? gpu.recorder.dispatch(filterVec4Kernel, { ...sources, partial }, p, {
           CO_QUADS: coQuads,
         })
-        : gpu.recorder.dispatch(filterGeneralKernel, { src: x, grad: dy, partial }, p);
+        : kind === "out4"
+        ? gpu.recorder.dispatch(filterOut4Kernel, { ...sources, partial }, p, {
+          CO_QUADS: coQuads,
+        })
+        : gpu.recorder.dispatch(filterGeneralKernel, { ...sources, partial }, p);
     if (splits === 1) {
       yield* run(dw);
       return dw;

@@ -16,6 +16,7 @@ import filterDepthwiseSource from "../../shaders/conv/filter_depthwise_vec4.wgsl
   type: "text",
 };
 import filterSource from "../../shaders/conv/filter.wgsl" with { type: "text" };
+import filterOut4Source from "../../shaders/conv/filter_out4.wgsl" with { type: "text" };
 import sumSplitsSource from "../../shaders/conv/sum_splits.wgsl" with { type: "text" };
 import sumSplitsVec4Source from "../../shaders/conv/sum_splits_vec4.wgsl" with { type: "text" };
 import biasPartialSource from "../../shaders/conv/bias_partial.wgsl" with { type: "text" };
@@ -174,6 +175,25 @@ export const filterVec4Kernel = defineKernel({
   name: "shaders/conv/filter_vec4.wgsl",
   source: filterTapsSource + filterVec4Source,
   bindings: filterBindings("vec4f"),
+  params: filterParams,
+  constants: { CO_QUADS: "u32" },
+  workgroupSize: [CONV_WG, 1, 1],
+  dispatch: grid,
+  minElements: filterMinElements,
+});
+
+/**
+ * Split-K filter gradient with scalar source loads and vec4 gradient loads
+ * (output channels per group % 4 == 0): 4 x 4 CO_QUADS tile per invocation.
+ */
+export const filterOut4Kernel = defineKernel({
+  name: "shaders/conv/filter_out4.wgsl",
+  source: filterTapsSource + filterOut4Source,
+  bindings: {
+    src: { access: "read", type: "f32" },
+    grad: { access: "read", type: "vec4f" },
+    partial: { access: "read_write", type: "vec4f" },
+  },
   params: filterParams,
   constants: { CO_QUADS: "u32" },
   workgroupSize: [CONV_WG, 1, 1],

@@ -20,7 +20,7 @@ interface Case {
 
 // One output row (a single split: the filter kernel itself adds into `into`)
 // and many rows (split-K: the reduction pass adds), on each kernel of the
-// menu: vec4 (8- and 16-channel tiles), general (odd channels), depthwise,
+// menu: vec4 (8- and 16-channel tiles), out4 (an RGB stem), general (odd channels), depthwise,
 // pointwise, grouped.
 const cases: readonly Case[] = [
   { input: [1, 1, 16, 8], filter: [1, 3, 8, 8], options: { padding: [0, 1] } },
@@ -33,6 +33,8 @@ const cases: readonly Case[] = [
   { input: [2, 8, 8, 5], filter: [1, 1, 5, 7], options: {} },
   { input: [2, 9, 16, 16], filter: [3, 3, 1, 16], options: { padding: 1, groups: 16 } },
   { input: [2, 9, 13, 9], filter: [3, 3, 3, 15], options: { padding: 1, stride: 2, groups: 3 } },
+  { input: [2, 9, 10, 3], filter: [3, 3, 3, 16], options: { padding: 1, stride: 2 } },
+  { input: [1, 1, 12, 3], filter: [1, 3, 3, 8], options: { padding: [0, 1] } },
 ];
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
