@@ -1,16 +1,17 @@
 /**
  * Concatenation along one axis (channels of NHWC tensors by default) and its
- * backward, slicing the gradient back per input. Both are strided block
- * copies (`copyRegion`): viewed as [outer, width], each input fills a column
- * block of the output.
+ * backward, slicing the gradient back per input. Viewed as [outer, width],
+ * each input fills a column block of the output; one dispatch moves the
+ * blocks of up to {@link MAX_BLOCKS} inputs (src/ops/concat_kernels.ts).
  *
  * @module
  */
 import { Effect, type Scope } from "effect";
-import type { Gpu } from "../gpu/device.ts";
+import { Gpu } from "../gpu/device.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
+import type { BufferView } from "../gpu/recorder.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
-import { copyRegion } from "./core.ts";
+import { blockKernel, blockValues, MAX_BLOCKS } from "./concat_kernels.ts";
 
 /** How shapes concatenate along an axis: the output shape and each input's column block. */
 export interface ConcatLayout {
@@ -48,6 +49,31 @@ export const concatLayout = (
   return { shape, outer, widths, offsets, total: widths.reduce((a, b) => a + b, 0) };
 };
 
+/**
+ * Records the moves between the inputs' blocks and the whole: concatenation
+ * (`split` false: `parts` into `whole`) or its backward (`whole` into
+ * `parts`), one dispatch per chunk of up to {@link MAX_BLOCKS} parts.
+ */
+const moveBlocks = (
+  layout: ConcatLayout,
+  parts: readonly Tensor[],
+  whole: Tensor,
+  split: boolean,
+): Effect.Effect<void, GpuError, Gpu> =>
+  Effect.gen(function* () {
+    const gpu = yield* Gpu;
+    for (let first = 0; first < parts.length; first += MAX_BLOCKS) {
+      const chunk = parts.slice(first, first + MAX_BLOCKS);
+      const widths = layout.widths.slice(first, first + chunk.length);
+      const values = blockValues(layout.outer, layout.total, layout.offsets[first], widths);
+      if (values.outer * values.span === 0) continue;
+      const kernel = blockKernel(chunk.length, whole.dtype, split);
+      const bindings: Record<string, BufferView> = split ? { src: whole } : { dst: whole };
+      chunk.forEach((part, k) => bindings[`${split ? "d" : "s"}${k}`] = part);
+      yield* gpu.recorder.dispatch(kernel, bindings, values);
+    }
+  });
+
 /** Concatenates tensors of one dtype along `axis` (default: the last, NHWC channels). */
 export const concat = <D extends Tensor["dtype"]>(
   inputs: readonly Tensor<D>[],
@@ -57,16 +83,7 @@ export const concat = <D extends Tensor["dtype"]>(
     const layout = concatLayout(inputs.map((t) => t.shape), axis);
     if (layout instanceof BindingError) return yield* layout;
     const out = yield* empty(layout.shape, inputs[0].dtype);
-    for (let k = 0; k < inputs.length; k++) {
-      yield* copyRegion(inputs[k], out, {
-        rows: layout.outer,
-        cols: layout.widths[k],
-        srcOffset: 0,
-        srcStride: layout.widths[k],
-        dstOffset: layout.offsets[k],
-        dstStride: layout.total,
-      });
-    }
+    yield* moveBlocks(layout, inputs, out, false);
     return out;
   });
 
@@ -87,17 +104,7 @@ export const concatBackward = (
       });
     }
     const parts: Tensor<"f32">[] = [];
-    for (let k = 0; k < shapes.length; k++) {
-      const part = yield* empty(shapes[k], "f32");
-      yield* copyRegion(dy, part, {
-        rows: layout.outer,
-        cols: layout.widths[k],
-        srcOffset: layout.offsets[k],
-        srcStride: layout.total,
-        dstOffset: 0,
-        dstStride: layout.widths[k],
-      });
-      parts.push(part);
-    }
+    for (const shape of shapes) parts.push(yield* empty(shape, "f32"));
+    yield* moveBlocks(layout, parts, dy, true);
     return parts;
   });

@@ -10,7 +10,7 @@ const caseArb = fc.record({
   n: fc.integer({ min: 1, max: 3 }),
   h: fc.integer({ min: 1, max: 7 }),
   w: fc.integer({ min: 1, max: 5 }),
-  sizes: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 5 }),
+  sizes: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 10 }),
   axis: fc.constantFrom(-1, 3, 1, 0),
   seed: fc.integer({ min: 1, max: 1 << 30 }),
 });
