@@ -1,4 +1,6 @@
-// Bilinear resize of an NHWC tensor, one invocation per output element.
+// Bilinear resize of an NHWC tensor, one invocation per output element:
+// Elem is f32 (one channel) or vec4<f32> (four channels; `channels` then
+// counts quads), the same arithmetic per channel.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let o = linear_index(gid, groups);

@@ -1,6 +1,7 @@
 // Gradient of the bilinear resize as a gather: one invocation per input
 // element (n, h, w, c) sums w_y * w_x * dy over the outputs that tap it, in a
-// fixed order (deterministic, no atomics). Outputs tapping input row h have
+// fixed order (deterministic, no atomics). Elem is f32 (one channel) or
+// vec4<f32> (four channels; `channels` then counts quads). Outputs tapping input row h have
 // their first tap at h - 1 or h, i.e. a source coordinate in [h - 1, h + 1);
 // the candidate range below inverts that with a margin of one output on each
 // side, and each candidate's weight is recomputed with the forward's taps.
@@ -31,12 +32,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let oy_last = last_candidate(h, params.scale_h, params.out_h);
   let ox_first = first_candidate(w, params.scale_w);
   let ox_last = last_candidate(w, params.scale_w, params.out_w);
-  var acc = 0.0;
+  var acc = Elem(0.0);
   for (var oy = oy_first; oy <= oy_last; oy++) {
     let wy = weight_on(taps_of(oy, params.in_h, params.scale_h), h);
     if (wy == 0.0) { continue; }
     let row = (n * params.out_h + oy) * params.out_w;
-    var line = 0.0;
+    var line = Elem(0.0);
     for (var ox = ox_first; ox <= ox_last; ox++) {
       let wx = weight_on(taps_of(ox, params.in_w, params.scale_w), w);
       line += wx * dy[(row + ox) * c_count + c];

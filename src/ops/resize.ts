@@ -33,34 +33,51 @@ type ResizeParams = { readonly [K in keyof typeof resizeParams]: number };
 const inputCount = (p: ResizeParams) => p.batch * p.in_h * p.in_w * p.channels;
 const outputCount = (p: ResizeParams) => p.batch * p.out_h * p.out_w * p.channels;
 
-/** Bilinear resize forward, one invocation per output element. */
-export const bilinearKernel = defineKernel({
-  name: "shaders/resize/bilinear.wgsl",
-  // The taps are shared text, so the backward inverts exactly the forward's taps.
-  source: `${tapsSource}\n${forwardSource}`,
-  bindings: {
-    x: { access: "read", type: "f32" },
-    y: { access: "read_write", type: "f32" },
-  },
-  params: resizeParams,
-  workgroupSize: [WG, 1, 1],
-  dispatch: (p) => linearGrid(outputCount(p), WG),
-  minElements: (p) => ({ x: inputCount(p), y: outputCount(p) }),
-});
+/** The WGSL element of a kernel variant: one channel or a quad. */
+const aliasOf = (elem: "f32" | "vec4f") => `alias Elem = ${elem === "f32" ? "f32" : "vec4<f32>"};`;
+
+const forwardKernelFor = (elem: "f32" | "vec4f") =>
+  defineKernel({
+    name: `shaders/resize/bilinear.wgsl<${elem}>`,
+    // The taps are shared text, so the backward inverts exactly the forward's taps.
+    source: `${aliasOf(elem)}\n${tapsSource}\n${forwardSource}`,
+    bindings: {
+      x: { access: "read", type: elem },
+      y: { access: "read_write", type: elem },
+    },
+    params: resizeParams,
+    workgroupSize: [WG, 1, 1],
+    dispatch: (p) => linearGrid(outputCount(p), WG),
+    minElements: (p) => ({ x: inputCount(p), y: outputCount(p) }),
+  });
+
+const backwardKernelFor = (elem: "f32" | "vec4f") =>
+  defineKernel({
+    name: `shaders/resize/bilinear_backward.wgsl<${elem}>`,
+    source: `${aliasOf(elem)}\n${tapsSource}\n${backwardSource}`,
+    bindings: {
+      dy: { access: "read", type: elem },
+      dx: { access: "read_write", type: elem },
+    },
+    params: resizeParams,
+    workgroupSize: [WG, 1, 1],
+    dispatch: (p) => linearGrid(inputCount(p), WG),
+    minElements: (p) => ({ dy: outputCount(p), dx: inputCount(p) }),
+  });
+
+/** Bilinear resize forward, one invocation per output element (per channel quad: `Vec4`). */
+export const bilinearKernel = forwardKernelFor("f32");
+/** {@link bilinearKernel} over channel quads (channels % 4 == 0): a quarter of the invocations. */
+export const bilinearVec4Kernel = forwardKernelFor("vec4f");
 
 /** Bilinear resize backward, a gather with one invocation per input element. */
-export const bilinearBackwardKernel = defineKernel({
-  name: "shaders/resize/bilinear_backward.wgsl",
-  source: `${tapsSource}\n${backwardSource}`,
-  bindings: {
-    dy: { access: "read", type: "f32" },
-    dx: { access: "read_write", type: "f32" },
-  },
-  params: resizeParams,
-  workgroupSize: [WG, 1, 1],
-  dispatch: (p) => linearGrid(inputCount(p), WG),
-  minElements: (p) => ({ dy: outputCount(p), dx: inputCount(p) }),
-});
+export const bilinearBackwardKernel = backwardKernelFor("f32");
+/** {@link bilinearBackwardKernel} over channel quads (channels % 4 == 0). */
+export const bilinearBackwardVec4Kernel = backwardKernelFor("vec4f");
+
+/** The kernel's parameters and the kernel: quads when the channels allow. */
+const pick = <K>(p: ResizeParams, scalar: K, quads: K): [ResizeParams, K] =>
+  p.channels % 4 === 0 ? [{ ...p, channels: p.channels / 4 }, quads] : [p, scalar];
 
 const paramsOf = (
   inputShape: readonly number[],
@@ -99,7 +116,8 @@ export const resizeBilinear = (
     if (p instanceof BindingError) return yield* p;
     const gpu = yield* Gpu;
     const y = yield* empty([p.batch, outH, outW, p.channels], "f32");
-    yield* gpu.recorder.dispatch(bilinearKernel, { x, y }, p);
+    const [values, kernel] = pick(p, bilinearKernel, bilinearVec4Kernel);
+    yield* gpu.recorder.dispatch(kernel, { x, y }, values);
     return y;
   });
 
@@ -113,6 +131,7 @@ export const resizeBilinearBackward = (
     if (p instanceof BindingError) return yield* p;
     const gpu = yield* Gpu;
     const dx = yield* empty(inputShape, "f32");
-    yield* gpu.recorder.dispatch(bilinearBackwardKernel, { dy, dx }, p);
+    const [values, kernel] = pick(p, bilinearBackwardKernel, bilinearBackwardVec4Kernel);
+    yield* gpu.recorder.dispatch(kernel, { dy, dx }, values);
     return dx;
   });

@@ -1,12 +1,20 @@
 import fc from "fast-check";
 import { Effect } from "effect";
-import { resizeBilinear, resizeBilinearBackward } from "../../src/ops/resize.ts";
+import {
+  bilinearBackwardKernel,
+  bilinearBackwardVec4Kernel,
+  bilinearKernel,
+  bilinearVec4Kernel,
+  resizeBilinear,
+  resizeBilinearBackward,
+} from "../../src/ops/resize.ts";
+import { Gpu } from "../../src/gpu/device.ts";
 import {
   bilinearTaps,
   resizeBilinearBackwardReference,
   resizeBilinearReference,
 } from "../reference/resize.ts";
-import { download, fromArray } from "../../src/tensor/tensor.ts";
+import { download, empty, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { resizeAtol } from "../support/tolerances.ts";
 import { seededValues } from "../support/arbitrary.ts";
@@ -19,7 +27,7 @@ const axisArb = fc.oneof(
 
 const caseArb = fc.record({
   n: fc.integer({ min: 1, max: 3 }),
-  c: fc.integer({ min: 1, max: 5 }),
+  c: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constantFrom(8, 12)),
   hs: axisArb,
   ws: axisArb,
   seed: fc.integer({ min: 1, max: 1 << 30 }),
@@ -83,4 +91,52 @@ Deno.test("bilinear taps follow PyTorch's align_corners=False rule", () => {
   assertClose(resizeBilinearReference(x, [1, 5, 3, 2], 5, 3), x, 1e-15, 0, "identity");
   const ones = resizeBilinearReference(new Float64Array(7 * 13).fill(1), [1, 7, 13, 1], 13, 5);
   assertClose(ones, new Float64Array(13 * 5).fill(1), 1e-12, 0, "constant");
+});
+
+Deno.test({
+  name: "bilinear resize over channel quads equals the per-channel kernels bit for bit",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(caseArb.filter((k) => k.c % 4 === 0), async (k) => {
+        const [inH, outH] = k.hs;
+        const [inW, outW] = k.ws;
+        const p = {
+          batch: k.n,
+          in_h: inH,
+          in_w: inW,
+          channels: k.c,
+          out_h: outH,
+          out_w: outW,
+          scale_h: inH / outH,
+          scale_w: inW / outW,
+        };
+        const quads = { ...p, channels: k.c / 4 };
+        const x = seededValues(k.n * inH * inW * k.c, k.seed);
+        const dy = seededValues(k.n * outH * outW * k.c, k.seed + 1);
+        const got = await runGpu(Effect.gen(function* () {
+          const gpu = yield* Gpu;
+          const tx = yield* fromArray(x, [k.n, inH, inW, k.c], "f32");
+          const tdy = yield* fromArray(dy, [k.n, outH, outW, k.c], "f32");
+          const y1 = yield* empty([k.n, outH, outW, k.c], "f32");
+          const y4 = yield* empty([k.n, outH, outW, k.c], "f32");
+          const dx1 = yield* empty([k.n, inH, inW, k.c], "f32");
+          const dx4 = yield* empty([k.n, inH, inW, k.c], "f32");
+          yield* gpu.recorder.dispatch(bilinearKernel, { x: tx, y: y1 }, p);
+          yield* gpu.recorder.dispatch(bilinearVec4Kernel, { x: tx, y: y4 }, quads);
+          yield* gpu.recorder.dispatch(bilinearBackwardKernel, { dy: tdy, dx: dx1 }, p);
+          yield* gpu.recorder.dispatch(bilinearBackwardVec4Kernel, { dy: tdy, dx: dx4 }, quads);
+          return [
+            yield* download(y1),
+            yield* download(y4),
+            yield* download(dx1),
+            yield* download(dx4),
+          ];
+        }));
+        assertClose(got[1], got[0], 0, 0, "y");
+        assertClose(got[3], got[2], 0, 0, "dx");
+      }),
+      { seed: 5, numRuns: 15 },
+    );
+  },
 });
