@@ -1,12 +1,14 @@
 /**
  * GSC's SSRD terms as differentiable nodes of the student's logits (the
- * kernels are in `ops/ssrd.ts`; `incremental/gsc/ssrd.ts` weighs them into
- * GSC's loss): FISS's soft-label term and its entropy term.
+ * kernels are in `ops/ssrd.ts` and `ops/ssrd_relation.ts`;
+ * `incremental/gsc/ssrd.ts` weighs them into GSC's loss): FISS's soft-label
+ * term, its entropy term and its class relation term.
  *
  * @module
  */
 import { Effect } from "effect";
 import { ssrdTermBackward, ssrdTermForward, type SsrdTermKind } from "../ops/ssrd.ts";
+import { relationBackward, relationForward } from "../ops/ssrd_relation.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { type GpuScoped, type Node, record } from "./tape.ts";
 
@@ -44,3 +46,24 @@ export const ssrdEntropy = (
   targets: Tensor<"i32">,
   oldClasses: number,
 ): GpuScoped<Node> => ssrdTerm("entropy", newLogits, oldLogits, targets, oldClasses);
+
+/**
+ * FISS's class relation term as a [1] node: (1/C) sum_c |wbar_c (m_new_c -
+ * m_old_c)|, the per-class means of the student's largest probability (over
+ * the pixels it predicts as c), of the teacher's (over the pixels whose
+ * target is c) and of `weights` (over the same pixels); see
+ * `ops/ssrd_relation.ts`.
+ */
+export const ssrdRelation = (
+  newLogits: Node,
+  oldLogits: Tensor<"f32">,
+  targets: Tensor<"i32">,
+  weights: Tensor<"f32">,
+): GpuScoped<Node> =>
+  Effect.gen(function* () {
+    const z = newLogits.value;
+    const term = yield* relationForward(z, oldLogits, targets, weights);
+    const backward = (grad: Tensor<"f32">) =>
+      Effect.map(relationBackward(z, term, grad), (dz) => [dz]);
+    return record(term.value, [newLogits], backward, "ssrd-relation");
+  });

@@ -1,7 +1,7 @@
 /**
  * Float64 references of GSC's parts (docs/gsc.md): SGC weights (HFC's
- * compressed, per-step gain), FISS's soft-label and entropy terms with their
- * gradients, PPR's prototype-corrected posterior and the prototypes. Plain
+ * compressed, per-step gain), FISS's soft-label, entropy and class relation
+ * terms with their gradients, PPR's prototype-corrected posterior and the prototypes. Plain
  * TypeScript over flat NHWC arrays, used by the tests only.
  *
  * @module
@@ -167,6 +167,91 @@ export const ssrdEntropyGradientReference = (
     const logP = z.map((v) => v - lse);
     const s = logP.reduce((a, l) => a + Math.exp(l) * l, 0);
     logP.forEach((l, c) => (grad[p * channels + c] = -Math.exp(l) * (l - s) / (channels * pixels)));
+  }
+  return grad;
+};
+
+/** The first index of a row's maximum. */
+const firstArgmax = (z: readonly number[]): number =>
+  z.reduce((best, v, j) => (v > z[best] ? j : best), 0);
+
+/** Per-class statistics of the relation term (means are 0 for a class without pixels). */
+const relationStats = (
+  newLogits: ArrayLike<number>,
+  oldLogits: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  channels: number,
+) => {
+  const pixels = targets.length;
+  const oldClasses = oldLogits.length / pixels;
+  const sums = { newP: new Float64Array(channels), oldP: new Float64Array(channels) };
+  const wSum = new Float64Array(channels);
+  const nNew = new Float64Array(channels);
+  const nOld = new Float64Array(channels);
+  for (let p = 0; p < pixels; p++) {
+    const z = row(newLogits, p, channels);
+    const c = firstArgmax(z);
+    sums.newP[c] += Math.max(...softmax(z));
+    nNew[c]++;
+    const y = targets[p];
+    if (y >= 0 && y < channels) {
+      sums.oldP[y] += Math.max(...softmax(row(oldLogits, p, oldClasses)));
+      wSum[y] += weights[p];
+      nOld[y]++;
+    }
+  }
+  const mean = (s: Float64Array, n: Float64Array) =>
+    Array.from(s, (v, c) => (n[c] > 0 ? v / n[c] : 0));
+  return {
+    mNew: mean(sums.newP, nNew),
+    mOld: mean(sums.oldP, nOld),
+    wBar: mean(wSum, nOld),
+    nNew,
+  };
+};
+
+/**
+ * FISS's class relation term: (1/C) sum_c |wbar_c (m_new_c - m_old_c)| with
+ * m_new_c the mean of the student's largest probability over the pixels it
+ * predicts as c (first argmax), m_old_c the teacher's over the pixels whose
+ * target is c, wbar_c the mean weight over those pixels (0 without pixels).
+ */
+export const ssrdRelationReference = (
+  newLogits: ArrayLike<number>,
+  oldLogits: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  channels: number,
+): number => {
+  const s = relationStats(newLogits, oldLogits, targets, weights, channels);
+  let total = 0;
+  for (let c = 0; c < channels; c++) total += Math.abs(s.wBar[c] * (s.mNew[c] - s.mOld[c]));
+  return total / channels;
+};
+
+/**
+ * Gradient of {@link ssrdRelationReference}: pixel i predicting c gets
+ * sign(d_c) wbar_c / (C n_c) * p_c (delta_jc - p_j), d_c = wbar_c (m_new_c - m_old_c).
+ */
+export const ssrdRelationGradientReference = (
+  newLogits: ArrayLike<number>,
+  oldLogits: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  channels: number,
+): Float64Array => {
+  const s = relationStats(newLogits, oldLogits, targets, weights, channels);
+  const grad = new Float64Array(newLogits.length);
+  for (let p = 0; p < targets.length; p++) {
+    const z = row(newLogits, p, channels);
+    const c = firstArgmax(z);
+    const probs = softmax(z);
+    const coef = Math.sign(s.wBar[c] * (s.mNew[c] - s.mOld[c])) * s.wBar[c] /
+      (channels * s.nNew[c]);
+    for (let j = 0; j < channels; j++) {
+      grad[p * channels + j] = coef * probs[c] * ((j === c ? 1 : 0) - probs[j]);
+    }
   }
   return grad;
 };
