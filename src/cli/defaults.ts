@@ -168,6 +168,7 @@ export const GSC_DEFAULTS: GscOptions = {
   sgcSplit: false,
   lambdaSoft: 0.3,
   lambdaEntropy: 0.1,
+  lambdaRelation: 0,
 };
 
 /** The default run directory: every choice that tells runs apart is in the name. */

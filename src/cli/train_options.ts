@@ -168,6 +168,7 @@ const readGsc = (read: OptionReader) =>
       sgcSplit: read.flag("sgc-split"),
       lambdaSoft: yield* read.number("lambda-soft", d.lambdaSoft, { min: 0 }),
       lambdaEntropy: yield* read.number("lambda-entropy", d.lambdaEntropy, { min: 0 }),
+      lambdaRelation: yield* read.number("lambda-relation", d.lambdaRelation, { min: 0 }),
     };
   });
 

@@ -40,6 +40,7 @@ export const GSC_ONLY = [
   "sgc-split",
   "lambda-soft",
   "lambda-entropy",
+  "lambda-relation",
 ] as const;
 
 /** The baselines' weights and the methods that read them. */
@@ -278,6 +279,12 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     value: "X",
     description: "gsc: weight of the entropy term",
     defaultText: String(GSC_DEFAULTS.lambdaEntropy),
+  },
+  {
+    name: "lambda-relation",
+    value: "X",
+    description: "gsc: weight of FISS's class relation term (FISS: 0.5)",
+    defaultText: "0 (off)",
   },
   {
     name: "resume",

@@ -74,6 +74,7 @@ export const CONFIG_OPTIONS: Readonly<Record<string, ConfigOption>> = {
   "gsc.sgcSplit": { option: "--sgc-split", show: on },
   "gsc.lambdaSoft": { option: "--lambda-soft" },
   "gsc.lambdaEntropy": { option: "--lambda-entropy" },
+  "gsc.lambdaRelation": { option: "--lambda-relation" },
 };
 
 /** Fields holding a path: compared as the file they name when it exists. */
@@ -116,7 +117,9 @@ const showValue = (path: string, value: unknown) => {
 const withDefaults = (config: RunConfig | undefined) => {
   if (config === undefined) return undefined;
   const [scaleMin, scaleMax] = scaleRangeOf(config);
-  return { ...config, trainSplit: trainSplitOf(config), scaleMin, scaleMax };
+  // The relation term came later: a checkpoint without it ran with it off.
+  const gsc = config.gsc && { ...config.gsc, lambdaRelation: config.gsc.lambdaRelation ?? 0 };
+  return { ...config, trainSplit: trainSplitOf(config), scaleMin, scaleMax, gsc };
 };
 
 /**

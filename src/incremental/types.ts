@@ -52,6 +52,8 @@ export interface GscOptions {
   readonly lambdaSoft: number;
   /** SSRD: weight of FISS's entropy term. */
   readonly lambdaEntropy: number;
+  /** SSRD: weight of FISS's class relation term (0: off; FISS uses 0.5). */
+  readonly lambdaRelation: number;
 }
 
 /** Everything a run needs; written to the run directory as `config.json`. */

@@ -7,7 +7,7 @@ const REQUIRED_TRAIN_OPTIONS = (
   "epochs-next batch-size crop scale-min scale-max lr lr-next momentum no-nesterov weight-decay head-lr-mult " +
   "freeze-bn-next seed out eval-split strips kd-weight feature-weight pod-factor no-sgc no-ssrd " +
   "no-ppr ppr-tau ppr-quantile proto-min-pixels sgc-min sgc-max sgc-split lambda-soft " +
-  "lambda-entropy resume"
+  "lambda-entropy lambda-relation resume"
 ).split(" ");
 
 Deno.test("train help lists every required option with its default", () => {

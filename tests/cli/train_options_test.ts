@@ -55,6 +55,7 @@ Deno.test("synth defaults: the recipe measured on the synthetic val split", () =
     sgcSplit: false,
     lambdaSoft: 0.3,
     lambdaEntropy: 0.1,
+    lambdaRelation: 0,
   });
 });
 
@@ -125,7 +126,8 @@ Deno.test("every option is parsed into the config", () => {
       ...["--out", "runs/x", "--eval-split", "train", "--strips", "0"],
       ...["--no-sgc", "--no-ssrd", "--no-ppr", "--ppr-tau", "0.2", "--ppr-quantile"],
       ...["--proto-min-pixels", "3", "--sgc-min", "0.25", "--sgc-max", "4", "--sgc-split"],
-      ...["--lambda-soft", "0.5", "--lambda-entropy", "0", "--resume", "--quiet"],
+      ...["--lambda-soft", "0.5", "--lambda-entropy", "0", "--lambda-relation", "0.5"],
+      ...["--resume", "--quiet"],
     );
     assertEquals(config, {
       dataset: "voc",
@@ -169,6 +171,7 @@ Deno.test("every option is parsed into the config", () => {
         sgcSplit: true,
         lambdaSoft: 0.5,
         lambdaEntropy: 0,
+        lambdaRelation: 0.5,
       },
     });
     assertEquals([resume, quiet], [true, true]);

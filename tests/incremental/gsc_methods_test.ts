@@ -301,7 +301,7 @@ Deno.test(
 );
 
 Deno.test(
-  "GSC: each part alone (SGC, SSRD, PPR) and the variants (HFC's split, FISS's quantiles) at steps 0-2",
+  "GSC: each part alone (SGC, SSRD, PPR), the variants (HFC's split, FISS's quantiles) and the relation term at steps 0-2",
   gpuTestOptions,
   async () => {
     await runGpu(Effect.gen(function* () {
@@ -311,6 +311,8 @@ Deno.test(
         "ppr alone": ["--no-sgc", "--no-ssrd"],
         "split": ["--sgc-split"],
         "quantile": ["--ppr-quantile"],
+        "relation": ["--lambda-relation", "0.5"],
+        "relation without sgc": ["--no-sgc", "--lambda-relation", "0.5"],
       };
       for (const [name, flags] of Object.entries(runs)) {
         const c = config("gsc", ...flags);

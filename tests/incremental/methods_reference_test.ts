@@ -193,6 +193,7 @@ Deno.test("method objectives: each total's gradient equals finite differences", 
     sgcSplit: false,
     lambdaSoft: 0.3,
     lambdaEntropy: 0.1,
+    lambdaRelation: 0,
   };
   const stored: PrototypesReference = {
     prototypes: floats(rng, 3 * FEATURES[3]),

@@ -221,6 +221,7 @@ const config: RunConfig = {
     sgcSplit: false,
     lambdaSoft: 0.3,
     lambdaEntropy: 0.1,
+    lambdaRelation: 0,
   },
 };
 

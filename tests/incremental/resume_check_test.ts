@@ -62,6 +62,14 @@ Deno.test("a changed setting is named with both values; output-only ones are ign
   assertEquals(configDifferences(beforeSplits as RunConfig, { ...saved, trainSplit: "val" }), [
     "--train-split: train (checkpoint) vs val (now)",
   ]);
+  // A checkpoint from before --lambda-relation ran without the relation term.
+  const { lambdaRelation: ___, ...gscBefore } = saved.gsc;
+  const beforeRelation = { ...saved, gsc: gscBefore } as RunConfig;
+  assertEquals(configDifferences(beforeRelation, saved), []);
+  assertEquals(
+    configDifferences(beforeRelation, parse("--batch-size", "2", "--lambda-relation", "0.5")),
+    ["--lambda-relation: 0 (checkpoint) vs 0.5 (now)"],
+  );
   // A setting the checkpoint lacks is a difference too.
   const { seed: _, ...older } = saved;
   assertEquals(configDifferences(older as RunConfig, saved), [

@@ -13,6 +13,8 @@ import {
   sgcWeightsReference,
   ssrdEntropyGradientReference,
   ssrdEntropyReference,
+  ssrdRelationGradientReference,
+  ssrdRelationReference,
   ssrdSoftLabelGradientReference,
   ssrdSoftLabelReference,
 } from "./gsc.ts";
@@ -43,6 +45,8 @@ export interface GscReferenceOptions {
   readonly sgcSplit: boolean;
   readonly lambdaSoft: number;
   readonly lambdaEntropy: number;
+  /** FISS's class relation term's weight (0: off). */
+  readonly lambdaRelation: number;
 }
 
 /** Prototypes [classes, features] and their validity, as GSC keeps them between steps. */
@@ -83,7 +87,9 @@ export const gscPseudoLogitsReference = (
  * GSC's objective: PLOP's (pseudo labels from {@link gscPseudoLogitsReference}
  * and `thresholds`, adaptive-factor weights, six-layer POD) with the
  * adaptive factor times SGC's weights (zeta = old / seen) and SSRD's
- * lambdaSoft * soft label + lambdaEntropy * entropy (HFC's split: the
+ * lambdaSoft * soft label + lambdaEntropy * entropy (+ lambdaRelation *
+ * class relation, each class weighted by its pixels' mean SGC weight, 1
+ * without SGC) (HFC's split: the
  * cross-entropy times sqrt(1 - zeta), POD and the soft labels times zeta).
  * At step 0 (or without the old model) plain cross-entropy on the labels.
  */
@@ -135,11 +141,26 @@ export const gscObjectiveReference = (
     const softGrad = ssrdSoftLabelGradientReference(z, old.logits, plop.targets, spec);
     const entropy = ssrdEntropyReference(z, info.seen);
     const entropyGrad = ssrdEntropyGradientReference(z, info.seen);
+    const lambdaRelation = options.lambdaRelation;
+    const relationWeights = options.sgc
+      ? Array.from(sgcWeightsReference(z, plop.targets, info.classStep, info.seen, sgcOptions))
+      : plop.targets.map(() => 1);
+    const relation = lambdaRelation === 0
+      ? 0
+      : ssrdRelationReference(z, old.logits, plop.targets, relationWeights, info.seen);
+    const relationGrad = lambdaRelation === 0
+      ? new Float64Array(z.length)
+      : ssrdRelationGradientReference(z, old.logits, plop.targets, relationWeights, info.seen);
     terms.push(["ssrd", {
-      ...emptyPart(current, lambdaSoft * soft + options.lambdaEntropy * entropy),
+      ...emptyPart(
+        current,
+        lambdaSoft * soft + options.lambdaEntropy * entropy + lambdaRelation * relation,
+      ),
       logits: Array.from(
         softGrad,
-        (g, i) => lambdaSoft * g + options.lambdaEntropy * entropyGrad[i],
+        (g, i) =>
+          lambdaSoft * g + options.lambdaEntropy * entropyGrad[i] +
+          lambdaRelation * relationGrad[i],
       ),
     }]);
   }

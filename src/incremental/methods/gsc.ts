@@ -6,7 +6,8 @@
  *   corrected by the class prototypes kept from the previous step;
  * - SGC: each pixel's cross-entropy weight is multiplied by HFC's compressed,
  *   per-step normalised gain (`ops/sgc.ts`);
- * - SSRD: FISS's soft-label and entropy terms (`gsc/ssrd.ts`).
+ * - SSRD: FISS's soft-label and entropy terms, and optionally its class
+ *   relation term weighted by each class's mean SGC weight (`gsc/ssrd.ts`).
  * After every step the final model's prototypes are computed over the step's
  * targets and kept for the next step (and checkpoints) while PPR is on. With
  * the three parts off the objective is PLOP's, bit for bit; on a domain step
@@ -19,7 +20,7 @@ import { scale } from "../../autograd/basic.ts";
 import { accumulatePrototypes, finalizePrototypes } from "../../ops/prototypes.ts";
 import { prototypeCorrectedLogits } from "../../ops/pseudo_relabel.ts";
 import { sgcWeights } from "../../ops/sgc.ts";
-import { fillInto } from "../../ops/core.ts";
+import { fillInto, full } from "../../ops/core.ts";
 import { resizeBilinear } from "../../ops/resize.ts";
 import { download, empty, fromArray, type Tensor } from "../../tensor/tensor.ts";
 import { medianThresholds, plopPseudoLabels } from "../losses/mod.ts";
@@ -130,21 +131,32 @@ export const gsc = (options: GscOptions, scope: Scope.Scope): Method => {
         const zeta = info.old / info.seen;
         const split = options.sgc && options.sgcSplit;
         const distilled = split ? zeta : 1;
+        const sgcOptions = { step: info.step, zeta, min: options.sgcMin, max: options.sgcMax };
         const pixelWeights = options.sgc && classStep
-          ? yield* sgcWeights(current.logits.value, pseudo.targets, classStep, {
-            step: info.step,
-            zeta,
-            min: options.sgcMin,
-            max: options.sgcMax,
-          }, pseudo.weights)
+          ? yield* sgcWeights(
+            current.logits.value,
+            pseudo.targets,
+            classStep,
+            sgcOptions,
+            pseudo.weights,
+          )
           : pseudo.weights;
         let pod = yield* plopPod(info, current, old, info.config.podFactor);
         if (split) pod = yield* scale(pod, distilled);
         const terms: LossTerm[] = [{ name: "pod", value: pod }];
         if (options.ssrd) {
+          // The relation term weighs each class by its pixels' mean SGC weight (FISS's
+          // `efficient_dis_old_class_weight`: SGC's alone, without PLOP's factor), 1 without SGC.
+          const relationWeights = options.lambdaRelation === 0
+            ? undefined
+            : options.sgc && classStep
+            ? yield* sgcWeights(current.logits.value, pseudo.targets, classStep, sgcOptions)
+            : yield* full(pseudo.targets.shape, 1, "f32");
           const ssrd = yield* ssrdLoss(current.logits, old.logits, pseudo.targets, info.old, {
             lambdaSoft: options.lambdaSoft * distilled,
             lambdaEntropy: options.lambdaEntropy,
+            lambdaRelation: options.lambdaRelation,
+            relationWeights,
           });
           terms.push({ name: "ssrd", value: ssrd.loss });
         }
