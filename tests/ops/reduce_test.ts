@@ -1,12 +1,21 @@
 import fc from "fast-check";
 import { Effect } from "effect";
-import { argmax, axisView, reduce, type ReduceOpName } from "../../src/ops/reduce.ts";
+import {
+  argmax,
+  axisView,
+  reduce,
+  ReduceOp,
+  type ReduceOpName,
+  reduceRowsKernel,
+  reduceWideKernel,
+} from "../../src/ops/reduce.ts";
+import { Gpu } from "../../src/gpu/device.ts";
 import { argmaxReference, reduceReference } from "../reference/reduce.ts";
-import { download, fromArray } from "../../src/tensor/tensor.ts";
+import { download, empty, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, EPS32, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { shapeOf, smallInts } from "../support/arbitrary.ts";
 
-// Shapes that reach both kernels: many short rows, and few long ones (>= 64 long).
+// Shapes of both regimes: many short rows, and few long ones (>= 64 long).
 const shapeAndAxis = fc.oneof(
   shapeOf(3, 9),
   fc.tuple(
@@ -47,6 +56,38 @@ Deno.test({
         },
       ),
       { seed: 42, numRuns: 40 },
+    );
+  },
+});
+
+Deno.test({
+  name: "both reduction kernels match the float64 reference, whichever the adapter picks",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<ReduceOpName>("sum", "mean", "max"),
+        withData,
+        async (op, c) => {
+          const view = axisView(c.shape, c.axis);
+          const p = { outer: view.outer, axis: view.axis, inner: view.inner };
+          const [rows, wide] = await runGpu(Effect.gen(function* () {
+            const gpu = yield* Gpu;
+            const t = yield* fromArray(c.data, c.shape, "f32");
+            const outs = [];
+            for (const kernel of [reduceRowsKernel, reduceWideKernel]) {
+              const out = yield* empty(view.reduced, "f32");
+              yield* gpu.recorder.dispatch(kernel, { a: t, out }, p, { OP: ReduceOp[op] });
+              outs.push(yield* download(out));
+            }
+            return outs;
+          }));
+          const expected = reduceReference(op, c.data, view.outer, view.axis, view.inner);
+          assertClose(rows, expected, 0, op === "mean" ? 4 * EPS32 : 0, `${op} rows`);
+          assertClose(wide, expected, 0, op === "mean" ? 4 * EPS32 : 0, `${op} wide`);
+        },
+      ),
+      { seed: 43, numRuns: 25 },
     );
   },
 });
