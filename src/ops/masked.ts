@@ -4,9 +4,12 @@
  * cols = channels, 1 for a per-pixel map); a mask [rows] weights each row: an
  * f32 mask by its value, an i32 mask by 1 where it is nonzero and 0 elsewhere.
  *
- * The reduction is a workgroup tree reduction in two dispatches (partials per
- * chunk of rows, then totals per column), so its order is fixed and the result
- * deterministic; it also sums the mask, which is the mean's denominator.
+ * The reduction takes two dispatches (partials per chunk of rows, then totals
+ * per column) in a fixed order, so the result is deterministic; it also sums
+ * the mask, which is the mean's denominator. On a GPU each stage is a
+ * workgroup tree reduction; on a CPU adapter (llvmpipe, where workgroup
+ * barriers are costly) each invocation sums its rows in order, over smaller
+ * chunks.
  *
  * @module
  */
@@ -17,12 +20,21 @@ import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import { empty, type Shape, type Tensor } from "../tensor/tensor.ts";
 import partialsSource from "../../shaders/masked/column_partials.wgsl" with { type: "text" };
 import totalsSource from "../../shaders/masked/column_totals.wgsl" with { type: "text" };
+import serialPartialsSource from "../../shaders/masked/column_partials_serial.wgsl" with {
+  type: "text",
+};
+import serialTotalsSource from "../../shaders/masked/column_totals_serial.wgsl" with {
+  type: "text",
+};
 import finalizeSource from "../../shaders/masked/finalize.wgsl" with { type: "text" };
 import backwardSource from "../../shaders/masked/masked_backward.wgsl" with { type: "text" };
 
 const WG = 256;
 /** Rows one workgroup of the first stage reduces (8 per invocation). */
 const CHUNK = WG * 8;
+/** Rows one invocation of the serial first stage (CPU adapters) sums. */
+const SERIAL_CHUNK = 256;
+const SERIAL_WG = 64;
 const MAX_GROUPS_PER_DIM = 65535;
 
 /** A per-pixel mask: f32 weights, or i32 where nonzero selects the pixel. */
@@ -59,6 +71,46 @@ export const columnPartialsKernels = {
   f32: partialsKernelFor("f32"),
   i32: partialsKernelFor("i32"),
 } as const;
+
+const serialPartialsKernelFor = (dtype: "f32" | "i32") =>
+  defineKernel({
+    name: `shaders/masked/column_partials_serial.wgsl<${dtype}>`,
+    source: maskWeightWgsl(dtype) + serialPartialsSource,
+    bindings: {
+      x: { access: "read", type: "f32" },
+      mask: { access: "read", type: dtype },
+      partials: { access: "read_write", type: "f32" },
+    },
+    params: { rows: "u32", cols: "u32", chunk: "u32", groups: "u32" },
+    constants: { HAS_MASK: "u32" },
+    workgroupSize: [SERIAL_WG, 1, 1],
+    dispatch: ({ groups, cols }) => linearGrid((cols + 1) * groups, SERIAL_WG),
+    minElements: ({ rows, cols, groups }, { HAS_MASK }) => ({
+      x: rows * cols,
+      mask: HAS_MASK ? rows : 0,
+      partials: (cols + 1) * groups,
+    }),
+  });
+
+/** Stage 1 without workgroup memory (CPU adapters), one kernel per mask dtype. */
+export const columnPartialsSerialKernels = {
+  f32: serialPartialsKernelFor("f32"),
+  i32: serialPartialsKernelFor("i32"),
+} as const;
+
+/** Stage 2 without workgroup memory (CPU adapters): one invocation per column. */
+export const columnTotalsSerialKernel = defineKernel({
+  name: "shaders/masked/column_totals_serial.wgsl",
+  source: serialTotalsSource,
+  bindings: {
+    partials: { access: "read", type: "f32" },
+    totals: { access: "read_write", type: "f32" },
+  },
+  params: { groups: "u32", cols: "u32" },
+  workgroupSize: [SERIAL_WG, 1, 1],
+  dispatch: ({ cols }) => linearGrid(cols + 1, SERIAL_WG),
+  minElements: ({ groups, cols }) => ({ partials: (cols + 1) * groups, totals: cols + 1 }),
+});
 
 /** Stage 2 of the column reduction: one workgroup per column. */
 export const columnTotalsKernel = defineKernel({
@@ -145,17 +197,21 @@ export const columnTotals = (
       return yield* invalid(name, "mask", `${mask.elements} mask values for ${rows} rows`);
     }
     const gpu = yield* Gpu;
-    const groups = Math.max(1, Math.ceil(rows / CHUNK));
+    const serial = gpu.adapter.isFallback;
+    const chunk = serial ? SERIAL_CHUNK : CHUNK;
+    const groups = Math.max(1, Math.ceil(rows / chunk));
     const partials = yield* empty([cols + 1, groups], "f32");
     const totals = yield* empty([cols + 1], "f32");
-    const kernel = columnPartialsKernels[mask?.dtype ?? "f32"];
+    const dtype = mask?.dtype ?? "f32";
+    const kernel = serial ? columnPartialsSerialKernels[dtype] : columnPartialsKernels[dtype];
     yield* gpu.recorder.dispatch(
       kernel,
       { x, mask: mask ?? x, partials },
-      { rows, cols, chunk: CHUNK, groups },
+      { rows, cols, chunk, groups },
       { HAS_MASK: mask ? 1 : 0 },
     );
-    yield* gpu.recorder.dispatch(columnTotalsKernel, { partials, totals }, { groups, cols });
+    const totalsKernel = serial ? columnTotalsSerialKernel : columnTotalsKernel;
+    yield* gpu.recorder.dispatch(totalsKernel, { partials, totals }, { groups, cols });
     return totals;
   });
 

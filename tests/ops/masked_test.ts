@@ -1,13 +1,18 @@
 import fc from "fast-check";
 import { Effect } from "effect";
 import {
+  columnPartialsKernels,
+  columnPartialsSerialKernels,
   columnTotals,
+  columnTotalsKernel,
+  columnTotalsSerialKernel,
   type MaskedOp,
   maskedReduce,
   maskedReduceBackward,
 } from "../../src/ops/masked.ts";
+import { Gpu } from "../../src/gpu/device.ts";
 import { maskedReduceBackwardReference, maskedReduceReference } from "../reference/masked.ts";
-import { download, fromArray } from "../../src/tensor/tensor.ts";
+import { download, empty, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { smallInts } from "../support/arbitrary.ts";
 
@@ -97,5 +102,53 @@ Deno.test({
     }));
     assertClose(empty, [0], 0, 0, "empty");
     assertClose(withNaN, [7 / 3], 0, 1e-6, "nan");
+  },
+});
+
+Deno.test({
+  name: "both column-reduction kernel pairs (tree and serial) give the masked totals exactly",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(cases, fc.constantFrom(256, 2048), async (c, chunk) => {
+        const groups = Math.max(1, Math.ceil(c.rows / chunk));
+        const pairs = [
+          [columnPartialsKernels, columnTotalsKernel],
+          [columnPartialsSerialKernels, columnTotalsSerialKernel],
+        ] as const;
+        const got = await runGpu(Effect.gen(function* () {
+          const gpu = yield* Gpu;
+          const x = yield* fromArray(c.x, [c.rows, c.cols], "f32");
+          const mask = c.integerMask
+            ? yield* fromArray(c.mask, [c.rows], "i32")
+            : yield* fromArray(c.mask, [c.rows], "f32");
+          const outs = [];
+          for (const [partialsKernels, totalsKernel] of pairs) {
+            const partials = yield* empty([c.cols + 1, groups], "f32");
+            const totals = yield* empty([c.cols + 1], "f32");
+            const p = { rows: c.rows, cols: c.cols, chunk, groups };
+            const kernel = c.integerMask ? partialsKernels.i32 : partialsKernels.f32;
+            yield* gpu.recorder.dispatch(kernel, { x, mask, partials } as never, p, {
+              HAS_MASK: 1,
+            });
+            yield* gpu.recorder.dispatch(totalsKernel, { partials, totals }, {
+              groups,
+              cols: c.cols,
+            });
+            outs.push(yield* download(totals));
+          }
+          return outs;
+        }));
+        const want = new Array<number>(c.cols + 1).fill(0);
+        for (let r = 0; r < c.rows; r++) {
+          const w = c.integerMask ? (c.mask[r] !== 0 ? 1 : 0) : c.mask[r];
+          want[c.cols] += w;
+          for (let k = 0; k < c.cols; k++) want[k] += w * c.x[r * c.cols + k];
+        }
+        assertClose(got[0], want, 0, 0, "tree");
+        assertClose(got[1], want, 0, 0, "serial");
+      }),
+      { seed: 9, numRuns: 20 },
+    );
   },
 });
