@@ -262,7 +262,7 @@ const TARGET_INVOCATIONS = 4096;
  * The same on a CPU adapter (llvmpipe): a few threads are busy with far fewer
  * tiles, and every extra split only adds partial sums to write and reduce.
  */
-const CPU_TARGET_INVOCATIONS = 512;
+const CPU_TARGET_INVOCATIONS = 1024;
 /** Upper bound on a partial-sums buffer (elements), well under the binding limit. */
 const MAX_PARTIAL_ELEMENTS = 8 * 1024 * 1024;
 
