@@ -46,10 +46,15 @@ export const maskWeightWgsl = (dtype: "f32" | "i32"): string =>
     ? "fn mask_weight(r: u32) -> f32 { return mask[r]; }\n"
     : "fn mask_weight(r: u32) -> f32 { return select(0.0, 1.0, mask[r] != 0i); }\n";
 
-const partialsKernelFor = (dtype: "f32" | "i32") =>
+/**
+ * A stage-1 kernel for a mask dtype: the workgroup tree reduction (one
+ * workgroup per chunk and column) or, `serial`, one invocation per chunk and
+ * column summing in order.
+ */
+const partialsKernelFor = (dtype: "f32" | "i32", serial: boolean) =>
   defineKernel({
-    name: `shaders/masked/column_partials.wgsl<${dtype}>`,
-    source: maskWeightWgsl(dtype) + partialsSource,
+    name: `shaders/masked/column_partials${serial ? "_serial" : ""}.wgsl<${dtype}>`,
+    source: maskWeightWgsl(dtype) + (serial ? serialPartialsSource : partialsSource),
     bindings: {
       x: { access: "read", type: "f32" },
       mask: { access: "read", type: dtype },
@@ -57,8 +62,9 @@ const partialsKernelFor = (dtype: "f32" | "i32") =>
     },
     params: { rows: "u32", cols: "u32", chunk: "u32", groups: "u32" },
     constants: { HAS_MASK: "u32" },
-    workgroupSize: [WG, 1, 1],
-    dispatch: ({ groups, cols }) => [groups, cols + 1, 1],
+    workgroupSize: [serial ? SERIAL_WG : WG, 1, 1],
+    dispatch: ({ groups, cols }) =>
+      serial ? linearGrid((cols + 1) * groups, SERIAL_WG) : [groups, cols + 1, 1],
     minElements: ({ rows, cols, groups }, { HAS_MASK }) => ({
       x: rows * cols,
       mask: HAS_MASK ? rows : 0,
@@ -68,34 +74,14 @@ const partialsKernelFor = (dtype: "f32" | "i32") =>
 
 /** Stage 1 of the column reduction, one kernel per mask dtype. */
 export const columnPartialsKernels = {
-  f32: partialsKernelFor("f32"),
-  i32: partialsKernelFor("i32"),
+  f32: partialsKernelFor("f32", false),
+  i32: partialsKernelFor("i32", false),
 } as const;
-
-const serialPartialsKernelFor = (dtype: "f32" | "i32") =>
-  defineKernel({
-    name: `shaders/masked/column_partials_serial.wgsl<${dtype}>`,
-    source: maskWeightWgsl(dtype) + serialPartialsSource,
-    bindings: {
-      x: { access: "read", type: "f32" },
-      mask: { access: "read", type: dtype },
-      partials: { access: "read_write", type: "f32" },
-    },
-    params: { rows: "u32", cols: "u32", chunk: "u32", groups: "u32" },
-    constants: { HAS_MASK: "u32" },
-    workgroupSize: [SERIAL_WG, 1, 1],
-    dispatch: ({ groups, cols }) => linearGrid((cols + 1) * groups, SERIAL_WG),
-    minElements: ({ rows, cols, groups }, { HAS_MASK }) => ({
-      x: rows * cols,
-      mask: HAS_MASK ? rows : 0,
-      partials: (cols + 1) * groups,
-    }),
-  });
 
 /** Stage 1 without workgroup memory (CPU adapters), one kernel per mask dtype. */
 export const columnPartialsSerialKernels = {
-  f32: serialPartialsKernelFor("f32"),
-  i32: serialPartialsKernelFor("i32"),
+  f32: partialsKernelFor("f32", true),
+  i32: partialsKernelFor("i32", true),
 } as const;
 
 /** Stage 2 without workgroup memory (CPU adapters): one invocation per column. */
