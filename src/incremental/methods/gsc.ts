@@ -21,6 +21,7 @@ import { accumulatePrototypes, finalizePrototypes } from "../../ops/prototypes.t
 import { prototypeCorrectedLogits } from "../../ops/pseudo_relabel.ts";
 import { sgcWeights } from "../../ops/sgc.ts";
 import { fillInto, full } from "../../ops/core.ts";
+import { mul } from "../../ops/elementwise.ts";
 import { resizeBilinear } from "../../ops/resize.ts";
 import { download, empty, fromArray, type Tensor } from "../../tensor/tensor.ts";
 import { medianThresholds, plopPseudoLabels } from "../losses/mod.ts";
@@ -132,7 +133,15 @@ export const gsc = (options: GscOptions, scope: Scope.Scope): Method => {
         const split = options.sgc && options.sgcSplit;
         const distilled = split ? zeta : 1;
         const sgcOptions = { step: info.step, zeta, min: options.sgcMin, max: options.sgcMax };
-        const pixelWeights = options.sgc && classStep
+        const relationOn = options.ssrd && options.lambdaRelation !== 0;
+        // SGC's weights alone, when the relation term needs them: the classification weights
+        // are then these times PLOP's factor (the same product the kernel forms with a base).
+        const sgcAlone = options.sgc && classStep && relationOn
+          ? yield* sgcWeights(current.logits.value, pseudo.targets, classStep, sgcOptions)
+          : undefined;
+        const pixelWeights = sgcAlone
+          ? yield* mul(sgcAlone, pseudo.weights)
+          : options.sgc && classStep
           ? yield* sgcWeights(
             current.logits.value,
             pseudo.targets,
@@ -147,11 +156,9 @@ export const gsc = (options: GscOptions, scope: Scope.Scope): Method => {
         if (options.ssrd) {
           // The relation term weighs each class by its pixels' mean SGC weight (FISS's
           // `efficient_dis_old_class_weight`: SGC's alone, without PLOP's factor), 1 without SGC.
-          const relationWeights = options.lambdaRelation === 0
+          const relationWeights = !relationOn
             ? undefined
-            : options.sgc && classStep
-            ? yield* sgcWeights(current.logits.value, pseudo.targets, classStep, sgcOptions)
-            : yield* full(pseudo.targets.shape, 1, "f32");
+            : sgcAlone ?? (yield* full(pseudo.targets.shape, 1, "f32"));
           const ssrd = yield* ssrdLoss(current.logits, old.logits, pseudo.targets, info.old, {
             lambdaSoft: options.lambdaSoft * distilled,
             lambdaEntropy: options.lambdaEntropy,
