@@ -47,7 +47,7 @@ Deno.test("synth defaults: the recipe measured on the synthetic val split", () =
     sgc: true,
     ssrd: true,
     ppr: true,
-    pprTau: 1,
+    pprTau: 4,
     pprQuantile: false,
     protoMinPixels: 16,
     sgcMin: 0.5,
