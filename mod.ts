@@ -142,7 +142,12 @@ export {
 export type { ResultRun, ResultsFile } from "./src/incremental/report/mod.ts";
 
 /** Data: the built-in synthetic benchmark (VOC layout), its classes and palette, seeded RNG. */
-export { DEFAULT_SYNTHETIC_ROOT, VOC_CLASSES, writeSyntheticVoc } from "./src/data/mod.ts";
+export {
+  DEFAULT_SYNTHETIC_ROOT,
+  SYNTHETIC_DEFAULT_COUNTS,
+  VOC_CLASSES,
+  writeSyntheticVoc,
+} from "./src/data/mod.ts";
 export { SeededRng } from "./src/util/rng.ts";
 export { VOC_PALETTE } from "./src/data/palette.ts";
 

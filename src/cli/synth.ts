@@ -9,6 +9,7 @@
 import { Effect, Result } from "effect";
 import {
   DEFAULT_SYNTHETIC_ROOT,
+  SYNTHETIC_DEFAULT_COUNTS,
   type SyntheticOptions,
   type SyntheticSummary,
   writeSyntheticVoc,
@@ -42,9 +43,24 @@ export const SYNTH_OPTIONS: readonly OptionSpec[] = [
     description: "cityscapes: palette hue turned from the first city (0) to the last (DEG)",
     defaultText: "0",
   },
-  { name: "train", value: "N", description: "training images", defaultText: "600" },
-  { name: "val", value: "N", description: "validation images", defaultText: "150" },
-  { name: "test", value: "N", description: "test images (own random stream)", defaultText: "150" },
+  {
+    name: "train",
+    value: "N",
+    description: "training images",
+    defaultText: String(SYNTHETIC_DEFAULT_COUNTS.train),
+  },
+  {
+    name: "val",
+    value: "N",
+    description: "validation images",
+    defaultText: String(SYNTHETIC_DEFAULT_COUNTS.val),
+  },
+  {
+    name: "test",
+    value: "N",
+    description: "test images (own random stream)",
+    defaultText: String(SYNTHETIC_DEFAULT_COUNTS.test),
+  },
   { name: "size", value: "PX", description: "image side, 16..1024", defaultText: "64" },
   {
     name: "classes",
@@ -92,9 +108,12 @@ export function parseSynthOptions(
       seed: yield* read.number("seed", 0, { integer: true, min: 0, max: 2 ** 32 - 1 }),
       size: yield* read.number("size", 64, { integer: true, min: 16, max: 1024 }),
       counts: {
-        train: yield* read.number("train", 600, { integer: true, min: 1 }),
-        val: yield* read.number("val", 150, count),
-        test: yield* read.number("test", 150, count),
+        train: yield* read.number("train", SYNTHETIC_DEFAULT_COUNTS.train, {
+          integer: true,
+          min: 1,
+        }),
+        val: yield* read.number("val", SYNTHETIC_DEFAULT_COUNTS.val, count),
+        test: yield* read.number("test", SYNTHETIC_DEFAULT_COUNTS.test, count),
       },
     };
   });

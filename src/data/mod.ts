@@ -65,6 +65,7 @@ export { renderScene } from "./synthetic/render.ts";
 export type { RenderOptions, Scene } from "./synthetic/render.ts";
 export {
   DEFAULT_SYNTHETIC_ROOT,
+  SYNTHETIC_DEFAULT_COUNTS,
   SYNTHETIC_GENERATOR_VERSION,
   writeSyntheticVoc,
 } from "./synthetic/write.ts";

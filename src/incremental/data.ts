@@ -23,6 +23,7 @@ import {
   type Loader,
   type SampleRef,
   stepClasses,
+  SYNTHETIC_DEFAULT_COUNTS,
   type Task,
   taskNames,
   trainTargetLut,
@@ -102,27 +103,72 @@ const exists = (path: string) =>
   Effect.promise(() => Deno.stat(path).then(() => true, () => false));
 
 /**
- * What a run will say before it writes the synthetic set (its root has none),
- * or undefined when nothing is written. A root other than the default is
- * named as a possible typo, since a mistyped `--data-root` would otherwise
- * train on a freshly written set without a word.
+ * The training images of the synthetic set described by `meta` (its
+ * `synthetic.json`) when `root` is the default root and the set is the
+ * benchmark written by an older version with fewer training images than
+ * {@link SYNTHETIC_DEFAULT_COUNTS}; otherwise undefined (a set the user wrote
+ * elsewhere or with other options is never touched).
+ */
+export const shortDefaultSet = (root: string, meta: unknown): number | undefined => {
+  if (root !== DEFAULT_SYNTHETIC_ROOT || typeof meta !== "object" || meta === null) {
+    return undefined;
+  }
+  const m = meta as Record<string, unknown>;
+  const counts = m.counts as Record<string, unknown> | undefined;
+  const isBenchmark = m.seed === 0 && m.size === 64 && m.jpegQuality === 90 &&
+    m.voidBorder === true && (m.classSet ?? "benchmark") === "benchmark" &&
+    counts?.val === SYNTHETIC_DEFAULT_COUNTS.val && counts?.test === SYNTHETIC_DEFAULT_COUNTS.test;
+  const train = counts?.train;
+  return isBenchmark && typeof train === "number" && train < SYNTHETIC_DEFAULT_COUNTS.train
+    ? train
+    : undefined;
+};
+
+const shortSetOf = (config: RunConfig) =>
+  Effect.promise(() =>
+    Deno.readTextFile(`${config.dataRoot}/synthetic.json`).then(
+      (text) => shortDefaultSet(config.dataRoot, JSON.parse(text)),
+      () => undefined,
+    )
+  );
+
+/**
+ * What a run will say before it writes the synthetic set (its root has none,
+ * or holds the default set written with fewer training images by an older
+ * version), or undefined when nothing is written. A root other than the
+ * default is named as a possible typo, since a mistyped `--data-root` would
+ * otherwise train on a freshly written set without a word.
  */
 export const syntheticNotice = (config: RunConfig) =>
   Effect.gen(function* () {
-    if (config.dataset !== "synth" || (yield* exists(syntheticList(config)))) return undefined;
+    if (config.dataset !== "synth") return undefined;
+    const { train, val, test } = SYNTHETIC_DEFAULT_COUNTS;
+    const counts = `(${train} train, ${val} val, ${test} test images)`;
+    if (yield* exists(syntheticList(config))) {
+      const short = yield* shortSetOf(config);
+      return short === undefined ? undefined : `${config.dataRoot} holds the benchmark with ` +
+        `${short} training images; writing it again with ${train} (the ${short} come out the ` +
+        `same, byte for byte)`;
+    }
     const where = config.dataRoot === DEFAULT_SYNTHETIC_ROOT
       ? `the default --data-root ${config.dataRoot}`
       : `--data-root ${config.dataRoot} (not the default ${DEFAULT_SYNTHETIC_ROOT}; ` +
         `check the path if you meant an existing set)`;
-    return `no synthetic set in ${where}: writing a new one there (600 train, 150 val, ` +
-      `150 test images)`;
+    return `no synthetic set in ${where}: writing a new one there ${counts}`;
   });
 
-/** Writes the synthetic dataset when the configured root has none. */
+/**
+ * Writes the synthetic dataset when the configured root has none, or when the
+ * default root holds the benchmark with fewer training images than it now has
+ * (image i of a split depends only on the seed and i, so the images already
+ * there are rewritten byte for byte and the new ones added).
+ */
 export const ensureSynthetic = (config: RunConfig) =>
   Effect.gen(function* () {
     if (config.dataset !== "synth") return false;
-    if (yield* exists(syntheticList(config))) return false;
+    if ((yield* exists(syntheticList(config))) && (yield* shortSetOf(config)) === undefined) {
+      return false;
+    }
     yield* writeSyntheticVoc({ root: config.dataRoot });
     return true;
   });

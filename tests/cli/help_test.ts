@@ -20,7 +20,7 @@ Deno.test("train help lists every required option with its default", () => {
     assert(line, `--${name} missing from the train help`);
     assert(line.includes("(default: "), `--${name} shows no default: ${line}`);
   }
-  assert(text.includes("synth 30, voc 30, ade 60, cityscapes 50"), "per-dataset epochs");
+  assert(text.includes("synth 12, voc 30, ade 60, cityscapes 50"), "per-dataset epochs");
   assert(text.includes("mib 10 (100 on 15-1)"), "per-method kd weight");
 });
 

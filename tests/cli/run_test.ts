@@ -7,6 +7,7 @@ import { parseSynthOptions } from "../../src/cli/synth.ts";
 import type { TrainCommand } from "../../src/cli/train_options.ts";
 import type { EvalCommand } from "../../src/cli/eval_options.ts";
 import { failure, ok, tempDir } from "./support.ts";
+import { SYNTHETIC_DEFAULT_COUNTS } from "../../src/data/mod.ts";
 
 /** Runs the CLI with bodies that record what they received. */
 const run = async (...argv: string[]) => {
@@ -90,7 +91,7 @@ Deno.test("synth options: defaults, values and bounds", () => {
     root: "data/synthetic-voc",
     seed: 0,
     size: 64,
-    counts: { train: 600, val: 150, test: 150 },
+    counts: { ...SYNTHETIC_DEFAULT_COUNTS },
   });
   assertEquals(
     ok(

@@ -101,7 +101,8 @@ Deno.test("the adapter's own binding limit is checked against crop and batch siz
 Deno.test("a new synthetic root is announced; a step short of one batch stops before step 0", async () => {
   await withTemp(async (dir) => {
     const run = await gsc(
-      ...["train", "--data-root", `${dir}/typo`, "--batch-size", "300"],
+      // Every later step of 15-1 has about 630 of the 6000 training images, fewer than a batch.
+      ...["train", "--data-root", `${dir}/typo`, "--batch-size", "1000", "--crop", "16"],
       ...["--out", `${dir}/run`, "--quiet"],
     );
     assertEquals(run.code, 1, run.stderr);
@@ -112,7 +113,7 @@ Deno.test("a new synthetic root is announced; a step short of one batch stops be
       run.stderr,
     );
     assert(run.stderr.includes("writing a new one there"), run.stderr);
-    assert(run.stderr.includes("error: --batch-size 300: every step needs at least one full"));
+    assert(run.stderr.includes("error: --batch-size 1000: every step needs at least one full"));
     assert(/step 1 \(classes 16\) has \d+,/.test(run.stderr), run.stderr);
     assert(await exists(`${dir}/typo/ImageSets/Segmentation/train.txt`));
     assertEquals(await filesUnder(`${dir}/run/checkpoints`), []);

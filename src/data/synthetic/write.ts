@@ -29,7 +29,7 @@ export interface SyntheticOptions {
   readonly seed?: number;
   /** Image side in pixels. Default 64. */
   readonly size?: number;
-  /** Images per split. Default train 600, val 150, test 150. */
+  /** Images per split. Default {@link SYNTHETIC_DEFAULT_COUNTS}. */
   readonly counts?: { readonly train?: number; readonly val?: number; readonly test?: number };
   /** JPEG quality (fixed so files are byte-identical across runs). Default 90. */
   readonly jpegQuality?: number;
@@ -45,6 +45,13 @@ export interface SyntheticOptions {
 
 /** The default output folder of the synthetic benchmark. */
 export const DEFAULT_SYNTHETIC_ROOT = "data/synthetic-voc";
+
+/**
+ * Images per split of the benchmark. The training split is large because a
+ * base model trained on few images overfits them (docs/datasets.md); `val` and
+ * `test` stay small, so evaluating after every step stays cheap.
+ */
+export const SYNTHETIC_DEFAULT_COUNTS = { train: 6000, val: 150, test: 150 } as const;
 
 /** What {@link writeSyntheticVoc} wrote. */
 export interface SyntheticSummary {
@@ -84,9 +91,9 @@ export function writeSyntheticVoc(
     const classSetName = options.classSet ?? "benchmark";
     const classSet = CLASS_SETS[classSetName];
     const counts = {
-      train: options.counts?.train ?? 600,
-      val: options.counts?.val ?? 150,
-      test: options.counts?.test ?? 150,
+      train: options.counts?.train ?? SYNTHETIC_DEFAULT_COUNTS.train,
+      val: options.counts?.val ?? SYNTHETIC_DEFAULT_COUNTS.val,
+      test: options.counts?.test ?? SYNTHETIC_DEFAULT_COUNTS.test,
     };
     for (const dir of ["JPEGImages", "SegmentationClass", "ImageSets/Segmentation"]) {
       const path = joinPath(root, dir);
