@@ -143,7 +143,6 @@ export const syntheticNotice = (config: RunConfig) =>
   Effect.gen(function* () {
     if (config.dataset !== "synth") return undefined;
     const { train, val, test } = SYNTHETIC_DEFAULT_COUNTS;
-    const counts = `(${train} train, ${val} val, ${test} test images)`;
     if (yield* exists(syntheticList(config))) {
       const short = yield* shortSetOf(config);
       return short === undefined ? undefined : `${config.dataRoot} holds the benchmark with ` +
@@ -154,7 +153,8 @@ export const syntheticNotice = (config: RunConfig) =>
       ? `the default --data-root ${config.dataRoot}`
       : `--data-root ${config.dataRoot} (not the default ${DEFAULT_SYNTHETIC_ROOT}; ` +
         `check the path if you meant an existing set)`;
-    return `no synthetic set in ${where}: writing a new one there ${counts}`;
+    return `no synthetic set in ${where}: writing a new one there (${train} train, ${val} val, ` +
+      `${test} test images)`;
   });
 
 /**
