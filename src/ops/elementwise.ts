@@ -13,8 +13,12 @@ import { empty, type Tensor } from "../tensor/tensor.ts";
 import binarySource from "../../shaders/elementwise/binary.wgsl" with { type: "text" };
 import unarySource from "../../shaders/elementwise/unary.wgsl" with { type: "text" };
 import axpySource from "../../shaders/elementwise/axpy.wgsl" with { type: "text" };
+import binaryVec4Source from "../../shaders/elementwise/binary_vec4.wgsl" with { type: "text" };
+import axpyVec4Source from "../../shaders/elementwise/axpy_vec4.wgsl" with { type: "text" };
 
 const WG = 256;
+/** Workgroup size of the vec4 variants (a quad per invocation). */
+const VEC4_WG = 64;
 
 /** Binary operations, by their OP code in binary.wgsl. */
 export const BinaryOp = {
@@ -60,6 +64,26 @@ export const binaryKernel = defineKernel({
   minElements: ({ n, b_period }) => ({ a: n, b: b_period, out: n }),
 });
 
+/**
+ * {@link binaryKernel} a quad per invocation (`n` and `b_period` count quads):
+ * the same operation on each component, bit-identical, about twice as fast
+ * on llvmpipe.
+ */
+export const binaryVec4Kernel = defineKernel({
+  name: "shaders/elementwise/binary_vec4.wgsl",
+  source: binaryVec4Source,
+  bindings: {
+    a: { access: "read", type: "vec4f" },
+    b: { access: "read", type: "vec4f" },
+    out: { access: "read_write", type: "vec4f" },
+  },
+  params: { n: "u32", b_period: "u32" },
+  constants: { OP: "u32" },
+  workgroupSize: [VEC4_WG, 1, 1],
+  dispatch: ({ n }) => linearGrid(n, VEC4_WG),
+  minElements: ({ n, b_period }) => ({ a: n, b: b_period, out: n }),
+});
+
 /** out = f(a). */
 export const unaryKernel = defineKernel({
   name: "shaders/elementwise/unary.wgsl",
@@ -89,6 +113,38 @@ export const axpyKernel = defineKernel({
   minElements: ({ n, x_period }) => ({ x: x_period, y: n }),
 });
 
+/** {@link axpyKernel} a quad per invocation (`n` and `x_period` count quads), bit-identical. */
+export const axpyVec4Kernel = defineKernel({
+  name: "shaders/elementwise/axpy_vec4.wgsl",
+  source: axpyVec4Source,
+  bindings: {
+    x: { access: "read", type: "vec4f" },
+    y: { access: "read_write", type: "vec4f" },
+  },
+  params: { n: "u32", x_period: "u32", alpha: "f32" },
+  workgroupSize: [VEC4_WG, 1, 1],
+  dispatch: ({ n }) => linearGrid(n, VEC4_WG),
+  minElements: ({ n, x_period }) => ({ x: x_period, y: n }),
+});
+
+/**
+ * Whether an elementwise op over `n` elements whose second operand repeats
+ * every `period` elements runs a quad per invocation: both counts multiples
+ * of 4 (every NHWC tensor whose channels are), unless turned off by
+ * {@link setElementwiseVec4} (tests run the scalar kernels with it).
+ */
+const quadsFit = (n: number, period: number): boolean =>
+  elementwiseVec4 && n % 4 === 0 && period % 4 === 0;
+
+let elementwiseVec4 = true;
+
+/** Turns the vec4 elementwise kernels on or off and returns the previous setting. */
+export const setElementwiseVec4 = (on: boolean): boolean => {
+  const previous = elementwiseVec4;
+  elementwiseVec4 = on;
+  return previous;
+};
+
 /** Adds `alpha * x` into `y` in place; `x` may repeat (its count divides y's). */
 export const axpyInto = (x: Tensor, y: Tensor, alpha = 1): Effect.Effect<void, GpuError, Gpu> =>
   Effect.gen(function* () {
@@ -100,6 +156,14 @@ export const axpyInto = (x: Tensor, y: Tensor, alpha = 1): Effect.Effect<void, G
       });
     }
     const gpu = yield* Gpu;
+    if (quadsFit(y.elements, x.elements)) {
+      yield* gpu.recorder.dispatch(axpyVec4Kernel, { x, y }, {
+        n: y.elements / 4,
+        x_period: x.elements / 4,
+        alpha,
+      });
+      return;
+    }
     yield* gpu.recorder.dispatch(axpyKernel, { x, y }, {
       n: y.elements,
       x_period: x.elements,
@@ -127,12 +191,14 @@ export const binaryInto = (
       });
     }
     const gpu = yield* Gpu;
-    yield* gpu.recorder.dispatch(
-      binaryKernel,
-      { a, b, out },
-      { n: a.elements, b_period: b.elements },
-      { OP: BinaryOp[op] },
-    );
+    const constants = { OP: BinaryOp[op] };
+    if (quadsFit(a.elements, b.elements)) {
+      const quads = { n: a.elements / 4, b_period: b.elements / 4 };
+      yield* gpu.recorder.dispatch(binaryVec4Kernel, { a, b, out }, quads, constants);
+      return;
+    }
+    const params = { n: a.elements, b_period: b.elements };
+    yield* gpu.recorder.dispatch(binaryKernel, { a, b, out }, params, constants);
   });
 
 /** A new tensor `a (op) b` with `a`'s shape. */

@@ -19,10 +19,12 @@ import {
   backwardInputKernel,
   backwardPartialsKernel,
   backwardSingleKernel,
+  backwardSingleVec4Kernel,
   chunkStatsKernel,
   evalStatsKernel,
   finalizeStatsKernel,
   forwardSingleKernel,
+  forwardSingleVec4Kernel,
   normalizeKernel,
   statsSingleKernel,
 } from "./norm_kernels.ts";
@@ -89,6 +91,19 @@ let singlePassRows = SINGLE_PASS_ROWS;
 export const setSinglePassRows = (rows: number): number => {
   const previous = singlePassRows;
   singlePassRows = rows;
+  return previous;
+};
+
+let channelQuads = true;
+
+/**
+ * Turns the channel-quad forms of the one-pass kernels on or off (channels
+ * % 4 == 0 take them by default) and returns the previous setting: tests
+ * compare them with the scalar ones with it.
+ */
+export const setChannelQuads = (on: boolean): boolean => {
+  const previous = channelQuads;
+  channelQuads = on;
   return previous;
 };
 
@@ -179,10 +194,11 @@ export const batchNorm = (
     const relu = { RELU: options.relu ? 1 : 0 };
     const small = rows >= 2 && rows <= singlePassRows && checkState(x, state) === undefined;
     if (options.mode === "train" && small) {
-      // Statistics, running stats and output in one dispatch.
+      // Statistics, running stats and output in one dispatch (a channel quad an invocation
+      // when the channels come in quads).
       const stats = yield* empty([2, channels], "f32");
       const y = yield* empty(x.shape, "f32");
-      yield* gpu.recorder.dispatch(forwardSingleKernel, {
+      const bindings = {
         x,
         stats,
         running_mean: state.runningMean,
@@ -190,14 +206,20 @@ export const batchNorm = (
         weight: state.weight,
         bias: state.bias,
         y,
-      }, {
+      };
+      const params = {
         rows,
         channels,
         chunk_rows: rows,
         chunks: 1,
         eps: options.eps ?? 1e-5,
         momentum: options.momentum ?? 0.1,
-      }, relu);
+      };
+      if (channelQuads && channels % 4 === 0) {
+        yield* gpu.recorder.dispatch(forwardSingleVec4Kernel, bindings, params, relu);
+      } else {
+        yield* gpu.recorder.dispatch(forwardSingleKernel, bindings, params, relu);
+      }
       return { y, stats };
     }
     const stats = yield* batchNormStats(x, state, options);
@@ -270,12 +292,12 @@ export const batchNormBackward = (
     if (rows <= singlePassRows) {
       const single = { ...p, chunk_rows: rows, chunks: 1 };
       // Sums, coefficients and dx in one dispatch.
-      yield* gpu.recorder.dispatch(
-        backwardSingleKernel,
-        { x, dy, y, stats, ...grads, dx },
-        single,
-        modes,
-      );
+      const bindings = { x, dy, y, stats, ...grads, dx };
+      if (channelQuads && channels % 4 === 0) {
+        yield* gpu.recorder.dispatch(backwardSingleVec4Kernel, bindings, single, modes);
+      } else {
+        yield* gpu.recorder.dispatch(backwardSingleKernel, bindings, single, modes);
+      }
       return { dx, dWeight, dBias };
     }
     const partial = yield* empty([p.chunks, channels, 2], "f32");

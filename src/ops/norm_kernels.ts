@@ -16,10 +16,18 @@ import partialsSource from "../../shaders/norm/backward_partials.wgsl" with { ty
 import backFinalizeSource from "../../shaders/norm/backward_finalize.wgsl" with { type: "text" };
 import backFinishSource from "../../shaders/norm/backward_finish.wgsl" with { type: "text" };
 import backSingleSource from "../../shaders/norm/backward_single.wgsl" with { type: "text" };
+import forwardSingleVec4Source from "../../shaders/norm/forward_single_vec4.wgsl" with {
+  type: "text",
+};
+import backSingleVec4Source from "../../shaders/norm/backward_single_vec4.wgsl" with {
+  type: "text",
+};
 import upstreamSource from "../../shaders/norm/backward_upstream.wgsl" with { type: "text" };
 import backInputSource from "../../shaders/norm/backward_input.wgsl" with { type: "text" };
 
 const WG = 64;
+/** Workgroup size of the channel-quad kernels: a few quads a group, so wide layers span cores. */
+const QUAD_WG = 16;
 const ELEMENTWISE_WG = 256;
 
 /** Rows of a reduction split into chunks (one chunk: the single-pass kernels). */
@@ -32,6 +40,8 @@ export const chunkParams = {
 
 const read = { access: "read", type: "f32" } as const;
 const write = { access: "read_write", type: "f32" } as const;
+const readQuads = { access: "read", type: "vec4f" } as const;
+const writeQuads = { access: "read_write", type: "vec4f" } as const;
 
 /** What finishing the statistics writes (stats_finish.wgsl), and its sizes. */
 const statsOutputs = { stats: write, running_mean: write, running_var: write } as const;
@@ -108,6 +118,30 @@ export const forwardSingleKernel = defineKernel({
   minElements: (p) => {
     const n = p.rows * p.channels;
     return { x: n, ...statsOutputSizes(p.channels), weight: p.channels, bias: p.channels, y: n };
+  },
+});
+
+/**
+ * {@link forwardSingleKernel} a channel quad per invocation (channels % 4 ==
+ * 0; `x` and `y` counted in quads): bit-identical, with a quarter of the loads.
+ */
+export const forwardSingleVec4Kernel = defineKernel({
+  name: "shaders/norm/forward_single_vec4.wgsl",
+  source: statsFinishSource + forwardSingleVec4Source,
+  bindings: { x: readQuads, ...statsOutputs, weight: read, bias: read, y: writeQuads },
+  params: { ...chunkParams, eps: "f32", momentum: "f32" },
+  constants: { RELU: "u32" },
+  workgroupSize: [QUAD_WG, 1, 1],
+  dispatch: (p) => [Math.ceil(p.channels / 4 / QUAD_WG), 1, 1],
+  minElements: (p) => {
+    const quads = p.rows * p.channels / 4;
+    return {
+      x: quads,
+      ...statsOutputSizes(p.channels),
+      weight: p.channels,
+      bias: p.channels,
+      y: quads,
+    };
   },
 });
 
@@ -205,6 +239,21 @@ export const backwardSingleKernel = defineKernel({
   minElements: (p) => {
     const n = p.rows * p.channels;
     return { x: n, dy: n, y: n, ...finishSizes(p.channels), dx: n };
+  },
+});
+
+/** {@link backwardSingleKernel} a channel quad per invocation (channels % 4 == 0), bit-identical. */
+export const backwardSingleVec4Kernel = defineKernel({
+  name: "shaders/norm/backward_single_vec4.wgsl",
+  source: backFinishSource + backSingleVec4Source,
+  bindings: { x: readQuads, dy: readQuads, y: readQuads, ...finishBindings, dx: writeQuads },
+  params: chunkParams,
+  constants: { TRAIN: "u32", ACCUMULATE: "u32", RELU: "u32" },
+  workgroupSize: [QUAD_WG, 1, 1],
+  dispatch: (p) => [Math.ceil(p.channels / 4 / QUAD_WG), 1, 1],
+  minElements: (p) => {
+    const quads = p.rows * p.channels / 4;
+    return { x: quads, dy: quads, y: quads, ...finishSizes(p.channels), dx: quads };
   },
 });
 

@@ -17,8 +17,12 @@ import { fillInto } from "../ops/core.ts";
 import { empty, slice, type Tensor, upload } from "../tensor/tensor.ts";
 import arenaSource from "../../shaders/optim/sgd_arena.wgsl" with { type: "text" };
 import updateSource from "../../shaders/optim/sgd_update.wgsl" with { type: "text" };
+import arenaVec4Source from "../../shaders/optim/sgd_arena_vec4.wgsl" with { type: "text" };
+import updateVec4Source from "../../shaders/optim/sgd_update_vec4.wgsl" with { type: "text" };
 
 const WG = 256;
+/** Workgroup size of the quad kernel (a chunk is 256 quads). */
+const QUAD_WG = 64;
 /** Elements one workgroup updates: a chunk never spans two parameters. */
 const CHUNK = 4 * WG;
 /** Groups the kernel takes learning rates for. */
@@ -55,6 +59,43 @@ export const sgdArenaKernel = defineKernel({
     table: 4 * (chunks + parameters),
   }),
 });
+
+/**
+ * {@link sgdArenaKernel} a quad per invocation (the arenas bound as vec4;
+ * `elements` counts quads): the same chunk table, bit-identical updates.
+ */
+export const sgdArenaVec4Kernel = defineKernel({
+  name: "shaders/optim/sgd_arena_vec4.wgsl",
+  source: updateVec4Source + arenaVec4Source,
+  bindings: {
+    weight: { access: "read_write", type: "vec4f" },
+    grad: { access: "read", type: "vec4f" },
+    momentum_buffer: { access: "read_write", type: "vec4f" },
+    table: { access: "read", type: "u32" },
+  },
+  params: sgdArenaKernel.params,
+  workgroupSize: [QUAD_WG, 1, 1],
+  dispatch: ({ chunks }) => linearGrid(chunks, 1),
+  minElements: ({ chunks, parameters, elements, momentum }) => ({
+    weight: elements,
+    grad: elements,
+    momentum_buffer: momentum !== 0 ? elements : 1,
+    table: 4 * (chunks + parameters),
+  }),
+});
+
+let arenaQuads = true;
+
+/**
+ * Turns the quad form of the arena update on or off (on by default when the
+ * arena's length is a multiple of 4, as aligned arenas are) and returns the
+ * previous setting: tests compare the two forms with it.
+ */
+export const setArenaQuads = (on: boolean): boolean => {
+  const previous = arenaQuads;
+  arenaQuads = on;
+  return previous;
+};
 
 /** A parameter of the update with its group. */
 export interface ArenaMember {
@@ -139,7 +180,8 @@ export const makeArenaUpdate = (
       });
     const grads = yield* allocate();
     const momentum = settings.momentum !== 0 ? yield* allocate() : undefined;
-    const standIn = momentum ?? (yield* Scope.provide(empty([1], "f32"), scope));
+    // A stand-in of one quad when there is no momentum (the quad kernel binds vec4).
+    const standIn = momentum ?? (yield* Scope.provide(empty([4], "f32"), scope));
     for (const { parameter } of members) {
       const { start } = slotOf(parameter);
       parameter.gradSlot = slice(grads, start, parameter.value.shape);
@@ -159,12 +201,8 @@ export const makeArenaUpdate = (
           yield* gpu.recorder.upload(table.buffer, flagsAt * 4, host.subarray(flagsAt));
           uploaded = flags.slice();
         }
-        yield* gpu.recorder.dispatch(sgdArenaKernel, {
-          weight: arena.values,
-          grad: grads,
-          momentum_buffer: standIn,
-          table,
-        }, {
+        const bindings = { weight: arena.values, grad: grads, momentum_buffer: standIn, table };
+        const params = {
           chunks,
           parameters: members.length,
           elements,
@@ -175,7 +213,13 @@ export const makeArenaUpdate = (
           momentum: settings.momentum,
           dampening: settings.dampening,
           nesterov: settings.nesterov ? 1 : 0,
-        });
+        };
+        if (arenaQuads && elements % 4 === 0) {
+          const quads = { ...params, elements: elements / 4 };
+          yield* gpu.recorder.dispatch(sgdArenaVec4Kernel, bindings, quads);
+        } else {
+          yield* gpu.recorder.dispatch(sgdArenaKernel, bindings, params);
+        }
       });
 
     return { grads, momentum, slotOf, step };

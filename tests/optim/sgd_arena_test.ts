@@ -3,6 +3,7 @@ import { Effect } from "effect";
 import { ARENA_ALIGNMENT, arenaOf, packParameters } from "../../src/autograd/arena.ts";
 import { type Parameter, parameter } from "../../src/autograd/tape.ts";
 import { makeSgd, type SgdState } from "../../src/optim/sgd.ts";
+import { setArenaQuads } from "../../src/optim/sgd_arena.ts";
 import { download, fromArray, upload } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { floats } from "../support/arbitrary.ts";
@@ -93,15 +94,20 @@ const sameState = (a: SgdState, b: SgdState) => {
 };
 
 Deno.test({
-  name: "the one-dispatch arena SGD equals the per-tensor SGD bit for bit",
+  name:
+    "the one-dispatch arena SGD (quad and scalar kernels) equals the per-tensor SGD bit for bit",
   ...gpuTestOptions,
   fn: async () => {
     await fc.assert(
       fc.asyncProperty(arenaCase, async (c) => {
         const tensorwise = await run(c, false);
         const arena = await run(c, true);
+        const quads = setArenaQuads(false);
+        const scalarArena = await run(c, true).finally(() => setArenaQuads(quads));
         tensorwise.values.forEach((v, i) => assertClose(arena.values[i], v, 0, 0, `p${i}`));
+        tensorwise.values.forEach((v, i) => assertClose(scalarArena.values[i], v, 0, 0, `p${i}`));
         sameState(arena.state, tensorwise.state);
+        sameState(scalarArena.state, tensorwise.state);
         // The late parameter took exactly the steps it had a gradient for.
         const late = `p${c.sizes.length - 1}`;
         if (arena.state.parameterSteps[late] !== STEPS - c.lateStart) {
@@ -141,5 +147,49 @@ Deno.test({
     out.whole.forEach((v, i) => {
       if (!covered[i] && v !== 0) throw new Error(`gap element ${i} is ${v}`);
     });
+  },
+});
+
+Deno.test({
+  name: "the quad arena update keeps the gaps between slots at zero and reaches every last element",
+  ...gpuTestOptions,
+  fn: async () => {
+    const sizes = [3, 65, 1];
+    const out = await runGpu(Effect.gen(function* () {
+      const scope = yield* Effect.scope;
+      const params: Parameter[] = [];
+      for (let i = 0; i < sizes.length; i++) {
+        const data = Float32Array.from({ length: sizes[i] }, (_, j) => i + j / 7 + 1);
+        params.push(parameter(yield* fromArray(data, [sizes[i]], "f32"), `p${i}`));
+      }
+      const arena = yield* packParameters(params, scope);
+      const sgd = yield* makeSgd([{ parameters: params }], {
+        momentum: 0.9,
+        nesterov: true,
+        weightDecay: 0.01,
+      }, scope);
+      for (let t = 0; t < 3; t++) {
+        yield* sgd.zeroGrad();
+        for (const p of params) {
+          p.grad ??= p.gradSlot!;
+          yield* upload(p.grad, Float32Array.from({ length: p.value.elements }, (_, j) => j - t));
+        }
+        yield* sgd.step(0.1);
+      }
+      const state = yield* sgd.exportState();
+      return { arena, whole: yield* download(arena.values), state };
+    }));
+    const covered = new Uint8Array(out.whole.length);
+    for (const slot of out.arena.slots) covered.fill(1, slot.start, slot.start + slot.elements);
+    out.whole.forEach((v, i) => {
+      if (!covered[i] && v !== 0) throw new Error(`gap element ${i} is ${v} after 3 steps`);
+    });
+    // Every slot moved: the update reached the last quad of each parameter.
+    for (const [name, buffer] of Object.entries(out.state.momentumBuffers)) {
+      if (buffer.data.some((v) => !Number.isFinite(v))) throw new Error(`${name}: ${buffer.data}`);
+      if (buffer.data[buffer.data.length - 1] === 0) {
+        throw new Error(`${name}: last element unmoved`);
+      }
+    }
   },
 });
