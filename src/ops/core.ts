@@ -11,6 +11,7 @@ import { defineKernel, type DType, linearGrid } from "../gpu/kernel.ts";
 import { empty, type Shape, type Tensor } from "../tensor/tensor.ts";
 import fillSource from "../../shaders/core/fill.wgsl" with { type: "text" };
 import copySource from "../../shaders/core/copy.wgsl" with { type: "text" };
+import fillVec4Source from "../../shaders/core/fill_vec4.wgsl" with { type: "text" };
 
 const WG = 256;
 
@@ -24,6 +25,20 @@ const fillKernelFor = (dtype: DType) =>
     dispatch: ({ n }) => linearGrid(n, WG),
     minElements: ({ n }) => ({ out: n }),
   });
+
+/** Workgroup size of the quad fill. */
+const QUAD_WG = 64;
+
+/** The f32 fill a quad per invocation (`n` counts quads): a whole gradient arena, say. */
+export const fillVec4Kernel = defineKernel({
+  name: "shaders/core/fill_vec4.wgsl",
+  source: fillVec4Source,
+  bindings: { out: { access: "read_write", type: "vec4f" } },
+  params: { n: "u32", bits: "u32" },
+  workgroupSize: [QUAD_WG, 1, 1],
+  dispatch: ({ n }) => linearGrid(n, QUAD_WG),
+  minElements: ({ n }) => ({ out: n }),
+});
 
 const copyKernelFor = (dtype: DType) =>
   defineKernel({
@@ -71,13 +86,24 @@ const bitsOf = (value: number, dtype: DType): number => {
   return view.getUint32(0, true);
 };
 
-/** Sets every element of `tensor` to `value`. */
+/**
+ * Sets every element of `tensor` to `value`: an f32 tensor of whole quads and
+ * a value other than NaN a quad per invocation (the stored bits are the same).
+ */
 export const fillInto = (tensor: Tensor, value: number): Effect.Effect<void, GpuError, Gpu> =>
   Effect.gen(function* () {
     const gpu = yield* Gpu;
+    const bits = bitsOf(value, tensor.dtype);
+    if (tensor.dtype === "f32" && tensor.elements % 4 === 0 && !Number.isNaN(value)) {
+      yield* gpu.recorder.dispatch(fillVec4Kernel, { out: tensor }, {
+        n: tensor.elements / 4,
+        bits,
+      });
+      return;
+    }
     yield* gpu.recorder.dispatch(fillKernels[tensor.dtype], { out: tensor }, {
       n: tensor.elements,
-      bits: bitsOf(value, tensor.dtype),
+      bits,
     });
   });
 

@@ -17,6 +17,7 @@ import { empty, type Tensor } from "../tensor/tensor.ts";
 import {
   backwardFinalizeKernel,
   backwardInputKernel,
+  backwardInputVec4Kernel,
   backwardPartialsKernel,
   backwardSingleKernel,
   backwardSingleVec4Kernel,
@@ -26,6 +27,7 @@ import {
   forwardSingleKernel,
   forwardSingleVec4Kernel,
   normalizeKernel,
+  normalizeVec4Kernel,
   statsSingleKernel,
 } from "./norm_kernels.ts";
 
@@ -97,7 +99,8 @@ export const setSinglePassRows = (rows: number): number => {
 let channelQuads = true;
 
 /**
- * Turns the channel-quad forms of the one-pass kernels on or off (channels
+ * Turns the channel-quad forms of the one-pass kernels and of the chunked
+ * path's elementwise passes (normalize, input gradient) on or off (channels
  * % 4 == 0 take them by default) and returns the previous setting: tests
  * compare them with the scalar ones with it.
  */
@@ -224,18 +227,14 @@ export const batchNorm = (
     }
     const stats = yield* batchNormStats(x, state, options);
     const y = yield* empty(x.shape, "f32");
-    yield* gpu.recorder.dispatch(
-      normalizeKernel,
-      {
-        x,
-        stats,
-        weight: state.weight,
-        bias: state.bias,
-        y,
-      },
-      { n: x.elements, channels: stats.shape[1] },
-      relu,
-    );
+    const bindings = { x, stats, weight: state.weight, bias: state.bias, y };
+    if (channelQuads && channels % 4 === 0) {
+      const quads = { n: x.elements / 4, channels };
+      yield* gpu.recorder.dispatch(normalizeVec4Kernel, bindings, quads, relu);
+    } else {
+      const params = { n: x.elements, channels };
+      yield* gpu.recorder.dispatch(normalizeKernel, bindings, params, relu);
+    }
     return { y, stats };
   });
 
@@ -307,9 +306,12 @@ export const batchNormBackward = (
       TRAIN: modes.TRAIN,
       ACCUMULATE: modes.ACCUMULATE,
     });
-    yield* gpu.recorder.dispatch(backwardInputKernel, { x, dy, y, stats, coef, dx }, {
-      n: x.elements,
-      channels,
-    }, { RELU: modes.RELU });
+    const inputs = { x, dy, y, stats, coef, dx };
+    if (channelQuads && channels % 4 === 0) {
+      const quads = { n: x.elements / 4, channels };
+      yield* gpu.recorder.dispatch(backwardInputVec4Kernel, inputs, quads, relu);
+    } else {
+      yield* gpu.recorder.dispatch(backwardInputKernel, inputs, { n: x.elements, channels }, relu);
+    }
     return { dx, dWeight, dBias };
   });

@@ -24,6 +24,10 @@ import backSingleVec4Source from "../../shaders/norm/backward_single_vec4.wgsl" 
 };
 import upstreamSource from "../../shaders/norm/backward_upstream.wgsl" with { type: "text" };
 import backInputSource from "../../shaders/norm/backward_input.wgsl" with { type: "text" };
+import normalizeVec4Source from "../../shaders/norm/normalize_vec4.wgsl" with { type: "text" };
+import backInputVec4Source from "../../shaders/norm/backward_input_vec4.wgsl" with {
+  type: "text",
+};
 
 const WG = 64;
 /** Workgroup size of the channel-quad kernels: a few quads a group, so wide layers span cores. */
@@ -273,6 +277,46 @@ export const backwardInputKernel = defineKernel({
   constants: { RELU: "u32" },
   workgroupSize: [ELEMENTWISE_WG, 1, 1],
   dispatch: (p) => linearGrid(p.n, ELEMENTWISE_WG),
+  minElements: (p) => ({
+    x: p.n,
+    dy: p.n,
+    y: p.n,
+    stats: 2 * p.channels,
+    coef: 3 * p.channels,
+    dx: p.n,
+  }),
+});
+
+/** Workgroup size of the elementwise channel-quad kernels. */
+const QUAD_ELEMENTWISE_WG = 64;
+
+/** {@link normalizeKernel} a channel quad per invocation (`n` counts quads), bit-identical. */
+export const normalizeVec4Kernel = defineKernel({
+  name: "shaders/norm/normalize_vec4.wgsl",
+  source: normalizeVec4Source,
+  bindings: { x: readQuads, stats: read, weight: read, bias: read, y: writeQuads },
+  params: { n: "u32", channels: "u32" },
+  constants: { RELU: "u32" },
+  workgroupSize: [QUAD_ELEMENTWISE_WG, 1, 1],
+  dispatch: (p) => linearGrid(p.n, QUAD_ELEMENTWISE_WG),
+  minElements: (p) => ({
+    x: p.n,
+    stats: 2 * p.channels,
+    weight: p.channels,
+    bias: p.channels,
+    y: p.n,
+  }),
+});
+
+/** {@link backwardInputKernel} a channel quad per invocation (`n` counts quads), bit-identical. */
+export const backwardInputVec4Kernel = defineKernel({
+  name: "shaders/norm/backward_input_vec4.wgsl",
+  source: backInputVec4Source,
+  bindings: { x: readQuads, dy: readQuads, y: readQuads, stats: read, coef: read, dx: writeQuads },
+  params: { n: "u32", channels: "u32" },
+  constants: { RELU: "u32" },
+  workgroupSize: [QUAD_ELEMENTWISE_WG, 1, 1],
+  dispatch: (p) => linearGrid(p.n, QUAD_ELEMENTWISE_WG),
   minElements: (p) => ({
     x: p.n,
     dy: p.n,

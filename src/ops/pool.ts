@@ -13,6 +13,10 @@ import { empty, reshape, type Tensor } from "../tensor/tensor.ts";
 import { reduce } from "./reduce.ts";
 import maxPoolSource from "../../shaders/pool/max_pool.wgsl" with { type: "text" };
 import maxPoolBackSource from "../../shaders/pool/max_pool_backward.wgsl" with { type: "text" };
+import maxPoolVec4Source from "../../shaders/pool/max_pool_vec4.wgsl" with { type: "text" };
+import maxPoolBackVec4Source from "../../shaders/pool/max_pool_backward_vec4.wgsl" with {
+  type: "text",
+};
 import avgBackSource from "../../shaders/pool/global_avg_backward.wgsl" with { type: "text" };
 
 const WG = 128;
@@ -63,6 +67,52 @@ export const maxPoolBackwardKernel = defineKernel({
   dispatch: (p) => linearGrid(inputCount(p), WG),
   minElements: (p) => ({ dy: outputCount(p), argmax: outputCount(p), dx: inputCount(p) }),
 });
+
+/** Workgroup size of the channel-quad kernels. */
+const QUAD_WG = 64;
+
+/** {@link maxPoolKernel} on a channel quad per invocation (channels % 4 == 0), bit-identical. */
+export const maxPoolVec4Kernel = defineKernel({
+  name: "shaders/pool/max_pool_vec4.wgsl",
+  source: maxPoolVec4Source,
+  bindings: {
+    x: { access: "read", type: "vec4f" },
+    y: { access: "read_write", type: "vec4f" },
+    argmax: { access: "read_write", type: "i32" },
+  },
+  params: geometryParams,
+  workgroupSize: [QUAD_WG, 1, 1],
+  dispatch: (p) => linearGrid(outputCount(p) / 4, QUAD_WG),
+  minElements: (p) => ({ x: inputCount(p) / 4, y: outputCount(p) / 4, argmax: outputCount(p) }),
+});
+
+/** {@link maxPoolBackwardKernel} on a channel quad per invocation, bit-identical. */
+export const maxPoolBackwardVec4Kernel = defineKernel({
+  name: "shaders/pool/max_pool_backward_vec4.wgsl",
+  source: maxPoolBackVec4Source,
+  bindings: {
+    dy: { access: "read", type: "vec4f" },
+    argmax: { access: "read", type: "i32" },
+    dx: { access: "read_write", type: "vec4f" },
+  },
+  params: geometryParams,
+  workgroupSize: [QUAD_WG, 1, 1],
+  dispatch: (p) => linearGrid(inputCount(p) / 4, QUAD_WG),
+  minElements: (p) => ({ dy: outputCount(p) / 4, argmax: outputCount(p), dx: inputCount(p) / 4 }),
+});
+
+let channelQuads = true;
+
+/**
+ * Turns the channel-quad max pool kernels on or off (taken when the channels
+ * are a multiple of 4) and returns the previous setting: tests compare them
+ * with the scalar ones with it.
+ */
+export const setPoolQuads = (on: boolean): boolean => {
+  const previous = channelQuads;
+  channelQuads = on;
+  return previous;
+};
 
 /** Broadcast of dy / (H W) over the pixels. */
 export const globalAvgPoolBackwardKernel = defineKernel({
@@ -135,7 +185,11 @@ export const maxPool2d = (
     const outShape = [p.batch, p.out_h, p.out_w, p.channels];
     const y = yield* empty(outShape, "f32");
     const argmax = yield* empty(outShape, "i32");
-    yield* gpu.recorder.dispatch(maxPoolKernel, { x, y, argmax }, p);
+    if (channelQuads && p.channels % 4 === 0) {
+      yield* gpu.recorder.dispatch(maxPoolVec4Kernel, { x, y, argmax }, p);
+    } else {
+      yield* gpu.recorder.dispatch(maxPoolKernel, { x, y, argmax }, p);
+    }
     return { y, argmax };
   });
 
@@ -151,7 +205,11 @@ export const maxPool2dBackward = (
     if (p instanceof BindingError) return yield* p;
     const gpu = yield* Gpu;
     const dx = yield* empty(inputShape, "f32");
-    yield* gpu.recorder.dispatch(maxPoolBackwardKernel, { dy, argmax, dx }, p);
+    if (channelQuads && p.channels % 4 === 0) {
+      yield* gpu.recorder.dispatch(maxPoolBackwardVec4Kernel, { dy, argmax, dx }, p);
+    } else {
+      yield* gpu.recorder.dispatch(maxPoolBackwardKernel, { dy, argmax, dx }, p);
+    }
     return dx;
   });
 
