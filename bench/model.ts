@@ -11,7 +11,7 @@
  *     deno run -A bench/model.ts --compare REV [--rounds N]
  *
  * `--profile` adds a per-kernel breakdown of one `small` step (each dispatch
- * timed alone, so the sum exceeds a real step). `--case` replaces the default
+ * timed over 32 back-to-back copies of it, the wait of a submit removed). `--case` replaces the default
  * cases (repeatable). `--compare REV` times `small` b8 64x64 with REV's own
  * bench (in a temporary git worktree) and with this tree's, side by side
  * (bench/compare.ts).
