@@ -15,6 +15,14 @@
  * whole table. With `--rounds N` the two alternate N times and the means are
  * compared.
  *
+ * `ms/step` waits for the device after every step in both trees. A second
+ * comparison times the step as each tree's engine trains: the `train ms/step`
+ * column where a bench prints it (a wait every 8 steps, the loss readback
+ * interval), and `ms/step` for a tree whose engine read the loss back after
+ * every batch (its source has no `LOSS_READBACK_EVERY`), which then waited
+ * every step. A tree with the interval but without the column gets no such
+ * figure.
+ *
  * @module
  */
 import { fileURLToPath } from "node:url";
@@ -27,14 +35,19 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 const BENCH_ARGS = ["--no-torch", "--case", "small:8:64:16:10"];
 
 /**
- * ms/step of the `small b8 64x64` row of a printed bench table: the header is
- * the line with a `ms/step` cell (cells are separated by two or more spaces);
- * if the table has an `OS` column, the row at output stride 16 is taken.
+ * The `column` cell (default `ms/step`) of the `small b8 64x64` row of a
+ * printed bench table: the header is the line with that cell (cells are
+ * separated by two or more spaces); if the table has an `OS` column, the row
+ * at output stride 16 is taken.
  */
-export const parseStepMs = (stdout: string, row = COMPARED_ROW): number | undefined => {
+export const parseStepMs = (
+  stdout: string,
+  row = COMPARED_ROW,
+  column = "ms/step",
+): number | undefined => {
   const lines = stdout.split("\n").map((l) => l.trim().split(/\s{2,}/));
   for (let h = 0; h < lines.length; h++) {
-    const msColumn = lines[h].indexOf("ms/step");
+    const msColumn = lines[h].indexOf(column);
     if (msColumn < 0) continue;
     const osColumn = lines[h].indexOf("OS");
     for (const cells of lines.slice(h + 1)) {
@@ -70,8 +83,14 @@ const git = async (...args: string[]) => {
   return r.stdout.trim();
 };
 
-/** Runs one tree's bench/model.ts with this Deno and returns its small b8 64x64 ms/step. */
-const benchTree = async (name: string, dir: string): Promise<number> => {
+/** What one tree's bench gave: ms/step, and train ms/step where its table has the column. */
+interface TreeStep {
+  readonly ms: number;
+  readonly trainMs: number | undefined;
+}
+
+/** Runs one tree's bench/model.ts with this Deno and returns its small b8 64x64 step times. */
+const benchTree = async (name: string, dir: string): Promise<TreeStep> => {
   console.log(`\n### ${name}: ${dir}/bench/model.ts`);
   const r = await run(Deno.execPath(), ["run", "-A", "bench/model.ts", ...BENCH_ARGS], dir);
   const shown = r.stdout.split("\n").filter((l) => l.trim() && !l.startsWith("## "));
@@ -83,8 +102,16 @@ const benchTree = async (name: string, dir: string): Promise<number> => {
         r.stderr.trim().split("\n").slice(-15).join("\n"),
     );
   }
-  return ms;
+  return { ms, trainMs: parseStepMs(r.stdout, COMPARED_ROW, "train ms/step") };
 };
+
+/**
+ * A tree's training step as its engine trains: its `train ms/step`, or its
+ * `ms/step` when its engine read the loss back after every batch
+ * (`readsEveryBatch`); undefined when neither is known.
+ */
+export const engineStepMs = (step: TreeStep, readsEveryBatch: boolean): number | undefined =>
+  step.trainMs ?? (readsEveryBatch ? step.ms : undefined);
 
 const mean = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
 
@@ -101,19 +128,24 @@ export const compareWith = async (
   const dir = `${parent}/${short}`;
   console.log(`\n## ${COMPARED_ROW} training step: ${rev} (${short}) against this tree (${here})`);
   await git("worktree", "add", "--detach", dir, sha);
-  const revMs: number[] = [];
-  const oursMs: number[] = [];
+  const revSteps: TreeStep[] = [];
+  const oursSteps: TreeStep[] = [];
+  let revReadsEveryBatch = false;
   try {
+    const grep = await run("git", ["grep", "-q", "LOSS_READBACK_EVERY", "--", "src"], dir);
+    revReadsEveryBatch = grep.code === 1;
     for (let r = 0; r < rounds; r++) {
       const round = rounds > 1 ? ` round ${r + 1}/${rounds}` : "";
-      revMs.push(await benchTree(`${short}${round}`, dir));
-      oursMs.push(await benchTree(`${here}${round}`, ROOT));
+      revSteps.push(await benchTree(`${short}${round}`, dir));
+      oursSteps.push(await benchTree(`${here}${round}`, ROOT));
     }
   } finally {
     await git("worktree", "remove", "--force", dir).catch((e) => console.error(String(e)));
     await Deno.remove(parent, { recursive: true }).catch(() => {});
     await git("worktree", "prune").catch(() => {});
   }
+  const revMs = revSteps.map((s) => s.ms);
+  const oursMs = oursSteps.map((s) => s.ms);
   const result = { rev: mean(revMs), ours: mean(oursMs), speedUp: mean(revMs) / mean(oursMs) };
   console.log(`\n${COMPARED_ROW} OS16, ms/step${rounds > 1 ? ` (mean of ${rounds} rounds)` : ""}:`);
   console.log(table([
@@ -125,6 +157,40 @@ export const compareWith = async (
   if (rounds > 1) {
     const best = Math.min(...revMs) / Math.min(...oursMs);
     console.log(`speed-up of the best runs: ${best.toFixed(2)}x (the least disturbed of each)`);
+  }
+  const revEngine = revSteps.map((s) => engineStepMs(s, revReadsEveryBatch));
+  const oursEngine = oursSteps.map((s) => engineStepMs(s, false));
+  if ([...revEngine, ...oursEngine].every((x) => x !== undefined)) {
+    const a = revEngine as number[];
+    const b = oursEngine as number[];
+    const how = (readsEveryBatch: boolean, step: TreeStep) =>
+      step.trainMs !== undefined
+        ? "train ms/step: a wait every 8 steps"
+        : readsEveryBatch
+        ? "ms/step: its engine read the loss back after every batch"
+        : "unknown";
+    console.log(`\nThe step as each tree's engine trains it:`);
+    console.log(table([
+      ["tree", "ms/step", "runs", "timed as"],
+      [
+        `${rev} (${short})`,
+        mean(a).toFixed(0),
+        a.map((x) => x.toFixed(0)).join(" "),
+        how(revReadsEveryBatch, revSteps[0]),
+      ],
+      [
+        `this tree (${here})`,
+        mean(b).toFixed(0),
+        b.map((x) => x.toFixed(0)).join(" "),
+        how(false, oursSteps[0]),
+      ],
+    ]));
+    console.log(`speed-up as trained: ${(mean(a) / mean(b)).toFixed(2)}x`);
+  } else {
+    console.log(
+      `\n(${short}'s engine reads the loss back every few batches but its bench has no ` +
+        `train ms/step column: no as-trained comparison)`,
+    );
   }
   console.log(
     `load average ${Deno.loadavg()[0].toFixed(2)} on ${navigator.hardwareConcurrency} cores ` +
