@@ -3,7 +3,9 @@
 // channels (scalar loads, clamped at the group's edge) x CO_QUADS quads of
 // output channels (vec4 loads; a quad past the group's end re-reads its last
 // quad and is not stored) of one tap over its chunk of output rows. The sums
-// run in the order of filter.wgsl's, so the results are the same.
+// run in the order of filter.wgsl's, so the results are the same. CI_USED
+// (1 to 4) is how many of the 4 input channels are accumulated: the group's
+// channels when it has fewer than 4 (an RGB stem: 3), so no lane repeats one.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let id = linearIndex(gid, groups);
@@ -43,11 +45,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var ow = span.x; ow < span.y; ow++) {
       let iw = ow * params.stride_w + tkw * params.dil_w - params.pad_w;
       let xb = (xRow + iw) * params.in_c;
-      let xv = vec4<f32>(src[xb + ins.x], src[xb + ins.y], src[xb + ins.z], src[xb + ins.w]);
+      var xv: vec4<f32>;
+      for (var i = 0u; i < CI_USED; i++) { xv[i] = src[xb + ins[i]]; }
       let db = (dyRow + ow) * outQuads;
       for (var q = 0u; q < CO_QUADS; q++) {
         let dv = grad[db + quads[q]];
-        for (var i = 0u; i < 4u; i++) { acc[4u * q + i] = fma(vec4<f32>(xv[i]), dv, acc[4u * q + i]); }
+        for (var i = 0u; i < CI_USED; i++) {
+          acc[4u * q + i] = fma(vec4<f32>(xv[i]), dv, acc[4u * q + i]);
+        }
       }
     }
   }

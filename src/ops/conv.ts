@@ -414,6 +414,8 @@ export const conv2dBackwardFilter = (
         : kind === "out4"
         ? gpu.recorder.dispatch(filterOut4Kernel, { ...sources, partial }, p, {
           CO_QUADS: coQuads,
+          // A group of fewer than 4 input channels (an RGB stem) accumulates only those.
+          CI_USED: Math.min(4, g.inCg),
         })
         : gpu.recorder.dispatch(filterGeneralKernel, { ...sources, partial }, p);
     if (splits === 1) {

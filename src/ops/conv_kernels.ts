@@ -195,7 +195,7 @@ export const filterOut4Kernel = defineKernel({
     partial: { access: "read_write", type: "vec4f" },
   },
   params: filterParams,
-  constants: { CO_QUADS: "u32" },
+  constants: { CO_QUADS: "u32", CI_USED: "u32" },
   workgroupSize: [CONV_WG, 1, 1],
   dispatch: grid,
   minElements: filterMinElements,
