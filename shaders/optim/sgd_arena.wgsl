@@ -5,12 +5,6 @@
 // [group, weight decay as f32 bits, flags, 0]; flags bit 0: the parameter has a
 // gradient (else it is skipped, as PyTorch skips it), bit 1: its first step.
 // The learning rate of group g is lr_g (lr times the group's multiplier).
-fn group_lr(g: u32) -> f32 {
-  if (g == 1u) { return params.lr_1; }
-  if (g == 2u) { return params.lr_2; }
-  if (g == 3u) { return params.lr_3; }
-  return params.lr_0;
-}
 
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(

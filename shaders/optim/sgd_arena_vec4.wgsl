@@ -2,12 +2,6 @@
 // every chunk starts on a quad, the arena's slots being aligned), each chunk's
 // quads updated by sgd_update_quad (sgd_update_vec4.wgsl). A chunk's last
 // quad may run into the gap after its parameter: zeros that stay zeros.
-fn group_lr(g: u32) -> f32 {
-  if (g == 1u) { return params.lr_1; }
-  if (g == 2u) { return params.lr_2; }
-  if (g == 3u) { return params.lr_3; }
-  return params.lr_0;
-}
 
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(

@@ -40,7 +40,6 @@ export class BufferPool {
   #reused = 0;
 
   readonly #largest: number;
-  #generation = 0;
 
   constructor(device: GPUDevice) {
     this.#device = device;
@@ -79,17 +78,8 @@ export class BufferPool {
     else this.#free.set(key, [buffer]);
   }
 
-  /**
-   * How many times {@link trim} has destroyed buffers: whatever refers to a
-   * pooled buffer by identity (a cached bind group) is stale once it changes.
-   */
-  get generation(): number {
-    return this.#generation;
-  }
-
   /** Destroys every free buffer (after a failed allocation, or on shutdown). */
   trim(): void {
-    this.#generation++;
     for (const list of this.#free.values()) {
       for (const buffer of list) {
         this.#allocated -= buffer.size;

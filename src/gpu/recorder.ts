@@ -83,7 +83,6 @@ export class CommandRecorder {
   #dispatches = 0;
   /** Bind groups by layout and bound ranges: a training step binds the same ones every step. */
   readonly #bindGroups = new Map<string, GPUBindGroup>();
-  #bindGroupsGeneration = 0;
 
   constructor(
     device: GPUDevice,
@@ -291,17 +290,12 @@ export class CommandRecorder {
   /**
    * The bind group of `entries`, made once per layout and bound ranges and
    * reused after (creating one costs tens of microseconds, a step binds
-   * about 150). The cache empties when the pool has destroyed buffers, and
-   * when it grows past {@link MAX_CACHED_BIND_GROUPS}.
+   * about 150). Keys name buffers by identity, so a buffer the pool has
+   * destroyed is never looked up again; the cache starts over when it grows
+   * past {@link MAX_CACHED_BIND_GROUPS}.
    */
   #bindGroup(layout: GPUBindGroupLayout, entries: GPUBindGroupEntry[]): GPUBindGroup {
-    const generation = this.#pool.generation;
-    if (
-      generation !== this.#bindGroupsGeneration || this.#bindGroups.size > MAX_CACHED_BIND_GROUPS
-    ) {
-      this.#bindGroups.clear();
-      this.#bindGroupsGeneration = generation;
-    }
+    if (this.#bindGroups.size > MAX_CACHED_BIND_GROUPS) this.#bindGroups.clear();
     let key = String(identity(layout));
     for (const entry of entries) {
       const { buffer, offset, size } = entry.resource as GPUBufferBinding;

@@ -18,6 +18,7 @@ import { empty, slice, type Tensor, upload } from "../tensor/tensor.ts";
 import arenaSource from "../../shaders/optim/sgd_arena.wgsl" with { type: "text" };
 import updateSource from "../../shaders/optim/sgd_update.wgsl" with { type: "text" };
 import arenaVec4Source from "../../shaders/optim/sgd_arena_vec4.wgsl" with { type: "text" };
+import groupLrSource from "../../shaders/optim/sgd_group_lr.wgsl" with { type: "text" };
 import updateVec4Source from "../../shaders/optim/sgd_update_vec4.wgsl" with { type: "text" };
 
 const WG = 256;
@@ -31,7 +32,7 @@ export const MAX_ARENA_GROUPS = 4;
 /** The arena SGD update (see shaders/optim/sgd_arena.wgsl). */
 export const sgdArenaKernel = defineKernel({
   name: "shaders/optim/sgd_arena.wgsl",
-  source: updateSource + arenaSource,
+  source: updateSource + groupLrSource + arenaSource,
   bindings: {
     weight: { access: "read_write", type: "f32" },
     grad: { access: "read", type: "f32" },
@@ -66,7 +67,7 @@ export const sgdArenaKernel = defineKernel({
  */
 export const sgdArenaVec4Kernel = defineKernel({
   name: "shaders/optim/sgd_arena_vec4.wgsl",
-  source: updateVec4Source + arenaVec4Source,
+  source: updateVec4Source + groupLrSource + arenaVec4Source,
   bindings: {
     weight: { access: "read_write", type: "vec4f" },
     grad: { access: "read", type: "vec4f" },

@@ -10,7 +10,7 @@ import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { gpuTestOptions, runGpu } from "../support/gpu.ts";
 
 Deno.test({
-  name: "a repeated dispatch reuses its bind group, and a pool trim starts the cache over",
+  name: "a repeated dispatch reuses its bind group; after a pool trim new buffers get new ones",
   ...gpuTestOptions,
   fn: async () => {
     const out = await runGpu(Effect.gen(function* () {
@@ -47,7 +47,7 @@ Deno.test({
       if (sum.join() !== "11,22,33,44,55,66,77,88") throw new Error(`sum ${sum.join()}`);
     }
     // Rounds 0-1 warm up (the first fills the pool; with a poisoned pool the uploads differ),
-    // rounds 2 and 3 record the same dispatches over the same buffers, round 4 follows a trim (new buffers, new bind groups; the cache let go of the old ones).
+    // rounds 2 and 3 record the same dispatches over the same buffers, round 4 follows a trim (new buffers, so new bind groups, and a correct sum).
     const [first, , third, fourth, fifth] = out.counts;
     if (first < 1) throw new Error(`the first round made no bind group: ${out.counts}`);
     if (fourth !== third) throw new Error(`a repeated round made new bind groups: ${out.counts}`);
