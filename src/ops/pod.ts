@@ -17,6 +17,10 @@ import { empty, fromArray, type Shape, type Tensor } from "../tensor/tensor.ts";
 import commonSource from "../../shaders/pod/common.wgsl" with { type: "text" };
 import embedSource from "../../shaders/pod/embed.wgsl" with { type: "text" };
 import embedBackwardSource from "../../shaders/pod/embed_backward.wgsl" with { type: "text" };
+import embedVec4Source from "../../shaders/pod/embed_vec4.wgsl" with { type: "text" };
+import embedBackwardVec4Source from "../../shaders/pod/embed_backward_vec4.wgsl" with {
+  type: "text",
+};
 
 const WG = 64;
 
@@ -70,6 +74,54 @@ export const podEmbedBackwardKernel = defineKernel({
     dmap: p.images * p.height * p.width * p.channels,
   }),
 });
+
+/** {@link podEmbedKernel} on channel quads (channels a multiple of 4), bit-identical. */
+export const podEmbedVec4Kernel = defineKernel({
+  name: "shaders/pod/embed_vec4.wgsl",
+  source: commonSource + embedVec4Source,
+  bindings: {
+    map: { access: "read", type: "vec4f" },
+    segments: { access: "read", type: "u32" },
+    emb: { access: "read_write", type: "f32" },
+  },
+  params: podParams,
+  constants: { POW: "u32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => linearGrid(p.images * p.dims / 4, WG),
+  minElements: podEmbedKernel.minElements,
+});
+
+/** {@link podEmbedBackwardKernel} on channel quads (channels a multiple of 4), bit-identical. */
+export const podEmbedBackwardVec4Kernel = defineKernel({
+  name: "shaders/pod/embed_backward_vec4.wgsl",
+  source: commonSource + embedBackwardVec4Source,
+  bindings: {
+    map: { access: "read", type: "vec4f" },
+    segments: { access: "read", type: "u32" },
+    gemb: { access: "read", type: "f32" },
+    dmap: { access: "read_write", type: "vec4f" },
+  },
+  params: podParams,
+  constants: { POW: "u32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => linearGrid(p.images * p.height * p.width * p.channels / 4, WG),
+  minElements: podEmbedBackwardKernel.minElements,
+});
+
+let channelQuads = true;
+
+/**
+ * Whether the channel-quad POD kernels are taken where they apply (default
+ * on); returns the previous setting. Tests switch them off to compare.
+ */
+export const setPodQuads = (on: boolean): boolean => {
+  const previous = channelQuads;
+  channelQuads = on;
+  return previous;
+};
+
+/** Whether a map's POD runs on channel quads. */
+const onQuads = (channels: number) => channelQuads && channels % 4 === 0;
 
 /** Options of the local POD. */
 export interface LocalPodOptions {
@@ -166,7 +218,9 @@ export const podEmbed = (
     };
     const constants = { POW: (options.prepro ?? "pow") === "pow" ? 1 : 0 };
     const emb = yield* empty([dims.n, layout.dims], "f32");
-    yield* gpu.recorder.dispatch(podEmbedKernel, { map, segments, emb }, params, constants);
+    yield* onQuads(dims.c)
+      ? gpu.recorder.dispatch(podEmbedVec4Kernel, { map, segments, emb }, params, constants)
+      : gpu.recorder.dispatch(podEmbedKernel, { map, segments, emb }, params, constants);
     return { emb, segments, params, constants };
   });
 
@@ -179,11 +233,9 @@ export const podEmbedBackward = (
   Effect.gen(function* () {
     const gpu = yield* Gpu;
     const dmap = yield* empty(map.shape, "f32");
-    yield* gpu.recorder.dispatch(
-      podEmbedBackwardKernel,
-      { map, segments: embed.segments, gemb, dmap },
-      embed.params,
-      embed.constants,
-    );
+    const bindings = { map, segments: embed.segments, gemb, dmap };
+    yield* onQuads(embed.params.channels)
+      ? gpu.recorder.dispatch(podEmbedBackwardVec4Kernel, bindings, embed.params, embed.constants)
+      : gpu.recorder.dispatch(podEmbedBackwardKernel, bindings, embed.params, embed.constants);
     return dmap;
   });

@@ -16,36 +16,75 @@ import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import type { GpuError } from "../gpu/errors.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import source from "../../shaders/prototypes/pseudo_relabel.wgsl" with { type: "text" };
+import vec4Source from "../../shaders/prototypes/pseudo_relabel_vec4.wgsl" with { type: "text" };
 
 const WG = 64;
 
-const kernelFor = (validType: "u32" | "i32") =>
-  defineKernel({
-    name: `shaders/prototypes/pseudo_relabel.wgsl<${validType}>`,
+/** What the scalar and vec4 kernels share; `quads` binds features and prototypes as vec4. */
+const common = (validType: "u32" | "i32", quads: boolean) => {
+  const rows = quads ? "vec4f" : "f32";
+  return {
     source: `fn is_valid(c: u32) -> bool { return valid[c] != 0${
       validType === "u32" ? "u" : "i"
-    }; }\n${source}`,
+    }; }\n${quads ? vec4Source : source}`,
     bindings: {
       old_logits: { access: "read", type: "f32" },
-      features: { access: "read", type: "f32" },
-      prototypes: { access: "read", type: "f32" },
+      features: { access: "read", type: rows },
+      prototypes: { access: "read", type: rows },
       valid: { access: "read", type: validType },
       corrected: { access: "read_write", type: "f32" },
     },
     params: { pixels: "u32", old_classes: "u32", features: "u32", tau: "f32" },
     workgroupSize: [WG, 1, 1],
-    dispatch: ({ pixels }) => linearGrid(pixels, WG),
-    minElements: ({ pixels, old_classes, features }) => ({
+    dispatch: ({ pixels }: { pixels: number }) => linearGrid(pixels, WG),
+    minElements: (
+      { pixels, old_classes, features }: { pixels: number; old_classes: number; features: number },
+    ) => ({
       old_logits: pixels * old_classes,
       features: pixels * features,
       prototypes: old_classes * features,
       valid: old_classes,
       corrected: pixels * old_classes,
     }),
+  } as const;
+};
+
+const kernelFor = (validType: "u32" | "i32") =>
+  defineKernel({
+    name: `shaders/prototypes/pseudo_relabel.wgsl<${validType}>`,
+    ...common(validType, false),
   });
 
 /** The correction kernel, one per dtype of the validity flags. */
 export const pseudoRelabelKernels = { u32: kernelFor("u32"), i32: kernelFor("i32") };
+
+/** Most feature quads the vec4 kernel holds in registers (256 features). */
+const MAX_FEATURE_QUADS = 64;
+
+const vec4KernelFor = (validType: "u32" | "i32") =>
+  defineKernel({
+    name: `shaders/prototypes/pseudo_relabel_vec4.wgsl<${validType}>`,
+    ...common(validType, true),
+    constants: { FEATURE_QUADS: "u32" },
+  });
+
+/**
+ * The vec4 correction kernel (features a multiple of 4, at most 256): the
+ * scalar kernel's sums in its order, bit-identical, a quarter of the loads.
+ */
+export const pseudoRelabelVec4Kernels = { u32: vec4KernelFor("u32"), i32: vec4KernelFor("i32") };
+
+let featureQuads = true;
+
+/**
+ * Whether the vec4 kernel is taken where it applies (default on); returns
+ * the previous setting. Tests switch it off to compare the two kernels.
+ */
+export const setRelabelQuads = (on: boolean): boolean => {
+  const previous = featureQuads;
+  featureQuads = on;
+  return previous;
+};
 
 /** Options of {@link prototypeCorrectedLogits}. */
 export interface PprOptions {
@@ -86,16 +125,20 @@ export const prototypeCorrectedLogits = (
     }
     const gpu = yield* Gpu;
     const corrected = yield* empty(oldLogits.shape, "f32");
-    yield* gpu.recorder.dispatch(
-      kernel,
-      {
-        old_logits: oldLogits,
-        features: oldFeatures,
-        prototypes,
-        valid: prototypeValid,
-        corrected,
-      },
-      { pixels, old_classes: oldClasses, features: width, tau: options.tau },
-    );
+    const bindings = {
+      old_logits: oldLogits,
+      features: oldFeatures,
+      prototypes,
+      valid: prototypeValid,
+      corrected,
+    };
+    const params = { pixels, old_classes: oldClasses, features: width, tau: options.tau };
+    const quads = width / 4;
+    if (featureQuads && width % 4 === 0 && quads <= MAX_FEATURE_QUADS) {
+      const vec4 = pseudoRelabelVec4Kernels[prototypeValid.dtype];
+      yield* gpu.recorder.dispatch(vec4, bindings, params, { FEATURE_QUADS: quads });
+    } else {
+      yield* gpu.recorder.dispatch(kernel, bindings, params);
+    }
     return corrected;
   });

@@ -23,6 +23,8 @@ import { rowLseWgsl } from "./softmax.ts";
 import gainSource from "../../shaders/sgc/gain.wgsl" with { type: "text" };
 import valueSource from "../../shaders/sgc/value.wgsl" with { type: "text" };
 import weightsSource from "../../shaders/sgc/weights.wgsl" with { type: "text" };
+import gainsSource from "../../shaders/sgc/gains.wgsl" with { type: "text" };
+import valueGainsSource from "../../shaders/sgc/value_gains.wgsl" with { type: "text" };
 
 const WG = 64;
 
@@ -72,6 +74,52 @@ export const sgcWeightsKernel = defineKernel({
   }),
 });
 
+/** Every pixel's gain log(1 + g^zeta) (0 off the old steps' groups), computed once. */
+export const sgcGainsKernel = defineKernel({
+  name: "shaders/sgc/gains.wgsl",
+  source: rowLseWgsl("logits") + gainSource + gainsSource,
+  bindings: { ...inputs, gains: { access: "read_write", type: "f32" } },
+  params: { pixels: "u32", channels: "u32", step: "u32", scale: "f32" },
+  workgroupSize: [WG, 1, 1],
+  dispatch: ({ pixels }) => linearGrid(pixels, WG),
+  minElements: ({ pixels, channels }) => ({
+    logits: pixels * channels,
+    targets: pixels,
+    class_step: channels,
+    gains: pixels,
+  }),
+});
+
+/** {@link sgcGroupSumKernel} reading the precomputed gains. */
+export const sgcGainsGroupSumKernel = segmentSumKernel(
+  "sgc_gains",
+  rowLseWgsl("logits") + gainSource + valueGainsSource,
+  { ...inputs, gains: { access: "read", type: "f32" } },
+);
+
+/** {@link sgcWeightsKernel} reading the precomputed gains. */
+export const sgcGainsWeightsKernel = defineKernel({
+  ...sgcWeightsKernel,
+  name: "shaders/sgc/weights.wgsl<gains>",
+  source: rowLseWgsl("logits") + gainSource +
+    weightsSource.replace("gain_power(p) / mean", "gains[p] / mean"),
+  bindings: { ...sgcWeightsKernel.bindings, gains: { access: "read", type: "f32" } },
+  minElements: (p) => ({ ...sgcWeightsKernel.minElements(p, {} as never), gains: p.pixels }),
+});
+
+let precomputedGains = true;
+
+/**
+ * Whether the gains are computed once per pixel (default on) instead of in
+ * the group sums and again in the weights kernel; bit-identical. Returns the
+ * previous setting; tests switch it off to compare.
+ */
+export const setSgcPrecomputedGains = (on: boolean): boolean => {
+  const previous = precomputedGains;
+  precomputedGains = on;
+  return previous;
+};
+
 /** Options of {@link sgcWeights}. */
 export interface SgcOptions {
   /** The current step t; pixels of classes from steps 0..t-1 are re-weighted. */
@@ -117,19 +165,39 @@ export const sgcWeights = (
     }
     const step = Math.floor(options.step);
     const extras = { channels, step, scale: options.zeta };
+    const gpu = yield* Gpu;
+    const weights = yield* empty(targets.shape, "f32");
+    const weightParams = { pixels, ...extras, w_min: options.min, w_max: options.max };
+    const clip = { CLIP: options.clip === false ? 0 : 1 };
+    if (precomputedGains) {
+      const gains = yield* empty(targets.shape, "f32");
+      const sources = { logits, targets, class_step: classStep };
+      yield* gpu.recorder.dispatch(sgcGainsKernel, { ...sources, gains }, { pixels, ...extras });
+      const groups = yield* segmentedSum(
+        sgcGainsGroupSumKernel,
+        { ...sources, gains },
+        { pixels, values: 1, segments: step },
+        extras,
+      );
+      yield* gpu.recorder.dispatch(
+        sgcGainsWeightsKernel,
+        { ...sources, ...groups, gains, base: ones, weights },
+        weightParams,
+        clip,
+      );
+      return weights;
+    }
     const groups = yield* segmentedSum(
       sgcGroupSumKernel,
       { logits, targets, class_step: classStep },
       { pixels, values: 1, segments: step },
       extras,
     );
-    const weights = yield* empty(targets.shape, "f32");
-    const gpu = yield* Gpu;
     yield* gpu.recorder.dispatch(
       sgcWeightsKernel,
       { logits, targets, class_step: classStep, ...groups, base: ones, weights },
-      { pixels, ...extras, w_min: options.min, w_max: options.max },
-      { CLIP: options.clip === false ? 0 : 1 },
+      weightParams,
+      clip,
     );
     return weights;
   });

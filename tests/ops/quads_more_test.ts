@@ -14,35 +14,12 @@ import {
   setSinglePassRows,
 } from "../../src/ops/norm.ts";
 import { fillInto } from "../../src/ops/core.ts";
-import { Gpu } from "../../src/gpu/device.ts";
 import { maxPoolBackwardReference, maxPoolReference } from "../reference/pool.ts";
 import { batchNormBackwardReference, batchNormTrainReference } from "../reference/norm.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { seededValues } from "../support/arbitrary.ts";
-
-const bits = (values: Float32Array | Int32Array) =>
-  Array.from(new Uint32Array(values.buffer, values.byteOffset, values.length)).join();
-
-/** Names of the kernels `program` dispatches (the pool's poison fills left out). */
-const tracing = <A, E, R>(program: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const gpu = yield* Gpu;
-    const kernels: string[] = [];
-    const original = gpu.recorder.dispatch.bind(gpu.recorder);
-    // deno-lint-ignore no-explicit-any
-    (gpu.recorder as any).dispatch = (kernel: { name: string }, ...rest: any[]) => {
-      if (!kernel.name.includes("poison")) kernels.push(kernel.name);
-      // deno-lint-ignore no-explicit-any
-      return (original as any)(kernel, ...rest);
-    };
-    try {
-      return { result: yield* program, kernels };
-    } finally {
-      // deno-lint-ignore no-explicit-any
-      delete (gpu.recorder as any).dispatch;
-    }
-  });
+import { bits, tracing } from "../support/tracing.ts";
 
 const poolCase = fc.record({
   n: fc.integer({ min: 1, max: 2 }),

@@ -1,0 +1,40 @@
+// embed_backward.wgsl on channel quads (channels a multiple of 4): one
+// invocation per four map elements (channels 4q .. 4q + 3 of a pixel), which
+// walks the strip table once for the four. Each channel adds the same terms
+// in the same strip order as the scalar kernel, so the gradient is
+// bit-identical.
+@compute @workgroup_size(WG_X, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = linear_index(gid, groups);
+  let cq = params.channels / 4u;
+  let w = params.width;
+  let h = params.height;
+  if (i >= params.images * h * w * cq) { return; }
+  let q = i % cq;
+  let x = (i / cq) % w;
+  let y = (i / (cq * w)) % h;
+  let n = i / (cq * w * h);
+  let ebase = n * params.dims;
+  var g = vec4<f32>(0.0);
+  for (var s = 0u; s < params.strips; s++) {
+    let y0 = seg(s, 2u);
+    let y1 = seg(s, 3u);
+    let x0 = seg(s, 4u);
+    let x1 = seg(s, 5u);
+    if (y < y0 || y >= y1 || x < x0 || x >= x1) { continue; }
+    let off = ebase + seg(s, 0u);
+    if (seg(s, 1u) == 0u) {
+      let len = y1 - y0;
+      let at = off + 4u * q * len + (y - y0);
+      g += vec4<f32>(gemb[at], gemb[at + len], gemb[at + 2u * len], gemb[at + 3u * len]) /
+        f32(x1 - x0);
+    } else {
+      let len = x1 - x0;
+      let at = off + 4u * q * len + (x - x0);
+      g += vec4<f32>(gemb[at], gemb[at + len], gemb[at + 2u * len], gemb[at + 3u * len]) /
+        f32(y1 - y0);
+    }
+  }
+  if (POW == 1u) { g = g * 2.0 * map[i]; }
+  dmap[i] = g;
+}

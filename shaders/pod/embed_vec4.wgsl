@@ -1,0 +1,50 @@
+// embed.wgsl on channel quads (channels a multiple of 4): one invocation
+// per four embedding values, those of channels 4q .. 4q + 3 at the same
+// position of a strip, summed from vec4 loads of the map. Each channel's sum
+// runs over the same elements in the same order as the scalar kernel's, so
+// the embedding is bit-identical.
+@compute @workgroup_size(WG_X, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = linear_index(gid, groups);
+  let quads_total = params.dims / 4u;
+  if (i >= params.images * quads_total) { return; }
+  let n = i / quads_total;
+  let d4 = i % quads_total;
+  // Strip offsets are multiples of the channel count, so of 4.
+  var s = 0u;
+  while (s + 1u < params.strips && seg(s + 1u, 0u) / 4u <= d4) { s++; }
+  let local4 = d4 - seg(s, 0u) / 4u;
+  let y0 = seg(s, 2u);
+  let y1 = seg(s, 3u);
+  let x0 = seg(s, 4u);
+  let x1 = seg(s, 5u);
+  let cq = params.channels / 4u;
+  let w = params.width;
+  var sum = vec4<f32>(0.0);
+  var len = 0u;
+  var at = 0u;
+  if (seg(s, 1u) == 0u) {
+    len = y1 - y0;
+    let q = local4 / len;
+    let y = y0 + local4 % len;
+    for (var x = x0; x < x1; x++) { sum += prepro4(map[((n * params.height + y) * w + x) * cq + q]); }
+    sum = sum / f32(x1 - x0);
+    at = n * params.dims + seg(s, 0u) + 4u * q * len + local4 % len;
+  } else {
+    len = x1 - x0;
+    let q = local4 / len;
+    let x = x0 + local4 % len;
+    for (var y = y0; y < y1; y++) { sum += prepro4(map[((n * params.height + y) * w + x) * cq + q]); }
+    sum = sum / f32(y1 - y0);
+    at = n * params.dims + seg(s, 0u) + 4u * q * len + local4 % len;
+  }
+  emb[at] = sum.x;
+  emb[at + len] = sum.y;
+  emb[at + 2u * len] = sum.z;
+  emb[at + 3u * len] = sum.w;
+}
+
+fn prepro4(v: vec4<f32>) -> vec4<f32> {
+  if (POW == 1u) { return v * v; }
+  return v;
+}

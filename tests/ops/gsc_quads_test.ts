@@ -1,0 +1,210 @@
+/**
+ * The faster forms of GSC's and PLOP's per-pixel kernels: PPR's
+ * prototype-corrected logits, the local POD embedding and its map gradient
+ * on quads, and SGC's weights from gains computed once per pixel. Each is
+ * bit for bit the form it replaces, and within the float64 references.
+ */
+import fc from "fast-check";
+import { Effect } from "effect";
+import { prototypeCorrectedLogits, setRelabelQuads } from "../../src/ops/pseudo_relabel.ts";
+import { podEmbed, podEmbedBackward, setPodQuads } from "../../src/ops/pod.ts";
+import { setSgcPrecomputedGains, sgcWeights } from "../../src/ops/sgc.ts";
+import { correctedLogitsReference, sgcWeightsReference } from "../reference/gsc.ts";
+import { localPodEmbeddingReference } from "../reference/plop.ts";
+import { download, fromArray } from "../../src/tensor/tensor.ts";
+import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { seededValues } from "../support/arbitrary.ts";
+import { bits, tracing } from "../support/tracing.ts";
+
+const relabelCase = fc.record({
+  pixels: fc.integer({ min: 1, max: 70 }),
+  oldClasses: fc.integer({ min: 1, max: 21 }),
+  width: fc.constantFrom(4, 8, 12, 64, 256),
+  tau: fc.constantFrom(0.5, 1, 4),
+  seed: fc.integer({ min: 1, max: 1 << 30 }),
+  // Some pixels' features all zero (the 1e-8 norm floor), some prototypes invalid.
+  zeroPixel: fc.integer({ min: 0, max: 3 }),
+  validType: fc.constantFrom<"u32" | "i32">("u32", "i32"),
+});
+
+Deno.test({
+  name: "PPR's corrected logits on feature quads equal the scalar kernel bit for bit",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(relabelCase, async (k) => {
+        const logits = seededValues(k.pixels * k.oldClasses, k.seed, 3);
+        const features = seededValues(k.pixels * k.width, k.seed + 1, 2);
+        for (let p = 0; p < k.pixels; p += 4 + k.zeroPixel) {
+          features.fill(0, p * k.width, (p + 1) * k.width);
+        }
+        const prototypes = seededValues(k.oldClasses * k.width, k.seed + 2, 1);
+        const valid = Array.from({ length: k.oldClasses }, (_, c) => (c * 7 + k.seed) % 4 ? 1 : 0);
+        const run = (quads: boolean) =>
+          runGpu(tracing(Effect.gen(function* () {
+            const previous = setRelabelQuads(quads);
+            try {
+              const corrected = yield* prototypeCorrectedLogits(
+                yield* fromArray(logits, [k.pixels, k.oldClasses], "f32"),
+                yield* fromArray(features, [k.pixels, k.width], "f32"),
+                yield* fromArray(prototypes, [k.oldClasses, k.width], "f32"),
+                yield* fromArray(valid, [k.oldClasses], k.validType),
+                { tau: k.tau },
+              );
+              return yield* download(corrected);
+            } finally {
+              setRelabelQuads(previous);
+            }
+          })));
+        const quad = await run(true);
+        const scalar = await run(false);
+        if (!quad.kernels.some((n) => n.includes("pseudo_relabel_vec4"))) {
+          throw new Error(`the vec4 kernel was not taken: ${quad.kernels}`);
+        }
+        if (scalar.kernels.some((n) => n.includes("vec4"))) {
+          throw new Error(`the scalar run took a vec4 kernel: ${scalar.kernels}`);
+        }
+        if (bits(quad.result) !== bits(scalar.result)) {
+          throw new Error("vec4 and scalar corrected logits differ");
+        }
+        const expected = correctedLogitsReference(
+          logits,
+          features,
+          prototypes,
+          valid,
+          k.oldClasses,
+          k.width,
+          k.tau,
+        );
+        assertClose(quad.result, expected, 1e-4, 1e-4);
+      }),
+      { numRuns: 25, seed: 4242 },
+    );
+  },
+});
+
+const podCase = fc.record({
+  n: fc.integer({ min: 1, max: 2 }),
+  h: fc.integer({ min: 4, max: 17 }),
+  w: fc.integer({ min: 4, max: 17 }),
+  c: fc.constantFrom(4, 8, 16),
+  scales: fc.constantFrom([1], [1, 2], [1, 2, 4]),
+  prepro: fc.constantFrom<"pow" | "none">("pow", "none"),
+  seed: fc.integer({ min: 1, max: 1 << 30 }),
+}).filter((k) => Math.floor(k.w / Math.max(...k.scales)) * Math.max(...k.scales) <= k.h);
+
+Deno.test({
+  name: "local POD embedding and its map gradient on channel quads equal the scalar kernels",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(podCase, async (k) => {
+        const shape = [k.n, k.h, k.w, k.c] as [number, number, number, number];
+        const x = seededValues(k.n * k.h * k.w * k.c, k.seed, 2);
+        const run = (quads: boolean) =>
+          runGpu(tracing(Effect.gen(function* () {
+            const previous = setPodQuads(quads);
+            try {
+              const map = yield* fromArray(x, shape, "f32");
+              const embed = yield* podEmbed(map, { scales: k.scales, prepro: k.prepro });
+              const gemb = seededValues(embed.emb.elements, k.seed + 1, 1);
+              const dmap = yield* podEmbedBackward(
+                map,
+                embed,
+                yield* fromArray(gemb, embed.emb.shape, "f32"),
+              );
+              return { emb: yield* download(embed.emb), dmap: yield* download(dmap) };
+            } finally {
+              setPodQuads(previous);
+            }
+          })));
+        const quad = await run(true);
+        const scalar = await run(false);
+        const vec4 = quad.kernels.filter((n) => n.includes("pod/embed") && n.includes("vec4"));
+        if (vec4.length !== 2) throw new Error(`the vec4 kernels were not taken: ${quad.kernels}`);
+        if (scalar.kernels.some((n) => n.includes("vec4"))) {
+          throw new Error(`the scalar run took a vec4 kernel: ${scalar.kernels}`);
+        }
+        if (bits(quad.result.emb) !== bits(scalar.result.emb)) {
+          throw new Error("vec4 and scalar embeddings differ");
+        }
+        if (bits(quad.result.dmap) !== bits(scalar.result.dmap)) {
+          throw new Error("vec4 and scalar map gradients differ");
+        }
+        const expected = localPodEmbeddingReference(x, shape, k.scales, k.prepro).flat();
+        assertClose(quad.result.emb, expected, 1e-4, 1e-4, "embedding");
+      }),
+      { numRuns: 25, seed: 4243 },
+    );
+  },
+});
+
+const sgcCase = fc.record({
+  pixels: fc.integer({ min: 1, max: 1500 }),
+  step: fc.integer({ min: 1, max: 5 }),
+  channels: fc.integer({ min: 6, max: 21 }),
+  zeta: fc.constantFrom(0.5, 0.75, 0.95),
+  seed: fc.integer({ min: 1, max: 1 << 30 }),
+  withBase: fc.boolean(),
+});
+
+Deno.test({
+  name: "SGC weights from gains computed once per pixel equal the inline form bit for bit",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(sgcCase, async (k) => {
+        const classStep = Array.from(
+          { length: k.channels },
+          (_, c) => c === 0 ? 0 : Math.min(k.step, (c * 5 + k.seed) % (k.step + 1)),
+        );
+        const logits = seededValues(k.pixels * k.channels, k.seed, 6);
+        const targets = Array.from({ length: k.pixels }, (_, p) => {
+          const r = (p * 2654435761 + k.seed) >>> 0;
+          return r % 13 === 0 ? 255 : r % k.channels;
+        });
+        const base = k.withBase
+          ? Array.from(seededValues(k.pixels, k.seed + 3), (v) => Math.abs(v))
+          : undefined;
+        const options = { step: k.step, zeta: k.zeta, min: 0.5, max: 1.2 };
+        const run = (precomputed: boolean) =>
+          runGpu(tracing(Effect.gen(function* () {
+            const previous = setSgcPrecomputedGains(precomputed);
+            try {
+              const w = yield* sgcWeights(
+                yield* fromArray(logits, [k.pixels, k.channels], "f32"),
+                yield* fromArray(targets, [k.pixels], "i32"),
+                yield* fromArray(classStep, [k.channels], "i32"),
+                options,
+                base ? yield* fromArray(base, [k.pixels], "f32") : undefined,
+              );
+              return yield* download(w);
+            } finally {
+              setSgcPrecomputedGains(previous);
+            }
+          })));
+        const once = await run(true);
+        const inline = await run(false);
+        if (!once.kernels.includes("shaders/sgc/gains.wgsl")) {
+          throw new Error(`the gains kernel was not taken: ${once.kernels}`);
+        }
+        if (inline.kernels.includes("shaders/sgc/gains.wgsl")) {
+          throw new Error(`the inline run took the gains kernel: ${inline.kernels}`);
+        }
+        if (bits(once.result) !== bits(inline.result)) {
+          throw new Error("SGC weights from precomputed gains differ from the inline form");
+        }
+        const expected = sgcWeightsReference(
+          logits,
+          targets,
+          classStep,
+          k.channels,
+          options,
+          base,
+        );
+        assertClose(once.result, expected, 1e-4, 1e-4);
+      }),
+      { numRuns: 25, seed: 4244 },
+    );
+  },
+});
