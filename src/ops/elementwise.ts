@@ -12,6 +12,7 @@ import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import binarySource from "../../shaders/elementwise/binary.wgsl" with { type: "text" };
 import unarySource from "../../shaders/elementwise/unary.wgsl" with { type: "text" };
+import unaryVec4Source from "../../shaders/elementwise/unary_vec4.wgsl" with { type: "text" };
 import axpySource from "../../shaders/elementwise/axpy.wgsl" with { type: "text" };
 import binaryVec4Source from "../../shaders/elementwise/binary_vec4.wgsl" with { type: "text" };
 import axpyVec4Source from "../../shaders/elementwise/axpy_vec4.wgsl" with { type: "text" };
@@ -96,6 +97,21 @@ export const unaryKernel = defineKernel({
   constants: { OP: "u32" },
   workgroupSize: [WG, 1, 1],
   dispatch: ({ n }) => linearGrid(n, WG),
+  minElements: ({ n }) => ({ a: n, out: n }),
+});
+
+/** {@link unaryKernel} a quad per invocation (`n` counts quads), bit-identical. */
+export const unaryVec4Kernel = defineKernel({
+  name: "shaders/elementwise/unary_vec4.wgsl",
+  source: unaryVec4Source,
+  bindings: {
+    a: { access: "read", type: "vec4f" },
+    out: { access: "read_write", type: "vec4f" },
+  },
+  params: { n: "u32", alpha: "f32", beta: "f32" },
+  constants: { OP: "u32" },
+  workgroupSize: [VEC4_WG, 1, 1],
+  dispatch: ({ n }) => linearGrid(n, VEC4_WG),
   minElements: ({ n }) => ({ a: n, out: n }),
 });
 
@@ -223,11 +239,17 @@ export const unaryInto = (
 ): Effect.Effect<void, GpuError, Gpu> =>
   Effect.gen(function* () {
     const gpu = yield* Gpu;
+    const constants = { OP: UnaryOp[op] };
+    if (quadsFit(a.elements, 4) && a.dtype === "f32" && out.dtype === "f32") {
+      const quads = { n: a.elements / 4, alpha, beta };
+      yield* gpu.recorder.dispatch(unaryVec4Kernel, { a, out }, quads, constants);
+      return;
+    }
     yield* gpu.recorder.dispatch(
       unaryKernel,
       { a, out },
       { n: a.elements, alpha, beta },
-      { OP: UnaryOp[op] },
+      constants,
     );
   });
 

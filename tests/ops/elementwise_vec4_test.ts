@@ -1,6 +1,6 @@
 /**
  * The quad-per-invocation elementwise kernels (binary_vec4.wgsl,
- * axpy_vec4.wgsl): taken whenever both counts are multiples of 4, they must
+ * unary_vec4.wgsl, axpy_vec4.wgsl): taken whenever both counts are multiples of 4, they must
  * give the scalar kernels' results bit for bit (edge values included) and
  * match the float64 reference.
  */
@@ -11,6 +11,8 @@ import {
   binary,
   type BinaryOpName,
   setElementwiseVec4,
+  unary,
+  type UnaryOpName,
 } from "../../src/ops/elementwise.ts";
 import { axpyReference, binaryReference } from "../reference/elementwise.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
@@ -167,6 +169,51 @@ Deno.test({
         },
       ),
       { seed: 13, numRuns: 25 },
+    );
+  },
+});
+
+const unaryOps: UnaryOpName[] = [
+  "scaleShift",
+  "relu",
+  "exp",
+  "log",
+  "neg",
+  "abs",
+  "sqrt",
+  "square",
+];
+
+Deno.test({
+  name: "the vec4 unary kernel equals the scalar one bit for bit, NaN, infinities and -0 included",
+  ...gpuTestOptions,
+  fn: async () => {
+    const run = (op: UnaryOpName, x: number[], alpha: number, vec4: boolean) =>
+      runGpu(Effect.gen(function* () {
+        const previous = setElementwiseVec4(vec4);
+        try {
+          const t = yield* fromArray(x, [x.length], "f32");
+          return yield* download(yield* unary(op, t, alpha, 0.5));
+        } finally {
+          setElementwiseVec4(previous);
+        }
+      }));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...unaryOps),
+        fc.integer({ min: 1, max: 40 }).chain((quads) =>
+          edgeFloats(4 * quads, 4, { large: 1e30, nan: true })
+        ),
+        fc.constantFrom(-1.5, 0.25, 3),
+        async (op, x, alpha) => {
+          const quads = await run(op, x, alpha, true);
+          const scalar = await run(op, x, alpha, false);
+          if (bits(quads).join() !== bits(scalar).join()) {
+            throw new Error(`${op}: vec4 and scalar results differ`);
+          }
+        },
+      ),
+      { seed: 17, numRuns: 40 },
     );
   },
 });
