@@ -10,9 +10,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= params.images * quads_total) { return; }
   let n = i / quads_total;
   let d4 = i % quads_total;
-  // Strip offsets are multiples of the channel count, so of 4.
+  // The last strip starting at or before d4, by bisection (offsets rise
+  // strictly; they are multiples of the channel count, so of 4).
   var s = 0u;
-  while (s + 1u < params.strips && seg(s + 1u, 0u) / 4u <= d4) { s++; }
+  var hi = params.strips - 1u;
+  while (s < hi) {
+    let mid = (s + hi + 1u) / 2u;
+    if (seg(mid, 0u) / 4u <= d4) { s = mid; } else { hi = mid - 1u; }
+  }
   let local4 = d4 - seg(s, 0u) / 4u;
   let y0 = seg(s, 2u);
   let y1 = seg(s, 3u);

@@ -31,6 +31,7 @@ const podParams = {
   channels: "u32",
   dims: "u32",
   strips: "u32",
+  scale_count: "u32",
 } as const;
 
 /** Local POD embedding of a map, one value per invocation. */
@@ -105,7 +106,10 @@ export const podEmbedBackwardVec4Kernel = defineKernel({
   constants: { POW: "u32" },
   workgroupSize: [WG, 1, 1],
   dispatch: (p) => linearGrid(p.images * p.height * p.width * p.channels / 4, WG),
-  minElements: podEmbedBackwardKernel.minElements,
+  minElements: (p) => ({
+    ...podEmbedBackwardKernel.minElements(p, { POW: 0 }),
+    segments: 6 * p.strips + 3 * p.scale_count,
+  }),
 });
 
 let channelQuads = true;
@@ -140,20 +144,24 @@ const scaleList = (scales: LocalPodOptions["scales"]): readonly number[] =>
 
 /**
  * The strips of the embedding of an [H, W] map with C channels: six u32 per
- * strip (offset, kind, y0, y1, x0, x1) and the embedding length; a string
- * says why the layout is invalid.
+ * strip (offset, kind, y0, y1, x0, x1), three per scale (its first strip, its
+ * regions per side s, their side k: the region of pixel (y, x) is (y / k,
+ * x / k) when both are below s) and the embedding length; a string says why
+ * the layout is invalid.
  */
 export const podLayout = (
   height: number,
   width: number,
   channels: number,
   scales: readonly number[],
-): { table: Uint32Array; dims: number; strips: number } | string => {
+): { table: Uint32Array; scales: Uint32Array; dims: number; strips: number } | string => {
   const table: number[] = [];
+  const scaleTable: number[] = [];
   let offset = 0;
   for (const s of scales) {
     if (!Number.isInteger(s) || s < 1) return `scale ${s} is not a positive integer`;
     const k = Math.floor(width / s);
+    scaleTable.push(table.length / 6, s, k);
     for (let i = 0; i < s; i++) {
       for (let j = 0; j < s; j++) {
         const y0 = Math.min(i * k, height);
@@ -170,7 +178,12 @@ export const podLayout = (
       }
     }
   }
-  return { table: Uint32Array.from(table), dims: offset, strips: table.length / 6 };
+  return {
+    table: Uint32Array.from(table),
+    scales: Uint32Array.from(scaleTable),
+    dims: offset,
+    strips: table.length / 6,
+  };
 };
 
 const nhwc = (shape: Shape) =>
@@ -180,7 +193,7 @@ const nhwc = (shape: Shape) =>
 export interface PodEmbed {
   /** [N, D] the embedding. */
   readonly emb: Tensor<"f32">;
-  /** The strip table the kernels read. */
+  /** The strip table the kernels read, then its scale records. */
   readonly segments: Tensor<"u32">;
   /** The kernels' parameters and constants. */
   readonly params: {
@@ -190,6 +203,7 @@ export interface PodEmbed {
     readonly channels: number;
     readonly dims: number;
     readonly strips: number;
+    readonly scale_count: number;
   };
   readonly constants: { readonly POW: number };
 }
@@ -207,7 +221,11 @@ export const podEmbed = (
     const layout = podLayout(dims.h, dims.w, dims.c, scaleList(options.scales));
     if (typeof layout === "string") return yield* fail(layout);
     const gpu = yield* Gpu;
-    const segments = yield* fromArray(layout.table, [layout.table.length], "u32");
+    // The strips, then the scale table (read by the channel-quad gradient).
+    const table = new Uint32Array(layout.table.length + layout.scales.length);
+    table.set(layout.table);
+    table.set(layout.scales, layout.table.length);
+    const segments = yield* fromArray(table, [table.length], "u32");
     const params = {
       images: dims.n,
       height: dims.h,
@@ -215,6 +233,7 @@ export const podEmbed = (
       channels: dims.c,
       dims: layout.dims,
       strips: layout.strips,
+      scale_count: layout.scales.length / 3,
     };
     const constants = { POW: (options.prepro ?? "pow") === "pow" ? 1 : 0 };
     const emb = yield* empty([dims.n, layout.dims], "f32");
