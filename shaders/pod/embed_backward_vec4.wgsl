@@ -19,7 +19,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let ebase = n * params.dims;
   var g = vec4<f32>(0.0);
   // The strips covering the pixel, in the table's order: at each scale the
-  // two strips (rows, columns) of its region (y / k, x / k), if it has one.
+  // two strips (rows, columns) of its region (y / k, x / k), if it has one
+  // (region (i, j) spans [i k, min((i + 1) k, H)) x [j k, min((j + 1) k, W))).
   for (var t = 0u; t < params.scale_count; t++) {
     let record = 6u * params.strips + 3u * t;
     let count = segments[record + 1u];
@@ -33,7 +34,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let y1 = seg(s, 3u);
       let x0 = seg(s, 4u);
       let x1 = seg(s, 5u);
-      if (y < y0 || y >= y1 || x < x0 || x >= x1) { continue; }
       let off = ebase + seg(s, 0u);
       if (seg(s, 1u) == 0u) {
         let len = y1 - y0;

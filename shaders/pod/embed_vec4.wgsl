@@ -25,24 +25,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let x1 = seg(s, 5u);
   let cq = params.channels / 4u;
   let w = params.width;
+  // Kind 0 averages a (channel, row) over the columns, kind 1 a (channel,
+  // column) over the rows; `len` positions a channel along the strip.
+  let rows = seg(s, 1u) == 0u;
+  let len = select(x1 - x0, y1 - y0, rows);
+  let q = local4 / len;
+  let r = local4 % len;
   var sum = vec4<f32>(0.0);
-  var len = 0u;
-  var at = 0u;
-  if (seg(s, 1u) == 0u) {
-    len = y1 - y0;
-    let q = local4 / len;
-    let y = y0 + local4 % len;
+  if (rows) {
+    let y = y0 + r;
     for (var x = x0; x < x1; x++) { sum += prepro4(map[((n * params.height + y) * w + x) * cq + q]); }
     sum = sum / f32(x1 - x0);
-    at = n * params.dims + seg(s, 0u) + 4u * q * len + local4 % len;
   } else {
-    len = x1 - x0;
-    let q = local4 / len;
-    let x = x0 + local4 % len;
+    let x = x0 + r;
     for (var y = y0; y < y1; y++) { sum += prepro4(map[((n * params.height + y) * w + x) * cq + q]); }
     sum = sum / f32(y1 - y0);
-    at = n * params.dims + seg(s, 0u) + 4u * q * len + local4 % len;
   }
+  let at = n * params.dims + seg(s, 0u) + 4u * q * len + r;
   emb[at] = sum.x;
   emb[at + len] = sum.y;
   emb[at + 2u * len] = sum.z;

@@ -240,7 +240,7 @@ export const unaryInto = (
   Effect.gen(function* () {
     const gpu = yield* Gpu;
     const constants = { OP: UnaryOp[op] };
-    if (quadsFit(a.elements, 4) && a.dtype === "f32" && out.dtype === "f32") {
+    if (elementwiseVec4 && a.elements % 4 === 0) {
       const quads = { n: a.elements / 4, alpha, beta };
       yield* gpu.recorder.dispatch(unaryVec4Kernel, { a, out }, quads, constants);
       return;

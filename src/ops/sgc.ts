@@ -44,7 +44,8 @@ export const sgcGroupSumKernel = segmentSumKernel(
 /** The normalised, optionally clipped weights. */
 export const sgcWeightsKernel = defineKernel({
   name: "shaders/sgc/weights.wgsl",
-  source: rowLseWgsl("logits") + gainSource + weightsSource,
+  source: rowLseWgsl("logits") + gainSource +
+    "fn pixel_gain(p: u32) -> f32 { return gain_power(p); }\n" + weightsSource,
   bindings: {
     ...inputs,
     sums: { access: "read", type: "f32" },
@@ -102,9 +103,9 @@ export const sgcGainsWeightsKernel = defineKernel({
   ...sgcWeightsKernel,
   name: "shaders/sgc/weights.wgsl<gains>",
   source: rowLseWgsl("logits") + gainSource +
-    weightsSource.replace("gain_power(p) / mean", "gains[p] / mean"),
+    "fn pixel_gain(p: u32) -> f32 { return gains[p]; }\n" + weightsSource,
   bindings: { ...sgcWeightsKernel.bindings, gains: { access: "read", type: "f32" } },
-  minElements: (p) => ({ ...sgcWeightsKernel.minElements(p, {} as never), gains: p.pixels }),
+  minElements: (p) => ({ ...sgcWeightsKernel.minElements(p, { CLIP: 1 }), gains: p.pixels }),
 });
 
 let precomputedGains = true;
