@@ -7,6 +7,8 @@
 #   bench  deno task bench (the model table's PyTorch peer on CUDA when torch sees one)
 #   step   the DeepLabV3-ResNet-101 training step at 512x512 (batch $R101_BATCH, output
 #          stride 16) in our code, beside tools/torch_step.py on CUDA
+#   demo   (only when PHASES names it) the main job, `deno task demo`, timed; its
+#          report.md and summary.json come back in $OUT
 # each under its own timeout, logs and JSON into $OUT (the device tool's folder
 # that comes back; a temp dir elsewhere).
 #
@@ -16,8 +18,9 @@
 #                                         unpacked into /
 #
 # Environment (defaults in brackets): PHASES ["test bench step"], TEST_TIMEOUT [170],
-# BENCH_TIMEOUT [140], STEP_TIMEOUT [150] seconds, R101_BATCH [8], R101_SIZE [512],
-# R101_OS [16], R101_STEPS [3], TEST_CMD, BENCH_CMD, STEP_CMD, STEP_CASE (BACKBONE:BATCH:SIZE:OS:STEPS).
+# BENCH_TIMEOUT [140], STEP_TIMEOUT [150], DEMO_TIMEOUT [200] seconds, R101_BATCH [8], R101_SIZE [512],
+# R101_OS [16], R101_STEPS [3], TEST_CMD, BENCH_CMD, STEP_CMD, DEMO_CMD,
+# STEP_CASE (BACKBONE:BATCH:SIZE:OS:STEPS).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -140,6 +143,7 @@ else
   : "${STEP_CASE:=resnet101:${R101_BATCH:-8}:${R101_SIZE:-512}:${R101_OS:-16}:${R101_STEPS:-3}}"
 fi
 : "${STEP_CMD:=deno run -A bench/model.ts --case $STEP_CASE ${torch_args[*]} --json $OUT/step.json}"
+: "${DEMO_CMD:=deno task demo --out $WORK/demo && cp $WORK/demo/report.md $WORK/demo/summary.json $OUT/}"
 
 # One phase: its command under a timeout, the whole log into $OUT, its tail here.
 phase() {
@@ -163,6 +167,7 @@ for p in ${PHASES:-test bench step}; do
         phase torch 80 "$TORCH_PYTHON tools/torch_step.py --backbone $b --batch $n --size $s --os $os --device $TORCH_DEVICE"
       fi
       ;;
+    demo) phase demo "${DEMO_TIMEOUT:-200}" "$DEMO_CMD" ;;
     *) say "unknown phase $p" ;;
   esac
 done

@@ -26,3 +26,31 @@ export function tempDir(): { readonly path: string; readonly remove: () => void 
   const path = Deno.makeTempDirSync({ prefix: "gsc-cli-" });
   return { path, remove: () => Deno.removeSync(path, { recursive: true }) };
 }
+
+/**
+ * Deno's own lines about fetching npm packages ("Download https://..."),
+ * printed on standard error by a process whose DENO_DIR is fresh, e.g. on a
+ * machine without network that runs from a carried node_modules.
+ */
+const denoFetchLine = /^(\x1b\[[0-9;]*m)*Download(\x1b\[[0-9;]*m)* \S+\s*$/;
+
+/** Standard error without Deno's package-fetch lines. */
+export const withoutDenoFetches = (stderr: string): string =>
+  stderr.split("\n").filter((line) => !denoFetchLine.test(line)).join("\n");
+
+/** Runs `gsc` (src/cli/main.ts) in its own process: exit code, standard output and standard error. */
+export const runGsc = async (
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "src/cli/main.ts", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return {
+    code: output.code,
+    stdout: decode(output.stdout),
+    stderr: withoutDenoFetches(decode(output.stderr)),
+  };
+};

@@ -9,17 +9,7 @@ import { checkDeviceFits } from "../../src/cli/fit.ts";
 import { parseTrainOptions } from "../../src/cli/train_options.ts";
 import { writeSyntheticVoc } from "../../src/data/mod.ts";
 import { largestActivation } from "../../src/incremental/memory.ts";
-import { ok } from "./support.ts";
-
-/** Runs `gsc` in its own process: exit code and standard error. */
-const gsc = async (...args: string[]) => {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/cli/main.ts", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
-};
+import { ok, runGsc as gsc } from "./support.ts";
 
 const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 

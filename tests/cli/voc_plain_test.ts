@@ -6,16 +6,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { writeVoc } from "../data/fixtures.ts";
-
-const gsc = async (...args: string[]) => {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/cli/main.ts", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-};
+import { runGsc as gsc } from "./support.ts";
 
 const json = async (path: string) => JSON.parse(await Deno.readTextFile(path));
 

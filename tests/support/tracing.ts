@@ -3,7 +3,8 @@
  * replaces: which kernels a program dispatched, and a float array's bits.
  */
 import { Effect } from "effect";
-import { Gpu } from "../../src/gpu/device.ts";
+import { type AdapterReport, describeAdapter, Gpu } from "../../src/gpu/device.ts";
+import { assertClose } from "./gpu.ts";
 
 /** The bit patterns of `values`, joined: equal strings mean bit-identical arrays. */
 export const bits = (values: Float32Array | Int32Array | Uint32Array): string =>
@@ -12,7 +13,7 @@ export const bits = (values: Float32Array | Int32Array | Uint32Array): string =>
 /** Runs `program` and names the kernels it dispatches (the pool's poison fills left out). */
 export const tracing = <A, E, R>(
   program: Effect.Effect<A, E, R>,
-): Effect.Effect<{ result: A; kernels: string[] }, E, R | Gpu> =>
+): Effect.Effect<{ result: A; kernels: string[]; adapter: AdapterReport }, E, R | Gpu> =>
   Effect.gen(function* () {
     const gpu = yield* Gpu;
     const kernels: string[] = [];
@@ -24,9 +25,52 @@ export const tracing = <A, E, R>(
       return (original as any)(kernel, ...rest);
     };
     try {
-      return { result: yield* program, kernels };
+      return { result: yield* program, kernels, adapter: gpu.adapter };
     } finally {
       // deno-lint-ignore no-explicit-any
       delete (gpu.recorder as any).dispatch;
     }
   });
+
+/** How far apart two float32 values are, in units in the last place (NaN: Infinity). */
+export const ulpDistance = (a: number, b: number): number => {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
+  const ordered = (x: number) => {
+    const u = new Uint32Array(new Float32Array([x]).buffer)[0];
+    return u & 0x80000000 ? -(u & 0x7fffffff) : u;
+  };
+  return Math.abs(ordered(a) - ordered(b));
+};
+
+/**
+ * A kernel's fast form against the form it replaces, run on `adapter`. On a
+ * fallback (CPU) adapter, where CI runs and training results are pinned, the
+ * two must agree bit for bit. A GPU driver may contract a * b + c into one
+ * fused operation (or not) differently in two kernels, which WGSL allows, so
+ * elsewhere they must agree within `atol + rtol |slow|`; a difference there
+ * is logged with its size in ulps.
+ */
+export const assertSameForm = (
+  fast: Float32Array,
+  slow: Float32Array,
+  adapter: AdapterReport,
+  label: string,
+  tolerance: { atol: number; rtol: number } = { atol: 1e-6, rtol: 1e-5 },
+): void => {
+  if (bits(fast) === bits(slow)) return;
+  if (adapter.isFallback) {
+    throw new Error(`${label}: the two forms differ on ${describeAdapter(adapter)}`);
+  }
+  assertClose(fast, slow, tolerance.atol, tolerance.rtol, label);
+  let differing = 0;
+  let worst = 0;
+  for (let i = 0; i < fast.length; i++) {
+    const d = ulpDistance(fast[i], slow[i]);
+    if (d > 0) differing++;
+    worst = Math.max(worst, d);
+  }
+  console.log(
+    `${label}: ${differing} of ${fast.length} values differ by up to ${worst} ulp ` +
+      `on ${describeAdapter(adapter)} (within atol ${tolerance.atol}, rtol ${tolerance.rtol})`,
+  );
+};
