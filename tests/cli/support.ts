@@ -32,6 +32,7 @@ export function tempDir(): { readonly path: string; readonly remove: () => void 
  * printed on standard error by a process whose DENO_DIR is fresh, e.g. on a
  * machine without network that runs from a carried node_modules.
  */
+// deno-lint-ignore no-control-regex -- the escape codes Deno colours the word with
 const denoFetchLine = /^(\x1b\[[0-9;]*m)*Download(\x1b\[[0-9;]*m)* \S+\s*$/;
 
 /** Standard error without Deno's package-fetch lines. */
