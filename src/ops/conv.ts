@@ -272,9 +272,10 @@ export const splitCount = (
   length: number,
   outputElements: number,
   target = TARGET_INVOCATIONS,
+  maxPartialElements = MAX_PARTIAL_ELEMENTS,
 ): number => {
   const wanted = Math.ceil(target / Math.max(1, tiles));
-  const byMemory = Math.max(1, Math.floor(MAX_PARTIAL_ELEMENTS / outputElements));
+  const byMemory = Math.max(1, Math.floor(maxPartialElements / outputElements));
   const splits = Math.max(1, Math.min(wanted, length, byMemory));
   // Equal chunks: the chunk size decides the split count actually used.
   return Math.ceil(length / Math.ceil(length / splits));
@@ -312,6 +313,7 @@ export const filterTiling = (
     g.batch * g.outH,
     taps * g.inCg * g.outC,
     cpu ? filterTuning.cpuTargetInvocations : filterTuning.targetInvocations,
+    cpu ? MAX_PARTIAL_ELEMENTS : filterTuning.maxPartialElements,
   );
   return { ciBlocks, coBlocks, splits, coQuads };
 };
@@ -320,10 +322,12 @@ export const filterTiling = (
 export const filterTuning = {
   /** Output-channel quads per tile (2: 8x8, 4: 8x16). */
   coQuads: (g: ConvGeometry): number => g.outCg % 16 === 0 ? 4 : 2,
-  /** Invocations the split-K chunks aim for. */
+  /** Invocations the split-K chunks aim for on a GPU. */
   targetInvocations: TARGET_INVOCATIONS,
   /** The same on a CPU adapter. */
   cpuTargetInvocations: CPU_TARGET_INVOCATIONS,
+  /** Upper bound on the partial sums' elements on a GPU (a CPU adapter keeps 8 Mi). */
+  maxPartialElements: MAX_PARTIAL_ELEMENTS,
 };
 
 /**
