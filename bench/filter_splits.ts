@@ -10,7 +10,8 @@
  *
  * Each variant is TARGET:MAX_PARTIAL_ELEMENTS. On a CPU adapter the tuning
  * does not apply (it keeps its own, smaller target), so every row measures
- * the same thing there.
+ * the same thing there. The default list puts the previous GPU default
+ * (4096, 8 Mi) first, then the current one (65536, 16 Mi).
  *
  * @module
  */

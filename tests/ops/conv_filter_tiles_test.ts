@@ -106,3 +106,37 @@ exactWithBothTiles(
   geometriesWith(fc.constantFrom(1, 2, 3, 5, 6)),
   "out4",
 );
+
+Deno.test("split-K on a GPU: more chunks than on a CPU adapter, partial sums within their cap", () => {
+  // ResNet-101's shapes in a batch-8 512x512 step at output stride 16: the stem's
+  // successors at 128x128, the 3x3 convs of layers 2-4 and a 1x1 projection.
+  const shapes: [number[], number[], Conv2dOptions][] = [
+    [[8, 128, 128, 64], [3, 3, 64, 64], { padding: 1 }],
+    [[8, 64, 64, 128], [3, 3, 128, 128], { padding: 1 }],
+    [[8, 32, 32, 256], [3, 3, 256, 256], { padding: 1 }],
+    [[8, 32, 32, 512], [3, 3, 512, 512], { padding: 2, dilation: 2 }],
+    [[8, 32, 32, 1024], [1, 1, 1024, 256], {}],
+  ];
+  for (const [input, filter, options] of shapes) {
+    const g = conv2dGeometry(input, filter, options);
+    const gpu = filterTiling(g, false);
+    const cpu = filterTiling(g, true);
+    const label = JSON.stringify({ input, filter, options, gpu, cpu });
+    const taps = g.kH * g.kW * g.inCg * g.outC;
+    if (gpu.splits < cpu.splits) throw new Error(`fewer GPU splits: ${label}`);
+    if (gpu.splits * taps > filterTuning.maxPartialElements) {
+      throw new Error(`partial sums past the cap: ${label}`);
+    }
+    if (gpu.splits > g.batch * g.outH) throw new Error(`more splits than rows: ${label}`);
+    // The chunks (equal runs of output rows) are as short as the target and the
+    // cap allow: one row shorter would make more chunks than either permits.
+    const rows = g.batch * g.outH;
+    const chunk = Math.ceil(rows / gpu.splits);
+    const tiles = g.kH * g.kW * gpu.ciBlocks * gpu.coBlocks;
+    const wanted = Math.ceil(filterTuning.targetInvocations / tiles);
+    const byMemory = Math.floor(filterTuning.maxPartialElements / taps);
+    if (chunk > 1 && Math.ceil(rows / (chunk - 1)) <= Math.min(wanted, byMemory)) {
+      throw new Error(`chunks of ${chunk} rows could be shorter: ${label}`);
+    }
+  }
+});
