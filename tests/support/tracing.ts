@@ -4,7 +4,6 @@
  */
 import { Effect } from "effect";
 import { type AdapterReport, describeAdapter, Gpu } from "../../src/gpu/device.ts";
-import { assertClose } from "./gpu.ts";
 
 /** The bit patterns of `values`, joined: equal strings mean bit-identical arrays. */
 export const bits = (values: Float32Array | Int32Array | Uint32Array): string =>
@@ -46,8 +45,9 @@ export const ulpDistance = (a: number, b: number): number => {
  * A kernel's fast form against the form it replaces, run on `adapter`. On a
  * fallback (CPU) adapter, where CI runs and training results are pinned, the
  * two must agree bit for bit. A GPU driver may contract a * b + c into one
- * fused operation (or not) differently in two kernels, which WGSL allows, so
- * elsewhere they must agree within `atol + rtol |slow|`; a difference there
+ * fused operation (or not) differently in two kernels, which WGSL allows, and
+ * may give a NaN another payload, so elsewhere each pair must be two NaNs, the
+ * same infinity, or finite and within `atol + rtol |slow|`; a difference there
  * is logged with its size in ulps.
  */
 export const assertSameForm = (
@@ -57,15 +57,28 @@ export const assertSameForm = (
   label: string,
   tolerance: { atol: number; rtol: number } = { atol: 1e-6, rtol: 1e-5 },
 ): void => {
+  if (fast.length !== slow.length) {
+    throw new Error(`${label}: ${fast.length} values against ${slow.length}`);
+  }
   if (bits(fast) === bits(slow)) return;
   if (adapter.isFallback) {
     throw new Error(`${label}: the two forms differ on ${describeAdapter(adapter)}`);
   }
-  assertClose(fast, slow, tolerance.atol, tolerance.rtol, label);
   let differing = 0;
   let worst = 0;
   for (let i = 0; i < fast.length; i++) {
-    const d = ulpDistance(fast[i], slow[i]);
+    const [a, b] = [fast[i], slow[i]];
+    if (Number.isNaN(a) && Number.isNaN(b)) continue;
+    const close = Number.isFinite(b)
+      ? Math.abs(a - b) <= tolerance.atol + tolerance.rtol * Math.abs(b)
+      : a === b;
+    if (!close) {
+      throw new Error(
+        `${label}: ${a} against ${b} at ${i} on ${describeAdapter(adapter)} ` +
+          `(atol ${tolerance.atol}, rtol ${tolerance.rtol})`,
+      );
+    }
+    const d = ulpDistance(a, b);
     if (d > 0) differing++;
     worst = Math.max(worst, d);
   }
