@@ -6,6 +6,8 @@
  * @module
  */
 import { Result } from "effect";
+import type { AdapterChoice } from "../gpu/device.ts";
+import { ADAPTER_OPTION, readAdapter } from "./adapter_option.ts";
 import { CliError, optionError } from "./errors.ts";
 import { isDirectory, isFile } from "./files.ts";
 import { OptionReader, type OptionSpec, readOptions } from "./spec.ts";
@@ -22,6 +24,8 @@ export interface EvalCommand {
   readonly dataRoot?: string;
   /** Images drawn as PNG strips. */
   readonly strips: number;
+  /** The WebGPU adapter to evaluate on. */
+  readonly adapter: AdapterChoice;
 }
 
 /** Every option of `gsc eval`, in help order. */
@@ -36,6 +40,7 @@ export const EVAL_OPTIONS: readonly OptionSpec[] = [
   },
   { name: "data-root", value: "DIR", description: "dataset folder", defaultText: "the run's" },
   { name: "strips", value: "N", description: "images drawn as PNG strips", defaultText: "0" },
+  ADAPTER_OPTION,
   { name: "help", description: "show this help" },
 ];
 
@@ -78,6 +83,7 @@ export function parseEvalOptions(argv: readonly string[]): Result.Result<EvalCom
       ...(split === undefined ? {} : { split }),
       ...(dataRoot === undefined ? {} : { dataRoot }),
       strips: yield* read.number("strips", 0, { integer: true, min: 0 }),
+      adapter: yield* readAdapter(read),
     };
   });
 }

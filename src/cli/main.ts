@@ -33,10 +33,11 @@ export const main = async (argv: readonly string[]): Promise<number> => {
           command: ["gsc", ...argv].join(" "),
         });
         reporter.stop();
-      }),
-    eval: (command) => Effect.scoped(evaluateRun(command)),
+      }).pipe(Effect.provide(Gpu.layerFor(command.adapter))),
+    eval: (command) =>
+      Effect.scoped(evaluateRun(command)).pipe(Effect.provide(Gpu.layerFor(command.adapter))),
   });
-  const exit = await Effect.runPromiseExit(Effect.provide(program, Gpu.layer));
+  const exit = await Effect.runPromiseExit(program);
   reporter?.stop();
   if (Exit.isSuccess(exit)) return 0;
   const failure = Cause.findErrorOption(exit.cause);

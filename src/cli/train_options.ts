@@ -23,6 +23,8 @@ import {
   GSC_DEFAULTS,
   methodWeights,
 } from "./defaults.ts";
+import type { AdapterChoice } from "../gpu/device.ts";
+import { readAdapter } from "./adapter_option.ts";
 import { CliError, optionError } from "./errors.ts";
 import { activationShape, fitError, WGPU_BINDING_CEILING } from "./fit.ts";
 import { blockingFile, isDirectory, isFile } from "./files.ts";
@@ -36,6 +38,8 @@ export interface TrainCommand {
   readonly resume: boolean;
   /** Print nothing while training. */
   readonly quiet: boolean;
+  /** The WebGPU adapter to train on. */
+  readonly adapter: AdapterChoice;
 }
 
 /** Task-registry prefix of each dataset option (`synth` reads the `synthetic/` splits). */
@@ -340,6 +344,11 @@ export function parseTrainOptions(argv: readonly string[]): Result.Result<TrainC
       podFactor: yield* read.number("pod-factor", weights.podFactor, { min: 0 }),
       gsc: yield* readGsc(read),
     };
-    return { config, resume: read.flag("resume"), quiet: read.flag("quiet") };
+    return {
+      config,
+      resume: read.flag("resume"),
+      quiet: read.flag("quiet"),
+      adapter: yield* readAdapter(read),
+    };
   });
 }

@@ -17,6 +17,7 @@ import {
   type DatasetDefaults,
   GSC_DEFAULTS,
 } from "./defaults.ts";
+import { ADAPTER_OPTION } from "./adapter_option.ts";
 import type { OptionSpec } from "./spec.ts";
 
 /** The default of an option per dataset, or one value when all agree. */
@@ -292,5 +293,6 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     defaultText: "off",
   },
   { name: "quiet", description: "print nothing while training", defaultText: "off" },
+  ADAPTER_OPTION,
   { name: "help", description: "show this help" },
 ];

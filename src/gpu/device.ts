@@ -34,7 +34,23 @@ export interface GpuOptions {
   readonly powerPreference?: GPUPowerPreference;
   /** Ask for the fallback (software) adapter. */
   readonly forceFallbackAdapter?: boolean;
+  /** Fail unless the adapter is a GPU (`gpu`) or a CPU one (`cpu`). */
+  readonly require?: "gpu" | "cpu";
 }
+
+/** The adapters a user can ask for: whatever WebGPU offers first, a GPU, or the CPU one. */
+export const ADAPTER_CHOICES = ["auto", "gpu", "cpu"] as const;
+
+/** One of {@link ADAPTER_CHOICES}. */
+export type AdapterChoice = (typeof ADAPTER_CHOICES)[number];
+
+/** The acquisition options of an adapter choice. */
+export const adapterOptions = (choice: AdapterChoice): GpuOptions =>
+  choice === "gpu"
+    ? { powerPreference: "high-performance", require: "gpu" }
+    : choice === "cpu"
+    ? { forceFallbackAdapter: true, require: "cpu" }
+    : {};
 
 /** Human-readable one-line name of an adapter. */
 export const describeAdapter = (report: AdapterReport): string =>
@@ -66,11 +82,28 @@ const acquireDevice = (options: GpuOptions) =>
       });
     }
     const adapter = yield* Effect.tryPromise({
-      try: () => gpu.requestAdapter(options),
+      try: () =>
+        gpu.requestAdapter({
+          ...(options.powerPreference ? { powerPreference: options.powerPreference } : {}),
+          ...(options.forceFallbackAdapter ? { forceFallbackAdapter: true } : {}),
+        }),
       catch: (e) => new NoAdapterError({ reason: `requestAdapter failed: ${String(e)}` }),
     });
     if (!adapter) {
       return yield* new NoAdapterError({ reason: "requestAdapter returned no adapter" });
+    }
+    const report = adapterReport(adapter);
+    if (options.require === "gpu" && report.isFallback) {
+      return yield* new NoAdapterError({
+        reason: `a GPU was asked for, and WebGPU offers only ${describeAdapter(report)}, a CPU ` +
+          "adapter (is the GPU's Vulkan driver and loader installed? docs/device.md)",
+      });
+    }
+    if (options.require === "cpu" && !report.isFallback) {
+      return yield* new NoAdapterError({
+        reason: `the CPU adapter was asked for, and WebGPU offers ${describeAdapter(report)} ` +
+          "(Mesa's llvmpipe or lavapipe provides one)",
+      });
     }
     const requiredLimits: Record<string, number> = {};
     for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name];
@@ -81,16 +114,20 @@ const acquireDevice = (options: GpuOptions) =>
       try: () => adapter.requestDevice({ requiredLimits, requiredFeatures }),
       catch: (e) => new NoAdapterError({ reason: `requestDevice failed: ${String(e)}` }),
     });
-    const info = adapter.info;
-    const report: AdapterReport = {
-      vendor: info.vendor,
-      architecture: info.architecture,
-      description: info.description || info.device,
-      isFallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ??
-        (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
-    };
     return { device, report };
   });
+
+/** What `adapter` says about itself. */
+const adapterReport = (adapter: GPUAdapter): AdapterReport => {
+  const info = adapter.info;
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    description: info.description || info.device,
+    isFallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ??
+      (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
+  };
+};
 
 /** The GPU service tag. Provide it with {@link Gpu.layer} (or `Gpu.layerWith`). */
 export class Gpu extends Context.Service<Gpu, GpuShape>()("gsc-webgpu/Gpu") {
@@ -103,6 +140,11 @@ export class Gpu extends Context.Service<Gpu, GpuShape>()("gsc-webgpu/Gpu") {
   /** A scoped layer with adapter options. */
   static layerWith(options: GpuOptions): Layer.Layer<Gpu, NoAdapterError> {
     return Layer.effect(Gpu, makeGpu(options));
+  }
+
+  /** A scoped layer with the adapter a user chose (`--adapter`). */
+  static layerFor(choice: AdapterChoice): Layer.Layer<Gpu, NoAdapterError> {
+    return Gpu.layerWith(adapterOptions(choice));
   }
 }
 

@@ -66,10 +66,14 @@ Deno.test("eval needs a run directory holding config.json", async () => {
       `--run: '${dir.path}' has no config.json: not a run directory of gsc train`,
     );
     Deno.writeTextFileSync(`${dir.path}/config.json`, "{}");
-    assertEquals(ok(parseEvalOptions(["--run", dir.path])), { run: dir.path, strips: 0 });
+    assertEquals(ok(parseEvalOptions(["--run", dir.path])), {
+      run: dir.path,
+      strips: 0,
+      adapter: "auto",
+    });
     assertEquals(
       ok(parseEvalOptions(["--run", dir.path, "--step", "2", "--split", "val", "--strips", "3"])),
-      { run: dir.path, step: 2, split: "val", strips: 3 },
+      { run: dir.path, step: 2, split: "val", strips: 3, adapter: "auto" },
     );
     assertEquals(
       failure(parseEvalOptions(["--run", dir.path, "--step", "-1"])),
@@ -80,7 +84,7 @@ Deno.test("eval needs a run directory holding config.json", async () => {
       "--data-root: directory '/nonexistent' not found",
     );
     const { calls } = await run("eval", "--run", dir.path);
-    assertEquals(calls.eval, { run: dir.path, strips: 0 });
+    assertEquals(calls.eval, { run: dir.path, strips: 0, adapter: "auto" });
   } finally {
     dir.remove();
   }
