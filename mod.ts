@@ -29,7 +29,7 @@
 /** The step engine: every step of a task in one run, with per-epoch checkpoints and resume. */
 export { runIncremental } from "./src/incremental/engine.ts";
 export type { RunOptions, RunSummary } from "./src/incremental/engine.ts";
-export { firstStepKey, taskClassesOf } from "./src/incremental/data.ts";
+export { firstStepKey, taskClassesOf, taskStepsOf } from "./src/incremental/data.ts";
 
 /** The incremental run: configuration, events and metrics shared by the CLI, engine and report. */
 export { BACKBONE_NAMES, DATASET_NAMES, METHOD_NAMES } from "./src/incremental/types.ts";

@@ -45,6 +45,7 @@ import {
   resultsMarkdown,
   runRecord,
   taskClassesOf,
+  taskStepsOf,
 } from "../mod.ts";
 import { type Benchmark, BENCHMARKS, type Row } from "./table_benchmarks.ts";
 
@@ -349,6 +350,13 @@ const render = async (
     dataset: "synthetic",
     split: benchmark.split,
     notes,
+    // Class steps only (a domain task's steps are cities): the per-class tables.
+    classSteps: (task) => {
+      const steps = taskStepsOf({ dataset: benchmark.dataset, task });
+      return steps?.every((s) => s.every((c) => typeof c === "number"))
+        ? steps as readonly (readonly number[])[]
+        : undefined;
+    },
   });
   await writeText(out, text);
   console.log(text);

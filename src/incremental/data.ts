@@ -58,6 +58,15 @@ export const taskClassesOf = (
 ): (number | string)[] | undefined =>
   findTask(`${TASK_PREFIX[config.dataset]}/${config.task}`)?.steps.flat();
 
+/**
+ * The classes (or domains) each step of a run's task introduces, step 0
+ * first; undefined for an unknown task.
+ */
+export const taskStepsOf = (
+  config: Pick<RunConfig, "dataset" | "task">,
+): readonly (readonly (number | string)[])[] | undefined =>
+  findTask(`${TASK_PREFIX[config.dataset]}/${config.task}`)?.steps;
+
 /** Finds the registered task of the run's dataset, or fails listing the valid ones. */
 const registeredTask = (config: RunConfig): Effect.Effect<Task, RunSetupError> => {
   const prefix = TASK_PREFIX[config.dataset];

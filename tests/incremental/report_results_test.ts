@@ -225,3 +225,36 @@ Deno.test("the markdown: a domain section shows the first cities after step 0 an
     "| PLOP | 1 (missing 1) | 50.0 | 2.0 | 48.0 | 40.0 | 45.0 | 47.0 | 2.0 |",
   ]);
 });
+
+Deno.test("the markdown: a per-class table per class section, means over seeds, rows with runs", () => {
+  const runs = [
+    run("MiB", 0, [20, 4, 16], 18, { perClass: [90, 10, null, 5] }),
+    run("MiB", 1, [30, 6, 24], 22, { perClass: [80, 20, null, null] }),
+    run("Joint", 0, [60, 40, 55], 55, { perClass: [95, 60, 70, 50] }),
+  ];
+  const lines = resultsMarkdown(runs, {
+    title: "T",
+    intro: "I",
+    rows: ROWS,
+    classSteps: (task) => task === "15-1" ? [[0, 1], [3], [2]] : undefined,
+  }).split("\n");
+  const at = lines.findIndex((l) => l.startsWith("Per class after the last step"));
+  assert(at > 0, lines.join("\n"));
+  assertEquals(lines.slice(at - 1, at + 9), [
+    "",
+    "Per class after the last step (IoU %, mean over seeds; step: the one that introduced it):",
+    "",
+    // FT has no run: no column.
+    "| class | step | Joint | MiB |",
+    "| --- | --- | --- | --- |",
+    "| 0 | 0 | 95.0 | 85.0 |",
+    "| 1 | 0 | 60.0 | 15.0 |",
+    // A null (unseen, no ground truth) is left out of the mean; none at all is "–".
+    "| 2 | 2 | 70.0 | – |",
+    "| 3 | 1 | 50.0 | 5.0 |",
+    "",
+  ]);
+  // No steps for the task: no per-class table.
+  const plain = resultsMarkdown(runs, { title: "T", intro: "I", rows: ROWS }).split("\n");
+  assert(!plain.some((l) => l.startsWith("Per class")), plain.join("\n"));
+});

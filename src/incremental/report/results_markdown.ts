@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { perClassLines } from "./per_class_markdown.ts";
 import type { ResultRun } from "./results.ts";
 
 /** Mean and sample standard deviation (0 for one value); undefined for none. */
@@ -58,6 +59,11 @@ export interface ResultsMarkdownOptions {
   readonly split?: string;
   /** Markdown appended after the tables (the notes file). */
   readonly notes?: string;
+  /**
+   * The classes each step of a task introduces (step 0 first); where given,
+   * a class-incremental section adds the per-class table of its runs.
+   */
+  readonly classSteps?: (task: string) => readonly (readonly number[])[] | undefined;
 }
 
 const SETTING_WORDS: Readonly<Record<string, string>> = {
@@ -168,7 +174,18 @@ const sectionLines = (
     ...rows.map((label) =>
       rowLine(label, mine.filter((r) => r.row === label), seeds, largeRun !== undefined, domain)
     ),
+    ...perClassSection(mine, rows, domain ? undefined : options.classSteps?.(task)),
   ];
+};
+
+/** The per-class table after a blank line, or nothing without the task's steps. */
+const perClassSection = (
+  runs: readonly ResultRun[],
+  rows: readonly string[],
+  steps: readonly (readonly number[])[] | undefined,
+): string[] => {
+  const lines = steps ? perClassLines(runs, rows, steps) : [];
+  return lines.length > 0 ? ["", ...lines] : [];
 };
 
 /** The markdown text: title, intro, a table per task and setting, then the notes. */
