@@ -11,6 +11,7 @@ import { Effect, Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import type { GpuError } from "../gpu/errors.ts";
 import { fillInto } from "../ops/core.ts";
+import { POISON_SLACK_BYTES } from "../gpu/poison.ts";
 import { empty, release, slice, SLICE_ALIGNMENT_BYTES, type Tensor } from "../tensor/tensor.ts";
 import type { Parameter } from "./tape.ts";
 
@@ -45,20 +46,31 @@ export const arenaLayout = (sizes: readonly number[]): number[] => {
 };
 
 /**
+ * Whether an arena of `elements` can be bound whole under `limit` bytes (the
+ * device's `maxStorageBufferBindingSize`), the poisoned pool's slack included.
+ */
+export const arenaFits = (elements: number, limit: number): boolean =>
+  elements * 4 + POISON_SLACK_BYTES <= limit;
+
+/**
  * Moves `parameters` into one arena allocated in `scope`: each value is
  * copied to its slot (in recording order) and the parameter's `value`
  * becomes the slot. Tensors the parameters held before are released unless
  * they were themselves slices (the arena that held them belongs to its
- * owner). Parameter names must be unique.
+ * owner). Parameter names must be unique. Undefined, and nothing moved, when
+ * the arena would be too large for one binding (a ResNet-101's 234 MB on an
+ * adapter that binds 128 MiB): the parameters then stay where they are and
+ * the optimizer steps them one by one.
  */
 export const packParameters = (
   parameters: readonly Parameter[],
   scope: Scope.Scope,
-): Effect.Effect<ParameterArena, GpuError, Gpu> =>
+): Effect.Effect<ParameterArena | undefined, GpuError, Gpu> =>
   Effect.gen(function* () {
     const gpu = yield* Gpu;
     const starts = arenaLayout(parameters.map((p) => p.value.elements));
     const total = Math.max(ARENA_ALIGNMENT, starts[starts.length - 1]);
+    if (!arenaFits(total, gpu.device.limits.maxStorageBufferBindingSize)) return undefined;
     const values = yield* Scope.provide(empty([total], "f32"), scope);
     // Gaps included: the arena's every element is defined (zeros between slots).
     yield* fillInto(values, 0);

@@ -13,6 +13,7 @@ import type { GpuError } from "../gpu/errors.ts";
 import { fillInto, full } from "../ops/core.ts";
 import { add, axpyInto } from "../ops/elementwise.ts";
 import { empty, fromArray, type Tensor } from "../tensor/tensor.ts";
+import { GradientBuffers } from "./gradient_buffers.ts";
 
 /** Effects of the autograd layer: GPU work inside a scope that owns the tensors. */
 export type GpuScoped<A> = Effect.Effect<A, GpuError, Gpu | Scope.Scope>;
@@ -105,6 +106,16 @@ const topologicalOrder = (root: Node): Node[] => {
   return order.reverse();
 };
 
+/** Options of {@link gradients}. */
+export interface GradientOptions {
+  /**
+   * Return each gradient's buffer to the pool once its node has passed it on
+   * (the returned map then holds released tensors for such nodes: only for
+   * callers that read the sinks, as {@link backward} does).
+   */
+  readonly releaseConsumed?: boolean;
+}
+
 /**
  * Where the gradient of a node accumulates instead of in a tensor of the
  * walk's own (undefined: the walk keeps it). Called once per node, before the
@@ -122,25 +133,36 @@ export const gradients = (
   output: Node,
   seed?: Tensor<"f32">,
   sink?: GradientSink,
+  options: GradientOptions = {},
 ): GpuScoped<Map<Node, Tensor<"f32">>> =>
   Effect.gen(function* () {
     const grads = new Map<Node, Tensor<"f32">>();
     const owned = new Set<Tensor<"f32">>();
     const sinks = new Map<Node, Tensor<"f32"> | undefined>();
+    if (!output.requiresGrad) return grads;
+    const order = topologicalOrder(output);
+    const buffers = options.releaseConsumed ? new GradientBuffers(order, seed) : undefined;
     const sinkOf = (node: Node) =>
       Effect.gen(function* () {
         if (!sink) return undefined;
-        if (!sinks.has(node)) sinks.set(node, yield* sink(node));
+        if (!sinks.has(node)) {
+          const target = yield* sink(node);
+          if (target) buffers?.keep(target);
+          sinks.set(node, target);
+        }
         return sinks.get(node);
       });
-    if (!output.requiresGrad) return grads;
+    const set = (node: Node, g: Tensor<"f32">) => {
+      buffers?.hold(g);
+      grads.set(node, g);
+    };
     // A scalar loss's seed is uploaded (a copy, not a dispatch); larger ones are filled.
     const ones = () =>
       output.value.elements === 1
         ? fromArray([1], output.value.shape, "f32")
         : full(output.value.shape, 1, "f32");
-    grads.set(output, seed ?? (yield* ones()));
-    for (const node of topologicalOrder(output)) {
+    set(output, seed ?? (yield* ones()));
+    for (const node of order) {
       const g = grads.get(node);
       if (!g || !node.backward) continue;
       const into: (Tensor<"f32"> | undefined)[] = [];
@@ -148,6 +170,10 @@ export const gradients = (
         into.push(parent.requiresGrad ? yield* sinkOf(parent) : undefined);
       }
       const parentGrads = yield* node.backward(g, into);
+      // Added into another gradient (returned afterwards, unless still held).
+      const spent: Tensor<"f32">[] = [];
+      // Replaced in the map by a sum (dropped afterwards).
+      const replaced: Tensor<"f32">[] = [];
       for (let i = 0; i < node.parents.length; i++) {
         const parent = node.parents[i];
         const pg = parentGrads[i];
@@ -155,19 +181,32 @@ export const gradients = (
         const target = into[i];
         if (target) {
           // Written by the op itself, or added here.
-          if (pg !== target) yield* axpyInto(pg, target);
-          grads.set(parent, target);
+          if (pg !== target) {
+            yield* axpyInto(pg, target);
+            spent.push(pg);
+          }
+          if (grads.get(parent) !== target) set(parent, target);
           continue;
         }
         const existing = grads.get(parent);
-        if (!existing) grads.set(parent, pg);
-        else if (owned.has(existing)) yield* axpyInto(pg, existing);
-        else {
+        if (!existing) set(parent, pg);
+        else if (owned.has(existing)) {
+          yield* axpyInto(pg, existing);
+          spent.push(pg);
+        } else {
           // Never write into a tensor an op handed back: it may alias a value.
           const summed = yield* add(existing, pg);
-          grads.set(parent, summed);
+          set(parent, summed);
           owned.add(summed);
+          replaced.push(existing);
+          spent.push(pg);
         }
+      }
+      if (buffers) {
+        // Every parent has its share: the node's own gradient is needed no more.
+        for (const t of replaced) yield* buffers.drop(t);
+        yield* buffers.drop(g);
+        for (const t of spent) yield* buffers.consumed(t);
       }
     }
     return grads;
@@ -201,15 +240,20 @@ export const backward = (
 ): GpuScoped<void> =>
   Effect.gen(function* () {
     const wanted = new Set<Node>(parameters);
-    yield* gradients(loss, undefined, (node) =>
-      Effect.gen(function* () {
-        if (!wanted.has(node)) return undefined;
-        const p = node as Parameter;
-        if (!p.grad && p.gradSlot) p.grad = p.gradSlot;
-        else if (!p.grad) {
-          p.grad = yield* Scope.provide(empty(p.value.shape, "f32"), paramScope);
-          yield* fillInto(p.grad, 0);
-        }
-        return p.grad;
-      }));
+    yield* gradients(
+      loss,
+      undefined,
+      (node) =>
+        Effect.gen(function* () {
+          if (!wanted.has(node)) return undefined;
+          const p = node as Parameter;
+          if (!p.grad && p.gradSlot) p.grad = p.gradSlot;
+          else if (!p.grad) {
+            p.grad = yield* Scope.provide(empty(p.value.shape, "f32"), paramScope);
+            yield* fillInto(p.grad, 0);
+          }
+          return p.grad;
+        }),
+      { releaseConsumed: true },
+    );
   });

@@ -88,7 +88,9 @@ export interface DeepLabV3 {
   /**
    * Moves every parameter into one arena (a new one each call, the previous
    * one released), so SGD steps the model in one dispatch. Call it after
-   * {@link DeepLabV3.growClassifier} and before making the optimizer.
+   * {@link DeepLabV3.growClassifier} and before making the optimizer. An
+   * arena too large for one binding of the adapter is not made: the
+   * parameters stay where they are and SGD steps them one by one.
    */
   packParameters(): Effect.Effect<void, GpuError>;
   /** Appends `added` classifier rows with MiB's initialisation (new Parameter objects). */
@@ -239,7 +241,10 @@ export const makeDeepLabV3 = (
     const packParameters = () =>
       Effect.gen(function* () {
         const previous = arena;
-        arena = yield* packInto(parameters(), options.scope);
+        const packed = yield* packInto(parameters(), options.scope);
+        // Too large for one binding: the parameters stay where they are.
+        if (!packed) return;
+        arena = packed;
         // Recorded copies out of it run first, so the pool may hand it on now.
         if (previous) yield* release(previous.values);
       }).pipe(Effect.provideService(Gpu, gpu));

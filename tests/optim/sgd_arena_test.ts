@@ -1,10 +1,12 @@
 import fc from "fast-check";
 import { Effect } from "effect";
-import { ARENA_ALIGNMENT, arenaOf, packParameters } from "../../src/autograd/arena.ts";
+import { ARENA_ALIGNMENT, arenaFits, arenaOf, packParameters } from "../../src/autograd/arena.ts";
+import { Gpu } from "../../src/gpu/device.ts";
+import { POISON_SLACK_BYTES } from "../../src/gpu/poison.ts";
 import { type Parameter, parameter } from "../../src/autograd/tape.ts";
 import { makeSgd, type SgdState } from "../../src/optim/sgd.ts";
 import { setArenaQuads } from "../../src/optim/sgd_arena.ts";
-import { download, fromArray, upload } from "../../src/tensor/tensor.ts";
+import { download, empty, fromArray, upload } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { floats } from "../support/arbitrary.ts";
 
@@ -132,6 +134,7 @@ Deno.test({
         params.push(parameter(yield* fromArray(data, [sizes[i]], "f32"), `p${i}`));
       }
       const arena = yield* packParameters(params, scope);
+      if (!arena) throw new Error("a small arena was not packed");
       const values = [];
       for (const p of params) values.push(yield* download(p.value));
       return { arena, whole: yield* download(arena.values), values, params };
@@ -163,6 +166,7 @@ Deno.test({
         params.push(parameter(yield* fromArray(data, [sizes[i]], "f32"), `p${i}`));
       }
       const arena = yield* packParameters(params, scope);
+      if (!arena) throw new Error("a small arena was not packed");
       const sgd = yield* makeSgd([{ parameters: params }], {
         momentum: 0.9,
         nesterov: true,
@@ -191,5 +195,35 @@ Deno.test({
         throw new Error(`${name}: last element unmoved`);
       }
     }
+  },
+});
+
+Deno.test("an arena fits when its bytes and the poison slack fit one binding", () => {
+  const limit = 128 * 1024 * 1024;
+  const most = (limit - POISON_SLACK_BYTES) / 4;
+  if (!arenaFits(most, limit)) throw new Error(`${most} elements should fit`);
+  if (arenaFits(most + 1, limit)) throw new Error(`${most + 1} elements should not fit`);
+});
+
+Deno.test({
+  name: "parameters past one binding are not packed: they stay where they are",
+  ...gpuTestOptions,
+  fn: async () => {
+    const moved = await runGpu(Effect.gen(function* () {
+      const gpu = yield* Gpu;
+      const scope = yield* Effect.scope;
+      const limit = gpu.device.limits.maxStorageBufferBindingSize;
+      // Two halves of the limit: each would fit, together they are past it.
+      const half = Math.ceil(limit / 8);
+      const params = [
+        parameter(yield* empty([half], "f32"), "a"),
+        parameter(yield* empty([half], "f32"), "b"),
+      ];
+      const before = params.map((p) => p.value);
+      const arena = yield* packParameters(params, scope);
+      return { arena, same: params.every((p, i) => p.value === before[i]) };
+    }));
+    if (moved.arena !== undefined) throw new Error("an arena past the binding limit was made");
+    if (!moved.same) throw new Error("a parameter moved");
   },
 });
