@@ -90,7 +90,12 @@ const acquireDevice = (options: GpuOptions) =>
       catch: (e) => new NoAdapterError({ reason: `requestAdapter failed: ${String(e)}` }),
     });
     if (!adapter) {
-      return yield* new NoAdapterError({ reason: "requestAdapter returned no adapter" });
+      return yield* new NoAdapterError({
+        reason: options.require === "cpu"
+          ? "the CPU adapter was asked for, and WebGPU offers none (Mesa's llvmpipe or lavapipe " +
+            "provides one)"
+          : "requestAdapter returned no adapter",
+      });
     }
     const report = adapterReport(adapter);
     if (options.require === "gpu" && report.isFallback) {
