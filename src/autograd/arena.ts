@@ -60,17 +60,20 @@ export const arenaFits = (elements: number, limit: number): boolean =>
  * owner). Parameter names must be unique. Undefined, and nothing moved, when
  * the arena would be too large for one binding (a ResNet-101's 234 MB on an
  * adapter that binds 128 MiB): the parameters then stay where they are and
- * the optimizer steps them one by one.
+ * the optimizer steps them one by one. `bindingLimit` (bytes) replaces the
+ * device's `maxStorageBufferBindingSize`, for tests.
  */
 export const packParameters = (
   parameters: readonly Parameter[],
   scope: Scope.Scope,
+  bindingLimit?: number,
 ): Effect.Effect<ParameterArena | undefined, GpuError, Gpu> =>
   Effect.gen(function* () {
     const gpu = yield* Gpu;
     const starts = arenaLayout(parameters.map((p) => p.value.elements));
     const total = Math.max(ARENA_ALIGNMENT, starts[starts.length - 1]);
-    if (!arenaFits(total, gpu.device.limits.maxStorageBufferBindingSize)) return undefined;
+    const limit = bindingLimit ?? gpu.device.limits.maxStorageBufferBindingSize;
+    if (!arenaFits(total, limit)) return undefined;
     const values = yield* Scope.provide(empty([total], "f32"), scope);
     // Gaps included: the arena's every element is defined (zeros between slots).
     yield* fillInto(values, 0);

@@ -210,20 +210,22 @@ Deno.test({
   ...gpuTestOptions,
   fn: async () => {
     const moved = await runGpu(Effect.gen(function* () {
-      const gpu = yield* Gpu;
       const scope = yield* Effect.scope;
-      const limit = gpu.device.limits.maxStorageBufferBindingSize;
-      // Two halves of the limit: each would fit, together they are past it.
-      const half = Math.ceil(limit / 8);
+      // 128 and 160 elements against a limit of 1 KiB (poison slack aside): the first
+      // would fit alone (512 bytes), the two together (1152 bytes and more) do not.
+      const limit = 1024 + POISON_SLACK_BYTES;
       const params = [
-        parameter(yield* empty([half], "f32"), "a"),
-        parameter(yield* empty([half], "f32"), "b"),
+        parameter(yield* fromArray(new Float32Array(128), [128], "f32"), "a"),
+        parameter(yield* fromArray(new Float32Array(160), [160], "f32"), "b"),
       ];
       const before = params.map((p) => p.value);
-      const arena = yield* packParameters(params, scope);
-      return { arena, same: params.every((p, i) => p.value === before[i]) };
+      const arena = yield* packParameters(params, scope, limit);
+      const same = params.every((p, i) => p.value === before[i]);
+      const fits = yield* packParameters(params.slice(0, 1), scope, limit);
+      return { arena, fits, same };
     }));
     if (moved.arena !== undefined) throw new Error("an arena past the binding limit was made");
+    if (moved.fits === undefined) throw new Error("an arena within the limit was not made");
     if (!moved.same) throw new Error("a parameter moved");
   },
 });
