@@ -1,12 +1,11 @@
 import fc from "fast-check";
 import { Effect } from "effect";
 import { ARENA_ALIGNMENT, arenaFits, arenaOf, packParameters } from "../../src/autograd/arena.ts";
-import { Gpu } from "../../src/gpu/device.ts";
 import { POISON_SLACK_BYTES } from "../../src/gpu/poison.ts";
 import { type Parameter, parameter } from "../../src/autograd/tape.ts";
 import { makeSgd, type SgdState } from "../../src/optim/sgd.ts";
 import { setArenaQuads } from "../../src/optim/sgd_arena.ts";
-import { download, empty, fromArray, upload } from "../../src/tensor/tensor.ts";
+import { download, fromArray, upload } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { floats } from "../support/arbitrary.ts";
 
