@@ -135,6 +135,7 @@ export {
 export {
   mergeRuns,
   parseResults,
+  resultKey,
   resultsJson,
   resultsMarkdown,
   runRecord,

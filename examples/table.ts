@@ -17,6 +17,9 @@
  * `results/synthetic.*`; `--benchmark domain`: the synthetic domain-incremental
  * one (Cityscapes layout, 11-5 and 11-1), `results/synthetic-domain.*`.
  * `--existing` trains nothing: it tabulates the finished runs and lists the missing ones.
+ * A row recorded in the json whose run folder is gone (a fresh clone, another
+ * machine) is not trained again; where a later row needs its step 0, the FT run
+ * that trains it is run again.
  * `--render` reads nothing but the json: it only renders the markdown again.
  * `--large-test N` (class benchmark) also evaluates each run's last step on N synthetic test
  * images (a superset of the standard 150, written to `data/synthetic-voc-test<N>` when
@@ -40,6 +43,7 @@ import {
   parseResults,
   parseStepJson,
   resplitMetrics,
+  resultKey,
   type ResultRun,
   resultsJson,
   resultsMarkdown,
@@ -147,6 +151,12 @@ interface Invocation {
   readonly launched: Map<string, string>;
   /** Keeps a finished run's record (the shared FT run when another row trained it first). */
   readonly keep: (record: ResultRun) => Promise<void>;
+  /**
+   * The json's records when the invocation started, by {@link resultKey}: a row
+   * recorded there is not trained again when its run folder is gone (a fresh
+   * clone, another machine).
+   */
+  readonly recorded: ReadonlyMap<string, ResultRun>;
 }
 
 /** The run's record from its files: every step's metrics, its time, command and commit. */
@@ -226,7 +236,8 @@ const sharedStep0 = async (
     if (await exists(file)) return file;
   }
   if (row === base) return undefined;
-  await invocation.keep((await runOne(task, base, seed, invocation))!);
+  // Trained again when only its record is left: its step 0 is what this row needs.
+  await invocation.keep((await runOne(task, base, seed, invocation, true))!);
   return `${runDir(benchmark, task, base, seed)}/checkpoints/step-0.safetensors`;
 };
 
@@ -260,12 +271,17 @@ const startedStep0 = async (out: string): Promise<string | undefined> => {
   return typeof config.step0 === "string" ? config.step0 : undefined;
 };
 
-/** Runs (or reads back) one training run; undefined when `existing` and it is not finished. */
+/**
+ * Runs (or reads back) one training run; undefined when `existing` and it is
+ * not finished. A run recorded in the json whose folder is gone is not trained
+ * again (its record is returned) unless `force` (the shared step 0 needs it).
+ */
 const runOne = async (
   task: string,
   row: Row,
   seed: number,
   invocation: Invocation,
+  force = false,
 ): Promise<ResultRun | undefined> => {
   const { benchmark } = invocation;
   const out = runDir(benchmark, task, row, seed);
@@ -273,6 +289,15 @@ const runOne = async (
     (text) => JSON.parse(text).complete === true,
     () => false,
   );
+  const recorded = invocation.recorded.get(
+    resultKey({ task, setting: benchmark.setting, row: row.label, seed }),
+  );
+  if (!done && !force && recorded && !await exists(out)) {
+    console.log(
+      `[table] ${benchmark.name} ${task} ${row.label} seed ${seed}: recorded in the json`,
+    );
+    return recorded;
+  }
   if (!done && row.label === JOINT_LABEL) {
     const source = await sharedJoint(task, row, seed, invocation);
     if (source) {
@@ -413,6 +438,7 @@ const main = async (args: readonly string[]) => {
     largeTest: largeImages === undefined ? undefined : await largeTestSplit(largeImages),
     commit: await headCommit(),
     launched: new Map(),
+    recorded: new Map(runs.map((r) => [resultKey(r), r])),
     // Written after every run, so an interrupted invocation keeps what it finished. The file is
     // read again first and only this invocation's own records are merged into it, so
     // invocations running side by side (one per seed) keep each other's runs, newer ones included.
