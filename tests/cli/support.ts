@@ -6,6 +6,7 @@
  */
 import { Result } from "effect";
 import type { CliError } from "../../src/cli/errors.ts";
+import { runDeno } from "../support/train_cli.ts";
 
 /** The value of a successful parse; throws with the error message otherwise. */
 export function ok<A>(result: Result.Result<A, CliError>): A {
@@ -43,15 +44,6 @@ export const withoutDenoFetches = (stderr: string): string =>
 export const runGsc = async (
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> => {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/cli/main.ts", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return {
-    code: output.code,
-    stdout: decode(output.stdout),
-    stderr: withoutDenoFetches(decode(output.stderr)),
-  };
+  const { code, stdout, stderr } = await runDeno(["run", "-A", "src/cli/main.ts", ...args]);
+  return { code, stdout, stderr: withoutDenoFetches(stderr) };
 };

@@ -68,17 +68,19 @@ export const tinyTrainConfig = (run: TinyRun, ...extra: string[]): RunConfig => 
   return parsed.success.config;
 };
 
-/** Runs `deno` with `args` to its end; its success, exit code and standard error. */
+/** Runs `deno` with `args` to its end; its success, exit code, standard output and error. */
 export const runDeno = async (args: readonly string[]) => {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [...args],
     stdout: "piped",
     stderr: "piped",
   }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   return {
     success: output.success,
     code: output.code,
-    stderr: new TextDecoder().decode(output.stderr),
+    stdout: decode(output.stdout),
+    stderr: decode(output.stderr),
   };
 };
 
