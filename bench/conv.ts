@@ -22,14 +22,16 @@ import {
 import { fromArray, type Tensor } from "../src/tensor/tensor.ts";
 import { adapterLine, runBench, table } from "./support.ts";
 
-interface Case {
+/** A convolution shape of the table. */
+export interface Case {
   readonly label: string;
   readonly input: readonly [number, number, number, number];
   readonly filter: readonly [number, number, number, number];
   readonly options: Conv2dOptions & { readonly stride?: number; readonly padding?: number };
 }
 
-const cases: readonly Case[] = [
+/** The table's shapes (the model's kinds of convolution at batch 8). */
+export const cases: readonly Case[] = [
   {
     label: "8x64x64x32->32 3x3 p1",
     input: [8, 64, 64, 32],
@@ -71,13 +73,13 @@ const repsFor = (single: number) =>
   Math.max(1, Math.min(50, Math.round(TARGET_SECONDS / BATCHES / single)));
 
 /** Runs `reps` calls and waits for them; resolves to the seconds per call. */
-type Batch = (reps: number) => Promise<number>;
+export type Batch = (reps: number) => Promise<number>;
 
 /**
  * A batch of our op: `reps` calls recorded back to back (each in its own
  * scope, so buffers recycle), then one flush + sync.
  */
-const oursBatch = (
+export const oursBatch = (
   op: Effect.Effect<unknown, GpuError, Gpu | Scope.Scope>,
   run: <A>(program: Effect.Effect<A, GpuError, Gpu>) => Promise<A>,
 ): Batch =>
@@ -104,9 +106,13 @@ const tfBatch = (op: () => tf.Tensor): Batch => async (reps) => {
 /**
  * Seconds per call of each contender: one warm-up call each, a single timed
  * call to size the batches, then batches alternating between contenders so
- * that load from other processes hits both alike; the fastest batch counts.
+ * that load from other processes hits both alike; the fastest batch counts
+ * (`rounds` batches each, BATCHES by default).
  */
-const timeTogether = async (contenders: readonly Batch[]): Promise<number[]> => {
+export const timeTogether = async (
+  contenders: readonly Batch[],
+  rounds = BATCHES,
+): Promise<number[]> => {
   const best: number[] = [];
   const reps: number[] = [];
   for (const batch of contenders) {
@@ -115,7 +121,7 @@ const timeTogether = async (contenders: readonly Batch[]): Promise<number[]> => 
     best.push(single);
     reps.push(repsFor(single));
   }
-  for (let b = 0; b < BATCHES; b++) {
+  for (let b = 0; b < rounds; b++) {
     for (const [i, batch] of contenders.entries()) {
       best[i] = Math.min(best[i], await batch(reps[i]));
     }
@@ -124,7 +130,7 @@ const timeTogether = async (contenders: readonly Batch[]): Promise<number[]> => 
 };
 
 /** Our three passes of a case, as batches. */
-const oursBatches = (
+export const oursBatches = (
   c: Case,
   g: ConvGeometry,
   run: <A>(program: Effect.Effect<A, GpuError, Gpu>) => Promise<A>,

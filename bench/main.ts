@@ -1,7 +1,8 @@
 /**
  * `deno task bench`: every benchmark of the project in one run, on one adapter:
  * matmul GFLOP/s, conv2d (forward, input and filter gradients) next to TF.js's
- * WebGPU backend, image decoding throughput, and the DeepLabV3 training step
+ * WebGPU backend, the matmul / conv-forward and filter-gradient / forward
+ * ratios measured interleaved (bench/ratios.ts), image decoding throughput, and the DeepLabV3 training step
  * (dispatches per step, ms/step, peak memory) next to the same step in PyTorch.
  *
  *     deno task bench [--profile] [--no-torch] [--torch-device cuda] [--case ...]
@@ -13,12 +14,14 @@
  */
 import { benchMatmul } from "./matmul.ts";
 import { benchConv } from "./conv.ts";
+import { benchRatios } from "./ratios.ts";
 import { benchData } from "./data.ts";
 import { modelMain } from "./model.ts";
 
 if (!Deno.args.some((a) => a === "--compare" || a.startsWith("--compare="))) {
   await benchMatmul();
   await benchConv();
+  await benchRatios();
   await benchData();
 }
 await modelMain(Deno.args);

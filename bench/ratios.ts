@@ -1,0 +1,149 @@
+/**
+ * The throughput ratios the bench judges, measured interleaved on one adapter:
+ * matmul 1024^3 against the conv2d forward of each shape of bench/conv.ts, and
+ * each shape's filter gradient against its forward. Each round times, per
+ * shape, a batch of the matmul, one of the forward and one of the filter
+ * gradient back to back, and takes the ratios within that triple; the median
+ * over rounds is printed. A host whose speed drifts over seconds to minutes
+ * (ours move by 2x) then moves both sides of a ratio alike, which the separate
+ * matmul and conv tables, minutes apart, do not.
+ * `deno run -A bench/ratios.ts [--rounds N]`.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import { parseArgs } from "node:util";
+import type { Gpu } from "../src/gpu/device.ts";
+import type { GpuError } from "../src/gpu/errors.ts";
+import { matmulInto } from "../src/ops/matmul.ts";
+import {
+  conv2dBackwardFilter,
+  conv2dFlops,
+  conv2dForward,
+  conv2dGeometry,
+} from "../src/ops/conv.ts";
+import { fromArray } from "../src/tensor/tensor.ts";
+import { type Batch, cases, oursBatch } from "./conv.ts";
+import { adapterLine, runBench, table } from "./support.ts";
+
+/** Rounds by default (a round is one triple per shape, about 3 s). */
+export const RATIO_ROUNDS = 7;
+
+/** Seconds a timed batch aims for. */
+const BATCH_SECONDS = 0.2;
+
+const MATMUL_SIZE = 1024;
+
+const values = (length: number, seed: number): Float32Array =>
+  Float32Array.from({ length }, (_, i) => Math.sin(i * 0.37 + seed) * 0.5);
+
+/** What {@link benchRatios} measured: medians over rounds. */
+export interface Ratios {
+  /** matmul 1024^3 GFLOP/s. */
+  readonly matmul: number;
+  /** Per shape of bench/conv.ts: GFLOP/s and the ratios within a round's triple. */
+  readonly shapes: readonly {
+    label: string;
+    forward: number;
+    filter: number;
+    matmulOverForward: number;
+    filterOverForward: number;
+  }[];
+}
+
+const median = (xs: readonly number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** Repetitions so that a batch lasts about BATCH_SECONDS (after a warm-up call). */
+const sized = async (batch: Batch): Promise<number> => {
+  await batch(1);
+  const single = await batch(1);
+  return Math.max(1, Math.min(50, Math.round(BATCH_SECONDS / single)));
+};
+
+/** Prints the interleaved ratios; returns them. */
+export const benchRatios = (rounds = RATIO_ROUNDS): Promise<Ratios> =>
+  runBench(Effect.gen(function* () {
+    console.log(
+      `\n## Ratios, interleaved (median of ${rounds} rounds) on ${yield* adapterLine}`,
+    );
+    const context = yield* Effect.context<Gpu>();
+    const run = <A>(program: Effect.Effect<A, GpuError, Gpu>) =>
+      Effect.runPromise(Effect.provide(program, context));
+    const n = MATMUL_SIZE;
+    const a = yield* fromArray(values(n * n, 1), [n, n], "f32");
+    const b = yield* fromArray(values(n * n, 2), [n, n], "f32");
+    const c = yield* fromArray(values(n * n, 3), [n, n], "f32");
+    const matmulFlops = 2 * n ** 3;
+    const matmul = oursBatch(matmulInto(a, b, c, { m: n, n, k: n }), run);
+    const triples: { label: string; flops: number; forward: Batch; filter: Batch }[] = [];
+    for (const shape of cases) {
+      const g = conv2dGeometry(shape.input, shape.filter, shape.options);
+      const x = yield* fromArray(values(g.batch * g.inH * g.inW * g.inC, 4), shape.input, "f32");
+      const w = yield* fromArray(values(g.kH * g.kW * g.inCg * g.outC, 5), shape.filter, "f32");
+      const bias = yield* fromArray(values(g.outC, 6), [g.outC], "f32");
+      const dyShape = [g.batch, g.outH, g.outW, g.outC];
+      const dy = yield* fromArray(values(dyShape.reduce((p, q) => p * q), 7), dyShape, "f32");
+      triples.push({
+        label: shape.label,
+        flops: conv2dFlops(g),
+        forward: oursBatch(conv2dForward(x, w, bias, shape.options), run),
+        filter: oursBatch(conv2dBackwardFilter(x, dy, shape.filter, shape.options), run),
+      });
+    }
+    const measured = yield* Effect.promise(async () => {
+      const matmulReps = await sized(matmul);
+      const reps = [];
+      for (const t of triples) reps.push([await sized(t.forward), await sized(t.filter)]);
+      const perShape = triples.map(() => ({
+        matmul: [] as number[],
+        forward: [] as number[],
+        filter: [] as number[],
+      }));
+      for (let r = 0; r < rounds; r++) {
+        for (const [i, t] of triples.entries()) {
+          perShape[i].matmul.push(matmulFlops / await matmul(matmulReps) / 1e9);
+          perShape[i].forward.push(t.flops / await t.forward(reps[i][0]) / 1e9);
+          perShape[i].filter.push(t.flops / await t.filter(reps[i][1]) / 1e9);
+        }
+      }
+      return perShape;
+    });
+    const shapes = triples.map((t, i) => {
+      const m = measured[i];
+      return {
+        label: t.label,
+        forward: median(m.forward),
+        filter: median(m.filter),
+        matmulOverForward: median(m.matmul.map((v, r) => v / m.forward[r])),
+        filterOverForward: median(m.filter.map((v, r) => v / m.forward[r])),
+      };
+    });
+    const result: Ratios = { matmul: median(measured.flatMap((m) => m.matmul)), shapes };
+    console.log(`matmul ${n}^3: ${result.matmul.toFixed(2)} GFLOP/s (median of every batch)`);
+    console.log(table([
+      ["conv shape", "fwd GFLOP/s", "dw GFLOP/s", "dw / fwd", `matmul ${n}^3 / fwd`],
+      ...shapes.map((s) => [
+        s.label,
+        s.forward.toFixed(2),
+        s.filter.toFixed(2),
+        s.filterOverForward.toFixed(2),
+        s.matmulOverForward.toFixed(2),
+      ]),
+    ]));
+    const worst = (key: "matmulOverForward" | "filterOverForward") =>
+      Math.min(...shapes.map((s) => s[key])).toFixed(2);
+    console.log(
+      `lowest over the shapes: matmul / fwd ${worst("matmulOverForward")}, ` +
+        `dw / fwd ${worst("filterOverForward")}`,
+    );
+    return result;
+  }));
+
+if (import.meta.main) {
+  const { values: flags } = parseArgs({ args: Deno.args, options: { rounds: { type: "string" } } });
+  await benchRatios(flags.rounds === undefined ? RATIO_ROUNDS : Number(flags.rounds));
+}
