@@ -9,6 +9,8 @@
 #          stride 16) in our code, beside tools/torch_step.py on CUDA
 #   demo   (only when PHASES names it) the main job, `deno task demo`, timed; its
 #          report.md and summary.json come back in $OUT
+#   tiled  (only when PHASES names it) bench/conv_tiled.ts: the workgroup-tiled convolution
+#          against the register-tiled one, per conv shape and on the $STEP_CASE step
 # each under its own timeout, logs and JSON into $OUT (the device tool's folder
 # that comes back; a temp dir elsewhere).
 #
@@ -18,8 +20,8 @@
 #                                         unpacked into /
 #
 # Environment (defaults in brackets): PHASES ["test bench step"], TEST_TIMEOUT [170],
-# BENCH_TIMEOUT [140], STEP_TIMEOUT [150], DEMO_TIMEOUT [200] seconds, R101_BATCH [8], R101_SIZE [512],
-# R101_OS [16], R101_STEPS [3], TEST_CMD, BENCH_CMD, STEP_CMD, DEMO_CMD,
+# BENCH_TIMEOUT [140], STEP_TIMEOUT [150], DEMO_TIMEOUT [200], TILED_TIMEOUT [200] seconds, R101_BATCH [8], R101_SIZE [512],
+# R101_OS [16], R101_STEPS [3], TEST_CMD, BENCH_CMD, STEP_CMD, DEMO_CMD, TILED_CMD,
 # STEP_CASE (BACKBONE:BATCH:SIZE:OS:STEPS).
 set -uo pipefail
 
@@ -144,6 +146,7 @@ else
 fi
 : "${STEP_CMD:=deno run -A bench/model.ts --case $STEP_CASE ${torch_args[*]} --json $OUT/step.json}"
 : "${DEMO_CMD:=deno task demo --out $WORK/demo && cp $WORK/demo/report.md $WORK/demo/summary.json $OUT/}"
+: "${TILED_CMD:=deno run -A bench/conv_tiled.ts --case $STEP_CASE --json $OUT/tiled.json}"
 
 # One phase: its command under a timeout, the whole log into $OUT, its tail here.
 phase() {
@@ -168,6 +171,7 @@ for p in ${PHASES:-test bench step}; do
       fi
       ;;
     demo) phase demo "${DEMO_TIMEOUT:-200}" "$DEMO_CMD" ;;
+    tiled) phase tiled "${TILED_TIMEOUT:-200}" "$TILED_CMD" ;;
     *) say "unknown phase $p" ;;
   esac
 done

@@ -39,11 +39,11 @@ import { copyRegion, zeros } from "./core.ts";
 import { type CentreTap, centreTapOnly } from "./conv_taps.ts";
 import { axpyInto } from "./elementwise.ts";
 import { matmulInto } from "./matmul.ts";
+import { convTiledKernel, tiledPassParams, useTiled } from "./conv_tiled.ts";
 import {
   biasPartialKernel,
   convGeneralKernel,
   convOut4Kernel,
-  type ConvParams,
   convVec4Kernel,
   depthwiseVec4Kernel,
   filterDepthwiseVec4Kernel,
@@ -51,6 +51,8 @@ import {
   filterOut4Kernel,
   type FilterParams,
   filterVec4Kernel,
+  passParams,
+  type PassSide,
   sumSplitsKernel,
   sumSplitsVec4Kernel,
 } from "./conv_kernels.ts";
@@ -76,57 +78,6 @@ export {
   type PerAxis,
 } from "./conv_geometry.ts";
 
-interface Side {
-  readonly h: number;
-  readonly w: number;
-  readonly c: number;
-  readonly cg: number;
-}
-
-/**
- * Parameters of a source -> destination pass; MODE 1 visits stride phases. A
- * block covers `tilePixels` columns of `tileRows` (1 or 2) destination rows.
- */
-const passParams = (
-  g: ConvGeometry,
-  src: Side,
-  dst: Side,
-  mode: 0 | 1,
-  tilePixels: number,
-  tileChannels: number,
-  tileRows = 1,
-): ConvParams => {
-  const phases = mode === 1 ? g.strideW : 1;
-  const rowBlocks = Math.ceil(Math.ceil(dst.w / phases) / tilePixels);
-  // Depthwise tiles span groups (4 channels, one group each); the others stay in one group.
-  const colBlocks = isDepthwise(g)
-    ? Math.ceil(dst.c / tileChannels)
-    : g.groups * Math.ceil(dst.cg / tileChannels);
-  return {
-    batch: g.batch,
-    src_h: src.h,
-    src_w: src.w,
-    src_c: src.c,
-    dst_h: dst.h,
-    dst_w: dst.w,
-    dst_c: dst.c,
-    k_h: g.kH,
-    k_w: g.kW,
-    stride_h: g.strideH,
-    stride_w: g.strideW,
-    pad_h: g.padH,
-    pad_w: g.padW,
-    dil_h: g.dilH,
-    dil_w: g.dilW,
-    src_cg: src.cg,
-    dst_cg: dst.cg,
-    phases,
-    row_blocks: rowBlocks,
-    col_blocks: colBlocks,
-    blocks: g.batch * Math.ceil(dst.h / tileRows) * phases * rowBlocks * colBlocks,
-  };
-};
-
 /** Records one implicit-GEMM pass (forward when mode is 0, input gradient when 1). */
 const recordPass = (
   g: ConvGeometry,
@@ -138,8 +89,8 @@ const recordPass = (
 ): Effect.Effect<void, GpuError, Gpu> =>
   Effect.gen(function* () {
     const gpu = yield* Gpu;
-    const input: Side = { h: g.inH, w: g.inW, c: g.inC, cg: g.inCg };
-    const output: Side = { h: g.outH, w: g.outW, c: g.outC, cg: g.outCg };
+    const input: PassSide = { h: g.inH, w: g.inW, c: g.inC, cg: g.inCg };
+    const output: PassSide = { h: g.outH, w: g.outW, c: g.outC, cg: g.outCg };
     const [from, to] = mode === 0 ? [input, output] : [output, input];
     const bindings = { src, weight, bias: bias ?? weight, dst };
     const HAS_BIAS = bias ? 1 : 0;
@@ -153,6 +104,9 @@ const recordPass = (
     } else if (path === "general") {
       const p = passParams(g, from, to, mode, 4, 4);
       yield* gpu.recorder.dispatch(convGeneralKernel, bindings, p, { MODE: mode, HAS_BIAS });
+    } else if (useTiled(gpu.adapter.isFallback)) {
+      const p = tiledPassParams(g, from, to, mode);
+      yield* gpu.recorder.dispatch(convTiledKernel, bindings, p, { MODE: mode, HAS_BIAS });
     } else {
       // Rows of at most 4 columns a phase: blocks of 4 columns x 2 rows, not half-empty rows of 8.
       const pair = Math.ceil(to.w / (mode === 1 ? g.strideW : 1)) <= 4 && to.h > 1;

@@ -5,6 +5,7 @@
  * @module
  */
 import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { type ConvGeometry, isDepthwise } from "./conv_geometry.ts";
 import tapsSource from "../../shaders/conv/taps.wgsl" with { type: "text" };
 import convVec4Source from "../../shaders/conv/conv_vec4.wgsl" with { type: "text" };
 import convOut4Source from "../../shaders/conv/conv_out4.wgsl" with { type: "text" };
@@ -54,6 +55,58 @@ export const convParams = {
 
 /** Values of {@link convParams}. */
 export type ConvParams = { readonly [K in keyof typeof convParams]: number };
+
+/** One side of a pass: its map and channels (per group). */
+export interface PassSide {
+  readonly h: number;
+  readonly w: number;
+  readonly c: number;
+  readonly cg: number;
+}
+
+/**
+ * Parameters of a source -> destination pass; MODE 1 visits stride phases. A
+ * block covers `tilePixels` columns of `tileRows` (1 or 2) destination rows.
+ */
+export const passParams = (
+  g: ConvGeometry,
+  src: PassSide,
+  dst: PassSide,
+  mode: 0 | 1,
+  tilePixels: number,
+  tileChannels: number,
+  tileRows = 1,
+): ConvParams => {
+  const phases = mode === 1 ? g.strideW : 1;
+  const rowBlocks = Math.ceil(Math.ceil(dst.w / phases) / tilePixels);
+  // Depthwise tiles span groups (4 channels, one group each); the others stay in one group.
+  const colBlocks = isDepthwise(g)
+    ? Math.ceil(dst.c / tileChannels)
+    : g.groups * Math.ceil(dst.cg / tileChannels);
+  return {
+    batch: g.batch,
+    src_h: src.h,
+    src_w: src.w,
+    src_c: src.c,
+    dst_h: dst.h,
+    dst_w: dst.w,
+    dst_c: dst.c,
+    k_h: g.kH,
+    k_w: g.kW,
+    stride_h: g.strideH,
+    stride_w: g.strideW,
+    pad_h: g.padH,
+    pad_w: g.padW,
+    dil_h: g.dilH,
+    dil_w: g.dilW,
+    src_cg: src.cg,
+    dst_cg: dst.cg,
+    phases,
+    row_blocks: rowBlocks,
+    col_blocks: colBlocks,
+    blocks: g.batch * Math.ceil(dst.h / tileRows) * phases * rowBlocks * colBlocks,
+  };
+};
 
 const convBindings = <T extends "f32" | "vec4f">(type: T) =>
   ({

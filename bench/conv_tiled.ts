@@ -1,0 +1,119 @@
+/**
+ * The workgroup-tiled convolution (src/ops/conv_tiled.ts) against the
+ * register-tiled one, side by side in one run: the forward pass and the input
+ * gradient of each shape of bench/conv.ts (batches interleaved), then the
+ * same training step (bench/model.ts's `measure`) with each kernel. The tiled
+ * kernel is off by default; this is the measurement that would turn it on for
+ * GPUs.
+ *
+ *     deno run -A bench/conv_tiled.ts [--case resnet101:8:512:16:2] [--no-step] [--json FILE]
+ *
+ * Both kernels run on any adapter here (on a CPU adapter the tiled one is
+ * forced through its test switch; llvmpipe runs a kernel with barriers slowly).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Effect } from "effect";
+import type { Gpu } from "../kernels.ts";
+import type { GpuError } from "../src/gpu/errors.ts";
+import {
+  conv2dBackwardInput,
+  conv2dFlops,
+  conv2dForward,
+  conv2dGeometry,
+} from "../src/ops/conv.ts";
+import { convTuning } from "../src/ops/conv_tiled.ts";
+import { fromArray } from "../src/tensor/tensor.ts";
+import { type Batch, cases, oursBatch, timeTogether } from "./conv.ts";
+import { caseLabel, measure, parseCase, type StepResult } from "./model.ts";
+import { adapterLine, runBench, table } from "./support.ts";
+
+/** A batch run with the tiled kernel on (or off) for every adapter. */
+const switched = (batch: Batch, tiled: boolean): Batch => async (reps) => {
+  const saved = { ...convTuning };
+  convTuning.tiledOnGpu = tiled;
+  convTuning.tiledOnCpu = tiled;
+  try {
+    return await batch(reps);
+  } finally {
+    Object.assign(convTuning, saved);
+  }
+};
+
+const values = (length: number, seed: number): Float32Array =>
+  Float32Array.from({ length }, (_, i) => Math.sin(i * 0.37 + seed) * 0.5);
+
+if (import.meta.main) {
+  const { values: flags } = parseArgs({
+    args: Deno.args,
+    options: {
+      case: { type: "string", default: "resnet101:8:512:16:2" },
+      "no-step": { type: "boolean", default: false },
+      json: { type: "string" },
+    },
+  });
+  const shapes: { label: string; gflops: number[] }[] = [];
+  const steps: { tiled: boolean; step: StepResult }[] = [];
+  await runBench(Effect.gen(function* () {
+    console.log(
+      `## the tiled convolution against the register-tiled one, on ${yield* adapterLine}`,
+    );
+    const context = yield* Effect.context<Gpu>();
+    const run = <A>(program: Effect.Effect<A, GpuError, Gpu>) =>
+      Effect.runPromise(Effect.provide(program, context));
+    for (const c of cases) {
+      const g = conv2dGeometry(c.input, c.filter, c.options);
+      const x = yield* fromArray(values(g.batch * g.inH * g.inW * g.inC, 1), c.input, "f32");
+      const w = yield* fromArray(values(g.kH * g.kW * g.inCg * g.outC, 2), c.filter, "f32");
+      const bias = yield* fromArray(values(g.outC, 3), [g.outC], "f32");
+      const dyShape = [g.batch, g.outH, g.outW, g.outC];
+      const dy = yield* fromArray(values(dyShape.reduce((a, b) => a * b), 4), dyShape, "f32");
+      const forward = oursBatch(conv2dForward(x, w, bias, c.options), run);
+      const input = oursBatch(conv2dBackwardInput(dy, w, c.input, c.options), run);
+      const seconds = yield* Effect.promise(() =>
+        timeTogether([
+          switched(forward, false),
+          switched(forward, true),
+          switched(input, false),
+          switched(input, true),
+        ])
+      );
+      shapes.push({ label: c.label, gflops: seconds.map((s) => conv2dFlops(g) / s / 1e9) });
+    }
+    console.log(table([
+      ["shape", "fwd: register / tiled", "dx: register / tiled"],
+      ...shapes.map((s) => [
+        s.label,
+        `${s.gflops[0].toFixed(1)} / ${s.gflops[1].toFixed(1)}`,
+        `${s.gflops[2].toFixed(1)} / ${s.gflops[3].toFixed(1)}`,
+      ]),
+    ]));
+    if (!flags["no-step"]) {
+      const c = parseCase(flags.case);
+      const saved = { ...convTuning };
+      try {
+        for (const tiled of [false, true]) {
+          convTuning.tiledOnGpu = tiled;
+          convTuning.tiledOnCpu = tiled;
+          steps.push({ tiled, step: yield* measure(c) });
+        }
+      } finally {
+        Object.assign(convTuning, saved);
+      }
+      console.log(`\n${caseLabel(c)} OS${c.outputStride} training step`);
+      console.log(table([
+        ["convolution", "ms/step", "train ms/step", "peak MiB"],
+        ...steps.map(({ tiled, step }) => [
+          tiled ? "tiled" : "register",
+          step.msPerStep.toFixed(0),
+          step.trainMsPerStep.toFixed(0),
+          step.peakMiB.toFixed(0),
+        ]),
+      ]));
+    }
+  }));
+  if (flags.json) {
+    await Deno.writeTextFile(flags.json, JSON.stringify({ shapes, steps }, null, 2) + "\n");
+  }
+}

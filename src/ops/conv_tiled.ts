@@ -1,0 +1,86 @@
+/**
+ * The workgroup-tiled convolution for GPUs (shaders/conv/conv_tiled.wgsl):
+ * 64 destination pixels x 64 destination channels per workgroup of 256
+ * invocations, the source and filter tiles shared through workgroup memory.
+ * It serves the forward pass and the input gradient of the vec4 path (channels
+ * per group multiples of 4). A CPU adapter keeps the register-tiled kernels:
+ * llvmpipe runs a kernel with barriers as a coroutine per invocation.
+ *
+ * @module
+ */
+import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import tapsSource from "../../shaders/conv/taps.wgsl" with { type: "text" };
+import tiledSource from "../../shaders/conv/conv_tiled.wgsl" with { type: "text" };
+import { convParams, passParams, type PassSide } from "./conv_kernels.ts";
+import type { ConvGeometry } from "./conv_geometry.ts";
+
+/** Destination pixels and channels of one workgroup's tile. */
+export const CONV_TILE = { pixels: 64, channels: 64, invocations: 256 } as const;
+
+/** The tiled kernel's parameters: the pass geometry plus its tile counts. */
+const tiledParams = {
+  ...convParams,
+  pixels: "u32",
+  cols: "u32",
+  m_tiles: "u32",
+  n_tiles: "u32",
+} as const;
+
+type TiledParams = { readonly [K in keyof typeof tiledParams]: number };
+
+/** 64 pixels x 64 channels per workgroup through workgroup memory (channels per group % 4 == 0). */
+export const convTiledKernel = defineKernel({
+  name: "shaders/conv/conv_tiled.wgsl",
+  source: tapsSource + tiledSource,
+  bindings: {
+    src: { access: "read", type: "vec4f" },
+    weight: { access: "read", type: "vec4f" },
+    bias: { access: "read", type: "vec4f" },
+    dst: { access: "read_write", type: "vec4f" },
+  },
+  params: tiledParams,
+  constants: { MODE: "u32", HAS_BIAS: "u32" },
+  workgroupSize: [CONV_TILE.invocations, 1, 1],
+  dispatch: (p) => linearGrid(p.m_tiles * p.n_tiles * CONV_TILE.invocations, CONV_TILE.invocations),
+  minElements: (p: TiledParams) => ({
+    src: p.batch * p.src_h * p.src_w * p.src_c,
+    dst: p.batch * p.dst_h * p.dst_w * p.dst_c,
+  }),
+});
+
+/**
+ * Whether a pass takes the tiled kernel: on a GPU (not a fallback adapter)
+ * when {@link convTuning} allows it, for the vec4 path only.
+ */
+export const convTuning = {
+  /** Off by default until measured on a GPU beside the register-tiled kernel (bench/conv_tiled.ts). */
+  tiledOnGpu: false,
+  /** Tests set it to run the tiled kernel on a CPU adapter too. */
+  tiledOnCpu: false,
+};
+
+/** Whether the tiled kernel serves a vec4-path pass on this adapter. */
+export const useTiled = (isFallback: boolean): boolean =>
+  isFallback ? convTuning.tiledOnCpu : convTuning.tiledOnGpu;
+
+/**
+ * The tiled kernel's parameters for a pass from `src` to `dst` (MODE 1 visits
+ * stride phases): the register kernels' pass geometry at one pixel a block,
+ * whose column blocks are the 64-channel tiles.
+ */
+export const tiledPassParams = (
+  g: ConvGeometry,
+  src: PassSide,
+  dst: PassSide,
+  mode: 0 | 1,
+): TiledParams => {
+  const p = passParams(g, src, dst, mode, 1, CONV_TILE.channels);
+  const pixels = g.batch * dst.h * p.phases * p.row_blocks;
+  return {
+    ...p,
+    pixels,
+    cols: p.row_blocks,
+    m_tiles: Math.ceil(pixels / CONV_TILE.pixels),
+    n_tiles: p.col_blocks,
+  };
+};

@@ -1,0 +1,99 @@
+/**
+ * Random convolution cases for property tests: a geometry record (channels
+ * per group, a square kernel) turned into shapes, options and integer
+ * operands, exact in f32 whatever the summation order.
+ *
+ * @module
+ */
+import fc from "fast-check";
+import { Effect } from "effect";
+import {
+  conv2dBackwardInput,
+  conv2dForward,
+  conv2dGeometry,
+  type Conv2dOptions,
+  type ConvGeometry,
+} from "../../src/ops/conv.ts";
+import { download, fromArray } from "../../src/tensor/tensor.ts";
+import { conv2dBackwardInputReference, conv2dForwardReference } from "../reference/conv.ts";
+import { smallInts } from "./arbitrary.ts";
+import { assertClose, runGpu } from "./gpu.ts";
+
+/** A convolution drawn by a test: channels per group, a k x k kernel, an optional bias. */
+export interface ConvRecord {
+  readonly batch: number;
+  readonly h: number;
+  readonly w: number;
+  readonly inCg: number;
+  readonly outCg: number;
+  readonly groups: number;
+  readonly k: number;
+  readonly stride: number;
+  readonly dilation: number;
+  readonly padding: number;
+  readonly bias: boolean;
+}
+
+/** A case: NHWC input and HWIO filter shapes, options and integer operands in [-3, 3]. */
+export interface ConvCase {
+  readonly input: number[];
+  readonly filter: number[];
+  readonly options: Conv2dOptions;
+  readonly x: number[];
+  readonly w: number[];
+  readonly bias: number[] | undefined;
+  readonly dy: number[];
+}
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** The shapes, options and geometry of a record. */
+export const convShapes = (
+  r: ConvRecord,
+): { input: number[]; filter: number[]; options: Conv2dOptions; g: ConvGeometry } => {
+  const input = [r.batch, r.h, r.w, r.inCg * r.groups];
+  const filter = [r.k, r.k, r.inCg, r.outCg * r.groups];
+  const options: Conv2dOptions = {
+    padding: r.padding,
+    stride: r.stride,
+    dilation: r.dilation,
+    groups: r.groups,
+  };
+  return { input, filter, options, g: conv2dGeometry(input, filter, options) };
+};
+
+/** Integer operands (input, filter, bias when the record has one, output gradient) for a record. */
+export const convCase = (r: ConvRecord): fc.Arbitrary<ConvCase> => {
+  const { input, filter, options, g } = convShapes(r);
+  return fc.record({
+    input: fc.constant(input),
+    filter: fc.constant(filter),
+    options: fc.constant(options),
+    x: smallInts(size(input), -3, 3),
+    w: smallInts(size(filter), -3, 3),
+    bias: r.bias ? smallInts(g.outC, -3, 3) : fc.constant(undefined),
+    dy: smallInts(g.batch * g.outH * g.outW * g.outC, -3, 3),
+  });
+};
+
+/**
+ * Runs a case's forward pass and input gradient on the GPU and checks both
+ * against the float64 reference, exactly (integer operands).
+ */
+export const assertForwardAndInputExact = async (c: ConvCase): Promise<void> => {
+  const { input, filter, options, x, w, bias, dy } = c;
+  const g = conv2dGeometry(input, filter, options);
+  const got = await runGpu(Effect.gen(function* () {
+    const tx = yield* fromArray(x, input, "f32");
+    const tw = yield* fromArray(w, filter, "f32");
+    const tb = bias ? yield* fromArray(bias, [g.outC], "f32") : undefined;
+    const tdy = yield* fromArray(dy, [g.batch, g.outH, g.outW, g.outC], "f32");
+    return {
+      y: yield* download(yield* conv2dForward(tx, tw, tb, options)),
+      dx: yield* download(yield* conv2dBackwardInput(tdy, tw, input, options)),
+    };
+  }));
+  const label = JSON.stringify({ input, filter, options, bias: bias !== undefined });
+  assertClose(got.y, conv2dForwardReference(g, x, w, bias), 0, 0, `${label} forward`);
+  assertClose(got.dx, conv2dBackwardInputReference(g, dy, w), 0, 0, `${label} dx`);
+};
