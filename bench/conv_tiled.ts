@@ -1,7 +1,8 @@
 /**
  * The workgroup-tiled convolution (src/ops/conv_tiled.ts) against the
- * register-tiled one, side by side in one run: the forward pass and the input
- * gradient of each shape of bench/conv.ts (batches interleaved), then the
+ * register-tiled one, side by side in one run: the forward pass, the input
+ * gradient and the filter gradient of each shape of bench/conv.ts (batches
+ * interleaved), then the
  * same training step (bench/model.ts's `measure`) with each kernel. The tiled
  * kernel is off by default; this is the measurement that would turn it on for
  * GPUs.
@@ -18,6 +19,7 @@ import { Effect } from "effect";
 import type { Gpu } from "../kernels.ts";
 import type { GpuError } from "../src/gpu/errors.ts";
 import {
+  conv2dBackwardFilter,
   conv2dBackwardInput,
   conv2dFlops,
   conv2dForward,
@@ -71,22 +73,26 @@ if (import.meta.main) {
       const dy = yield* fromArray(values(dyShape.reduce((a, b) => a * b), 4), dyShape, "f32");
       const forward = oursBatch(conv2dForward(x, w, bias, c.options), run);
       const input = oursBatch(conv2dBackwardInput(dy, w, c.input, c.options), run);
+      const filter = oursBatch(conv2dBackwardFilter(x, dy, c.filter, c.options), run);
       const seconds = yield* Effect.promise(() =>
         timeTogether([
           switched(forward, false),
           switched(forward, true),
           switched(input, false),
           switched(input, true),
+          switched(filter, false),
+          switched(filter, true),
         ])
       );
       shapes.push({ label: c.label, gflops: seconds.map((s) => conv2dFlops(g) / s / 1e9) });
     }
     console.log(table([
-      ["shape", "fwd: register / tiled", "dx: register / tiled"],
+      ["shape", "fwd: register / tiled", "dx: register / tiled", "dw: register / tiled"],
       ...shapes.map((s) => [
         s.label,
         `${s.gflops[0].toFixed(1)} / ${s.gflops[1].toFixed(1)}`,
         `${s.gflops[2].toFixed(1)} / ${s.gflops[3].toFixed(1)}`,
+        `${s.gflops[4].toFixed(1)} / ${s.gflops[5].toFixed(1)}`,
       ]),
     ]));
     if (!flags["no-step"]) {

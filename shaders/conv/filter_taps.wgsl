@@ -25,6 +25,19 @@ fn inputRow(oh: u32, tkh: u32) -> i32 {
   return select(-1, r, r >= 0 && r < i32(params.in_h));
 }
 
+// Block `id` of the kernels' grid: id = ((split * taps + tap) * ci_blocks +
+// cib) * co_blocks + cob, the tap split into its row and column.
+struct FilterBlock { cob: u32, cib: u32, tap: u32, split: u32, tkh: u32, tkw: u32 }
+
+fn filterBlock(id: u32) -> FilterBlock {
+  let cob = id % params.co_blocks;
+  let t = id / params.co_blocks;
+  let t2 = t / params.ci_blocks;
+  let taps = params.k_h * params.k_w;
+  let tap = t2 % taps;
+  return FilterBlock(cob, t % params.ci_blocks, tap, t2 / taps, tap / params.k_w, tap % params.k_w);
+}
+
 fn linearIndex(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
   return linear_index(gid, groups);
 }

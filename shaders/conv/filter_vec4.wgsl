@@ -9,26 +9,18 @@
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let id = linearIndex(gid, groups);
   if (id >= params.blocks) { return; }
-  let cob = id % params.co_blocks;
-  let t = id / params.co_blocks;
-  let cib = t % params.ci_blocks;
-  let t2 = t / params.ci_blocks;
-  let taps = params.k_h * params.k_w;
-  let tap = t2 % taps;
-  let split = t2 / taps;
-  let tkh = tap / params.k_w;
-  let tkw = tap % params.k_w;
+  let b = filterBlock(id);
   let tile = 4u * CO_QUADS;
   let perGroup = (params.out_cg + tile - 1u) / tile;
-  let g = cob / perGroup;
-  let co0 = g * params.out_cg + (cob % perGroup) * tile;
-  let coEnd = co0 - (cob % perGroup) * tile + params.out_cg;
-  let ciLocal = cib * 8u;
+  let g = b.cob / perGroup;
+  let co0 = g * params.out_cg + (b.cob % perGroup) * tile;
+  let coEnd = co0 - (b.cob % perGroup) * tile + params.out_cg;
+  let ciLocal = b.cib * 8u;
   let ci0 = (g * params.in_cg + ciLocal) / 4u;
   // The second quad of a block at the group's end re-reads the last one; it is not stored.
   let ci1 = (g * params.in_cg + min(ciLocal + 4u, params.in_cg - 4u)) / 4u;
-  let span = validColumns(tkw);
-  let r0 = split * params.rows_per_split;
+  let span = validColumns(b.tkw);
+  let r0 = b.split * params.rows_per_split;
   let r1 = min(r0 + params.rows_per_split, params.batch * params.out_h);
   let inC4 = params.in_c / 4u;
   let outC4 = params.out_c / 4u;
@@ -39,12 +31,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var i = 0u; i < 8u * CO_QUADS; i++) { acc[i] = vec4<f32>(0.0); }
   for (var r = r0; r < r1; r++) {
     let n = r / params.out_h;
-    let ih = inputRow(r % params.out_h, tkh);
+    let ih = inputRow(r % params.out_h, b.tkh);
     if (ih < 0) { continue; }
     let xRow = (n * params.in_h + u32(ih)) * params.in_w;
     let dyRow = r * params.out_w;
     for (var ow = span.x; ow < span.y; ow++) {
-      let iw = ow * params.stride_w + tkw * params.dil_w - params.pad_w;
+      let iw = ow * params.stride_w + b.tkw * params.dil_w - params.pad_w;
       let xb = (xRow + iw) * inC4;
       let xa = src[xb + ci0];
       let xc = src[xb + ci1];
@@ -63,11 +55,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       }
     }
   }
-  let sliceBase = split * params.taps_size;
+  let sliceBase = b.split * params.taps_size;
   for (var i = 0u; i < 8u; i++) {
     let ci = ciLocal + i;
     if (ci >= params.in_cg) { break; }
-    let rowBase = sliceBase + (tap * params.in_cg + ci) * params.out_c;
+    let rowBase = sliceBase + (b.tap * params.in_cg + ci) * params.out_c;
     for (var h = 0u; h < CO_QUADS; h++) {
       let c0 = co0 + 4u * h;
       if (c0 >= coEnd) { break; }

@@ -39,7 +39,14 @@ import { copyRegion, zeros } from "./core.ts";
 import { type CentreTap, centreTapOnly } from "./conv_taps.ts";
 import { axpyInto } from "./elementwise.ts";
 import { matmulInto } from "./matmul.ts";
-import { convTiledKernel, tiledPassParams, useTiled } from "./conv_tiled.ts";
+import {
+  CONV_TILE,
+  convTiledKernel,
+  filterTiledBlocks,
+  filterTiledKernel,
+  tiledPassParams,
+  useTiled,
+} from "./conv_tiled.ts";
 import {
   biasPartialKernel,
   convGeneralKernel,
@@ -258,13 +265,30 @@ export const filterKind = (g: ConvGeometry): "depthwise" | "vec4" | "out4" | "ge
  * tap (8x8 vec4 tiles, 4x4 scalar; a depthwise tile is 4 channels of one tap,
  * spanning 4 groups) and the number of split-K chunks of output rows (1: the
  * kernel writes the gradient directly, no reduction pass). `cpu`: the
- * adapter is a CPU one (fewer splits; see {@link filterTuning}).
+ * adapter is a CPU one (fewer splits; see {@link filterTuning}). `tiled`: the
+ * vec4 kind on the workgroup-tiled kernel (64 x 64 channels a tile; see
+ * conv_tiled.ts), where the adapter takes it.
  */
 export const filterTiling = (
   g: ConvGeometry,
   cpu = false,
-): { ciBlocks: number; coBlocks: number; splits: number; coQuads: number } => {
+): { ciBlocks: number; coBlocks: number; splits: number; coQuads: number; tiled: boolean } => {
   const kind = filterKind(g);
+  const target = cpu ? filterTuning.cpuTargetInvocations : filterTuning.targetInvocations;
+  const maxPartial = cpu ? MAX_PARTIAL_ELEMENTS : filterTuning.maxPartialElements;
+  if (kind === "vec4" && useTiled(cpu)) {
+    // 64 x 64 channels of a tap a workgroup: a tile is CONV_TILE.invocations invocations.
+    const { ciBlocks, coBlocks } = filterTiledBlocks(g);
+    const tiles = g.kH * g.kW * ciBlocks * coBlocks * CONV_TILE.invocations;
+    const splits = splitCount(
+      tiles,
+      g.batch * g.outH,
+      g.kH * g.kW * g.inCg * g.outC,
+      target,
+      maxPartial,
+    );
+    return { ciBlocks, coBlocks, splits, coQuads: 0, tiled: true };
+  }
   const depthwise = kind === "depthwise";
   const vec4 = kind === "vec4";
   const coQuads = filterTuning.coQuads(g);
@@ -276,10 +300,10 @@ export const filterTiling = (
     taps * ciBlocks * coBlocks,
     g.batch * g.outH,
     taps * g.inCg * g.outC,
-    cpu ? filterTuning.cpuTargetInvocations : filterTuning.targetInvocations,
-    cpu ? MAX_PARTIAL_ELEMENTS : filterTuning.maxPartialElements,
+    target,
+    maxPartial,
   );
-  return { ciBlocks, coBlocks, splits, coQuads };
+  return { ciBlocks, coBlocks, splits, coQuads, tiled: false };
 };
 
 /** Tuning of the vec4 filter gradient; a benchmark may change it to compare variants. */
@@ -342,7 +366,7 @@ export const conv2dBackwardFilter = (
     const gpu = yield* Gpu;
     const dw = into ?? (yield* empty(filterShape, "f32"));
     const kind = filterKind(g);
-    const { ciBlocks, coBlocks, splits, coQuads } = filterTiling(g, gpu.adapter.isFallback);
+    const { ciBlocks, coBlocks, splits, coQuads, tiled } = filterTiling(g, gpu.adapter.isFallback);
     const taps = g.kH * g.kW;
     const tapsSize = taps * g.inCg * g.outC;
     const rows = g.batch * g.outH;
@@ -375,6 +399,8 @@ export const conv2dBackwardFilter = (
     const run = (partial: Tensor<"f32">) =>
       kind === "depthwise"
         ? gpu.recorder.dispatch(filterDepthwiseVec4Kernel, { ...sources, partial }, p)
+        : tiled
+        ? gpu.recorder.dispatch(filterTiledKernel, { ...sources, partial }, p)
         : kind === "vec4"
         ? gpu.recorder.dispatch(filterVec4Kernel, { ...sources, partial }, p, {
           CO_QUADS: coQuads,

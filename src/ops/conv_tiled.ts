@@ -3,7 +3,9 @@
  * 64 destination pixels x 64 destination channels per workgroup of 256
  * invocations, the source and filter tiles shared through workgroup memory.
  * It serves the forward pass and the input gradient of the vec4 path (channels
- * per group multiples of 4). A CPU adapter keeps the register-tiled kernels:
+ * per group multiples of 4); shaders/conv/filter_tiled.wgsl does the same for
+ * the filter gradient (64 x 64 channels of one tap a workgroup, split-K over
+ * output rows as the register kernels). A CPU adapter keeps the register-tiled kernels:
  * llvmpipe runs a kernel with barriers as a coroutine per invocation.
  *
  * @module
@@ -11,7 +13,15 @@
 import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import tapsSource from "../../shaders/conv/taps.wgsl" with { type: "text" };
 import tiledSource from "../../shaders/conv/conv_tiled.wgsl" with { type: "text" };
-import { convParams, passParams, type PassSide } from "./conv_kernels.ts";
+import filterTapsSource from "../../shaders/conv/filter_taps.wgsl" with { type: "text" };
+import filterTiledSource from "../../shaders/conv/filter_tiled.wgsl" with { type: "text" };
+import {
+  convParams,
+  type FilterParams,
+  filterParams,
+  passParams,
+  type PassSide,
+} from "./conv_kernels.ts";
 import type { ConvGeometry } from "./conv_geometry.ts";
 
 /** Destination pixels and channels of one workgroup's tile. */
@@ -84,3 +94,28 @@ export const tiledPassParams = (
     n_tiles: p.col_blocks,
   };
 };
+
+/** Split-K filter gradient, 64 x 64 channels of one tap a workgroup (channels per group % 4 == 0). */
+export const filterTiledKernel = defineKernel({
+  name: "shaders/conv/filter_tiled.wgsl",
+  source: filterTapsSource + filterTiledSource,
+  bindings: {
+    src: { access: "read", type: "vec4f" },
+    grad: { access: "read", type: "vec4f" },
+    partial: { access: "read_write", type: "vec4f" },
+  },
+  params: filterParams,
+  workgroupSize: [CONV_TILE.invocations, 1, 1],
+  dispatch: (p) => linearGrid(p.blocks * CONV_TILE.invocations, CONV_TILE.invocations),
+  minElements: (p: FilterParams) => ({
+    src: p.batch * p.in_h * p.in_w * p.in_c,
+    grad: p.batch * p.out_h * p.out_w * p.out_c,
+    partial: Math.ceil((p.batch * p.out_h) / p.rows_per_split) * p.taps_size,
+  }),
+});
+
+/** The tiled filter gradient's 64-channel tiles per tap: input-channel and output-channel blocks. */
+export const filterTiledBlocks = (g: ConvGeometry): { ciBlocks: number; coBlocks: number } => ({
+  ciBlocks: Math.ceil(g.inCg / CONV_TILE.channels),
+  coBlocks: g.groups * Math.ceil(g.outCg / CONV_TILE.channels),
+});

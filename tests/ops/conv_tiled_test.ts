@@ -1,10 +1,19 @@
 import fc from "fast-check";
 import { Effect } from "effect";
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { conv2dGeometry, convPath } from "../../src/ops/conv.ts";
+import {
+  conv2dBackwardFilter,
+  conv2dGeometry,
+  convPath,
+  filterKind,
+  filterTiling,
+  filterTuning,
+} from "../../src/ops/conv.ts";
+import { conv2dBackwardFilterReference } from "../reference/conv.ts";
+import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { CONV_TILE, convTuning, tiledPassParams, useTiled } from "../../src/ops/conv_tiled.ts";
 import { Gpu } from "../../src/gpu/device.ts";
-import { gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { assertForwardAndInputExact, convCase } from "../support/conv_cases.ts";
 
 // Channel counts around the 16-channel chunk and the 64-channel tile, pixel
@@ -56,6 +65,61 @@ Deno.test({
         { seed: 41, numRuns: 30 },
       );
       if (tiled < 15) throw new Error(`only ${tiled} of 30 cases took the tiled kernel`);
+    }),
+});
+
+Deno.test({
+  name:
+    "the workgroup-tiled filter gradient is exact, in one pass or split, added into a tensor or not",
+  ...gpuTestOptions,
+  fn: () =>
+    withTiled(async () => {
+      const target = filterTuning.cpuTargetInvocations;
+      let split = 0;
+      try {
+        await fc.assert(
+          fc.asyncProperty(
+            geometries.chain((r) =>
+              convCase(r).chain((c) =>
+                fc.record({ c: fc.constant(c), before: fc.constant(c.w.map((v) => v - 1)) })
+              )
+            ),
+            async ({ c, before }) => {
+              const g = conv2dGeometry(c.input, c.filter, c.options);
+              if (filterKind(g) !== "vec4") throw new Error(`vec4 expected: ${JSON.stringify(g)}`);
+              const want = conv2dBackwardFilterReference(g, c.x, c.dy);
+              // One workgroup's worth of invocations: a single pass; a million: a split per row.
+              for (const invocations of [1, 1 << 20]) {
+                filterTuning.cpuTargetInvocations = invocations;
+                const tiling = filterTiling(g, true);
+                if (!tiling.tiled) throw new Error("the tiled kernel was not chosen");
+                if (tiling.splits > 1) split++;
+                const got = await runGpu(Effect.gen(function* () {
+                  const tx = yield* fromArray(c.x, c.input, "f32");
+                  const tdy = yield* fromArray(c.dy, [g.batch, g.outH, g.outW, g.outC], "f32");
+                  const into = yield* fromArray(before, c.filter, "f32");
+                  return {
+                    dw: yield* download(yield* conv2dBackwardFilter(tx, tdy, c.filter, c.options)),
+                    into: yield* download(
+                      yield* conv2dBackwardFilter(tx, tdy, c.filter, c.options, into),
+                    ),
+                  };
+                }));
+                const label = `${
+                  JSON.stringify(c.options)
+                } ${c.input} ${c.filter}, ${tiling.splits} splits`;
+                // Integer inputs: every partial sum is exact in f32.
+                assertClose(got.dw, want, 0, 0, `${label} dw`);
+                assertClose(got.into, want.map((v, i) => v + before[i]), 0, 0, `${label} into`);
+              }
+            },
+          ),
+          { seed: 43, numRuns: 25 },
+        );
+      } finally {
+        filterTuning.cpuTargetInvocations = target;
+      }
+      if (split < 15) throw new Error(`only ${split} of 25 cases split the reduction`);
     }),
 });
 
