@@ -3,7 +3,8 @@
  * cross-entropy, backward, SGD with momentum, head at 10x lr) of `small` at
  * batch 8, 64x64, output stride 16 and 8, and ResNet-18 at batch 4, 128x128;
  * per case the dispatches one step records, ms/step, images/s, the peak of GPU
- * buffer bytes, and the same architecture's step in PyTorch (tools/torch_step.py,
+ * buffer bytes (all the pool holds, and the part handed out at once: the rest
+ * is free buffers of other sizes), and the same architecture's step in PyTorch (tools/torch_step.py,
  * CPU unless `--torch-device`) with the ratio ours / PyTorch, in one run.
  *
  *     deno run -A bench/model.ts [--profile] [--no-torch] [--torch-device cuda]
@@ -135,6 +136,8 @@ export interface StepResult {
   readonly peakMiB: number;
   /** Bytes the buffer pool holds after the timed steps, MiB. */
   readonly poolMiB: number;
+  /** Peak of the buffers handed out at once (the free lists left out), MiB. */
+  readonly inUseMiB: number;
 }
 
 /**
@@ -180,6 +183,7 @@ export const measure = (c: Case) =>
       trainMsPerStep: trainSeconds * 1000,
       peakMiB: stats.peakBytes / 2 ** 20,
       poolMiB: stats.allocatedBytes / 2 ** 20,
+      inUseMiB: stats.peakInUseBytes / 2 ** 20,
     } satisfies StepResult;
   }));
 
@@ -288,6 +292,7 @@ export const benchModel = (options: ModelBenchOptions = {}) =>
       "images/s",
       "train ms/step",
       "peak MiB",
+      "in use MiB",
       "pool MiB",
       "torch ms",
       "ours/torch",
@@ -328,6 +333,7 @@ export const benchModel = (options: ModelBenchOptions = {}) =>
         fixed(ours.imagesPerSecond, 2),
         fixed(ours.trainMsPerStep, 0),
         fixed(ours.peakMiB, 0),
+        fixed(ours.inUseMiB, 0),
         fixed(ours.poolMiB, 0),
         peer ? fixed(peer.ms_per_step, 1) : "-",
         peer ? `${fixed(ours.msPerStep / peer.ms_per_step, 1)}x` : "-",

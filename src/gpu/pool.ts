@@ -15,6 +15,9 @@ export const bucketSize = (bytes: number): number => {
   return Math.ceil(size / step) * step;
 };
 
+/** How many buckets above a request's own a free buffer may come from (4: at most twice its bucket). */
+const LARGER_BUCKETS = 4;
+
 /** Counters a pool keeps, for benchmarks and leak checks. */
 export interface PoolStats {
   /** Bytes of all buffers created and not destroyed. */
@@ -23,6 +26,8 @@ export interface PoolStats {
   readonly peakBytes: number;
   /** Bytes of buffers currently handed out. */
   readonly inUseBytes: number;
+  /** Highest `inUseBytes` seen: what the work needed at once, without the free lists. */
+  readonly peakInUseBytes: number;
   /** Buffers created since the pool was made. */
   readonly created: number;
   /** Acquisitions served from the free lists. */
@@ -36,6 +41,7 @@ export class BufferPool {
   #allocated = 0;
   #peak = 0;
   #inUse = 0;
+  #peakInUse = 0;
   #created = 0;
   #reused = 0;
 
@@ -54,19 +60,36 @@ export class BufferPool {
   acquire(bytes: number, usage: GPUBufferUsageFlags): { buffer: GPUBuffer; fresh: boolean } {
     // A request under the device's limit may round up to a bucket past it.
     const size = Math.max(Math.ceil(bytes / 4) * 4, Math.min(bucketSize(bytes), this.#largest));
-    const key = `${usage}:${size}`;
-    const list = this.#free.get(key);
-    this.#inUse += size;
-    const reused = list?.pop();
+    const reused = this.#takeFree(size, usage);
     if (reused) {
+      this.#inUse += reused.size;
+      this.#peakInUse = Math.max(this.#peakInUse, this.#inUse);
       this.#reused++;
       return { buffer: reused, fresh: false };
     }
+    this.#inUse += size;
+    this.#peakInUse = Math.max(this.#peakInUse, this.#inUse);
     const buffer = this.#device.createBuffer({ size, usage });
     this.#created++;
     this.#allocated += size;
     this.#peak = Math.max(this.#peak, this.#allocated);
     return { buffer, fresh: true };
+  }
+
+  /**
+   * A free buffer of `size`'s bucket, or else of one of the next
+   * {@link LARGER_BUCKETS} buckets up (at most twice its bucket): a step asks
+   * for many sizes, and a free buffer of a neighbouring size serves as well
+   * as a new one.
+   */
+  #takeFree(size: number, usage: GPUBufferUsageFlags): GPUBuffer | undefined {
+    let bucket = size;
+    for (let i = 0; i <= LARGER_BUCKETS && bucket <= this.#largest; i++) {
+      const buffer = this.#free.get(`${usage}:${bucket}`)?.pop();
+      if (buffer) return buffer;
+      bucket = bucketSize(bucket + 1);
+    }
+    return undefined;
   }
 
   /** Returns a buffer for reuse. Commands already recorded on it stay valid. */
@@ -92,6 +115,7 @@ export class BufferPool {
   /** Resets the peak to the current allocation (to measure one phase). */
   resetPeak(): void {
     this.#peak = this.#allocated;
+    this.#peakInUse = this.#inUse;
   }
 
   /** The pool's counters. */
@@ -100,6 +124,7 @@ export class BufferPool {
       allocatedBytes: this.#allocated,
       peakBytes: this.#peak,
       inUseBytes: this.#inUse,
+      peakInUseBytes: this.#peakInUse,
       created: this.#created,
       reused: this.#reused,
     };

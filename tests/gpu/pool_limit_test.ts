@@ -64,3 +64,68 @@ Deno.test("pool: a request up to maxBufferSize gets a buffer within it, near and
   // Requests whose bucket lies past the limit were among those tried (not only the easy side).
   if (clamped < 200) throw new Error(`only ${clamped} requests had a bucket past the limit`);
 });
+
+Deno.test("pool: the in-use peak counts buffers handed out at once, the allocated peak the free lists too", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ words: fc.integer({ min: 1, max: 4096 }), keep: fc.boolean() }), {
+        minLength: 1,
+        maxLength: 40,
+      }),
+      (requests) => {
+        const { pool } = standIn(2 ** 31 - 1);
+        const held: GPUBuffer[] = [];
+        let inUse = 0;
+        let peakInUse = 0;
+        for (const { words, keep } of requests) {
+          const { buffer } = pool.acquire(words * 4, USAGE);
+          inUse += buffer.size;
+          peakInUse = Math.max(peakInUse, inUse);
+          if (keep) {
+            held.push(buffer);
+          } else {
+            pool.release(buffer);
+            inUse -= buffer.size;
+          }
+        }
+        const stats = pool.stats();
+        if (stats.peakInUseBytes !== peakInUse) {
+          throw new Error(`in-use peak ${stats.peakInUseBytes}, expected ${peakInUse}`);
+        }
+        if (stats.inUseBytes !== inUse) throw new Error(`in use ${stats.inUseBytes} != ${inUse}`);
+        if (stats.peakBytes < stats.peakInUseBytes) throw new Error("allocated peak below in-use");
+        pool.resetPeak();
+        if (pool.stats().peakInUseBytes !== inUse) throw new Error("resetPeak kept the old peak");
+      },
+    ),
+    { seed: 5, numRuns: 200 },
+  );
+});
+
+Deno.test("pool: a free buffer up to four buckets (at most twice its bucket) up serves a request, not further", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 64, max: 1 << 22 }),
+      fc.integer({ min: 1, max: 8 }),
+      (words, up) => {
+        const { pool, sizes } = standIn(2 ** 31 - 1);
+        const bytes = words * 4;
+        // A buffer `up` buckets above the request's own.
+        let bucket = bucketSize(bytes);
+        for (let i = 0; i < up; i++) bucket = bucketSize(bucket + 1);
+        const { buffer } = pool.acquire(bucket, USAGE);
+        pool.release(buffer);
+        const got = pool.acquire(bytes, USAGE);
+        if (up <= 4) {
+          if (got.fresh || got.buffer !== buffer) throw new Error(`${up} buckets up: not reused`);
+          if (buffer.size > 2 * bucketSize(bytes)) {
+            throw new Error(`${buffer.size} for ${bytes} bytes`);
+          }
+        } else if (!got.fresh || sizes.length !== 2) {
+          throw new Error(`${up} buckets up: reused a buffer of ${buffer.size} for ${bytes} bytes`);
+        }
+      },
+    ),
+    { seed: 9, numRuns: 300 },
+  );
+});
