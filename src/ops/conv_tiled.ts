@@ -58,13 +58,25 @@ export const convTiledKernel = defineKernel({
   }),
 });
 
+/** Whether environment variable `name` is "1" (false without environment access). */
+const envFlag = (name: string): boolean => {
+  try {
+    return Deno.env.get(name) === "1";
+  } catch {
+    return false;
+  }
+};
+
 /**
  * Whether a pass takes the tiled kernel: on a GPU (not a fallback adapter)
  * when {@link convTuning} allows it, for the vec4 path only.
  */
 export const convTuning = {
-  /** Off by default until measured on a GPU beside the register-tiled kernel (bench/conv_tiled.ts). */
-  tiledOnGpu: false,
+  /**
+   * Off by default until measured on a GPU beside the register-tiled kernel
+   * (bench/conv_tiled.ts); `GSC_CONV_TILED=1` turns it on for a process.
+   */
+  tiledOnGpu: envFlag("GSC_CONV_TILED"),
   /** Tests set it to run the tiled kernel on a CPU adapter too. */
   tiledOnCpu: false,
 };
