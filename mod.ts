@@ -135,6 +135,7 @@ export {
 export {
   mergeRuns,
   parseResults,
+  resplitJointRecord,
   resultKey,
   resultsJson,
   resultsMarkdown,

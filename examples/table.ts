@@ -42,6 +42,7 @@ import {
   mergeRuns,
   parseResults,
   parseStepJson,
+  resplitJointRecord,
   resplitMetrics,
   resultKey,
   type ResultRun,
@@ -244,7 +245,8 @@ const sharedStep0 = async (
 /**
  * A finished joint run of another task with the same classes (a joint run
  * trains every class of its task at once, so 19-1, 15-5, 15-1 and 10-1 share
- * one model per seed), with this task's first step as its old classes; undefined when none.
+ * one model per seed), with this task's first step as its old classes: its
+ * folder, or else its record in the json (`record`); undefined when none.
  */
 const sharedJoint = async (task: string, row: Row, seed: number, invocation: Invocation) => {
   const { benchmark } = invocation;
@@ -260,6 +262,15 @@ const sharedJoint = async (task: string, row: Row, seed: number, invocation: Inv
       .then((text) => JSON.parse(text), () => undefined);
     if (summary?.complete === true) {
       return { task: other, oldClasses: first.split(",").map(Number) };
+    }
+  }
+  // No run folder: a record of one in the json (a fresh clone, another machine).
+  for (const record of invocation.recorded.values()) {
+    if (
+      record.row === row.label && record.seed === seed && record.task !== task &&
+      record.setting === benchmark.setting && classesOf(record.task) === classesOf(task)
+    ) {
+      return { task: record.task, oldClasses: first.split(",").map(Number), record };
     }
   }
   return undefined;
@@ -302,9 +313,12 @@ const runOne = async (
     const source = await sharedJoint(task, row, seed, invocation);
     if (source) {
       console.log(
-        `[table] ${benchmark.name} ${task} ${row.label} seed ${seed}: ${source.task}'s run`,
+        `[table] ${benchmark.name} ${task} ${row.label} seed ${seed}: ${source.task}'s ` +
+          (source.record ? "record in the json" : "run"),
       );
-      return await readRecord(task, row, seed, invocation, source);
+      return source.record
+        ? resplitJointRecord(source.record, task, source.oldClasses)
+        : await readRecord(task, row, seed, invocation, source);
     }
   }
   if (!done && invocation.existing) return undefined;

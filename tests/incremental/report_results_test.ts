@@ -10,6 +10,7 @@ import {
   meanStdCell,
   mergeRuns,
   parseResults,
+  resplitJointRecord,
   type ResultRun,
   resultsJson,
   resultsMarkdown,
@@ -99,6 +100,33 @@ Deno.test("a run's record: percent per step, new null at step 0, avg and per-cla
   assertEquals(joint.steps, [{ step: 0, old: 60, new: 30, all: 50 }]);
   assertEquals(joint.avg, 50);
   assertEquals(joint.large, { split: "test1500", images: 10, old: 50, new: 25, all: 40 });
+});
+
+Deno.test("a joint record read for another task: old/new split anew by its first step, all kept", () => {
+  const joint: ResultRun = {
+    task: "15-1",
+    setting: "overlap",
+    row: "Joint",
+    seed: 2,
+    steps: [{ step: 0, old: 60, new: 20, all: 50 }],
+    avg: 50,
+    perClass: [90, 50, 40, null, 20],
+    minutes: 60,
+    commit: "abc1234",
+    command: "gsc train --method joint --task 15-1",
+    large: { split: "test1500", images: 1500, old: 1, new: 2, all: 3 },
+  };
+  // A task whose first step holds classes 0-2: old (90 + 50 + 40) / 3, new class 4 alone
+  // (class 3 has no value).
+  const other = resplitJointRecord(joint, "19-1", [0, 1, 2]);
+  assertEquals(other.task, "19-1");
+  assertEquals(other.steps, [{ step: 0, old: 60, new: 20, all: 50 }]);
+  const split = resplitJointRecord(joint, "10-1", [0, 1]);
+  assertEquals(split.steps, [{ step: 0, old: 70, new: 30, all: 50 }]);
+  assertEquals([split.avg, split.perClass, split.minutes], [50, joint.perClass, 60]);
+  assertEquals(split.large, undefined);
+  assertEquals(resplitJointRecord(joint, "10-1", [0, 1, 2, 3, 4]).steps[0].new, null);
+  throws(() => resplitJointRecord(run("FT", 0, [1, 1, 1], 1), "10-1", [0]), /2 steps, not one/);
 });
 
 Deno.test("merging: by task/setting/row/seed, the commit of a run read back again kept", () => {

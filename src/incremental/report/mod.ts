@@ -26,6 +26,7 @@ export { escapeXml, miouPlotSvg, PLOT_SERIES } from "./plot_svg.ts";
 export {
   mergeRuns,
   parseResults,
+  resplitJointRecord,
   resultKey,
   resultsJson,
   runRecord,

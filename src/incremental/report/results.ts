@@ -110,6 +110,40 @@ export const runRecord = (input: RunRecordInput): ResultRun => {
   };
 };
 
+/**
+ * A one-step (joint) run's record read for another task with the same
+ * classes: `task` takes it, and old / new are the mean IoU over the record's
+ * per-class IoU of `oldClasses` (the task's first step) and of the other
+ * classes with a value. They are means of the record's rounded IoUs (1e-4 %),
+ * so they may differ from a split of the run's own metrics in the last digit.
+ * A large-test result has no per-class IoU to split and is left out.
+ */
+export const resplitJointRecord = (
+  record: ResultRun,
+  task: string,
+  oldClasses: readonly number[],
+): ResultRun => {
+  if (record.steps.length !== 1) {
+    throw new RangeError(`${record.task} ${record.row}: ${record.steps.length} steps, not one`);
+  }
+  const seen = record.perClass.flatMap((v, c) => v === null ? [] : [c]);
+  const mean = (classes: readonly number[]) =>
+    classes.length === 0
+      ? null
+      : Math.round(classes.reduce((a, c) => a + record.perClass[c]!, 0) / classes.length * 1e4) /
+        1e4;
+  const { large: _large, ...rest } = record;
+  return {
+    ...rest,
+    task,
+    steps: [{
+      ...record.steps[0],
+      old: mean(seen.filter((c) => oldClasses.includes(c))),
+      new: mean(seen.filter((c) => !oldClasses.includes(c))),
+    }],
+  };
+};
+
 /** The key a run is merged by: task, setting, row and seed. */
 export const resultKey = (run: Pick<ResultRun, "task" | "setting" | "row" | "seed">): string =>
   JSON.stringify([run.task, run.setting, run.row, run.seed]);
