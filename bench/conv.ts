@@ -62,7 +62,8 @@ export const cases: readonly Case[] = [
 /** Seconds a measurement aims for (the whole table must stay within a few minutes). */
 const TARGET_SECONDS = 1;
 
-const values = (length: number, seed: number): Float32Array =>
+/** Fixed values in [-0.5, 0.5] for benchmark operands. */
+export const values = (length: number, seed: number): Float32Array =>
   Float32Array.from({ length }, (_, i) => Math.sin(i * 0.37 + seed) * 0.5);
 
 /** Timed batches per measurement; the fastest counts (other work may share the cores). */
@@ -129,6 +130,25 @@ export const timeTogether = async (
   return best;
 };
 
+/** A case's input, filter, bias and output gradient on the GPU, filled with fixed values. */
+export const caseTensors = (
+  c: Case,
+  g: ConvGeometry,
+): Effect.Effect<
+  { x: Tensor<"f32">; w: Tensor<"f32">; bias: Tensor<"f32">; dy: Tensor<"f32"> },
+  GpuError,
+  Gpu | Scope.Scope
+> =>
+  Effect.gen(function* () {
+    const dyShape = [g.batch, g.outH, g.outW, g.outC];
+    return {
+      x: yield* fromArray(values(g.batch * g.inH * g.inW * g.inC, 1), c.input, "f32"),
+      w: yield* fromArray(values(g.kH * g.kW * g.inCg * g.outC, 2), c.filter, "f32"),
+      bias: yield* fromArray(values(g.outC, 3), [g.outC], "f32"),
+      dy: yield* fromArray(values(dyShape.reduce((a, b) => a * b), 4), dyShape, "f32"),
+    };
+  });
+
 /** Our three passes of a case, as batches. */
 export const oursBatches = (
   c: Case,
@@ -136,12 +156,7 @@ export const oursBatches = (
   run: <A>(program: Effect.Effect<A, GpuError, Gpu>) => Promise<A>,
 ): Effect.Effect<Batch[], GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
-    const x = yield* fromArray(values(g.batch * g.inH * g.inW * g.inC, 1), c.input, "f32");
-    const w = yield* fromArray(values(g.kH * g.kW * g.inCg * g.outC, 2), c.filter, "f32");
-    const bias = yield* fromArray(values(g.outC, 3), [g.outC], "f32");
-    const dyShape = [g.batch, g.outH, g.outW, g.outC];
-    const dyValues = values(dyShape.reduce((a, b) => a * b), 4);
-    const dy: Tensor<"f32"> = yield* fromArray(dyValues, dyShape, "f32");
+    const { x, w, bias, dy } = yield* caseTensors(c, g);
     return [
       oursBatch(conv2dForward(x, w, bias, c.options), run),
       oursBatch(conv2dBackwardInput(dy, w, c.input, c.options), run),

@@ -26,8 +26,7 @@ import {
   conv2dGeometry,
 } from "../src/ops/conv.ts";
 import { convTuning } from "../src/ops/conv_tiled.ts";
-import { fromArray } from "../src/tensor/tensor.ts";
-import { type Batch, cases, oursBatch, timeTogether } from "./conv.ts";
+import { type Batch, cases, caseTensors, oursBatch, timeTogether } from "./conv.ts";
 import { caseLabel, measure, parseCase, type StepResult } from "./model.ts";
 import { adapterLine, runBench, table } from "./support.ts";
 
@@ -42,9 +41,6 @@ const switched = (batch: Batch, tiled: boolean): Batch => async (reps) => {
     Object.assign(convTuning, saved);
   }
 };
-
-const values = (length: number, seed: number): Float32Array =>
-  Float32Array.from({ length }, (_, i) => Math.sin(i * 0.37 + seed) * 0.5);
 
 if (import.meta.main) {
   const { values: flags } = parseArgs({
@@ -66,11 +62,7 @@ if (import.meta.main) {
       Effect.runPromise(Effect.provide(program, context));
     for (const c of cases) {
       const g = conv2dGeometry(c.input, c.filter, c.options);
-      const x = yield* fromArray(values(g.batch * g.inH * g.inW * g.inC, 1), c.input, "f32");
-      const w = yield* fromArray(values(g.kH * g.kW * g.inCg * g.outC, 2), c.filter, "f32");
-      const bias = yield* fromArray(values(g.outC, 3), [g.outC], "f32");
-      const dyShape = [g.batch, g.outH, g.outW, g.outC];
-      const dy = yield* fromArray(values(dyShape.reduce((a, b) => a * b), 4), dyShape, "f32");
+      const { x, w, bias, dy } = yield* caseTensors(c, g);
       const forward = oursBatch(conv2dForward(x, w, bias, c.options), run);
       const input = oursBatch(conv2dBackwardInput(dy, w, c.input, c.options), run);
       const filter = oursBatch(conv2dBackwardFilter(x, dy, c.filter, c.options), run);

@@ -23,7 +23,7 @@ import {
   conv2dGeometry,
 } from "../src/ops/conv.ts";
 import { fromArray } from "../src/tensor/tensor.ts";
-import { type Batch, cases, oursBatch } from "./conv.ts";
+import { type Batch, cases, caseTensors, oursBatch, values } from "./conv.ts";
 import { adapterLine, runBench, table } from "./support.ts";
 
 /** Rounds by default (a round is one triple per shape, about 3 s). */
@@ -33,9 +33,6 @@ export const RATIO_ROUNDS = 7;
 const BATCH_SECONDS = 0.2;
 
 const MATMUL_SIZE = 1024;
-
-const values = (length: number, seed: number): Float32Array =>
-  Float32Array.from({ length }, (_, i) => Math.sin(i * 0.37 + seed) * 0.5);
 
 /** What {@link benchRatios} measured: medians over rounds. */
 export interface Ratios {
@@ -82,11 +79,7 @@ export const benchRatios = (rounds = RATIO_ROUNDS): Promise<Ratios> =>
     const triples: { label: string; flops: number; forward: Batch; filter: Batch }[] = [];
     for (const shape of cases) {
       const g = conv2dGeometry(shape.input, shape.filter, shape.options);
-      const x = yield* fromArray(values(g.batch * g.inH * g.inW * g.inC, 4), shape.input, "f32");
-      const w = yield* fromArray(values(g.kH * g.kW * g.inCg * g.outC, 5), shape.filter, "f32");
-      const bias = yield* fromArray(values(g.outC, 6), [g.outC], "f32");
-      const dyShape = [g.batch, g.outH, g.outW, g.outC];
-      const dy = yield* fromArray(values(dyShape.reduce((p, q) => p * q), 7), dyShape, "f32");
+      const { x, w, bias, dy } = yield* caseTensors(shape, g);
       triples.push({
         label: shape.label,
         flops: conv2dFlops(g),

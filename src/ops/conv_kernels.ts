@@ -108,7 +108,8 @@ export const passParams = (
   };
 };
 
-const convBindings = <T extends "f32" | "vec4f">(type: T) =>
+/** Storage bindings of the forward / input-gradient kernels, scalar or vec4. */
+export const convBindings = <T extends "f32" | "vec4f">(type: T) =>
   ({
     src: { access: "read", type },
     weight: { access: "read", type },
@@ -116,7 +117,8 @@ const convBindings = <T extends "f32" | "vec4f">(type: T) =>
     dst: { access: "read_write", type },
   }) as const;
 
-const convMinElements = (p: ConvParams) => ({
+/** Least elements of the source and destination of a forward / input-gradient pass. */
+export const convMinElements = (p: ConvParams) => ({
   src: p.batch * p.src_h * p.src_w * p.src_c,
   dst: p.batch * p.dst_h * p.dst_w * p.dst_c,
 });
@@ -210,14 +212,16 @@ export const filterParams = {
 /** Values of {@link filterParams}. */
 export type FilterParams = { readonly [K in keyof typeof filterParams]: number };
 
-const filterBindings = <T extends "f32" | "vec4f">(type: T) =>
+/** Storage bindings of the filter-gradient kernels, scalar or vec4. */
+export const filterBindings = <T extends "f32" | "vec4f">(type: T) =>
   ({
     src: { access: "read", type },
     grad: { access: "read", type },
     partial: { access: "read_write", type },
   }) as const;
 
-const filterMinElements = (p: FilterParams) => ({
+/** Least elements of x, dy and the partial sums of a filter-gradient pass. */
+export const filterMinElements = (p: FilterParams) => ({
   src: p.batch * p.in_h * p.in_w * p.in_c,
   grad: p.batch * p.out_h * p.out_w * p.out_c,
   partial: Math.ceil((p.batch * p.out_h) / p.rows_per_split) * p.taps_size,

@@ -16,8 +16,11 @@ import tiledSource from "../../shaders/conv/conv_tiled.wgsl" with { type: "text"
 import filterTapsSource from "../../shaders/conv/filter_taps.wgsl" with { type: "text" };
 import filterTiledSource from "../../shaders/conv/filter_tiled.wgsl" with { type: "text" };
 import {
+  convBindings,
+  convMinElements,
   convParams,
-  type FilterParams,
+  filterBindings,
+  filterMinElements,
   filterParams,
   passParams,
   type PassSide,
@@ -42,20 +45,12 @@ type TiledParams = { readonly [K in keyof typeof tiledParams]: number };
 export const convTiledKernel = defineKernel({
   name: "shaders/conv/conv_tiled.wgsl",
   source: tapsSource + tiledSource,
-  bindings: {
-    src: { access: "read", type: "vec4f" },
-    weight: { access: "read", type: "vec4f" },
-    bias: { access: "read", type: "vec4f" },
-    dst: { access: "read_write", type: "vec4f" },
-  },
+  bindings: convBindings("vec4f"),
   params: tiledParams,
   constants: { MODE: "u32", HAS_BIAS: "u32" },
   workgroupSize: [CONV_TILE.invocations, 1, 1],
   dispatch: (p) => linearGrid(p.m_tiles * p.n_tiles * CONV_TILE.invocations, CONV_TILE.invocations),
-  minElements: (p: TiledParams) => ({
-    src: p.batch * p.src_h * p.src_w * p.src_c,
-    dst: p.batch * p.dst_h * p.dst_w * p.dst_c,
-  }),
+  minElements: convMinElements,
 });
 
 /** Whether environment variable `name` is "1" (false without environment access). */
@@ -111,19 +106,11 @@ export const tiledPassParams = (
 export const filterTiledKernel = defineKernel({
   name: "shaders/conv/filter_tiled.wgsl",
   source: filterTapsSource + filterTiledSource,
-  bindings: {
-    src: { access: "read", type: "vec4f" },
-    grad: { access: "read", type: "vec4f" },
-    partial: { access: "read_write", type: "vec4f" },
-  },
+  bindings: filterBindings("vec4f"),
   params: filterParams,
   workgroupSize: [CONV_TILE.invocations, 1, 1],
   dispatch: (p) => linearGrid(p.blocks * CONV_TILE.invocations, CONV_TILE.invocations),
-  minElements: (p: FilterParams) => ({
-    src: p.batch * p.in_h * p.in_w * p.in_c,
-    grad: p.batch * p.out_h * p.out_w * p.out_c,
-    partial: Math.ceil((p.batch * p.out_h) / p.rows_per_split) * p.taps_size,
-  }),
+  minElements: filterMinElements,
 });
 
 /** The tiled filter gradient's 64-channel tiles per tap: input-channel and output-channel blocks. */

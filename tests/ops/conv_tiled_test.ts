@@ -3,6 +3,8 @@ import { Effect } from "effect";
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import {
   conv2dBackwardFilter,
+  conv2dBackwardInput,
+  conv2dForward,
   conv2dGeometry,
   convPath,
   filterKind,
@@ -123,13 +125,45 @@ Deno.test({
     }),
 });
 
+/** Names of the kernels one forward, input gradient and filter gradient of a 3x3 conv dispatch. */
+const kernelsOfPasses = () =>
+  runGpu(Effect.gen(function* () {
+    const gpu = yield* Gpu;
+    const input = [1, 6, 6, 8];
+    const filter = [3, 3, 8, 8];
+    const x = yield* fromArray(new Float32Array(288), input, "f32");
+    const w = yield* fromArray(new Float32Array(576), filter, "f32");
+    const names: string[] = [];
+    const original = gpu.recorder.dispatch.bind(gpu.recorder);
+    // deno-lint-ignore no-explicit-any
+    (gpu.recorder as any).dispatch = (kernel: { name: string }, ...rest: unknown[]) => {
+      names.push(kernel.name);
+      // deno-lint-ignore no-explicit-any
+      return (original as any)(kernel, ...rest);
+    };
+    try {
+      const y = yield* conv2dForward(x, w, undefined, { padding: 1 });
+      yield* conv2dBackwardInput(y, w, input, { padding: 1 });
+      yield* conv2dBackwardFilter(x, y, filter, { padding: 1 });
+    } finally {
+      // deno-lint-ignore no-explicit-any
+      delete (gpu.recorder as any).dispatch;
+    }
+    return { names, isFallback: gpu.adapter.isFallback };
+  }));
+
 Deno.test({
-  name: "the tiled convolution serves a GPU only when tuned on, a CPU adapter only in tests",
+  name: "the tiled kernels serve every pass only where tuned on (a CPU adapter only in tests)",
   ...gpuTestOptions,
   fn: async () => {
-    const isFallback = await runGpu(Effect.map(Gpu, (gpu) => gpu.adapter.isFallback));
-    assertEquals(useTiled(isFallback), isFallback ? convTuning.tiledOnCpu : convTuning.tiledOnGpu);
+    const tiled = (names: string[]) => names.filter((n) => n.includes("_tiled.wgsl")).length;
+    const plain = await kernelsOfPasses();
+    const expected = plain.isFallback ? convTuning.tiledOnCpu : convTuning.tiledOnGpu;
+    assertEquals(useTiled(plain.isFallback), expected);
     assertEquals(convTuning.tiledOnCpu, false);
+    assertEquals(tiled(plain.names), expected ? 3 : 0);
+    const forced = await withTiled(kernelsOfPasses);
+    if (forced.isFallback) assertEquals(tiled(forced.names), 3);
   },
 });
 
