@@ -1,12 +1,15 @@
 // Implicit-GEMM convolution, the fast path: each invocation computes 8
 // destination pixels (a row segment; PAIR = 1: 4 columns of two rows, for
 // destinations at most 4 columns wide per phase, where a row segment would be
-// half empty) x 8 channels in registers, reading four source channels per
-// vec4 load. Needs source and destination channels per group to be multiples
-// of 4 (the host checks). FITS = 1 drops the store bounds checks when the
+// half empty) x 4 QUADS channels (8 or 16) in registers, reading four source
+// channels per vec4 load. Needs source and destination channels per group to
+// be multiples of 4 (the host checks; QUADS = 4: destination channels per
+// group a multiple of 16). FITS = 1 drops the store bounds checks when the
 // shape divides the tile evenly. MODE 1 reads the HWIO filter transposed in
 // place: one vec4 of four source (output) channels per destination channel,
-// regrouped in registers.
+// regrouped in registers. On llvmpipe every lane's load is a scalar loop, so
+// 16 channels a block (a quarter fewer loads a multiply-add than 8) pay for
+// their extra registers; each output's sum runs in the same order either way.
 
 // The block of invocation `index`: pixelBlock's, or with PAIR a pair of rows
 // (h, h + 1) and 4 columns.
@@ -30,25 +33,27 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (id >= params.blocks) { return; }
   let cb = id % params.col_blocks;
   let blk = blockOf(id / params.col_blocks);
-  let perGroup = (params.dst_cg + 7u) / 8u;
+  let width = 4u * QUADS;
+  let perGroup = (params.dst_cg + width - 1u) / width;
   let g = cb / perGroup;
-  let dc0 = g * params.dst_cg + (cb % perGroup) * 8u;
-  let dcEnd = dc0 - (cb % perGroup) * 8u + params.dst_cg;
-  // The second half of a block at the end of the channels reads the last
-  // valid quad instead; it is not stored.
-  let dc1 = min(dc0 + 4u, params.dst_c - 4u);
+  let dc0 = g * params.dst_cg + (cb % perGroup) * width;
+  let dcEnd = dc0 - (cb % perGroup) * width + params.dst_cg;
+  // Quads past the end of the channels read the last valid quad instead; they
+  // are not stored.
+  var dcq: array<u32, 4>;
+  for (var h = 0u; h < QUADS; h++) { dcq[h] = min(dc0 + 4u * h, params.dst_c - 4u); }
   let srcChannel0 = g * params.src_cg;
   let step = sourceStep();
   // MODE 1: quad offsets of destination channel dc0 + i in the HWIO filter
-  // (the unused half of an edge block re-reads the group's last channel).
-  var wRows: array<u32, 8>;
+  // (the unused part of an edge block re-reads the group's last channel).
+  var wRows: array<u32, 16>;
   let dcLocal = dc0 - g * params.dst_cg;
-  for (var i = 0u; i < 8u; i++) {
+  for (var i = 0u; i < width; i++) {
     wRows[i] = (min(dcLocal + i, params.dst_cg - 1u) * params.src_c + srcChannel0) / 4u;
   }
   let tapStride = params.dst_cg * params.src_c / 4u;
-  var acc: array<vec4<f32>, 16>;
-  for (var i = 0u; i < 16u; i++) { acc[i] = vec4<f32>(0.0); }
+  var acc: array<vec4<f32>, 32>;
+  for (var i = 0u; i < 8u * QUADS; i++) { acc[i] = vec4<f32>(0.0); }
   let secondRow = PAIR == 1u && blk.h + 1u < params.dst_h;
   for (var tkh = 0u; tkh < params.k_h; tkh++) {
     // Source rows of the block's (one or two) destination rows; -1: padding.
@@ -75,37 +80,35 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         for (var j = 0u; j < 8u; j++) {
           xv[j] = select(vec4<f32>(0.0), src[offsets[j] + c / 4u], inside[j]);
         }
-        var wv: array<vec4<f32>, 8>;
+        // wv[QUADS kk + h] = w[tap, c + kk, dcq[h] .. dcq[h] + 3]
+        var wv: array<vec4<f32>, 16>;
         if (MODE == 0u) {
           for (var kk = 0u; kk < 4u; kk++) {
             let row = (tapRow + c + kk) * params.dst_c;
-            wv[2u * kk] = weight[(row + dc0) / 4u];
-            wv[2u * kk + 1u] = weight[(row + dc1) / 4u];
+            for (var h = 0u; h < QUADS; h++) { wv[QUADS * kk + h] = weight[(row + dcq[h]) / 4u]; }
           }
         } else {
-          // u[i][kk] = w[tap, dc0 + i, c + kk]; wv[2 kk + h][j] = u[4 h + j][kk].
+          // u[i][kk] = w[tap, dc0 + i, c + kk]; wv[QUADS kk + h][j] = u[4 h + j][kk].
           let at = tapQuad + c / 4u;
-          var u: array<vec4<f32>, 8>;
-          for (var i = 0u; i < 8u; i++) { u[i] = weight[wRows[i] + at]; }
-          wv[0] = vec4<f32>(u[0].x, u[1].x, u[2].x, u[3].x);
-          wv[1] = vec4<f32>(u[4].x, u[5].x, u[6].x, u[7].x);
-          wv[2] = vec4<f32>(u[0].y, u[1].y, u[2].y, u[3].y);
-          wv[3] = vec4<f32>(u[4].y, u[5].y, u[6].y, u[7].y);
-          wv[4] = vec4<f32>(u[0].z, u[1].z, u[2].z, u[3].z);
-          wv[5] = vec4<f32>(u[4].z, u[5].z, u[6].z, u[7].z);
-          wv[6] = vec4<f32>(u[0].w, u[1].w, u[2].w, u[3].w);
-          wv[7] = vec4<f32>(u[4].w, u[5].w, u[6].w, u[7].w);
+          var u: array<vec4<f32>, 16>;
+          for (var i = 0u; i < width; i++) { u[i] = weight[wRows[i] + at]; }
+          for (var h = 0u; h < QUADS; h++) {
+            let q = 4u * h;
+            wv[h] = vec4<f32>(u[q].x, u[q + 1u].x, u[q + 2u].x, u[q + 3u].x);
+            wv[QUADS + h] = vec4<f32>(u[q].y, u[q + 1u].y, u[q + 2u].y, u[q + 3u].y);
+            wv[2u * QUADS + h] = vec4<f32>(u[q].z, u[q + 1u].z, u[q + 2u].z, u[q + 3u].z);
+            wv[3u * QUADS + h] = vec4<f32>(u[q].w, u[q + 1u].w, u[q + 2u].w, u[q + 3u].w);
+          }
         }
+        // Each accumulator adds its four products in kk order, as the scalar kernel does.
         for (var j = 0u; j < 8u; j++) {
           let a = xv[j];
-          acc[2u * j] = fma(vec4<f32>(a.x), wv[0], acc[2u * j]);
-          acc[2u * j + 1u] = fma(vec4<f32>(a.x), wv[1], acc[2u * j + 1u]);
-          acc[2u * j] = fma(vec4<f32>(a.y), wv[2], acc[2u * j]);
-          acc[2u * j + 1u] = fma(vec4<f32>(a.y), wv[3], acc[2u * j + 1u]);
-          acc[2u * j] = fma(vec4<f32>(a.z), wv[4], acc[2u * j]);
-          acc[2u * j + 1u] = fma(vec4<f32>(a.z), wv[5], acc[2u * j + 1u]);
-          acc[2u * j] = fma(vec4<f32>(a.w), wv[6], acc[2u * j]);
-          acc[2u * j + 1u] = fma(vec4<f32>(a.w), wv[7], acc[2u * j + 1u]);
+          for (var kk = 0u; kk < 4u; kk++) {
+            for (var h = 0u; h < QUADS; h++) {
+              let at = QUADS * j + h;
+              acc[at] = fma(vec4<f32>(a[kk]), wv[QUADS * kk + h], acc[at]);
+            }
+          }
         }
       }
     }
@@ -115,10 +118,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let col = destColumn(blk, pixelColumn(j));
     if (FITS == 0u && (col >= params.dst_w || row >= params.dst_h)) { continue; }
     let base = ((blk.n * params.dst_h + row) * params.dst_w + col) * params.dst_c;
-    for (var half = 0u; half < 2u; half++) {
-      let c0 = dc0 + 4u * half;
+    for (var h = 0u; h < QUADS; h++) {
+      let c0 = dc0 + 4u * h;
       if (FITS == 0u && c0 >= dcEnd) { break; }
-      var v = acc[2u * j + half];
+      var v = acc[QUADS * j + h];
       if (HAS_BIAS == 1u) { v += bias[c0 / 4u]; }
       dst[(base + c0) / 4u] = v;
     }

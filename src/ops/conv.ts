@@ -46,6 +46,7 @@ import {
   filterTiledKernel,
   tiledPassParams,
   useTiled,
+  useWide,
 } from "./conv_tiled.ts";
 import {
   biasPartialKernel,
@@ -117,14 +118,19 @@ const recordPass = (
     } else {
       // Rows of at most 4 columns a phase: blocks of 4 columns x 2 rows, not half-empty rows of 8.
       const pair = Math.ceil(to.w / (mode === 1 ? g.strideW : 1)) <= 4 && to.h > 1;
-      const p = pair ? passParams(g, from, to, mode, 4, 8, 2) : passParams(g, from, to, mode, 8, 8);
+      const QUADS = useWide(gpu.adapter.isFallback) && to.cg % 16 === 0 ? 4 : 2;
+      const channels = 4 * QUADS;
+      const p = pair
+        ? passParams(g, from, to, mode, 4, channels, 2)
+        : passParams(g, from, to, mode, 8, channels);
       const FITS = !pair && (to.w / p.phases) % 8 === 0 && to.w % p.phases === 0 &&
-        to.cg % 8 === 0;
+        to.cg % channels === 0;
       yield* gpu.recorder.dispatch(convVec4Kernel, bindings, p, {
         MODE: mode,
         FITS: FITS ? 1 : 0,
         HAS_BIAS,
         PAIR: pair ? 1 : 0,
+        QUADS,
       });
     }
   });

@@ -126,15 +126,16 @@ export const convMinElements = (p: ConvParams) => ({
 const grid = (p: { blocks: number }) => linearGrid(p.blocks, CONV_WG);
 
 /**
- * 8 pixels (one row's, or PAIR: 4 columns of two rows) x 8 channels per
- * invocation, vec4 loads (channels per group % 4 == 0).
+ * 8 pixels (one row's, or PAIR: 4 columns of two rows) x 4 QUADS channels per
+ * invocation, vec4 loads (channels per group % 4 == 0; QUADS 4: destination
+ * channels per group % 16 == 0).
  */
 export const convVec4Kernel = defineKernel({
   name: "shaders/conv/conv_vec4.wgsl",
   source: tapsSource + convVec4Source,
   bindings: convBindings("vec4f"),
   params: convParams,
-  constants: { MODE: "u32", FITS: "u32", HAS_BIAS: "u32", PAIR: "u32" },
+  constants: { MODE: "u32", FITS: "u32", HAS_BIAS: "u32", PAIR: "u32", QUADS: "u32" },
   workgroupSize: [CONV_WG, 1, 1],
   dispatch: grid,
   minElements: convMinElements,

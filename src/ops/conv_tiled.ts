@@ -74,7 +74,22 @@ export const convTuning = {
   tiledOnGpu: envFlag("GSC_CONV_TILED"),
   /** Tests set it to run the tiled kernel on a CPU adapter too. */
   tiledOnCpu: false,
+  /**
+   * The register kernel's 16-channel blocks (where destination channels per
+   * group are a multiple of 16) on a CPU adapter: on llvmpipe they cut the
+   * loads a multiply-add by a quarter (bench/conv_blocks.ts).
+   */
+  wideOnCpu: true,
+  /**
+   * The same on a GPU: off until measured there (twice the accumulator
+   * registers can cost occupancy); `GSC_CONV_WIDE=1` turns it on.
+   */
+  wideOnGpu: envFlag("GSC_CONV_WIDE"),
 };
+
+/** Whether the register kernel takes 16-channel blocks where the channels allow it. */
+export const useWide = (isFallback: boolean): boolean =>
+  isFallback ? convTuning.wideOnCpu : convTuning.wideOnGpu;
 
 /** Whether the tiled kernel serves a vec4-path pass on this adapter. */
 export const useTiled = (isFallback: boolean): boolean =>
