@@ -3,7 +3,7 @@
  * side by side in one run (src/ops/conv_tiled.ts `convTuning.wideOnCpu` /
  * `wideOnGpu`): the forward pass and the input gradient of each shape of
  * bench/conv.ts (batches interleaved, the fastest of `--rounds` each), then
- * the same training step (bench/model.ts's `measure`) with each block.
+ * the same training step (bench/model.ts's `measure`) with each block, alternating.
  *
  *     deno run -A bench/conv_blocks.ts [--rounds 5] [--case small:8:64:8] [--no-step]
  *
@@ -79,13 +79,24 @@ if (import.meta.main) {
     console.log(table(rows));
     if (!flags["no-step"]) {
       const c = parseCase(flags.case);
-      const rows = [["blocks", "ms/step", "train ms/step"]];
-      for (const wide of [false, true, false, true]) {
-        const step = yield* Effect.promise(() => withBlocks(wide, () => run(measure(c))));
-        rows.push([wide ? "16" : "8", step.msPerStep.toFixed(0), step.trainMsPerStep.toFixed(0)]);
+      const ms: Record<"8" | "16", number[]> = { "8": [], "16": [] };
+      for (let round = 0; round < Number(flags.rounds); round++) {
+        for (const wide of [false, true]) {
+          const step = yield* Effect.promise(() => withBlocks(wide, () => run(measure(c))));
+          ms[wide ? "16" : "8"].push(step.msPerStep);
+        }
       }
-      console.log(`\n${caseLabel(c)} OS${c.outputStride} training step (alternating)`);
-      console.log(table(rows));
+      const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+      console.log(`\n${caseLabel(c)} OS${c.outputStride} training step, ms (rounds alternate)`);
+      console.log(table([
+        ["blocks", "median", "runs"],
+        ...(["8", "16"] as const).map((k) => [
+          k,
+          median(ms[k]).toFixed(0),
+          ms[k].map((v) => v.toFixed(0)).join(" "),
+        ]),
+      ]));
+      console.log(`speed-up of the median: ${(median(ms["8"]) / median(ms["16"])).toFixed(2)}x`);
     }
   }));
 }

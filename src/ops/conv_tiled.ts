@@ -77,9 +77,10 @@ export const convTuning = {
   /**
    * The register kernel's 16-channel blocks (where destination channels per
    * group are a multiple of 16) on a CPU adapter: on llvmpipe they cut the
-   * loads a multiply-add by a quarter (bench/conv_blocks.ts).
+   * loads a multiply-add by a quarter (bench/conv_blocks.ts); `GSC_CONV_NARROW=1`
+   * turns it off for a process.
    */
-  wideOnCpu: true,
+  wideOnCpu: !envFlag("GSC_CONV_NARROW"),
   /**
    * The same on a GPU: off until measured there (twice the accumulator
    * registers can cost occupancy); `GSC_CONV_WIDE=1` turns it on.
