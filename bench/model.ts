@@ -7,12 +7,13 @@
  * is free buffers of other sizes), and the same architecture's step in PyTorch (tools/torch_step.py,
  * CPU unless `--torch-device`) with the ratio ours / PyTorch, in one run.
  *
- *     deno run -A bench/model.ts [--profile] [--no-torch] [--torch-device cuda]
+ *     deno run -A bench/model.ts [--profile | --profile-shapes] [--no-torch] [--torch-device cuda]
  *         [--case BACKBONE:BATCH:SIZE[:OS[:STEPS]]]... [--json FILE]
  *     deno run -A bench/model.ts --compare REV [--rounds N]
  *
  * `--profile` adds a per-kernel breakdown of one `small` step (each dispatch
- * timed over 32 back-to-back copies of it, the wait of a submit removed). `--case` replaces the default
+ * timed over 32 back-to-back copies of it, the wait of a submit removed);
+ * `--profile-shapes` the same with a row per convolution shape and kernel variant. `--case` replaces the default
  * cases (repeatable). `--compare REV` times `small` b8 64x64 with REV's own
  * bench (in a temporary git worktree) and with this tree's, side by side
  * (bench/compare.ts).
@@ -191,6 +192,30 @@ export const measure = (c: Case) =>
 const PROFILE_REPEATS = 32;
 
 /**
+ * A convolution dispatch's profile row: the kernel, its pass geometry (source
+ * -> destination, or for a filter gradient input -> output, as HxWxC), kernel
+ * size, stride, dilation and constants; any other dispatch: the kernel.
+ */
+const shapeKey = (
+  kernel: Kernel,
+  params: Record<string, number> | undefined,
+  constants: Record<string, number> | undefined,
+): string => {
+  if (!kernel.name.startsWith("shaders/conv/") || params?.k_h === undefined) return kernel.name;
+  const p = params;
+  const side = (h: number, w: number, c: number) => `${h}x${w}x${c}`;
+  const from = p.src_h !== undefined
+    ? side(p.src_h, p.src_w, p.src_c)
+    : side(p.in_h, p.in_w, p.in_c);
+  const to = p.dst_h !== undefined
+    ? side(p.dst_h, p.dst_w, p.dst_c)
+    : side(p.out_h, p.out_w, p.out_c);
+  const flags = Object.entries(constants ?? {}).map(([k, v]) => `${k}=${v}`).join(" ");
+  return `${kernel.name.slice("shaders/conv/".length)} b${p.batch} ${from}->${to} ` +
+    `k${p.k_h} s${p.stride_h} d${p.dil_h} ${flags}`;
+};
+
+/**
  * Times every dispatch of one step by recording it {@link PROFILE_REPEATS}
  * times back to back in one submit (a wait before and after), and sums the
  * per-copy time by kernel. One copy alone would mostly time the wait (about
@@ -199,7 +224,7 @@ const PROFILE_REPEATS = 32;
  * accumulate run on values the copies have changed, which moves their
  * results but not their cost.
  */
-const profile = (c: Case) =>
+const profile = (c: Case, byShape = false) =>
   Effect.gen(function* () {
     const gpu = yield* Gpu;
     const s = yield* setUp(c);
@@ -225,8 +250,9 @@ const profile = (c: Case) =>
         }
         yield* recorder.sync();
         const ms = Math.max(0, performance.now() - start - wait) / PROFILE_REPEATS;
-        const t = totals.get(kernel.name) ?? { ms: 0, calls: 0 };
-        totals.set(kernel.name, { ms: t.ms + ms, calls: t.calls + 1 });
+        const key = byShape ? shapeKey(kernel, rest[1], rest[2]) : kernel.name;
+        const t = totals.get(key) ?? { ms: 0, calls: 0 };
+        totals.set(key, { ms: t.ms + ms, calls: t.calls + 1 });
       });
     try {
       yield* trainStep(s);
@@ -257,6 +283,8 @@ const profile = (c: Case) =>
 /** Options of {@link benchModel}. */
 export interface ModelBenchOptions {
   readonly profile?: boolean;
+  /** The profile with a row per convolution shape instead of per kernel. */
+  readonly profileShapes?: boolean;
   /** false: no PyTorch peer. */
   readonly torch?: boolean;
   /** Where PyTorch runs: "cpu" (default) or "cuda". */
@@ -346,9 +374,10 @@ export const benchModel = (options: ModelBenchOptions = {}) =>
         Deno.writeTextFile(options.json!, JSON.stringify(results, null, 2) + "\n")
       );
     }
-    if (options.profile) {
-      console.log(`\nPer-kernel time of one ${caseLabel(cases[0])} step:`);
-      console.log(table(yield* Effect.scoped(profile(cases[0]))));
+    if (options.profile || options.profileShapes) {
+      const rows = options.profileShapes ? "kernel and convolution shape" : "kernel";
+      console.log(`\nTime per ${rows} of one ${caseLabel(cases[0])} step:`);
+      console.log(table(yield* Effect.scoped(profile(cases[0], options.profileShapes))));
     }
   }));
 
@@ -377,6 +406,7 @@ export const modelMain = async (args: readonly string[]) => {
     args: args.filter((a) => a !== "--"),
     options: {
       profile: { type: "boolean" },
+      "profile-shapes": { type: "boolean" },
       "no-torch": { type: "boolean" },
       "torch-device": { type: "string" },
       case: { type: "string", multiple: true },
@@ -392,6 +422,7 @@ export const modelMain = async (args: readonly string[]) => {
   }
   await benchModel({
     profile: values.profile,
+    profileShapes: values["profile-shapes"],
     torch: !values["no-torch"],
     torchDevice: values["torch-device"],
     cases: values.case?.map(parseCase),
