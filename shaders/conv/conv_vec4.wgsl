@@ -40,19 +40,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let dcEnd = dc0 - (cb % perGroup) * width + params.dst_cg;
   // Quads past the end of the channels read the last valid quad instead; they
   // are not stored.
-  var dcq: array<u32, 4>;
+  var dcq: array<u32, QUADS>;
   for (var h = 0u; h < QUADS; h++) { dcq[h] = min(dc0 + 4u * h, params.dst_c - 4u); }
   let srcChannel0 = g * params.src_cg;
   let step = sourceStep();
   // MODE 1: quad offsets of destination channel dc0 + i in the HWIO filter
   // (the unused part of an edge block re-reads the group's last channel).
-  var wRows: array<u32, 16>;
+  var wRows: array<u32, 4u * QUADS>;
   let dcLocal = dc0 - g * params.dst_cg;
   for (var i = 0u; i < width; i++) {
     wRows[i] = (min(dcLocal + i, params.dst_cg - 1u) * params.src_c + srcChannel0) / 4u;
   }
   let tapStride = params.dst_cg * params.src_c / 4u;
-  var acc: array<vec4<f32>, 32>;
+  var acc: array<vec4<f32>, 8u * QUADS>;
   for (var i = 0u; i < 8u * QUADS; i++) { acc[i] = vec4<f32>(0.0); }
   let secondRow = PAIR == 1u && blk.h + 1u < params.dst_h;
   for (var tkh = 0u; tkh < params.k_h; tkh++) {
@@ -81,7 +81,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
           xv[j] = select(vec4<f32>(0.0), src[offsets[j] + c / 4u], inside[j]);
         }
         // wv[QUADS kk + h] = w[tap, c + kk, dcq[h] .. dcq[h] + 3]
-        var wv: array<vec4<f32>, 16>;
+        var wv: array<vec4<f32>, 4u * QUADS>;
         if (MODE == 0u) {
           for (var kk = 0u; kk < 4u; kk++) {
             let row = (tapRow + c + kk) * params.dst_c;
@@ -90,7 +90,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         } else {
           // u[i][kk] = w[tap, dc0 + i, c + kk]; wv[QUADS kk + h][j] = u[4 h + j][kk].
           let at = tapQuad + c / 4u;
-          var u: array<vec4<f32>, 16>;
+          var u: array<vec4<f32>, 4u * QUADS>;
           for (var i = 0u; i < width; i++) { u[i] = weight[wRows[i] + at]; }
           for (var h = 0u; h < QUADS; h++) {
             let q = 4u * h;
