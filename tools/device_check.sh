@@ -11,6 +11,8 @@
 #          report.md and summary.json come back in $OUT
 #   tiled  (only when PHASES names it) bench/conv_tiled.ts: the workgroup-tiled convolution
 #          against the register-tiled one, per conv shape and on the $STEP_CASE step
+#   blocks (only when PHASES names it) bench/conv_blocks.ts: the register kernel's 16-channel
+#          blocks against its 8-channel ones, per conv shape and on the $STEP_CASE step
 # each under its own timeout, logs and JSON into $OUT (the device tool's folder
 # that comes back; a temp dir elsewhere).
 #
@@ -20,8 +22,9 @@
 #                                         unpacked into /
 #
 # Environment (defaults in brackets): PHASES ["test bench step"], TEST_TIMEOUT [170],
-# BENCH_TIMEOUT [140], STEP_TIMEOUT [150], DEMO_TIMEOUT [200], TILED_TIMEOUT [200] seconds, R101_BATCH [8], R101_SIZE [512],
-# R101_OS [16], R101_STEPS [3], TEST_CMD, BENCH_CMD, STEP_CMD, DEMO_CMD, TILED_CMD,
+# BENCH_TIMEOUT [140], STEP_TIMEOUT [150], DEMO_TIMEOUT [200], TILED_TIMEOUT [200],
+# BLOCKS_TIMEOUT [200] seconds, R101_BATCH [8], R101_SIZE [512], R101_OS [16], R101_STEPS [3],
+# TEST_CMD, BENCH_CMD, STEP_CMD, DEMO_CMD, TILED_CMD, BLOCKS_CMD,
 # STEP_CASE (BACKBONE:BATCH:SIZE:OS:STEPS).
 set -uo pipefail
 
@@ -147,6 +150,7 @@ fi
 : "${STEP_CMD:=deno run -A bench/model.ts --case $STEP_CASE ${torch_args[*]} --json $OUT/step.json}"
 : "${DEMO_CMD:=deno task demo --out $WORK/demo && cp $WORK/demo/report.md $WORK/demo/summary.json $OUT/}"
 : "${TILED_CMD:=deno run -A bench/conv_tiled.ts --case $STEP_CASE --json $OUT/tiled.json}"
+: "${BLOCKS_CMD:=deno run -A bench/conv_blocks.ts --case $STEP_CASE --rounds 3}"
 
 # One phase: its command under a timeout, the whole log into $OUT, its tail here.
 phase() {
@@ -172,6 +176,7 @@ for p in ${PHASES:-test bench step}; do
       ;;
     demo) phase demo "${DEMO_TIMEOUT:-200}" "$DEMO_CMD" ;;
     tiled) phase tiled "${TILED_TIMEOUT:-200}" "$TILED_CMD" ;;
+    blocks) phase blocks "${BLOCKS_TIMEOUT:-200}" "$BLOCKS_CMD" ;;
     *) say "unknown phase $p" ;;
   esac
 done
