@@ -18,22 +18,14 @@ import {
   conv2dForward,
   conv2dGeometry,
 } from "../src/ops/conv.ts";
-import { convTuning } from "../src/ops/conv_tiled.ts";
+import { withConvTuning } from "../src/ops/conv_tiled.ts";
 import { type Batch, cases, caseTensors, oursBatch, timeTogether } from "./conv.ts";
 import { caseLabel, measure, parseCase } from "./model.ts";
 import { adapterLine, runBench, table } from "./support.ts";
 
 /** Runs `fn` with 16-channel blocks on (or off) for every adapter. */
-const withBlocks = async <A>(wide: boolean, fn: () => Promise<A>): Promise<A> => {
-  const saved = { ...convTuning };
-  convTuning.wideOnCpu = wide;
-  convTuning.wideOnGpu = wide;
-  try {
-    return await fn();
-  } finally {
-    Object.assign(convTuning, saved);
-  }
-};
+const withBlocks = <A>(wide: boolean, fn: () => Promise<A>): Promise<A> =>
+  withConvTuning({ wideOnCpu: wide, wideOnGpu: wide }, fn);
 
 /** A batch run with 16-channel blocks on (or off). */
 const switched = (batch: Batch, wide: boolean): Batch => (reps) =>

@@ -17,7 +17,6 @@
 import { parseArgs } from "node:util";
 import { Effect } from "effect";
 import type { Gpu } from "../kernels.ts";
-import type { GpuError } from "../src/gpu/errors.ts";
 import {
   conv2dBackwardFilter,
   conv2dBackwardInput,
@@ -25,22 +24,18 @@ import {
   conv2dForward,
   conv2dGeometry,
 } from "../src/ops/conv.ts";
-import { convTuning } from "../src/ops/conv_tiled.ts";
+import { withConvTuning } from "../src/ops/conv_tiled.ts";
 import { type Batch, cases, caseTensors, oursBatch, timeTogether } from "./conv.ts";
 import { caseLabel, measure, parseCase, type StepResult } from "./model.ts";
 import { adapterLine, runBench, table } from "./support.ts";
 
+/** Runs `fn` with the tiled kernel on (or off) for every adapter. */
+const withTiled = <A>(tiled: boolean, fn: () => Promise<A>): Promise<A> =>
+  withConvTuning({ tiledOnGpu: tiled, tiledOnCpu: tiled }, fn);
+
 /** A batch run with the tiled kernel on (or off) for every adapter. */
-const switched = (batch: Batch, tiled: boolean): Batch => async (reps) => {
-  const saved = { ...convTuning };
-  convTuning.tiledOnGpu = tiled;
-  convTuning.tiledOnCpu = tiled;
-  try {
-    return await batch(reps);
-  } finally {
-    Object.assign(convTuning, saved);
-  }
-};
+const switched = (batch: Batch, tiled: boolean): Batch => (reps) =>
+  withTiled(tiled, () => batch(reps));
 
 if (import.meta.main) {
   const { values: flags } = parseArgs({
@@ -58,7 +53,7 @@ if (import.meta.main) {
       `## the tiled convolution against the register-tiled one, on ${yield* adapterLine}`,
     );
     const context = yield* Effect.context<Gpu>();
-    const run = <A>(program: Effect.Effect<A, GpuError, Gpu>) =>
+    const run = <A, E>(program: Effect.Effect<A, E, Gpu>) =>
       Effect.runPromise(Effect.provide(program, context));
     for (const c of cases) {
       const g = conv2dGeometry(c.input, c.filter, c.options);
@@ -89,15 +84,9 @@ if (import.meta.main) {
     ]));
     if (!flags["no-step"]) {
       const c = parseCase(flags.case);
-      const saved = { ...convTuning };
-      try {
-        for (const tiled of [false, true]) {
-          convTuning.tiledOnGpu = tiled;
-          convTuning.tiledOnCpu = tiled;
-          steps.push({ tiled, step: yield* measure(c) });
-        }
-      } finally {
-        Object.assign(convTuning, saved);
+      for (const tiled of [false, true]) {
+        const step = yield* Effect.promise(() => withTiled(tiled, () => run(measure(c))));
+        steps.push({ tiled, step });
       }
       console.log(`\n${caseLabel(c)} OS${c.outputStride} training step`);
       console.log(table([

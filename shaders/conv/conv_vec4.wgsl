@@ -100,7 +100,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             wv[3u * QUADS + h] = vec4<f32>(u[q].w, u[q + 1u].w, u[q + 2u].w, u[q + 3u].w);
           }
         }
-        // Each accumulator adds its four products in kk order, as the scalar kernel does.
+        // Each accumulator adds its four products in kk order, whatever QUADS is.
         for (var j = 0u; j < 8u; j++) {
           let a = xv[j];
           for (var kk = 0u; kk < 4u; kk++) {

@@ -88,6 +88,23 @@ export const convTuning = {
   wideOnGpu: envFlag("GSC_CONV_WIDE"),
 };
 
+/**
+ * Runs `fn` with `settings` merged into {@link convTuning} and restores the
+ * tuning afterwards, so benchmarks and tests compare variants in one run.
+ */
+export const withConvTuning = async <A>(
+  settings: Partial<typeof convTuning>,
+  fn: () => Promise<A>,
+): Promise<A> => {
+  const saved = { ...convTuning };
+  Object.assign(convTuning, settings);
+  try {
+    return await fn();
+  } finally {
+    Object.assign(convTuning, saved);
+  }
+};
+
 /** Whether the register kernel takes 16-channel blocks where the channels allow it. */
 export const useWide = (isFallback: boolean): boolean =>
   isFallback ? convTuning.wideOnCpu : convTuning.wideOnGpu;

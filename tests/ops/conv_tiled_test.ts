@@ -13,10 +13,16 @@ import {
 } from "../../src/ops/conv.ts";
 import { conv2dBackwardFilterReference } from "../reference/conv.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
-import { CONV_TILE, convTuning, tiledPassParams, useTiled } from "../../src/ops/conv_tiled.ts";
-import { Gpu } from "../../src/gpu/device.ts";
+import {
+  CONV_TILE,
+  convTuning,
+  tiledPassParams,
+  useTiled,
+  withConvTuning,
+} from "../../src/ops/conv_tiled.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { assertForwardAndInputExact, convCase } from "../support/conv_cases.ts";
+import { tracing } from "../support/tracing.ts";
 
 // Channel counts around the 16-channel chunk and the 64-channel tile, pixel
 // counts that leave a tile part-empty, strides whose last phase is short.
@@ -38,15 +44,7 @@ const geometries = fc.record({
 );
 
 /** Runs `fn` with the tiled kernel serving the CPU adapter's vec4 passes. */
-const withTiled = async <A>(fn: () => Promise<A>): Promise<A> => {
-  const before = convTuning.tiledOnCpu;
-  convTuning.tiledOnCpu = true;
-  try {
-    return await fn();
-  } finally {
-    convTuning.tiledOnCpu = before;
-  }
-};
+const withTiled = <A>(fn: () => Promise<A>): Promise<A> => withConvTuning({ tiledOnCpu: true }, fn);
 
 Deno.test({
   name: "the workgroup-tiled convolution (forward and input gradient) is exact",
@@ -128,28 +126,16 @@ Deno.test({
 /** Names of the kernels one forward, input gradient and filter gradient of a 3x3 conv dispatch. */
 const kernelsOfPasses = () =>
   runGpu(Effect.gen(function* () {
-    const gpu = yield* Gpu;
     const input = [1, 6, 6, 8];
     const filter = [3, 3, 8, 8];
     const x = yield* fromArray(new Float32Array(288), input, "f32");
     const w = yield* fromArray(new Float32Array(576), filter, "f32");
-    const names: string[] = [];
-    const original = gpu.recorder.dispatch.bind(gpu.recorder);
-    // deno-lint-ignore no-explicit-any
-    (gpu.recorder as any).dispatch = (kernel: { name: string }, ...rest: unknown[]) => {
-      names.push(kernel.name);
-      // deno-lint-ignore no-explicit-any
-      return (original as any)(kernel, ...rest);
-    };
-    try {
+    const traced = yield* tracing(Effect.gen(function* () {
       const y = yield* conv2dForward(x, w, undefined, { padding: 1 });
       yield* conv2dBackwardInput(y, w, input, { padding: 1 });
       yield* conv2dBackwardFilter(x, y, filter, { padding: 1 });
-    } finally {
-      // deno-lint-ignore no-explicit-any
-      delete (gpu.recorder as any).dispatch;
-    }
-    return { names, isFallback: gpu.adapter.isFallback };
+    }));
+    return { names: traced.kernels, isFallback: traced.adapter.isFallback };
   }));
 
 Deno.test({

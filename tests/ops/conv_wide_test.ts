@@ -8,11 +8,11 @@ import {
   type Conv2dOptions,
   convPath,
 } from "../../src/ops/conv.ts";
-import { convTuning } from "../../src/ops/conv_tiled.ts";
-import { Gpu } from "../../src/gpu/device.ts";
+import { withConvTuning } from "../../src/ops/conv_tiled.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { assertForwardAndInputExact, convCase } from "../support/conv_cases.ts";
+import { bits, tracing } from "../support/tracing.ts";
 import { SeededRng } from "../../src/util/rng.ts";
 
 // Destination channels per group that take 16-channel blocks (16, 32, 48) beside ones that
@@ -36,16 +36,8 @@ const geometries = fc.record({
 );
 
 /** Runs `fn` with the register kernel's 16-channel blocks on or off, on any adapter. */
-const withBlocks = async <A>(wide: boolean, fn: () => Promise<A>) => {
-  const before = { ...convTuning };
-  convTuning.wideOnCpu = wide;
-  convTuning.wideOnGpu = wide;
-  try {
-    return await fn();
-  } finally {
-    Object.assign(convTuning, before);
-  }
-};
+const withBlocks = <A>(wide: boolean, fn: () => Promise<A>): Promise<A> =>
+  withConvTuning({ wideOnCpu: wide, wideOnGpu: wide }, fn);
 
 /** The forward and input gradient of float operands, with the QUADS of each vec4 dispatch. */
 const passes = (
@@ -57,29 +49,20 @@ const passes = (
   dy: Float32Array,
 ) =>
   runGpu(Effect.gen(function* () {
-    const gpu = yield* Gpu;
     const g = conv2dGeometry(input, filter, options);
-    const quads: number[] = [];
-    const original = gpu.recorder.dispatch.bind(gpu.recorder);
-    // deno-lint-ignore no-explicit-any
-    (gpu.recorder as any).dispatch = (kernel: { name: string }, ...rest: any[]) => {
-      if (kernel.name === "shaders/conv/conv_vec4.wgsl") quads.push(rest[2].QUADS);
-      // deno-lint-ignore no-explicit-any
-      return (original as any)(kernel, ...rest);
-    };
-    try {
-      const tx = yield* fromArray(x, input, "f32");
-      const tw = yield* fromArray(w, filter, "f32");
-      const tdy = yield* fromArray(dy, [g.batch, g.outH, g.outW, g.outC], "f32");
+    const tx = yield* fromArray(x, input, "f32");
+    const tw = yield* fromArray(w, filter, "f32");
+    const tdy = yield* fromArray(dy, [g.batch, g.outH, g.outW, g.outC], "f32");
+    const traced = yield* tracing(Effect.gen(function* () {
       return {
         y: yield* download(yield* conv2dForward(tx, tw, undefined, options)),
         dx: yield* download(yield* conv2dBackwardInput(tdy, tw, input, options)),
-        quads,
       };
-    } finally {
-      // deno-lint-ignore no-explicit-any
-      delete (gpu.recorder as any).dispatch;
-    }
+    }));
+    const quads = traced.dispatches
+      .filter((d) => d.kernel === "shaders/conv/conv_vec4.wgsl")
+      .map((d) => d.constants.QUADS);
+    return { ...traced.result, quads };
   }));
 
 Deno.test({
@@ -123,8 +106,8 @@ Deno.test({
       const label = JSON.stringify({ input, filter, options });
       assertEquals(wide.quads, [4, 4], `${label}: both passes take 16-channel blocks`);
       assertEquals(narrow.quads, [2, 2], `${label}: 8-channel blocks when turned off`);
-      assertEquals(wide.y, narrow.y, `${label} forward`);
-      assertEquals(wide.dx, narrow.dx, `${label} dx`);
+      assertEquals(bits(wide.y), bits(narrow.y), `${label} forward`);
+      assertEquals(bits(wide.dx), bits(narrow.dx), `${label} dx`);
     }
   },
 });

@@ -9,22 +9,39 @@ import { type AdapterReport, describeAdapter, Gpu } from "../../src/gpu/device.t
 export const bits = (values: Float32Array | Int32Array | Uint32Array): string =>
   Array.from(new Uint32Array(values.buffer, values.byteOffset, values.length)).join();
 
-/** Runs `program` and names the kernels it dispatches (the pool's poison fills left out). */
+/** A dispatch seen by {@link tracing}: its kernel and compile-time constants. */
+export interface TracedDispatch {
+  readonly kernel: string;
+  readonly constants: Readonly<Record<string, number>>;
+}
+
+/**
+ * Runs `program` and names the kernels it dispatches, and with which
+ * constants (the pool's poison fills left out).
+ */
 export const tracing = <A, E, R>(
   program: Effect.Effect<A, E, R>,
-): Effect.Effect<{ result: A; kernels: string[]; adapter: AdapterReport }, E, R | Gpu> =>
+): Effect.Effect<
+  { result: A; kernels: string[]; dispatches: TracedDispatch[]; adapter: AdapterReport },
+  E,
+  R | Gpu
+> =>
   Effect.gen(function* () {
     const gpu = yield* Gpu;
     const kernels: string[] = [];
+    const dispatches: TracedDispatch[] = [];
     const original = gpu.recorder.dispatch.bind(gpu.recorder);
     // deno-lint-ignore no-explicit-any
     (gpu.recorder as any).dispatch = (kernel: { name: string }, ...rest: any[]) => {
-      if (!kernel.name.includes("poison")) kernels.push(kernel.name);
+      if (!kernel.name.includes("poison")) {
+        kernels.push(kernel.name);
+        dispatches.push({ kernel: kernel.name, constants: rest[2] ?? {} });
+      }
       // deno-lint-ignore no-explicit-any
       return (original as any)(kernel, ...rest);
     };
     try {
-      return { result: yield* program, kernels, adapter: gpu.adapter };
+      return { result: yield* program, kernels, dispatches, adapter: gpu.adapter };
     } finally {
       // deno-lint-ignore no-explicit-any
       delete (gpu.recorder as any).dispatch;
