@@ -18,8 +18,9 @@
  * one (Cityscapes layout, 11-5 and 11-1), `results/synthetic-domain.*`.
  * `--existing` trains nothing: it tabulates the finished runs and lists the missing ones.
  * A row recorded in the json whose run folder is gone (a fresh clone, another
- * machine) is not trained again; where a later row needs its step 0, the FT run
- * that trains it is run again.
+ * machine) is not trained again; where a later row needs its step 0, it loads
+ * the copy the table stored beside the json when the FT run finished
+ * (`results/synthetic-step0/`), and only without one is the FT run trained again.
  * `--render` reads nothing but the json: it only renders the markdown again.
  * `--large-test N` (class benchmark) also evaluates each run's last step on N synthetic test
  * images (a superset of the standard 150, written to `data/synthetic-voc-test<N>` when
@@ -139,7 +140,7 @@ const runDir = (benchmark: Benchmark, task: string, row: Row, seed: number) =>
   `${benchmarkRuns(benchmark)}/${task}/${slug(row.label)}/seed-${seed}`;
 
 /** What one invocation shares between its runs. */
-interface Invocation {
+export interface Invocation {
   readonly benchmark: Benchmark;
   /** The tasks of this invocation: the first places to look for a shared step 0. */
   readonly tasks: readonly string[];
@@ -222,7 +223,7 @@ const taskFolders = async (benchmark: Benchmark): Promise<string[]> => {
  * benchmark), trained (as this task's FT run) when none is finished;
  * undefined for the FT run that trains it.
  */
-const sharedStep0 = async (
+export const sharedStep0 = async (
   task: string,
   row: Row,
   seed: number,
@@ -231,10 +232,22 @@ const sharedStep0 = async (
   const { benchmark } = invocation;
   const base = benchmark.rows.find((r) => r.label === BASE_LABEL)!;
   const key = (t: string) => firstStepKey({ dataset: benchmark.dataset, task: t }) ?? t;
-  const candidates = [task, ...invocation.tasks, ...await taskFolders(benchmark)];
-  for (const other of new Set(candidates.filter((t) => key(t) === key(task)))) {
+  const recordedBase = [...invocation.recorded.values()]
+    .filter((r) => r.row === BASE_LABEL && r.seed === seed && r.setting === benchmark.setting)
+    .map((r) => r.task);
+  const candidates = [task, ...invocation.tasks, ...await taskFolders(benchmark), ...recordedBase];
+  const sharing = [...new Set(candidates.filter((t) => key(t) === key(task)))];
+  for (const other of sharing) {
     const file = `${runDir(benchmark, other, base, seed)}/checkpoints/step-0.safetensors`;
     if (await exists(file)) return file;
+  }
+  // A recorded FT run whose folder is gone left its step 0 in the store.
+  for (const other of sharing) {
+    const recorded = invocation.recorded.has(
+      resultKey({ task: other, setting: benchmark.setting, row: BASE_LABEL, seed }),
+    );
+    const file = storedStep0(benchmark, other, seed);
+    if (recorded && await exists(file)) return file;
   }
   if (row === base) return undefined;
   // Trained again when only its record is left: its step 0 is what this row needs.
@@ -274,6 +287,34 @@ const sharedJoint = async (task: string, row: Row, seed: number, invocation: Inv
     }
   }
   return undefined;
+};
+
+/**
+ * Where the table keeps the step 0 of each recorded FT run, beside the json
+ * (`results/synthetic-step0/15-5-seed-0.safetensors`): a later invocation
+ * whose run folders are gone (a fresh clone, another machine) loads it
+ * instead of training step 0 again, as long as the FT run is recorded.
+ */
+export const storedStep0 = (benchmark: Benchmark, task: string, seed: number) =>
+  `${benchmark.out.replace(/\.md$/, "")}-step0/${task}-seed-${seed}.safetensors`;
+
+/** Copies a finished FT run's step 0 into the store, where it differs from the stored one. */
+export const storeStep0 = async (benchmark: Benchmark, record: ResultRun) => {
+  if (record.row !== BASE_LABEL) return;
+  const base = benchmark.rows.find((r) => r.label === BASE_LABEL)!;
+  const source = `${
+    runDir(benchmark, record.task, base, record.seed)
+  }/checkpoints/step-0.safetensors`;
+  if (!await exists(source)) return;
+  const target = storedStep0(benchmark, record.task, record.seed);
+  const bytes = await Deno.readFile(source);
+  const stored = await Deno.readFile(target).catch(() => undefined);
+  if (stored && stored.length === bytes.length && stored.every((b, i) => b === bytes[i])) return;
+  await Deno.mkdir(target.split("/").slice(0, -1).join("/"), { recursive: true });
+  const temporary = `${target}.${Deno.pid}.tmp`;
+  await Deno.writeFile(temporary, bytes);
+  await Deno.rename(temporary, target);
+  console.log(`[table] step 0 of ${record.task} FT seed ${record.seed} stored in ${target}`);
 };
 
 /** The step 0 an interrupted run was started with (`--step0` in its config), if any. */
@@ -457,6 +498,7 @@ const main = async (args: readonly string[]) => {
     // read again first and only this invocation's own records are merged into it, so
     // invocations running side by side (one per seed) keep each other's runs, newer ones included.
     keep: async (record) => {
+      await storeStep0(benchmark, record);
       kept.push(record);
       runs = mergeRuns(await readResults(jsonPath), kept, benchmark.rows.map((r) => r.label));
       await writeText(jsonPath, resultsJson(runs));
