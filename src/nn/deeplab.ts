@@ -24,7 +24,7 @@ import { globalAvgPool } from "../autograd/pool.ts";
 import { resizeBilinear } from "../autograd/resize.ts";
 import { arenaOf, packParameters as packInto, type ParameterArena } from "../autograd/arena.ts";
 import { constant, type GpuScoped, type Node, type Parameter } from "../autograd/tape.ts";
-import { download, release, type Tensor, upload } from "../tensor/tensor.ts";
+import { download, downloadAll, release, type Tensor, upload } from "../tensor/tensor.ts";
 import { hwioToOihw, oihwToHwio } from "./layout.ts";
 import { asppRates, type DeepLabConfig } from "./config.ts";
 import { growMib } from "./classifier.ts";
@@ -254,13 +254,19 @@ export const makeDeepLabV3 = (
         const out = new Map<string, HostStateTensor>();
         // The packed parameters come back in one download instead of one per tensor.
         const packed = arena ? yield* download(arena.values) : undefined;
-        const hostOf = (e: StateEntry) =>
-          Effect.gen(function* () {
-            const found = packed && e.parameter ? arenaOf(e.parameter()) : undefined;
-            if (!packed || !found || found.arena !== arena) return yield* download(e.tensor());
-            const { start, elements } = found.slot;
-            return packed.slice(start, start + elements);
-          });
+        const inArena = (e: StateEntry) => {
+          const found = packed && e.parameter ? arenaOf(e.parameter()) : undefined;
+          return found && found.arena === arena ? found.slot : undefined;
+        };
+        // Everything else (batch-norm statistics, unpacked parameters) in one more download.
+        const rest = [...store.entries.values()].filter((e) => e.kind !== "count" && !inArena(e));
+        const restHost = yield* downloadAll(rest.map((e) => e.tensor()));
+        const restOf = new Map(rest.map((e, i) => [e, restHost[i] as Float32Array]));
+        const hostOf = (e: StateEntry) => {
+          const slot = inArena(e);
+          if (!packed || !slot) return restOf.get(e)!;
+          return packed.slice(slot.start, slot.start + slot.elements);
+        };
         for (const e of store.entries.values()) {
           const shape = e.torchShape();
           if (e.kind === "count") {
@@ -271,7 +277,7 @@ export const makeDeepLabV3 = (
             });
             continue;
           }
-          const host = yield* hostOf(e);
+          const host = hostOf(e);
           const data = e.kind === "conv" ? hwioToOihw(host, e.tensor().shape) : host;
           out.set(e.name, { dtype: "F32", shape, data });
         }

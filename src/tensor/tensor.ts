@@ -167,6 +167,45 @@ export const download = <D extends DType>(
     return new Ctor(copy, 0, tensor.elements) as HostArray<D>;
   });
 
+/**
+ * Every tensor's contents in one round trip: the tensors are copied side by
+ * side into one staging buffer, mapped once (a checkpoint's dozens of
+ * batch-norm statistics then cost one wait, not one each). Same values as
+ * {@link download} of each.
+ */
+export const downloadAll = (
+  tensors: readonly Tensor[],
+): Effect.Effect<HostArray<DType>[], GpuError, Gpu> =>
+  Effect.gen(function* () {
+    if (tensors.length === 0) return [];
+    const gpu = yield* Gpu;
+    const offsets: number[] = [];
+    let bytes = 0;
+    for (const t of tensors) {
+      offsets.push(bytes);
+      bytes += Math.max(4, t.elements * 4);
+    }
+    const staging = yield* gpu.recorder.acquire(
+      bytes,
+      GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    );
+    for (const [i, t] of tensors.entries()) {
+      gpu.recorder.copy(t.buffer, t.offset ?? 0, staging, offsets[i], Math.max(4, t.elements * 4));
+    }
+    yield* gpu.recorder.flush();
+    yield* Effect.tryPromise({
+      try: () => staging.mapAsync(GPUMapMode.READ, 0, bytes),
+      catch: (e) => new GpuValidationError({ operation: "download", message: String(e) }),
+    });
+    const copy = staging.getMappedRange(0, bytes).slice(0);
+    staging.unmap();
+    gpu.pool.release(staging);
+    return tensors.map((t, i) => {
+      const Ctor = t.dtype === "f32" ? Float32Array : t.dtype === "i32" ? Int32Array : Uint32Array;
+      return new Ctor(copy.slice(offsets[i], offsets[i] + t.elements * 4)) as HostArray<DType>;
+    });
+  });
+
 /** A tensor viewed with another shape of the same size (no copy). */
 export const reshape = <D extends DType>(tensor: Tensor<D>, shape: Shape): Tensor<D> => {
   if (sizeOf(shape) !== tensor.elements) {

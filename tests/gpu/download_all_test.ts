@@ -1,0 +1,66 @@
+/**
+ * `downloadAll` (one staging buffer, one map) returns what `download` of each
+ * tensor returns: f32, i32 and u32 tensors of any length (one element, odd
+ * lengths), views at an offset into a larger buffer, and the empty list.
+ */
+import fc from "fast-check";
+import { Effect } from "effect";
+import {
+  download,
+  downloadAll,
+  fromArray,
+  slice,
+  SLICE_ALIGNMENT_BYTES,
+  type Tensor,
+} from "../../src/tensor/tensor.ts";
+import { gpuTestOptions, runGpu } from "../support/gpu.ts";
+
+const sameBits = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
+
+Deno.test({
+  name: "downloadAll equals download of each tensor, views and mixed dtypes included",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            dtype: fc.constantFrom("f32" as const, "i32" as const, "u32" as const),
+            length: fc.integer({ min: 1, max: 70 }),
+            // A view: this many aligned blocks of a larger tensor skipped.
+            skip: fc.integer({ min: 0, max: 2 }).map((k) => k * SLICE_ALIGNMENT_BYTES / 4),
+            seed: fc.integer({ min: 0, max: 1000 }),
+          }),
+          { minLength: 0, maxLength: 6 },
+        ),
+        async (specs) => {
+          const { each, all } = await runGpu(Effect.gen(function* () {
+            const tensors: Tensor[] = [];
+            for (const { dtype, length, skip, seed } of specs) {
+              const n = length + skip;
+              const values = Array.from({ length: n }, (_, i) => ((i * 7919 + seed) % 201) - 100);
+              const data = dtype === "f32"
+                ? Float32Array.from(values, (v) => v / 7)
+                : dtype === "i32"
+                ? Int32Array.from(values)
+                : Uint32Array.from(values, (v) => v + 100);
+              const whole = yield* fromArray(data as never, [n], dtype);
+              tensors.push(skip === 0 ? whole : slice(whole, skip, [length]) as Tensor);
+            }
+            const each = [];
+            for (const t of tensors) each.push(yield* download(t));
+            return { each, all: yield* downloadAll(tensors) };
+          }));
+          if (all.length !== each.length) throw new Error(`${all.length} arrays, ${each.length}`);
+          for (const [i, a] of all.entries()) {
+            if (a.constructor !== each[i].constructor || !sameBits(a, each[i])) {
+              throw new Error(`tensor ${i} (${JSON.stringify(specs[i])}): ${a} against ${each[i]}`);
+            }
+          }
+        },
+      ),
+      { seed: 20261201, numRuns: 25 },
+    );
+  },
+});
