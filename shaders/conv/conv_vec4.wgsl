@@ -10,6 +10,9 @@
 // regrouped in registers. On llvmpipe every lane's load is a scalar loop, so
 // 16 channels a block (a quarter fewer loads a multiply-add than 8) pay for
 // their extra registers; each output's sum runs in the same order either way.
+// The source and the filter are read through load_src / load_weight: from
+// their storage buffers, or (on CPU adapters) from texture copies, which
+// llvmpipe fetches with vector gathers; the values are the same either way.
 
 // The block of invocation `index`: pixelBlock's, or with PAIR a pair of rows
 // (h, h + 1) and 4 columns.
@@ -78,20 +81,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       for (var c = 0u; c < params.src_cg; c += 4u) {
         var xv: array<vec4<f32>, 8>;
         for (var j = 0u; j < 8u; j++) {
-          xv[j] = select(vec4<f32>(0.0), src[offsets[j] + c / 4u], inside[j]);
+          xv[j] = select(vec4<f32>(0.0), load_src(offsets[j] + c / 4u), inside[j]);
         }
         // wv[QUADS kk + h] = w[tap, c + kk, dcq[h] .. dcq[h] + 3]
         var wv: array<vec4<f32>, 4u * QUADS>;
         if (MODE == 0u) {
           for (var kk = 0u; kk < 4u; kk++) {
             let row = (tapRow + c + kk) * params.dst_c;
-            for (var h = 0u; h < QUADS; h++) { wv[QUADS * kk + h] = weight[(row + dcq[h]) / 4u]; }
+            for (var h = 0u; h < QUADS; h++) { wv[QUADS * kk + h] = load_weight((row + dcq[h]) / 4u); }
           }
         } else {
           // u[i][kk] = w[tap, dc0 + i, c + kk]; wv[QUADS kk + h][j] = u[4 h + j][kk].
           let at = tapQuad + c / 4u;
           var u: array<vec4<f32>, 4u * QUADS>;
-          for (var i = 0u; i < width; i++) { u[i] = weight[wRows[i] + at]; }
+          for (var i = 0u; i < width; i++) { u[i] = load_weight(wRows[i] + at); }
           for (var h = 0u; h < QUADS; h++) {
             let q = 4u * h;
             wv[h] = vec4<f32>(u[q].x, u[q + 1u].x, u[q + 2u].x, u[q + 3u].x);

@@ -4,7 +4,9 @@
 // pixel (8 CO_QUADS vec4 FMAs). Needs Cin/groups and Cout/groups to be
 // multiples of 4. On llvmpipe every load costs a per-lane loop, so FMAs per
 // load decide the speed: 8x8 beat 4x8 by 1.3-1.6x, and 8x16 (5.3 FMAs a load
-// instead of 4) is picked where Cout/groups allows it.
+// instead of 4) is picked where Cout/groups allows it. x and dy are read
+// through load_src / load_grad: from their buffers, or (CPU adapters) from
+// texture copies that llvmpipe fetches with vector gathers.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let id = linearIndex(gid, groups);
@@ -38,11 +40,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var ow = span.x; ow < span.y; ow++) {
       let iw = ow * params.stride_w + b.tkw * params.dil_w - params.pad_w;
       let xb = (xRow + iw) * inC4;
-      let xa = src[xb + ci0];
-      let xc = src[xb + ci1];
+      let xa = load_src(xb + ci0);
+      let xc = load_src(xb + ci1);
       let db = (dyRow + ow) * outC4;
       var d: array<vec4<f32>, 4>;
-      for (var h = 0u; h < CO_QUADS; h++) { d[h] = grad[db + coq[h]]; }
+      for (var h = 0u; h < CO_QUADS; h++) { d[h] = load_grad(db + coq[h]); }
       for (var h = 0u; h < CO_QUADS; h++) {
         acc[h] = fma(vec4<f32>(xa.x), d[h], acc[h]);
         acc[CO_QUADS + h] = fma(vec4<f32>(xa.y), d[h], acc[CO_QUADS + h]);

@@ -126,11 +126,19 @@ const firstLine = (message: string): string =>
 
 const bindGroupEntries = (kernel: Kernel): GPUBindGroupLayoutEntry[] => {
   const specs = Object.values(kernel.bindings);
-  const storage = specs.map((spec, binding): GPUBindGroupLayoutEntry => ({
-    binding,
-    visibility: GPUShaderStage.COMPUTE,
-    buffer: { type: spec.access === "read" ? "read-only-storage" : "storage" },
-  }));
+  const storage = specs.map((spec, binding): GPUBindGroupLayoutEntry =>
+    spec.via === "texture"
+      ? {
+        binding,
+        visibility: GPUShaderStage.COMPUTE,
+        texture: { sampleType: "unfilterable-float", viewDimension: "2d" },
+      }
+      : {
+        binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: spec.access === "read" ? "read-only-storage" : "storage" },
+      }
+  );
   return [
     ...storage,
     { binding: specs.length, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform" } },

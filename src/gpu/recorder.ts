@@ -16,9 +16,11 @@ import {
 import {
   type BindingSpec,
   type DType,
+  fitsTexture,
   type Kernel,
   paramsByteSize,
   type ScalarType,
+  TEXTURE_ROW_TEXELS,
   type Values,
   writeParams,
 } from "./kernel.ts";
@@ -83,6 +85,13 @@ export class CommandRecorder {
   #dispatches = 0;
   /** Bind groups by layout and bound ranges: a training step binds the same ones every step. */
   readonly #bindGroups = new Map<string, GPUBindGroup>();
+  /**
+   * Textures of the bindings read through one (`via: "texture"`), by binding
+   * slot and height, with their views. A dispatch copies its buffer into the
+   * texture first; a later dispatch may copy other data into the same texture,
+   * since the commands of a queue run in order.
+   */
+  readonly #textures = new Map<string, { texture: GPUTexture; view: GPUTextureView }>();
 
   constructor(
     device: GPUDevice,
@@ -270,6 +279,9 @@ export class CommandRecorder {
     const uniform = this.#uniformSlot(kernel, params);
     const entries: GPUBindGroupEntry[] = Object.keys(kernel.bindings).map((name, binding) => {
       const view = bindings[name];
+      if (kernel.bindings[name].via === "texture") {
+        return { binding, resource: this.#textureCopy(binding, view) };
+      }
       const resource = { buffer: view.buffer, offset: view.offset ?? 0, size: bindingBytes(view) };
       return { binding, resource };
     });
@@ -288,6 +300,51 @@ export class CommandRecorder {
   }
 
   /**
+   * Records the copy of `view` (f32, a multiple of 4 elements) into the
+   * texture of binding `slot`: rows of {@link TEXTURE_ROW_TEXELS} texels, the
+   * last one partial; returns the texture's view. Heights are powers of two,
+   * so a few textures a slot serve every size.
+   */
+  #textureCopy(slot: number, view: BufferView): GPUTextureView {
+    const texels = view.elements / 4;
+    const rows = Math.max(1, Math.ceil(texels / TEXTURE_ROW_TEXELS));
+    const height = 2 ** Math.ceil(Math.log2(rows));
+    const key = `${slot}:${height}`;
+    let entry = this.#textures.get(key);
+    if (!entry) {
+      const texture = this.#device.createTexture({
+        size: [TEXTURE_ROW_TEXELS, height],
+        format: "rgba32float",
+        usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+      });
+      entry = { texture, view: texture.createView() };
+      this.#textures.set(key, entry);
+    }
+    const encoder = this.#openEncoder();
+    this.#closePass();
+    const offset = view.offset ?? 0;
+    const bytesPerRow = TEXTURE_ROW_TEXELS * 16;
+    const full = Math.floor(texels / TEXTURE_ROW_TEXELS);
+    const rest = texels - full * TEXTURE_ROW_TEXELS;
+    if (full > 0) {
+      encoder.copyBufferToTexture(
+        { buffer: view.buffer, offset, bytesPerRow, rowsPerImage: full },
+        { texture: entry.texture },
+        [TEXTURE_ROW_TEXELS, full, 1],
+      );
+    }
+    if (rest > 0) {
+      encoder.copyBufferToTexture(
+        { buffer: view.buffer, offset: offset + full * bytesPerRow, bytesPerRow },
+        { texture: entry.texture, origin: [0, full, 0] },
+        [rest, 1, 1],
+      );
+    }
+    this.#commands++;
+    return entry.view;
+  }
+
+  /**
    * The bind group of `entries`, made once per layout and bound ranges and
    * reused after (creating one costs tens of microseconds, a step binds
    * about 150). Keys name buffers by identity, so a buffer the pool has
@@ -298,6 +355,10 @@ export class CommandRecorder {
     if (this.#bindGroups.size > MAX_CACHED_BIND_GROUPS) this.#bindGroups.clear();
     let key = String(identity(layout));
     for (const entry of entries) {
+      if (entry.resource instanceof GPUTextureView) {
+        key += `|t${identity(entry.resource)}`;
+        continue;
+      }
       const { buffer, offset, size } = entry.resource as GPUBufferBinding;
       key += `|${identity(buffer)}:${offset}:${size}`;
     }
@@ -372,6 +433,13 @@ export const checkBindings = (
     const expected = spec.type === "vec4f" ? "f32" : spec.type;
     if (view.dtype !== expected) {
       return fail(name, `expects ${expected} elements, got a ${view.dtype} tensor`);
+    }
+    if (spec.via === "texture" && !(fitsTexture(view.elements) && (view.offset ?? 0) % 16 === 0)) {
+      return fail(
+        name,
+        `a texture binding needs a multiple of 4 elements, at most ` +
+          `${TEXTURE_ROW_TEXELS} x 8192 texels, at a 16-byte offset; got ${view.elements}`,
+      );
     }
     const need = minimum[name] ?? 0;
     if (view.elements < need) {

@@ -27,6 +27,7 @@
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import type { GpuError } from "../gpu/errors.ts";
+import { fitsTexture } from "../gpu/kernel.ts";
 import {
   empty,
   release,
@@ -45,6 +46,7 @@ import {
   filterTiledBlocks,
   filterTiledKernel,
   tiledPassParams,
+  useTextures,
   useTiled,
   useWide,
 } from "./conv_tiled.ts";
@@ -53,12 +55,14 @@ import {
   convGeneralKernel,
   convOut4Kernel,
   convVec4Kernel,
+  convVec4TextureKernel,
   depthwiseVec4Kernel,
   filterDepthwiseVec4Kernel,
   filterGeneralKernel,
   filterOut4Kernel,
   type FilterParams,
   filterVec4Kernel,
+  filterVec4TextureKernel,
   passParams,
   type PassSide,
   sumSplitsKernel,
@@ -125,7 +129,9 @@ const recordPass = (
         : passParams(g, from, to, mode, 8, channels);
       const FITS = !pair && (to.w / p.phases) % 8 === 0 && to.w % p.phases === 0 &&
         to.cg % channels === 0;
-      yield* gpu.recorder.dispatch(convVec4Kernel, bindings, p, {
+      const textures = useTextures(gpu.adapter.isFallback) && fitsTexture(src.elements) &&
+        fitsTexture(weight.elements);
+      yield* gpu.recorder.dispatch(textures ? convVec4TextureKernel : convVec4Kernel, bindings, p, {
         MODE: mode,
         FITS: FITS ? 1 : 0,
         HAS_BIAS,
@@ -411,9 +417,15 @@ export const conv2dBackwardFilter = (
         : tiled
         ? gpu.recorder.dispatch(filterTiledKernel, { ...sources, partial }, p)
         : kind === "vec4"
-        ? gpu.recorder.dispatch(filterVec4Kernel, { ...sources, partial }, p, {
-          CO_QUADS: coQuads,
-        })
+        ? gpu.recorder.dispatch(
+          useTextures(gpu.adapter.isFallback) && fitsTexture(x.elements) &&
+            fitsTexture(dy.elements)
+            ? filterVec4TextureKernel
+            : filterVec4Kernel,
+          { ...sources, partial },
+          p,
+          { CO_QUADS: coQuads },
+        )
         : kind === "out4"
         ? gpu.recorder.dispatch(filterOut4Kernel, { ...sources, partial }, p, {
           CO_QUADS: coQuads,

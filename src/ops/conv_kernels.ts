@@ -125,21 +125,32 @@ export const convMinElements = (p: ConvParams) => ({
 
 const grid = (p: { blocks: number }) => linearGrid(p.blocks, CONV_WG);
 
+/** The register kernel reading its source and filter as `via` says. */
+const convVec4KernelVia = (via: "buffer" | "texture") =>
+  defineKernel({
+    name: `shaders/conv/conv_vec4.wgsl${via === "texture" ? "+textures" : ""}`,
+    source: tapsSource + convVec4Source,
+    bindings: {
+      ...convBindings("vec4f"),
+      src: { access: "read", type: "vec4f", via },
+      weight: { access: "read", type: "vec4f", via },
+    },
+    params: convParams,
+    constants: { MODE: "u32", FITS: "u32", HAS_BIAS: "u32", PAIR: "u32", QUADS: "u32" },
+    workgroupSize: [CONV_WG, 1, 1],
+    dispatch: grid,
+    minElements: convMinElements,
+  });
+
 /**
  * 8 pixels (one row's, or PAIR: 4 columns of two rows) x 4 QUADS channels per
  * invocation, vec4 loads (channels per group % 4 == 0; QUADS 4: destination
  * channels per group % 16 == 0).
  */
-export const convVec4Kernel = defineKernel({
-  name: "shaders/conv/conv_vec4.wgsl",
-  source: tapsSource + convVec4Source,
-  bindings: convBindings("vec4f"),
-  params: convParams,
-  constants: { MODE: "u32", FITS: "u32", HAS_BIAS: "u32", PAIR: "u32", QUADS: "u32" },
-  workgroupSize: [CONV_WG, 1, 1],
-  dispatch: grid,
-  minElements: convMinElements,
-});
+export const convVec4Kernel = convVec4KernelVia("buffer");
+
+/** {@link convVec4Kernel} reading the source and the filter from texture copies (CPU adapters). */
+export const convVec4TextureKernel = convVec4KernelVia("texture");
 
 /** 8 pixels x 8 channels per invocation, scalar source loads (destination channels % 4 == 0). */
 export const convOut4Kernel = defineKernel({
@@ -228,17 +239,28 @@ export const filterMinElements = (p: FilterParams) => ({
   partial: Math.ceil((p.batch * p.out_h) / p.rows_per_split) * p.taps_size,
 });
 
+/** The split-K filter-gradient kernel reading x and dy as `via` says. */
+const filterVec4KernelVia = (via: "buffer" | "texture") =>
+  defineKernel({
+    name: `shaders/conv/filter_vec4.wgsl${via === "texture" ? "+textures" : ""}`,
+    source: filterTapsSource + filterVec4Source,
+    bindings: {
+      ...filterBindings("vec4f"),
+      src: { access: "read", type: "vec4f", via },
+      grad: { access: "read", type: "vec4f", via },
+    },
+    params: filterParams,
+    constants: { CO_QUADS: "u32" },
+    workgroupSize: [CONV_WG, 1, 1],
+    dispatch: grid,
+    minElements: filterMinElements,
+  });
+
 /** Split-K filter gradient, 8 x 4 CO_QUADS tile per invocation, vec4 loads. */
-export const filterVec4Kernel = defineKernel({
-  name: "shaders/conv/filter_vec4.wgsl",
-  source: filterTapsSource + filterVec4Source,
-  bindings: filterBindings("vec4f"),
-  params: filterParams,
-  constants: { CO_QUADS: "u32" },
-  workgroupSize: [CONV_WG, 1, 1],
-  dispatch: grid,
-  minElements: filterMinElements,
-});
+export const filterVec4Kernel = filterVec4KernelVia("buffer");
+
+/** {@link filterVec4Kernel} reading x and dy from texture copies (CPU adapters). */
+export const filterVec4TextureKernel = filterVec4KernelVia("texture");
 
 /**
  * Split-K filter gradient with scalar source loads and vec4 gradient loads

@@ -86,6 +86,16 @@ export const convTuning = {
    * registers can cost occupancy); `GSC_CONV_WIDE=1` turns it on.
    */
   wideOnGpu: envFlag("GSC_CONV_WIDE"),
+  /**
+   * The register kernel reads its source and filter from texture copies on a
+   * CPU adapter: llvmpipe fetches texels with vector gathers but loads a
+   * storage buffer lane by lane, which without AVX-512 costs about 5x
+   * (bench/texture_loads.ts); the sums are the same. `GSC_CONV_BUFFERS=1`
+   * turns it off for a process.
+   */
+  texturesOnCpu: !envFlag("GSC_CONV_BUFFERS"),
+  /** The same on a GPU: off until measured there; `GSC_CONV_TEXTURES=1` turns it on. */
+  texturesOnGpu: envFlag("GSC_CONV_TEXTURES"),
 };
 
 /**
@@ -108,6 +118,10 @@ export const withConvTuning = async <A>(
 /** Whether the register kernel takes 16-channel blocks where the channels allow it. */
 export const useWide = (isFallback: boolean): boolean =>
   isFallback ? convTuning.wideOnCpu : convTuning.wideOnGpu;
+
+/** Whether the register kernel reads its source and filter through textures on this adapter. */
+export const useTextures = (isFallback: boolean): boolean =>
+  isFallback ? convTuning.texturesOnCpu : convTuning.texturesOnGpu;
 
 /** Whether the tiled kernel serves a vec4-path pass on this adapter. */
 export const useTiled = (isFallback: boolean): boolean =>

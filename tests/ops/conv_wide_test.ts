@@ -60,7 +60,7 @@ const passes = (
       };
     }));
     const quads = traced.dispatches
-      .filter((d) => d.kernel === "shaders/conv/conv_vec4.wgsl")
+      .filter((d) => d.kernel.startsWith("shaders/conv/conv_vec4.wgsl"))
       .map((d) => d.constants.QUADS);
     return { ...traced.result, quads };
   }));

@@ -1,0 +1,133 @@
+/**
+ * The register convolution and the vec4 filter gradient reading their
+ * operands from texture copies (src/ops/conv_tiled.ts `texturesOnCpu`) give
+ * what the storage-buffer reads give: the same values in the same sums, so
+ * bit for bit on a CPU adapter (assertSameForm). Random geometries of the
+ * vec4 path (groups, strides, dilations, padding, part-empty blocks) and
+ * tensors whose texture copy ends in a partial row or spans several rows.
+ */
+import fc from "fast-check";
+import { Effect } from "effect";
+import {
+  conv2dBackwardFilter,
+  conv2dBackwardInput,
+  conv2dForward,
+  conv2dGeometry,
+  type Conv2dOptions,
+  convPath,
+} from "../../src/ops/conv.ts";
+import { withConvTuning } from "../../src/ops/conv_tiled.ts";
+import { TEXTURE_ROW_TEXELS } from "../../src/gpu/kernel.ts";
+import { Gpu } from "../../src/gpu/device.ts";
+import { download, fromArray } from "../../src/tensor/tensor.ts";
+import { gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { assertSameForm, tracing } from "../support/tracing.ts";
+import { SeededRng } from "../../src/util/rng.ts";
+
+/** The three passes of one case, with textures on or off, and the vec4 kernels dispatched. */
+const passes = (
+  textures: boolean,
+  input: number[],
+  filter: number[],
+  options: Conv2dOptions,
+  data: { x: Float32Array; w: Float32Array; b: Float32Array; dy: Float32Array },
+) =>
+  withConvTuning(
+    { texturesOnCpu: textures, texturesOnGpu: textures },
+    () =>
+      runGpu(Effect.gen(function* () {
+        const g = conv2dGeometry(input, filter, options);
+        const x = yield* fromArray(data.x, input, "f32");
+        const w = yield* fromArray(data.w, filter, "f32");
+        const b = yield* fromArray(data.b, [g.outC], "f32");
+        const dy = yield* fromArray(data.dy, [g.batch, g.outH, g.outW, g.outC], "f32");
+        const traced = yield* tracing(Effect.gen(function* () {
+          return {
+            y: yield* download(yield* conv2dForward(x, w, b, options)),
+            dx: yield* download(yield* conv2dBackwardInput(dy, w, input, options)),
+            dw: yield* download(yield* conv2dBackwardFilter(x, dy, filter, options)),
+          };
+        }));
+        const kernels = traced.dispatches.map((d) => d.kernel)
+          .filter((k) => /conv_vec4|filter_vec4/.test(k));
+        return { ...traced.result, kernels, adapter: (yield* Gpu).adapter };
+      })),
+  );
+
+/** Compares both forms of one case; returns how many vec4 dispatches read textures. */
+const compare = async (input: number[], filter: number[], options: Conv2dOptions, seed: number) => {
+  const rng = new SeededRng(seed);
+  const g = conv2dGeometry(input, filter, options);
+  const draw = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
+  const data = {
+    x: draw(input.reduce((a, b) => a * b, 1)),
+    w: draw(filter.reduce((a, b) => a * b, 1)),
+    b: draw(g.outC),
+    dy: draw(g.batch * g.outH * g.outW * g.outC),
+  };
+  const viaTextures = await passes(true, input, filter, options, data);
+  const viaBuffers = await passes(false, input, filter, options, data);
+  const label = JSON.stringify({ input, filter, options });
+  if (viaBuffers.kernels.some((k) => k.endsWith("+textures"))) {
+    throw new Error(`${label}: a texture kernel ran with textures off`);
+  }
+  for (const key of ["y", "dx", "dw"] as const) {
+    assertSameForm(viaTextures[key], viaBuffers[key], viaTextures.adapter, `${label} ${key}`);
+  }
+  return viaTextures.kernels.filter((k) => k.endsWith("+textures")).length;
+};
+
+const geometries = fc.record({
+  batch: fc.integer({ min: 1, max: 2 }),
+  h: fc.integer({ min: 1, max: 9 }),
+  w: fc.integer({ min: 1, max: 11 }),
+  inCg: fc.constantFrom(4, 8, 16),
+  outCg: fc.constantFrom(4, 12, 16, 32),
+  groups: fc.integer({ min: 1, max: 2 }),
+  k: fc.integer({ min: 1, max: 3 }),
+  stride: fc.integer({ min: 1, max: 2 }),
+  dilation: fc.integer({ min: 1, max: 2 }),
+  padding: fc.integer({ min: 0, max: 2 }),
+  seed: fc.integer({ min: 0, max: 1000 }),
+}).filter((r) =>
+  r.h + 2 * r.padding > r.dilation * (r.k - 1) &&
+  r.w + 2 * r.padding > r.dilation * (r.k - 1)
+);
+
+Deno.test({
+  name: "convolution through texture copies equals storage-buffer reads (forward, dx, dw)",
+  ...gpuTestOptions,
+  fn: async () => {
+    let textured = 0;
+    await fc.assert(
+      fc.asyncProperty(geometries, async (r) => {
+        const input = [r.batch, r.h, r.w, r.inCg * r.groups];
+        const filter = [r.k, r.k, r.inCg, r.outCg * r.groups];
+        const options = {
+          stride: r.stride,
+          dilation: r.dilation,
+          padding: r.padding,
+          groups: r.groups,
+        };
+        if (convPath(conv2dGeometry(input, filter, options)) !== "vec4") return;
+        textured += await compare(input, filter, options, r.seed);
+      }),
+      { seed: 20261201, numRuns: 30 },
+    );
+    if (textured < 30) throw new Error(`only ${textured} dispatches read textures`);
+  },
+});
+
+Deno.test({
+  name: "texture copies spanning rows and ending in a partial row read back exactly",
+  ...gpuTestOptions,
+  fn: async () => {
+    // x of 2 x 33 x 40 x 16 is 10560 texels: five full rows of 2048 and a partial sixth.
+    const input = [2, 33, 40, 16];
+    if (input.reduce((a, b) => a * b, 1) / 4 <= 5 * TEXTURE_ROW_TEXELS) {
+      throw new Error("the case no longer spans several rows");
+    }
+    const textured = await compare(input, [3, 3, 16, 32], { padding: 1 }, 3);
+    if (textured !== 3) throw new Error(`${textured} of 3 passes read textures`);
+  },
+});
