@@ -12,6 +12,9 @@
 // (matmul_store_scalar.wgsl). Scalar stores cost as much as vec4 ones on
 // llvmpipe, so with small K they decide the speed.
 //
+// A and B are read through load_a / load_b: from their buffers, or (CPU
+// adapters) from texture copies that llvmpipe fetches with vector gathers.
+//
 // A workgroup is 64 invocations in a line (llvmpipe spreads its SIMD lanes
 // along x only) covering WG_COLS x (64 / WG_COLS) blocks, so narrow C (a
 // classifier's 16 or 21 columns) still fills (nearly) every lane.
@@ -57,14 +60,14 @@ fn main(
     var av: array<vec4<f32>, 8>;
     if (TRANS_A == 0u) {
       for (var r = 0u; r < 8u; r++) {
-        av[r] = a[(aBase + min(row0 + r, lastRow) * lda + k) / 4u];
+        av[r] = load_a((aBase + min(row0 + r, lastRow) * lda + k) / 4u);
       }
     } else {
       let colStart = min(row0, M - 4u);
       let colStart2 = min(row0 + 4u, M - 4u);
       for (var kk = 0u; kk < 4u; kk++) {
-        let lo = a[(aBase + (k + kk) * lda + colStart) / 4u];
-        let hi = a[(aBase + (k + kk) * lda + colStart2) / 4u];
+        let lo = load_a((aBase + (k + kk) * lda + colStart) / 4u);
+        let hi = load_a((aBase + (k + kk) * lda + colStart2) / 4u);
         av[0][kk] = lo.x; av[1][kk] = lo.y; av[2][kk] = lo.z; av[3][kk] = lo.w;
         av[4][kk] = hi.x; av[5][kk] = hi.y; av[6][kk] = hi.z; av[7][kk] = hi.w;
       }
@@ -74,13 +77,13 @@ fn main(
     if (TRANS_B == 0u) {
       for (var kk = 0u; kk < 4u; kk++) {
         for (var h = 0u; h < COL_QUADS; h++) {
-          bv[COL_QUADS * kk + h] = b[(panelBase + (k + kk) * ldb + cq[h]) / 4u];
+          bv[COL_QUADS * kk + h] = load_b((panelBase + (k + kk) * ldb + cq[h]) / 4u);
         }
       }
     } else {
       var cols: array<vec4<f32>, 16>;
       for (var c = 0u; c < 4u * COL_QUADS; c++) {
-        cols[c] = b[(bBase + min(col0 + c, lastCol) * ldb + k) / 4u];
+        cols[c] = load_b((bBase + min(col0 + c, lastCol) * ldb + k) / 4u);
       }
       for (var kk = 0u; kk < 4u; kk++) {
         for (var h = 0u; h < COL_QUADS; h++) {

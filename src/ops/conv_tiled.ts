@@ -26,6 +26,7 @@ import {
   type PassSide,
 } from "./conv_kernels.ts";
 import type { ConvGeometry } from "./conv_geometry.ts";
+import { envFlag } from "../util/env.ts";
 
 /** Destination pixels and channels of one workgroup's tile. */
 export const CONV_TILE = { pixels: 64, channels: 64, invocations: 256 } as const;
@@ -52,15 +53,6 @@ export const convTiledKernel = defineKernel({
   dispatch: (p) => linearGrid(p.m_tiles * p.n_tiles * CONV_TILE.invocations, CONV_TILE.invocations),
   minElements: convMinElements,
 });
-
-/** Whether environment variable `name` is "1" (false without environment access). */
-const envFlag = (name: string): boolean => {
-  try {
-    return Deno.env.get(name) === "1";
-  } catch {
-    return false;
-  }
-};
 
 /**
  * Whether a pass takes the tiled kernel: on a GPU (not a fallback adapter)

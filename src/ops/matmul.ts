@@ -10,8 +10,9 @@
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
-import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { defineKernel, fitsTexture, linearGrid } from "../gpu/kernel.ts";
 import { empty, release, type Tensor } from "../tensor/tensor.ts";
+import { envFlag } from "../util/env.ts";
 import vec4Source from "../../shaders/matmul/matmul_vec4.wgsl" with { type: "text" };
 import storeVec4Source from "../../shaders/matmul/matmul_store_vec4.wgsl" with { type: "text" };
 import storeScalarSource from "../../shaders/matmul/matmul_store_scalar.wgsl" with {
@@ -75,29 +76,32 @@ const vec4Options = {
   }),
 } as const;
 
+/** The vec4 kernel with vec4 or scalar stores, reading A and B as `via` says. */
+const matmulVec4KernelFor = (stores: "vec4" | "scalar", via: "buffer" | "texture") =>
+  defineKernel({
+    name: `shaders/matmul/matmul_vec4.wgsl${stores === "scalar" ? "+scalar stores" : ""}${
+      via === "texture" ? "+textures" : ""
+    }`,
+    source: vec4Source + (stores === "vec4" ? storeVec4Source : storeScalarSource),
+    bindings: {
+      a: { access: "read", type: "vec4f", via },
+      b: { access: "read", type: "vec4f", via },
+      c_out: { access: "read_write", type: stores === "vec4" ? "vec4f" : "f32" },
+    },
+    ...vec4Options,
+  });
+
 /** 8x8 outputs per invocation from vec4 loads, vec4 stores (N % 4 == 0). */
-export const matmulVec4Kernel = defineKernel({
-  name: "shaders/matmul/matmul_vec4.wgsl",
-  source: vec4Source + storeVec4Source,
-  bindings: {
-    a: { access: "read", type: "vec4f" },
-    b: { access: "read", type: "vec4f" },
-    c_out: { access: "read_write", type: "vec4f" },
-  },
-  ...vec4Options,
-});
+export const matmulVec4Kernel = matmulVec4KernelFor("vec4", "buffer");
 
 /** The vec4 kernel with scalar stores, for N % 4 != 0 (B transposed). */
-export const matmulVec4ScalarStoreKernel = defineKernel({
-  name: "shaders/matmul/matmul_vec4.wgsl+scalar stores",
-  source: vec4Source + storeScalarSource,
-  bindings: {
-    a: { access: "read", type: "vec4f" },
-    b: { access: "read", type: "vec4f" },
-    c_out: { access: "read_write", type: "f32" },
-  },
-  ...vec4Options,
-});
+export const matmulVec4ScalarStoreKernel = matmulVec4KernelFor("scalar", "buffer");
+
+/** {@link matmulVec4Kernel} reading A and B from texture copies (CPU adapters). */
+export const matmulVec4TextureKernel = matmulVec4KernelFor("vec4", "texture");
+
+/** {@link matmulVec4ScalarStoreKernel} reading A and B from texture copies (CPU adapters). */
+export const matmulVec4ScalarStoreTextureKernel = matmulVec4KernelFor("scalar", "texture");
 
 /** Packs B into 64-column panels, each a sequential [K, 64] block (see pack_b.wgsl). */
 export const packBKernel = defineKernel({
@@ -185,7 +189,10 @@ export const matmulInto = (
     const constants = { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 };
     const gpu = yield* Gpu;
     // Packing reads B element by element: any N and B stride suit the vec4 kernel then.
-    const pack = p.k % 4 === 0 && (matmulTuning.packB(p) || (!transB && p.n % 4 !== 0));
+    // Read through textures, B in place is as fast as packed (1.0-1.35x on llvmpipe).
+    const pack = p.k % 4 === 0 &&
+      ((matmulTuning.packB(p) && !matmulTextures(gpu.adapter.isFallback, a, b)) ||
+        (!transB && p.n % 4 !== 0));
     const fitsPacked = fitsVec4({ ...p, n: 4, stride_b: 0 }, transA, false);
     if (pack ? !fitsPacked : !fitsVec4(p, transA, transB)) {
       yield* gpu.recorder.dispatch(matmulGeneralKernel, { a, b, c_out: c }, p, constants);
@@ -210,7 +217,21 @@ export const matmulTuning = {
    */
   colQuads: (p: { n: number }): number =>
     p.n >= 128 || Math.ceil(p.n / 16) * 16 <= Math.ceil(p.n / 8) * 8 ? 4 : 2,
+  /**
+   * A and B read from texture copies on a CPU adapter (llvmpipe gathers texels
+   * but loads storage buffers lane by lane; bench/texture_loads.ts);
+   * `GSC_MATMUL_BUFFERS=1` turns it off for a process.
+   */
+  texturesOnCpu: !envFlag("GSC_MATMUL_BUFFERS"),
+  /** The same on a GPU: off until measured there; `GSC_MATMUL_TEXTURES=1` turns it on. */
+  texturesOnGpu: envFlag("GSC_MATMUL_TEXTURES"),
 };
+
+/** Whether the vec4 kernel reads `a` and `b` through texture copies on this adapter. */
+const matmulTextures = (isFallback: boolean, a: Tensor<"f32">, b: Tensor<"f32">): boolean =>
+  (isFallback ? matmulTuning.texturesOnCpu : matmulTuning.texturesOnGpu) &&
+  fitsTexture(a.elements) && fitsTexture(b.elements) &&
+  (a.offset ?? 0) % 16 === 0 && (b.offset ?? 0) % 16 === 0;
 
 /** Records the vec4 kernel, on B packed into panels where {@link matmulTuning} says. */
 const recordVec4 = (
@@ -263,9 +284,20 @@ const recordVec4 = (
       COL_QUADS: colQuads,
       WG_COLS: Math.min(8, Math.ceil(p.n / (4 * colQuads))),
     };
+    const textures = matmulTextures(gpu.adapter.isFallback, a, bound);
     yield* quadStores
-      ? gpu.recorder.dispatch(matmulVec4Kernel, bindings, v, used)
-      : gpu.recorder.dispatch(matmulVec4ScalarStoreKernel, bindings, v, used);
+      ? gpu.recorder.dispatch(
+        textures ? matmulVec4TextureKernel : matmulVec4Kernel,
+        bindings,
+        v,
+        used,
+      )
+      : gpu.recorder.dispatch(
+        textures ? matmulVec4ScalarStoreTextureKernel : matmulVec4ScalarStoreKernel,
+        bindings,
+        v,
+        used,
+      );
     if (bound !== b) yield* release(bound);
   }));
 

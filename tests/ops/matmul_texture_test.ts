@@ -1,0 +1,88 @@
+/**
+ * The vec4 matmul reading A and B from texture copies (src/ops/matmul.ts
+ * `matmulTuning.texturesOnCpu`) gives what storage-buffer reads give: the same
+ * sums in the same order, so bit for bit on a CPU adapter (assertSameForm),
+ * over random shapes, transposes, batches, accumulation and B packed or in place.
+ */
+import fc from "fast-check";
+import { Effect } from "effect";
+import { matmul, matmulInto, matmulTuning } from "../../src/ops/matmul.ts";
+import { Gpu } from "../../src/gpu/device.ts";
+import { download, fromArray } from "../../src/tensor/tensor.ts";
+import { gpuTestOptions, runGpu } from "../support/gpu.ts";
+import { assertSameForm, tracing } from "../support/tracing.ts";
+import { SeededRng } from "../../src/util/rng.ts";
+
+interface Case {
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly batch: number;
+  readonly transA: boolean;
+  readonly transB: boolean;
+  readonly accumulate: boolean;
+  readonly seed: number;
+}
+
+/** C for one case with textures on or off, and whether a texture kernel ran. */
+const product = async (c: Case, textures: boolean) => {
+  const saved = { cpu: matmulTuning.texturesOnCpu, gpu: matmulTuning.texturesOnGpu };
+  matmulTuning.texturesOnCpu = textures;
+  matmulTuning.texturesOnGpu = textures;
+  try {
+    return await runGpu(Effect.gen(function* () {
+      const rng = new SeededRng(c.seed);
+      const draw = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
+      const a = yield* fromArray(draw(c.batch * c.m * c.k), [c.batch * c.m * c.k], "f32");
+      const b = yield* fromArray(draw(c.batch * c.k * c.n), [c.batch * c.k * c.n], "f32");
+      const spec = { m: c.m, n: c.n, k: c.k, batch: c.batch, transA: c.transA, transB: c.transB };
+      const traced = yield* tracing(Effect.gen(function* () {
+        if (!c.accumulate) return yield* download(yield* matmul(a, b, spec));
+        const out = yield* fromArray(draw(c.batch * c.m * c.n), [c.batch * c.m * c.n], "f32");
+        yield* matmulInto(a, b, out, { ...spec, accumulate: true });
+        return yield* download(out);
+      }));
+      const texture = traced.kernels.some((k) => k.endsWith("+textures"));
+      return { values: traced.result, texture, adapter: (yield* Gpu).adapter };
+    }));
+  } finally {
+    matmulTuning.texturesOnCpu = saved.cpu;
+    matmulTuning.texturesOnGpu = saved.gpu;
+  }
+};
+
+Deno.test({
+  name: "matmul through texture copies equals storage-buffer reads",
+  ...gpuTestOptions,
+  fn: async () => {
+    let textured = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          m: fc.integer({ min: 1, max: 40 }).map((v) => v * 4),
+          n: fc.oneof(fc.integer({ min: 1, max: 70 }), fc.constantFrom(128, 132, 192)),
+          k: fc.oneof(fc.integer({ min: 1, max: 40 }).map((v) => v * 4), fc.constant(128)),
+          batch: fc.integer({ min: 1, max: 2 }),
+          transA: fc.boolean(),
+          transB: fc.boolean(),
+          accumulate: fc.boolean(),
+          seed: fc.integer({ min: 0, max: 1000 }),
+        }),
+        async (c) => {
+          const viaTextures = await product(c, true);
+          const viaBuffers = await product(c, false);
+          if (viaBuffers.texture) throw new Error("a texture kernel ran with textures off");
+          if (viaTextures.texture) textured++;
+          assertSameForm(
+            viaTextures.values,
+            viaBuffers.values,
+            viaTextures.adapter,
+            JSON.stringify(c),
+          );
+        },
+      ),
+      { seed: 20261201, numRuns: 40 },
+    );
+    if (textured < 20) throw new Error(`only ${textured} of 40 products read textures`);
+  },
+});
