@@ -3,8 +3,8 @@
 // component summed in the scalar kernel's order, so the gradients are
 // bit-identical to it.
 fn upstream4(at: u32) -> vec4<f32> {
-  if (RELU == 1u) { return select(vec4<f32>(0.0), dy[at], y[at] > vec4<f32>(0.0)); }
-  return dy[at];
+  if (RELU == 1u) { return select(vec4<f32>(0.0), load_dy(at), load_y(at) > vec4<f32>(0.0)); }
+  return load_dy(at);
 }
 
 @compute @workgroup_size(WG_X, 1, 1)
@@ -21,7 +21,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let at = r * quads + q;
     let g = upstream4(at);
     sum_dy += g;
-    sum_dy_xc += g * (x[at] - mean);
+    sum_dy_xc += g * (load_x(at) - mean);
   }
   for (var k = 0u; k < 4u; k++) {
     finish_backward(c + k, sum_dy[k], sum_dy_xc[k]);
@@ -32,6 +32,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let slope = vec4<f32>(coef[s], coef[s + 1u], coef[s + 2u], coef[s + 3u]);
   for (var r = 0u; r < params.rows; r++) {
     let i = r * quads + q;
-    dx[i] = k0 * (upstream4(i) - shift - (x[i] - mean) * slope);
+    dx[i] = k0 * (upstream4(i) - shift - (load_x(i) - mean) * slope);
   }
 }

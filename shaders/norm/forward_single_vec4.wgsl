@@ -9,12 +9,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (q >= quads) { return; }
   var sum = vec4<f32>(0.0);
   for (var r = 0u; r < params.rows; r++) {
-    sum += x[r * quads + q];
+    sum += load_x(r * quads + q);
   }
   let mean = sum / f32(params.rows);
   var m2 = vec4<f32>(0.0);
   for (var r = 0u; r < params.rows; r++) {
-    let d = x[r * quads + q] - mean;
+    let d = load_x(r * quads + q) - mean;
     m2 += d * d;
   }
   let c = 4u * q;
@@ -29,7 +29,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let scale = inv * w;
   for (var r = 0u; r < params.rows; r++) {
     let i = r * quads + q;
-    var v = (x[i] - m) * scale + b;
+    var v = (load_x(i) - m) * scale + b;
     if (RELU == 1u) {
       let nan = (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
       v = select(max(v, vec4<f32>(0.0)), v, nan);

@@ -28,6 +28,7 @@ import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import type { GpuError } from "../gpu/errors.ts";
 import { fitsTexture } from "../gpu/kernel.ts";
+import { readThroughTextures } from "./texture_reads.ts";
 import {
   empty,
   release,
@@ -67,6 +68,7 @@ import {
   type PassSide,
   sumSplitsKernel,
   sumSplitsVec4Kernel,
+  sumSplitsVec4TextureKernel,
 } from "./conv_kernels.ts";
 
 import {
@@ -347,8 +349,11 @@ const sumSplits = (
   Effect.flatMap(Gpu, (gpu) => {
     const p = { splits, accumulate: accumulate ? 1 : 0 };
     // Quads when the slices allow: a quarter of the loads, the same sums.
+    const kernel = readThroughTextures(gpu.adapter.isFallback, partial)
+      ? sumSplitsVec4TextureKernel
+      : sumSplitsVec4Kernel;
     return size % 4 === 0
-      ? gpu.recorder.dispatch(sumSplitsVec4Kernel, { partial, out }, { ...p, size: size / 4 })
+      ? gpu.recorder.dispatch(kernel, { partial, out }, { ...p, size: size / 4 })
       : gpu.recorder.dispatch(sumSplitsKernel, { partial, out }, { ...p, size });
   });
 

@@ -307,18 +307,29 @@ export const sumSplitsKernel = defineKernel({
 });
 
 /** {@link sumSplitsKernel} over quads (`size` counts quads): the same sums, bit for bit. */
-export const sumSplitsVec4Kernel = defineKernel({
-  name: "shaders/conv/sum_splits_vec4.wgsl",
-  source: sumSplitsVec4Source,
-  bindings: {
-    partial: { access: "read", type: "vec4f" },
-    out: { access: "read_write", type: "vec4f" },
-  },
-  params: { size: "u32", splits: "u32", accumulate: "u32" },
-  workgroupSize: [CONV_WG, 1, 1],
-  dispatch: (p) => linearGrid(p.size, CONV_WG),
-  minElements: (p) => ({ partial: p.size * p.splits, out: p.size }),
-});
+export const sumSplitsVec4Kernel = sumSplitsVec4KernelVia("buffer");
+
+/** {@link sumSplitsVec4Kernel} reading the partial sums from a texture copy (CPU adapters). */
+export const sumSplitsVec4TextureKernel = sumSplitsVec4KernelVia("texture");
+
+/** The quad split-sum kernel reading the partial sums as `via` says. */
+function sumSplitsVec4KernelVia(via: "buffer" | "texture") {
+  return defineKernel({
+    name: `shaders/conv/sum_splits_vec4.wgsl${via === "texture" ? "+textures" : ""}`,
+    source: sumSplitsVec4Source,
+    bindings: {
+      partial: { access: "read", type: "vec4f", via },
+      out: { access: "read_write", type: "vec4f" },
+    },
+    params: { size: "u32", splits: "u32", accumulate: "u32" },
+    workgroupSize: [CONV_WG, 1, 1],
+    dispatch: (p: { size: number }) => linearGrid(p.size, CONV_WG),
+    minElements: (p: { size: number; splits: number }) => ({
+      partial: p.size * p.splits,
+      out: p.size,
+    }),
+  });
+}
 
 /** Per-chunk channel sums of dy [pixels, channels] (first pass of the bias gradient). */
 export const biasPartialKernel = defineKernel({

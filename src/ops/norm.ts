@@ -12,6 +12,7 @@
  */
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
+import { readThroughTextures } from "./texture_reads.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import {
@@ -21,11 +22,13 @@ import {
   backwardPartialsKernel,
   backwardSingleKernel,
   backwardSingleVec4Kernel,
+  backwardSingleVec4TextureKernel,
   chunkStatsKernel,
   evalStatsKernel,
   finalizeStatsKernel,
   forwardSingleKernel,
   forwardSingleVec4Kernel,
+  forwardSingleVec4TextureKernel,
   normalizeKernel,
   normalizeVec4Kernel,
   statsSingleKernel,
@@ -219,7 +222,10 @@ export const batchNorm = (
         momentum: options.momentum ?? 0.1,
       };
       if (channelQuads && channels % 4 === 0) {
-        yield* gpu.recorder.dispatch(forwardSingleVec4Kernel, bindings, params, relu);
+        const kernel = readThroughTextures(gpu.adapter.isFallback, x)
+          ? forwardSingleVec4TextureKernel
+          : forwardSingleVec4Kernel;
+        yield* gpu.recorder.dispatch(kernel, bindings, params, relu);
       } else {
         yield* gpu.recorder.dispatch(forwardSingleKernel, bindings, params, relu);
       }
@@ -293,7 +299,10 @@ export const batchNormBackward = (
       // Sums, coefficients and dx in one dispatch.
       const bindings = { x, dy, y, stats, ...grads, dx };
       if (channelQuads && channels % 4 === 0) {
-        yield* gpu.recorder.dispatch(backwardSingleVec4Kernel, bindings, single, modes);
+        const kernel = readThroughTextures(gpu.adapter.isFallback, x, dy, y)
+          ? backwardSingleVec4TextureKernel
+          : backwardSingleVec4Kernel;
+        yield* gpu.recorder.dispatch(kernel, bindings, single, modes);
       } else {
         yield* gpu.recorder.dispatch(backwardSingleKernel, bindings, single, modes);
       }

@@ -129,25 +129,39 @@ export const forwardSingleKernel = defineKernel({
  * {@link forwardSingleKernel} a channel quad per invocation (channels % 4 ==
  * 0; `x` and `y` counted in quads): bit-identical, with a quarter of the loads.
  */
-export const forwardSingleVec4Kernel = defineKernel({
-  name: "shaders/norm/forward_single_vec4.wgsl",
-  source: statsFinishSource + forwardSingleVec4Source,
-  bindings: { x: readQuads, ...statsOutputs, weight: read, bias: read, y: writeQuads },
-  params: { ...chunkParams, eps: "f32", momentum: "f32" },
-  constants: { RELU: "u32" },
-  workgroupSize: [QUAD_WG, 1, 1],
-  dispatch: (p) => [Math.ceil(p.channels / 4 / QUAD_WG), 1, 1],
-  minElements: (p) => {
-    const quads = p.rows * p.channels / 4;
-    return {
-      x: quads,
-      ...statsOutputSizes(p.channels),
-      weight: p.channels,
-      bias: p.channels,
-      y: quads,
-    };
-  },
-});
+export const forwardSingleVec4Kernel = forwardSingleVec4KernelVia("buffer");
+
+/** {@link forwardSingleVec4Kernel} reading `x` from a texture copy (CPU adapters). */
+export const forwardSingleVec4TextureKernel = forwardSingleVec4KernelVia("texture");
+
+/** The forward single-pass quad kernel reading `x` as `via` says. */
+function forwardSingleVec4KernelVia(via: "buffer" | "texture") {
+  return defineKernel({
+    name: `shaders/norm/forward_single_vec4.wgsl${via === "texture" ? "+textures" : ""}`,
+    source: statsFinishSource + forwardSingleVec4Source,
+    bindings: {
+      x: { ...readQuads, via },
+      ...statsOutputs,
+      weight: read,
+      bias: read,
+      y: writeQuads,
+    },
+    params: { ...chunkParams, eps: "f32", momentum: "f32" },
+    constants: { RELU: "u32" },
+    workgroupSize: [QUAD_WG, 1, 1],
+    dispatch: (p) => [Math.ceil(p.channels / 4 / QUAD_WG), 1, 1],
+    minElements: (p) => {
+      const quads = p.rows * p.channels / 4;
+      return {
+        x: quads,
+        ...statsOutputSizes(p.channels),
+        weight: p.channels,
+        bias: p.channels,
+        y: quads,
+      };
+    },
+  });
+}
 
 /** Eval-mode statistics from the running stats. */
 export const evalStatsKernel = defineKernel({
@@ -247,19 +261,33 @@ export const backwardSingleKernel = defineKernel({
 });
 
 /** {@link backwardSingleKernel} a channel quad per invocation (channels % 4 == 0), bit-identical. */
-export const backwardSingleVec4Kernel = defineKernel({
-  name: "shaders/norm/backward_single_vec4.wgsl",
-  source: backFinishSource + backSingleVec4Source,
-  bindings: { x: readQuads, dy: readQuads, y: readQuads, ...finishBindings, dx: writeQuads },
-  params: chunkParams,
-  constants: { TRAIN: "u32", ACCUMULATE: "u32", RELU: "u32" },
-  workgroupSize: [QUAD_WG, 1, 1],
-  dispatch: (p) => [Math.ceil(p.channels / 4 / QUAD_WG), 1, 1],
-  minElements: (p) => {
-    const quads = p.rows * p.channels / 4;
-    return { x: quads, dy: quads, y: quads, ...finishSizes(p.channels), dx: quads };
-  },
-});
+export const backwardSingleVec4Kernel = backwardSingleVec4KernelVia("buffer");
+
+/** {@link backwardSingleVec4Kernel} reading `x`, `dy` and `y` from texture copies (CPU adapters). */
+export const backwardSingleVec4TextureKernel = backwardSingleVec4KernelVia("texture");
+
+/** The backward single-pass quad kernel reading `x`, `dy` and `y` as `via` says. */
+function backwardSingleVec4KernelVia(via: "buffer" | "texture") {
+  return defineKernel({
+    name: `shaders/norm/backward_single_vec4.wgsl${via === "texture" ? "+textures" : ""}`,
+    source: backFinishSource + backSingleVec4Source,
+    bindings: {
+      x: { ...readQuads, via },
+      dy: { ...readQuads, via },
+      y: { ...readQuads, via },
+      ...finishBindings,
+      dx: writeQuads,
+    },
+    params: chunkParams,
+    constants: { TRAIN: "u32", ACCUMULATE: "u32", RELU: "u32" },
+    workgroupSize: [QUAD_WG, 1, 1],
+    dispatch: (p) => [Math.ceil(p.channels / 4 / QUAD_WG), 1, 1],
+    minElements: (p) => {
+      const quads = p.rows * p.channels / 4;
+      return { x: quads, dy: quads, y: quads, ...finishSizes(p.channels), dx: quads };
+    },
+  });
+}
 
 /** dx from the coefficients (dy masked by the output `y` > 0 when RELU = 1). */
 export const backwardInputKernel = defineKernel({

@@ -19,6 +19,7 @@ import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { seededValues } from "../support/arbitrary.ts";
 import { assertSameForm } from "../support/tracing.ts";
+import { textureReads } from "../../src/ops/texture_reads.ts";
 
 interface Case {
   readonly rows: number;
@@ -161,5 +162,36 @@ Deno.test({
       assertClose(outputs[5], backward.dWeight, 1e-3, 1e-4, "dWeight");
       assertClose(outputs[6], backward.dBias, 1e-3, 1e-4, "dBias");
     }
+  },
+});
+
+Deno.test({
+  name: "one-pass batch norm reading through texture copies equals storage-buffer reads",
+  ...gpuTestOptions,
+  fn: async () => {
+    const withReads = async (on: boolean, c: Case) => {
+      const saved = { ...textureReads };
+      Object.assign(textureReads, { onCpu: on, onGpu: on });
+      try {
+        return await run(c, true);
+      } finally {
+        Object.assign(textureReads, saved);
+      }
+    };
+    await fc.assert(
+      fc.asyncProperty(cases, async (c) => {
+        const textures = await withReads(true, c);
+        const buffers = await withReads(false, c);
+        const textured = textures.kernels.filter((k) => k.endsWith("+textures")).length;
+        if (textured !== 2) throw new Error(`${textured} texture kernels: ${textures.kernels}`);
+        if (buffers.kernels.some((k) => k.endsWith("+textures"))) {
+          throw new Error(`a texture kernel ran with texture reads off: ${buffers.kernels}`);
+        }
+        for (const [i, name] of NAMES.entries()) {
+          assertSameForm(textures.outputs[i], buffers.outputs[i], textures.adapter, name);
+        }
+      }),
+      { seed: 23, numRuns: 20 },
+    );
   },
 });
