@@ -35,10 +35,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let tapRow = (tkh * params.k_w + tkw) * params.src_cg;
       for (var c = 0u; c < params.src_cg; c++) {
         let row = (tapRow + c) * params.dst_c;
-        let w0 = weight[(row + dc0) / 4u];
-        let w1 = weight[(row + dc1) / 4u];
+        let w0 = load_weight((row + dc0) / 4u);
+        let w1 = load_weight((row + dc1) / 4u);
         for (var j = 0u; j < 8u; j++) {
-          let a = vec4<f32>(select(0.0, src[offsets[j] + c], inside[j]));
+          let a = vec4<f32>(select(0.0, load_src(offsets[j] + c), inside[j]));
           acc[2u * j] = fma(a, w0, acc[2u * j]);
           acc[2u * j + 1u] = fma(a, w1, acc[2u * j + 1u]);
         }

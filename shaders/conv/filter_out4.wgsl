@@ -38,10 +38,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let iw = ow * params.stride_w + b.tkw * params.dil_w - params.pad_w;
       let xb = (xRow + iw) * params.in_c;
       var xv: vec4<f32>;
-      for (var i = 0u; i < CI_USED; i++) { xv[i] = src[xb + ins[i]]; }
+      for (var i = 0u; i < CI_USED; i++) { xv[i] = load_src(xb + ins[i]); }
       let db = (dyRow + ow) * outQuads;
       for (var q = 0u; q < CO_QUADS; q++) {
-        let dv = grad[db + quads[q]];
+        let dv = load_grad(db + quads[q]);
         for (var i = 0u; i < CI_USED; i++) {
           acc[4u * q + i] = fma(vec4<f32>(xv[i]), dv, acc[4u * q + i]);
         }

@@ -27,8 +27,8 @@ export interface BindingSpec {
   /** Declares the array's elements `atomic<type>` (read_write i32/u32 only: counters, histograms). */
   readonly atomic?: boolean;
   /**
-   * A read-only vec4f binding the body reads through a generated
-   * `load_<name>(i: u32) -> vec4<f32>` (element i of the array): from the
+   * A read-only f32 or vec4f binding the body reads through a generated
+   * `load_<name>(i: u32)` (element i of the array): from the
    * storage buffer itself (`"buffer"`), or from a copy of it in an rgba32float
    * texture of {@link TEXTURE_ROW_TEXELS} texels a row (`"texture"`; the
    * recorder copies the bound buffer into it before the dispatch). llvmpipe
@@ -142,9 +142,13 @@ export const kernelHeader = (
     const spec = kernel.bindings[name];
     if (spec.via === "texture") {
       out.push(`@group(0) @binding(${index}) var ${name}: texture_2d<f32>;`);
+      // f32: element i is component i % 4 of texel i / 4.
       out.push(
-        `fn load_${name}(i: u32) -> vec4<f32> { return textureLoad(${name}, ` +
-          `vec2<u32>(i & ${TEXTURE_ROW_TEXELS - 1}u, i >> ${shift}u), 0); }`,
+        spec.type === "vec4f"
+          ? `fn load_${name}(i: u32) -> vec4<f32> { return textureLoad(${name}, ` +
+            `vec2<u32>(i & ${TEXTURE_ROW_TEXELS - 1}u, i >> ${shift}u), 0); }`
+          : `fn load_${name}(i: u32) -> f32 { let t = i >> 2u; return textureLoad(${name}, ` +
+            `vec2<u32>(t & ${TEXTURE_ROW_TEXELS - 1}u, t >> ${shift}u), 0)[i & 3u]; }`,
       );
       return;
     }
@@ -154,7 +158,7 @@ export const kernelHeader = (
       }>;`,
     );
     if (spec.via === "buffer") {
-      out.push(`fn load_${name}(i: u32) -> vec4<f32> { return ${name}[i]; }`);
+      out.push(`fn load_${name}(i: u32) -> ${wgslType(spec.type)} { return ${name}[i]; }`);
     }
   });
   const params = Object.entries(kernel.params);

@@ -55,12 +55,14 @@ import {
   biasPartialKernel,
   convGeneralKernel,
   convOut4Kernel,
+  convOut4TextureKernel,
   convVec4Kernel,
   convVec4TextureKernel,
   depthwiseVec4Kernel,
   filterDepthwiseVec4Kernel,
   filterGeneralKernel,
   filterOut4Kernel,
+  filterOut4TextureKernel,
   type FilterParams,
   filterVec4Kernel,
   filterVec4TextureKernel,
@@ -114,7 +116,11 @@ const recordPass = (
       yield* gpu.recorder.dispatch(depthwiseVec4Kernel, bindings, p, { MODE: mode, HAS_BIAS });
     } else if (path === "general" && to.cg % 4 === 0 && mode === 0) {
       const p = passParams(g, from, to, mode, 8, 8);
-      yield* gpu.recorder.dispatch(convOut4Kernel, bindings, p, { MODE: mode, HAS_BIAS });
+      const kernel = useTextures(gpu.adapter.isFallback) && fitsTexture(src.elements) &&
+          fitsTexture(weight.elements)
+        ? convOut4TextureKernel
+        : convOut4Kernel;
+      yield* gpu.recorder.dispatch(kernel, bindings, p, { MODE: mode, HAS_BIAS });
     } else if (path === "general") {
       const p = passParams(g, from, to, mode, 4, 4);
       yield* gpu.recorder.dispatch(convGeneralKernel, bindings, p, { MODE: mode, HAS_BIAS });
@@ -432,11 +438,19 @@ export const conv2dBackwardFilter = (
           { CO_QUADS: coQuads },
         )
         : kind === "out4"
-        ? gpu.recorder.dispatch(filterOut4Kernel, { ...sources, partial }, p, {
-          CO_QUADS: coQuads,
-          // A group of fewer than 4 input channels (an RGB stem) accumulates only those.
-          CI_USED: Math.min(4, g.inCg),
-        })
+        ? gpu.recorder.dispatch(
+          useTextures(gpu.adapter.isFallback) && fitsTexture(x.elements) &&
+            fitsTexture(dy.elements)
+            ? filterOut4TextureKernel
+            : filterOut4Kernel,
+          { ...sources, partial },
+          p,
+          {
+            CO_QUADS: coQuads,
+            // A group of fewer than 4 input channels (an RGB stem) accumulates only those.
+            CI_USED: Math.min(4, g.inCg),
+          },
+        )
         : gpu.recorder.dispatch(filterGeneralKernel, { ...sources, partial }, p);
     if (splits === 1) {
       yield* run(dw);

@@ -152,22 +152,29 @@ export const convVec4Kernel = convVec4KernelVia("buffer");
 /** {@link convVec4Kernel} reading the source and the filter from texture copies (CPU adapters). */
 export const convVec4TextureKernel = convVec4KernelVia("texture");
 
+/** The scalar-source kernel reading its source and filter as `via` says. */
+const convOut4KernelVia = (via: "buffer" | "texture") =>
+  defineKernel({
+    name: `shaders/conv/conv_out4.wgsl${via === "texture" ? "+textures" : ""}`,
+    source: tapsSource + convOut4Source,
+    bindings: {
+      src: { access: "read", type: "f32", via },
+      weight: { access: "read", type: "vec4f", via },
+      bias: { access: "read", type: "vec4f" },
+      dst: { access: "read_write", type: "vec4f" },
+    },
+    params: convParams,
+    constants: { MODE: "u32", HAS_BIAS: "u32" },
+    workgroupSize: [CONV_WG, 1, 1],
+    dispatch: grid,
+    minElements: convMinElements,
+  });
+
 /** 8 pixels x 8 channels per invocation, scalar source loads (destination channels % 4 == 0). */
-export const convOut4Kernel = defineKernel({
-  name: "shaders/conv/conv_out4.wgsl",
-  source: tapsSource + convOut4Source,
-  bindings: {
-    src: { access: "read", type: "f32" },
-    weight: { access: "read", type: "vec4f" },
-    bias: { access: "read", type: "vec4f" },
-    dst: { access: "read_write", type: "vec4f" },
-  },
-  params: convParams,
-  constants: { MODE: "u32", HAS_BIAS: "u32" },
-  workgroupSize: [CONV_WG, 1, 1],
-  dispatch: grid,
-  minElements: convMinElements,
-});
+export const convOut4Kernel = convOut4KernelVia("buffer");
+
+/** {@link convOut4Kernel} reading the source and the filter from texture copies (CPU adapters). */
+export const convOut4TextureKernel = convOut4KernelVia("texture");
 
 /** 4 pixels x 4 channels per invocation, scalar loads, any shape. */
 export const convGeneralKernel = defineKernel({
@@ -262,24 +269,31 @@ export const filterVec4Kernel = filterVec4KernelVia("buffer");
 /** {@link filterVec4Kernel} reading x and dy from texture copies (CPU adapters). */
 export const filterVec4TextureKernel = filterVec4KernelVia("texture");
 
+/** The scalar-source filter-gradient kernel reading x and dy as `via` says. */
+const filterOut4KernelVia = (via: "buffer" | "texture") =>
+  defineKernel({
+    name: `shaders/conv/filter_out4.wgsl${via === "texture" ? "+textures" : ""}`,
+    source: filterTapsSource + filterOut4Source,
+    bindings: {
+      src: { access: "read", type: "f32", via },
+      grad: { access: "read", type: "vec4f", via },
+      partial: { access: "read_write", type: "vec4f" },
+    },
+    params: filterParams,
+    constants: { CO_QUADS: "u32", CI_USED: "u32" },
+    workgroupSize: [CONV_WG, 1, 1],
+    dispatch: grid,
+    minElements: filterMinElements,
+  });
+
 /**
  * Split-K filter gradient with scalar source loads and vec4 gradient loads
  * (output channels per group % 4 == 0): 4 x 4 CO_QUADS tile per invocation.
  */
-export const filterOut4Kernel = defineKernel({
-  name: "shaders/conv/filter_out4.wgsl",
-  source: filterTapsSource + filterOut4Source,
-  bindings: {
-    src: { access: "read", type: "f32" },
-    grad: { access: "read", type: "vec4f" },
-    partial: { access: "read_write", type: "vec4f" },
-  },
-  params: filterParams,
-  constants: { CO_QUADS: "u32", CI_USED: "u32" },
-  workgroupSize: [CONV_WG, 1, 1],
-  dispatch: grid,
-  minElements: filterMinElements,
-});
+export const filterOut4Kernel = filterOut4KernelVia("buffer");
+
+/** {@link filterOut4Kernel} reading x and dy from texture copies (CPU adapters). */
+export const filterOut4TextureKernel = filterOut4KernelVia("texture");
 
 /** Split-K filter gradient, 4x4 tile per invocation, scalar loads, any shape. */
 export const filterGeneralKernel = defineKernel({

@@ -1,5 +1,5 @@
 /**
- * The register convolution and the vec4 filter gradient reading their
+ * The register convolutions and filter gradients (vec4, and scalar-source for an RGB stem) reading their
  * operands from texture copies (src/ops/conv_tiled.ts `texturesOnCpu`) give
  * what the storage-buffer reads give: the same values in the same sums, so
  * bit for bit on a CPU adapter (assertSameForm). Random geometries of the
@@ -14,7 +14,6 @@ import {
   conv2dForward,
   conv2dGeometry,
   type Conv2dOptions,
-  convPath,
 } from "../../src/ops/conv.ts";
 import { withConvTuning } from "../../src/ops/conv_tiled.ts";
 import { TEXTURE_ROW_TEXELS } from "../../src/gpu/kernel.ts";
@@ -49,7 +48,7 @@ const passes = (
           };
         }));
         const kernels = traced.dispatches.map((d) => d.kernel)
-          .filter((k) => /conv_vec4|filter_vec4/.test(k));
+          .filter((k) => /conv_vec4|filter_vec4|conv_out4|filter_out4/.test(k));
         return { ...traced.result, kernels, adapter: (yield* Gpu).adapter };
       })),
   );
@@ -81,7 +80,7 @@ const geometries = fc.record({
   batch: fc.integer({ min: 1, max: 2 }),
   h: fc.integer({ min: 1, max: 9 }),
   w: fc.integer({ min: 1, max: 11 }),
-  inCg: fc.constantFrom(4, 8, 16),
+  inCg: fc.constantFrom(3, 4, 8, 16),
   outCg: fc.constantFrom(4, 12, 16, 32),
   groups: fc.integer({ min: 1, max: 2 }),
   k: fc.integer({ min: 1, max: 3 }),
@@ -109,12 +108,22 @@ Deno.test({
           padding: r.padding,
           groups: r.groups,
         };
-        if (convPath(conv2dGeometry(input, filter, options)) !== "vec4") return;
         textured += await compare(input, filter, options, r.seed);
       }),
       { seed: 20261201, numRuns: 30 },
     );
     if (textured < 30) throw new Error(`only ${textured} dispatches read textures`);
+  },
+});
+
+Deno.test({
+  name: "an RGB stem (scalar source loads) through texture copies equals storage-buffer reads",
+  ...gpuTestOptions,
+  fn: async () => {
+    const textured = await compare([2, 16, 16, 3], [7, 7, 3, 16], { stride: 2, padding: 3 }, 5);
+    if (textured !== 2) {
+      throw new Error(`${textured} of the stem's 2 scalar-source passes read textures`);
+    }
   },
 });
 
