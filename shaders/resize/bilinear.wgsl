@@ -17,7 +17,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let base = n * params.in_h;
   let row0 = (base + ty.i0) * params.in_w;
   let row1 = (base + ty.i1) * params.in_w;
-  let top = tx.w0 * x[(row0 + tx.i0) * c_count + c] + tx.w1 * x[(row0 + tx.i1) * c_count + c];
-  let bottom = tx.w0 * x[(row1 + tx.i0) * c_count + c] + tx.w1 * x[(row1 + tx.i1) * c_count + c];
+  let top = tx.w0 * load_x((row0 + tx.i0) * c_count + c) + tx.w1 * load_x((row0 + tx.i1) * c_count + c);
+  let bottom = tx.w0 * load_x((row1 + tx.i0) * c_count + c) + tx.w1 * load_x((row1 + tx.i1) * c_count + c);
   y[o] = ty.w0 * top + ty.w1 * bottom;
 }

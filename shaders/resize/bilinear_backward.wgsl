@@ -40,7 +40,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var line = Elem(0.0);
     for (var ox = ox_first; ox <= ox_last; ox++) {
       let wx = weight_on(taps_of(ox, params.in_w, params.scale_w), w);
-      line += wx * dy[(row + ox) * c_count + c];
+      line += wx * load_dy((row + ox) * c_count + c);
     }
     acc += wy * line;
   }

@@ -12,6 +12,7 @@ import { BindingError, type GpuError } from "../gpu/errors.ts";
 import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import tapsSource from "../../shaders/resize/taps.wgsl" with { type: "text" };
+import { readThroughTextures } from "./texture_reads.ts";
 import forwardSource from "../../shaders/resize/bilinear.wgsl" with { type: "text" };
 import backwardSource from "../../shaders/resize/bilinear_backward.wgsl" with { type: "text" };
 
@@ -36,13 +37,13 @@ const outputCount = (p: ResizeParams) => p.batch * p.out_h * p.out_w * p.channel
 /** The WGSL element of a kernel variant: one channel or a quad. */
 const aliasOf = (elem: "f32" | "vec4f") => `alias Elem = ${elem === "f32" ? "f32" : "vec4<f32>"};`;
 
-const forwardKernelFor = (elem: "f32" | "vec4f") =>
+const forwardKernelFor = (elem: "f32" | "vec4f", via: "buffer" | "texture" = "buffer") =>
   defineKernel({
-    name: `shaders/resize/bilinear.wgsl<${elem}>`,
+    name: `shaders/resize/bilinear.wgsl<${elem}>${via === "texture" ? "+textures" : ""}`,
     // The taps are shared text, so the backward inverts exactly the forward's taps.
     source: `${aliasOf(elem)}\n${tapsSource}\n${forwardSource}`,
     bindings: {
-      x: { access: "read", type: elem },
+      x: { access: "read", type: elem, via },
       y: { access: "read_write", type: elem },
     },
     params: resizeParams,
@@ -51,12 +52,12 @@ const forwardKernelFor = (elem: "f32" | "vec4f") =>
     minElements: (p) => ({ x: inputCount(p), y: outputCount(p) }),
   });
 
-const backwardKernelFor = (elem: "f32" | "vec4f") =>
+const backwardKernelFor = (elem: "f32" | "vec4f", via: "buffer" | "texture" = "buffer") =>
   defineKernel({
-    name: `shaders/resize/bilinear_backward.wgsl<${elem}>`,
+    name: `shaders/resize/bilinear_backward.wgsl<${elem}>${via === "texture" ? "+textures" : ""}`,
     source: `${aliasOf(elem)}\n${tapsSource}\n${backwardSource}`,
     bindings: {
-      dy: { access: "read", type: elem },
+      dy: { access: "read", type: elem, via },
       dx: { access: "read_write", type: elem },
     },
     params: resizeParams,
@@ -69,11 +70,15 @@ const backwardKernelFor = (elem: "f32" | "vec4f") =>
 export const bilinearKernel = forwardKernelFor("f32");
 /** {@link bilinearKernel} over channel quads (channels % 4 == 0): a quarter of the invocations. */
 export const bilinearVec4Kernel = forwardKernelFor("vec4f");
+/** {@link bilinearVec4Kernel} reading `x` from a texture copy (CPU adapters). */
+export const bilinearVec4TextureKernel = forwardKernelFor("vec4f", "texture");
 
 /** Bilinear resize backward, a gather with one invocation per input element. */
 export const bilinearBackwardKernel = backwardKernelFor("f32");
 /** {@link bilinearBackwardKernel} over channel quads (channels % 4 == 0). */
 export const bilinearBackwardVec4Kernel = backwardKernelFor("vec4f");
+/** {@link bilinearBackwardVec4Kernel} reading `dy` from a texture copy (CPU adapters). */
+export const bilinearBackwardVec4TextureKernel = backwardKernelFor("vec4f", "texture");
 
 /** The kernel's parameters and the kernel: quads when the channels allow. */
 const pick = <K>(p: ResizeParams, scalar: K, quads: K): [ResizeParams, K] =>
@@ -116,7 +121,13 @@ export const resizeBilinear = (
     if (p instanceof BindingError) return yield* p;
     const gpu = yield* Gpu;
     const y = yield* empty([p.batch, outH, outW, p.channels], "f32");
-    const [values, kernel] = pick(p, bilinearKernel, bilinearVec4Kernel);
+    const [values, kernel] = pick(
+      p,
+      bilinearKernel,
+      readThroughTextures(gpu.adapter.isFallback, x)
+        ? bilinearVec4TextureKernel
+        : bilinearVec4Kernel,
+    );
     yield* gpu.recorder.dispatch(kernel, { x, y }, values);
     return y;
   });
@@ -131,7 +142,13 @@ export const resizeBilinearBackward = (
     if (p instanceof BindingError) return yield* p;
     const gpu = yield* Gpu;
     const dx = yield* empty(inputShape, "f32");
-    const [values, kernel] = pick(p, bilinearBackwardKernel, bilinearBackwardVec4Kernel);
+    const [values, kernel] = pick(
+      p,
+      bilinearBackwardKernel,
+      readThroughTextures(gpu.adapter.isFallback, dy)
+        ? bilinearBackwardVec4TextureKernel
+        : bilinearBackwardVec4Kernel,
+    );
     yield* gpu.recorder.dispatch(kernel, { dy, dx }, values);
     return dx;
   });

@@ -3,8 +3,10 @@ import { Effect } from "effect";
 import {
   bilinearBackwardKernel,
   bilinearBackwardVec4Kernel,
+  bilinearBackwardVec4TextureKernel,
   bilinearKernel,
   bilinearVec4Kernel,
+  bilinearVec4TextureKernel,
   resizeBilinear,
   resizeBilinearBackward,
 } from "../../src/ops/resize.ts";
@@ -128,19 +130,32 @@ Deno.test({
           yield* gpu.recorder.dispatch(bilinearVec4Kernel, { x: tx, y: y4 }, quads);
           yield* gpu.recorder.dispatch(bilinearBackwardKernel, { dy: tdy, dx: dx1 }, p);
           yield* gpu.recorder.dispatch(bilinearBackwardVec4Kernel, { dy: tdy, dx: dx4 }, quads);
+          // The quad kernels reading through texture copies (CPU adapters' default).
+          const y4t = yield* empty([k.n, outH, outW, k.c], "f32");
+          const dx4t = yield* empty([k.n, inH, inW, k.c], "f32");
+          yield* gpu.recorder.dispatch(bilinearVec4TextureKernel, { x: tx, y: y4t }, quads);
+          yield* gpu.recorder.dispatch(
+            bilinearBackwardVec4TextureKernel,
+            { dy: tdy, dx: dx4t },
+            quads,
+          );
           return {
             outputs: [
               yield* download(y1),
               yield* download(y4),
               yield* download(dx1),
               yield* download(dx4),
+              yield* download(y4t),
+              yield* download(dx4t),
             ],
             adapter: gpu.adapter,
           };
         }));
-        const [y1, y4, dx1, dx4] = got.outputs;
+        const [y1, y4, dx1, dx4, y4t, dx4t] = got.outputs;
         assertSameForm(y4, y1, got.adapter, "y");
         assertSameForm(dx4, dx1, got.adapter, "dx");
+        assertSameForm(y4t, y1, got.adapter, "y through textures");
+        assertSameForm(dx4t, dx1, got.adapter, "dx through textures");
       }),
       { seed: 5, numRuns: 15 },
     );
