@@ -44,9 +44,16 @@ export const TEXTURE_ROW_TEXELS = 2048;
 /** Rows a texture binding may use: WebGPU's default maxTextureDimension2D, which every device has. */
 export const TEXTURE_MAX_ROWS = 8192;
 
-/** Whether `elements` f32 values (a multiple of 4) fit a texture binding. */
-export const fitsTexture = (elements: number): boolean =>
-  elements % 4 === 0 && elements / 4 <= TEXTURE_ROW_TEXELS * TEXTURE_MAX_ROWS;
+/**
+ * Whether a buffer view can be bound through a texture: a multiple of 4 f32
+ * values, at most {@link TEXTURE_ROW_TEXELS} x {@link TEXTURE_MAX_ROWS} texels,
+ * starting at a 16-byte offset (a texel).
+ */
+export const fitsTexture = (
+  view: { readonly elements: number; readonly offset?: number },
+): boolean =>
+  view.elements % 4 === 0 && view.elements / 4 <= TEXTURE_ROW_TEXELS * TEXTURE_MAX_ROWS &&
+  (view.offset ?? 0) % 16 === 0;
 
 /** Scalar types of uniform parameters and compile-time constants. */
 export type ScalarType = "f32" | "i32" | "u32";

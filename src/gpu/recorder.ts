@@ -20,6 +20,7 @@ import {
   type Kernel,
   paramsByteSize,
   type ScalarType,
+  TEXTURE_MAX_ROWS,
   TEXTURE_ROW_TEXELS,
   type Values,
   writeParams,
@@ -434,11 +435,12 @@ export const checkBindings = (
     if (view.dtype !== expected) {
       return fail(name, `expects ${expected} elements, got a ${view.dtype} tensor`);
     }
-    if (spec.via === "texture" && !(fitsTexture(view.elements) && (view.offset ?? 0) % 16 === 0)) {
+    if (spec.via === "texture" && !fitsTexture(view)) {
       return fail(
         name,
         `a texture binding needs a multiple of 4 elements, at most ` +
-          `${TEXTURE_ROW_TEXELS} x 8192 texels, at a 16-byte offset; got ${view.elements}`,
+          `${TEXTURE_ROW_TEXELS} x ${TEXTURE_MAX_ROWS} texels, at a 16-byte offset; got ` +
+          `${view.elements} at byte ${view.offset ?? 0}`,
       );
     }
     const need = minimum[name] ?? 0;

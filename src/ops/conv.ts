@@ -27,7 +27,6 @@
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import type { GpuError } from "../gpu/errors.ts";
-import { fitsTexture } from "../gpu/kernel.ts";
 import { readThroughTextures } from "./texture_reads.ts";
 import {
   empty,
@@ -116,8 +115,7 @@ const recordPass = (
       yield* gpu.recorder.dispatch(depthwiseVec4Kernel, bindings, p, { MODE: mode, HAS_BIAS });
     } else if (path === "general" && to.cg % 4 === 0 && mode === 0) {
       const p = passParams(g, from, to, mode, 8, 8);
-      const kernel = useTextures(gpu.adapter.isFallback) && fitsTexture(src.elements) &&
-          fitsTexture(weight.elements)
+      const kernel = useTextures(gpu.adapter.isFallback, src, weight)
         ? convOut4TextureKernel
         : convOut4Kernel;
       yield* gpu.recorder.dispatch(kernel, bindings, p, { MODE: mode, HAS_BIAS });
@@ -137,8 +135,7 @@ const recordPass = (
         : passParams(g, from, to, mode, 8, channels);
       const FITS = !pair && (to.w / p.phases) % 8 === 0 && to.w % p.phases === 0 &&
         to.cg % channels === 0;
-      const textures = useTextures(gpu.adapter.isFallback) && fitsTexture(src.elements) &&
-        fitsTexture(weight.elements);
+      const textures = useTextures(gpu.adapter.isFallback, src, weight);
       yield* gpu.recorder.dispatch(textures ? convVec4TextureKernel : convVec4Kernel, bindings, p, {
         MODE: mode,
         FITS: FITS ? 1 : 0,
@@ -429,20 +426,14 @@ export const conv2dBackwardFilter = (
         ? gpu.recorder.dispatch(filterTiledKernel, { ...sources, partial }, p)
         : kind === "vec4"
         ? gpu.recorder.dispatch(
-          useTextures(gpu.adapter.isFallback) && fitsTexture(x.elements) &&
-            fitsTexture(dy.elements)
-            ? filterVec4TextureKernel
-            : filterVec4Kernel,
+          useTextures(gpu.adapter.isFallback, x, dy) ? filterVec4TextureKernel : filterVec4Kernel,
           { ...sources, partial },
           p,
           { CO_QUADS: coQuads },
         )
         : kind === "out4"
         ? gpu.recorder.dispatch(
-          useTextures(gpu.adapter.isFallback) && fitsTexture(x.elements) &&
-            fitsTexture(dy.elements)
-            ? filterOut4TextureKernel
-            : filterOut4Kernel,
+          useTextures(gpu.adapter.isFallback, x, dy) ? filterOut4TextureKernel : filterOut4Kernel,
           { ...sources, partial },
           p,
           {

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { defineKernel, fitsTexture, linearGrid } from "../gpu/kernel.ts";
 import tapsSource from "../../shaders/conv/taps.wgsl" with { type: "text" };
 import tiledSource from "../../shaders/conv/conv_tiled.wgsl" with { type: "text" };
 import filterTapsSource from "../../shaders/conv/filter_taps.wgsl" with { type: "text" };
@@ -111,9 +111,12 @@ export const withConvTuning = async <A>(
 export const useWide = (isFallback: boolean): boolean =>
   isFallback ? convTuning.wideOnCpu : convTuning.wideOnGpu;
 
-/** Whether the register kernel reads its source and filter through textures on this adapter. */
-export const useTextures = (isFallback: boolean): boolean =>
-  isFallback ? convTuning.texturesOnCpu : convTuning.texturesOnGpu;
+/** Whether a convolution kernel reads these views through textures on this adapter. */
+export const useTextures = (
+  isFallback: boolean,
+  ...views: readonly { readonly elements: number; readonly offset?: number }[]
+): boolean =>
+  (isFallback ? convTuning.texturesOnCpu : convTuning.texturesOnGpu) && views.every(fitsTexture);
 
 /** Whether the tiled kernel serves a vec4-path pass on this adapter. */
 export const useTiled = (isFallback: boolean): boolean =>

@@ -230,8 +230,7 @@ export const matmulTuning = {
 /** Whether the vec4 kernel reads `a` and `b` through texture copies on this adapter. */
 const matmulTextures = (isFallback: boolean, a: Tensor<"f32">, b: Tensor<"f32">): boolean =>
   (isFallback ? matmulTuning.texturesOnCpu : matmulTuning.texturesOnGpu) &&
-  fitsTexture(a.elements) && fitsTexture(b.elements) &&
-  (a.offset ?? 0) % 16 === 0 && (b.offset ?? 0) % 16 === 0;
+  fitsTexture(a) && fitsTexture(b);
 
 /** Records the vec4 kernel, on B packed into panels where {@link matmulTuning} says. */
 const recordVec4 = (

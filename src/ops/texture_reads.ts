@@ -20,10 +20,8 @@ export const textureReads = {
   onGpu: envFlag("GSC_TEXTURE_READS"),
 };
 
-/** Whether tensors of these sizes (elements, f32, at 16-byte offsets) are read through textures. */
+/** Whether these f32 views are read through textures on this adapter (each must fit one). */
 export const readThroughTextures = (
   isFallback: boolean,
   ...views: readonly { readonly elements: number; readonly offset?: number }[]
-): boolean =>
-  (isFallback ? textureReads.onCpu : textureReads.onGpu) &&
-  views.every((v) => fitsTexture(v.elements) && (v.offset ?? 0) % 16 === 0);
+): boolean => (isFallback ? textureReads.onCpu : textureReads.onGpu) && views.every(fitsTexture);

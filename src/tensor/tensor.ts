@@ -143,29 +143,7 @@ export const upload = <D extends DType>(
 export const download = <D extends DType>(
   tensor: Tensor<D>,
 ): Effect.Effect<HostArray<D>, GpuError, Gpu> =>
-  Effect.gen(function* () {
-    const gpu = yield* Gpu;
-    const bytes = Math.max(4, tensor.elements * 4);
-    const staging = yield* gpu.recorder.acquire(
-      bytes,
-      GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    );
-    gpu.recorder.copy(tensor.buffer, tensor.offset ?? 0, staging, 0, bytes);
-    yield* gpu.recorder.flush();
-    yield* Effect.tryPromise({
-      try: () => staging.mapAsync(GPUMapMode.READ, 0, bytes),
-      catch: (e) => new GpuValidationError({ operation: "download", message: String(e) }),
-    });
-    const copy = staging.getMappedRange(0, bytes).slice(0);
-    staging.unmap();
-    gpu.pool.release(staging);
-    const Ctor = tensor.dtype === "f32"
-      ? Float32Array
-      : tensor.dtype === "i32"
-      ? Int32Array
-      : Uint32Array;
-    return new Ctor(copy, 0, tensor.elements) as HostArray<D>;
-  });
+  Effect.map(downloadAll([tensor]), ([host]) => host as HostArray<D>);
 
 /**
  * Every tensor's contents in one round trip: the tensors are copied side by
@@ -200,9 +178,10 @@ export const downloadAll = (
     const copy = staging.getMappedRange(0, bytes).slice(0);
     staging.unmap();
     gpu.pool.release(staging);
+    // Views into the one copy: no second copy of the data.
     return tensors.map((t, i) => {
       const Ctor = t.dtype === "f32" ? Float32Array : t.dtype === "i32" ? Int32Array : Uint32Array;
-      return new Ctor(copy.slice(offsets[i], offsets[i] + t.elements * 4)) as HostArray<DType>;
+      return new Ctor(copy, offsets[i], t.elements) as HostArray<DType>;
     });
   });
 
