@@ -8,8 +8,12 @@
  * this one times a method's whole step: the old model's forward, the
  * method's terms (POD, pseudo labels, PPR, SGC, SSRD) and their gradients.
  *
- *     deno run -A bench/train_profile.ts [--skip N] -- train --method gsc \
+ *     deno run -A bench/train_profile.ts [--skip N] [--dispatches N] -- train --method gsc \
  *         --step0 runs/x/checkpoints/step-0.safetensors --out runs/profile ...
+ *
+ * `--dispatches N` ends the profile after N timed dispatches instead of at
+ * the batch's optimizer: with `--skip 0` and `--step0`, the first dispatches
+ * are GSC's prototype pass over the step-0 images (no batch is trained before).
  *
  * The copies run on values earlier copies changed, which moves results, not
  * costs; the run directory is left half-written (remove it after).
@@ -51,7 +55,11 @@ const rowsOf = (totals: Map<string, { ms: number; calls: number }>, wait: number
 };
 
 /** Runs the CLI with the profiler armed; resolves when the profiled batch is printed. */
-export const profileTraining = (skip: number, argv: readonly string[]): Promise<number> => {
+export const profileTraining = (
+  skip: number,
+  argv: readonly string[],
+  dispatches?: number,
+): Promise<number> => {
   const recorder = CommandRecorder.prototype as unknown as {
     dispatch: (kernel: Kernel, ...rest: unknown[]) => Effect.Effect<void, unknown>;
     sync: () => Effect.Effect<void, unknown>;
@@ -78,7 +86,8 @@ export const profileTraining = (skip: number, argv: readonly string[]): Promise<
         const ms = Math.max(0, performance.now() - start - wait) / REPEATS;
         const t = totals.get(kernel.name) ?? { ms: 0, calls: 0 };
         totals.set(kernel.name, { ms: t.ms + ms, calls: t.calls + 1 });
-        if (isOptimizer(kernel)) {
+        const counted = [...totals.values()].reduce((a, t) => a + t.calls, 0);
+        if (dispatches === undefined ? isOptimizer(kernel) : counted >= dispatches) {
           console.log(table(rowsOf(totals, wait)));
           resolve(0);
           Deno.exit(0);
@@ -101,8 +110,16 @@ export const profileTraining = (skip: number, argv: readonly string[]): Promise<
 if (import.meta.main) {
   const split = Deno.args.indexOf("--");
   const own = split < 0 ? Deno.args : Deno.args.slice(0, split);
-  const { values } = parseArgs({ args: [...own], options: { skip: { type: "string" } } });
+  const { values } = parseArgs({
+    args: [...own],
+    options: { skip: { type: "string" }, dispatches: { type: "string" } },
+  });
   const skip = Number(values.skip ?? "2");
   if (!Number.isInteger(skip) || skip < 0) throw new RangeError(`--skip ${values.skip}`);
-  Deno.exit(await profileTraining(skip, split < 0 ? [] : Deno.args.slice(split + 1)));
+  const dispatches = values.dispatches === undefined ? undefined : Number(values.dispatches);
+  if (dispatches !== undefined && !(Number.isInteger(dispatches) && dispatches > 0)) {
+    throw new RangeError(`--dispatches ${values.dispatches}`);
+  }
+  const argv = split < 0 ? [] : Deno.args.slice(split + 1);
+  Deno.exit(await profileTraining(skip, argv, dispatches));
 }
