@@ -46,6 +46,7 @@ import {
   filterTiledBlocks,
   filterTiledKernel,
   tiledPassParams,
+  useScalarTextures,
   useTextures,
   useTiled,
   useWide,
@@ -114,11 +115,12 @@ const recordPass = (
       const p = passParams(g, from, to, mode, 8, 4);
       yield* gpu.recorder.dispatch(depthwiseVec4Kernel, bindings, p, { MODE: mode, HAS_BIAS });
     } else if (path === "general" && to.cg % 4 === 0 && mode === 0) {
-      const p = passParams(g, from, to, mode, 8, 8);
-      const kernel = useTextures(gpu.adapter.isFallback, src, weight)
+      const QUADS = useWide(gpu.adapter.isFallback) && to.cg % 16 === 0 ? 4 : 2;
+      const p = passParams(g, from, to, mode, 8, 4 * QUADS);
+      const kernel = useScalarTextures(gpu.adapter.isFallback, src, weight)
         ? convOut4TextureKernel
         : convOut4Kernel;
-      yield* gpu.recorder.dispatch(kernel, bindings, p, { MODE: mode, HAS_BIAS });
+      yield* gpu.recorder.dispatch(kernel, bindings, p, { MODE: mode, HAS_BIAS, QUADS });
     } else if (path === "general") {
       const p = passParams(g, from, to, mode, 4, 4);
       yield* gpu.recorder.dispatch(convGeneralKernel, bindings, p, { MODE: mode, HAS_BIAS });
@@ -433,7 +435,9 @@ export const conv2dBackwardFilter = (
         )
         : kind === "out4"
         ? gpu.recorder.dispatch(
-          useTextures(gpu.adapter.isFallback, x, dy) ? filterOut4TextureKernel : filterOut4Kernel,
+          useScalarTextures(gpu.adapter.isFallback, x, dy)
+            ? filterOut4TextureKernel
+            : filterOut4Kernel,
           { ...sources, partial },
           p,
           {

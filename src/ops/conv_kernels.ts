@@ -164,13 +164,16 @@ const convOut4KernelVia = (via: "buffer" | "texture") =>
       dst: { access: "read_write", type: "vec4f" },
     },
     params: convParams,
-    constants: { MODE: "u32", HAS_BIAS: "u32" },
+    constants: { MODE: "u32", HAS_BIAS: "u32", QUADS: "u32" },
     workgroupSize: [CONV_WG, 1, 1],
     dispatch: grid,
     minElements: convMinElements,
   });
 
-/** 8 pixels x 8 channels per invocation, scalar source loads (destination channels % 4 == 0). */
+/**
+ * 8 pixels x 4 QUADS channels per invocation, scalar source loads
+ * (destination channels per group % 4 == 0; QUADS 4: % 16 == 0).
+ */
 export const convOut4Kernel = convOut4KernelVia("buffer");
 
 /** {@link convOut4Kernel} reading the source and the filter from texture copies (CPU adapters). */

@@ -27,6 +27,7 @@ import {
 } from "./conv_kernels.ts";
 import type { ConvGeometry } from "./conv_geometry.ts";
 import { envFlag } from "../util/env.ts";
+import { llvmpipeUsesAvx512 } from "../util/cpu.ts";
 
 /** Destination pixels and channels of one workgroup's tile. */
 export const CONV_TILE = { pixels: 64, channels: 64, invocations: 256 } as const;
@@ -88,6 +89,17 @@ export const convTuning = {
   texturesOnCpu: !envFlag("GSC_CONV_BUFFERS"),
   /** The same on a GPU: off until measured there; `GSC_CONV_TEXTURES=1` turns it on. */
   texturesOnGpu: envFlag("GSC_CONV_TEXTURES"),
+  /**
+   * The RGB stem's kernels (`conv_out4`, `filter_out4`) read their source one
+   * f32 at a time, a texel's component a load. Through textures that costs
+   * more than lane-by-lane buffer loads where llvmpipe has AVX-512 code (the
+   * stem's forward 8.6 against 4.6 ms in a `small` b8 64x64 step) and less
+   * where it has AVX2 alone, so on a CPU adapter they take textures only
+   * without AVX-512 (and with {@link convTuning.texturesOnCpu}).
+   * `GSC_CONV_TEXTURES=1` turns them on everywhere.
+   */
+  scalarTexturesOnCpu: !envFlag("GSC_CONV_BUFFERS") &&
+    (envFlag("GSC_CONV_TEXTURES") || !llvmpipeUsesAvx512()),
 };
 
 /**
@@ -117,6 +129,14 @@ export const useTextures = (
   ...views: readonly { readonly elements: number; readonly offset?: number }[]
 ): boolean =>
   (isFallback ? convTuning.texturesOnCpu : convTuning.texturesOnGpu) && views.every(fitsTexture);
+
+/** Whether the RGB stem's scalar-source kernels read these views through textures on this adapter. */
+export const useScalarTextures = (
+  isFallback: boolean,
+  ...views: readonly { readonly elements: number; readonly offset?: number }[]
+): boolean =>
+  (isFallback ? convTuning.scalarTexturesOnCpu : convTuning.texturesOnGpu) &&
+  views.every(fitsTexture);
 
 /** Whether the tiled kernel serves a vec4-path pass on this adapter. */
 export const useTiled = (isFallback: boolean): boolean =>

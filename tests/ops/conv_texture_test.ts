@@ -32,7 +32,7 @@ const passes = (
   data: { x: Float32Array; w: Float32Array; b: Float32Array; dy: Float32Array },
 ) =>
   withConvTuning(
-    { texturesOnCpu: textures, texturesOnGpu: textures },
+    { texturesOnCpu: textures, texturesOnGpu: textures, scalarTexturesOnCpu: textures },
     () =>
       runGpu(Effect.gen(function* () {
         const g = conv2dGeometry(input, filter, options);

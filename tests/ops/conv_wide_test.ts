@@ -60,7 +60,7 @@ const passes = (
       };
     }));
     const quads = traced.dispatches
-      .filter((d) => d.kernel.startsWith("shaders/conv/conv_vec4.wgsl"))
+      .filter((d) => /^shaders\/conv\/conv_(vec4|out4)\.wgsl/.test(d.kernel))
       .map((d) => d.constants.QUADS);
     return { ...traced.result, quads };
   }));
@@ -108,6 +108,34 @@ Deno.test({
       assertEquals(narrow.quads, [2, 2], `${label}: 8-channel blocks when turned off`);
       assertEquals(bits(wide.y), bits(narrow.y), `${label} forward`);
       assertEquals(bits(wide.dx), bits(narrow.dx), `${label} dx`);
+    }
+  },
+});
+
+Deno.test({
+  name: "the RGB stem's 16-channel blocks give its 8-channel blocks' results bit for bit",
+  ...gpuTestOptions,
+  fn: async () => {
+    const rng = new SeededRng(11);
+    // Scalar-source forwards (3 channels a group): 16 and 32 destination channels, two groups,
+    // a width that leaves the last 8-pixel segment part-empty.
+    const cases: { input: number[]; filter: number[]; options: Conv2dOptions }[] = [
+      { input: [2, 16, 16, 3], filter: [7, 7, 3, 16], options: { stride: 2, padding: 3 } },
+      { input: [1, 9, 13, 3], filter: [3, 3, 3, 32], options: { padding: 1 } },
+      { input: [1, 7, 10, 6], filter: [3, 3, 3, 32], options: { groups: 2, dilation: 2 } },
+    ];
+    for (const { input, filter, options } of cases) {
+      const g = conv2dGeometry(input, filter, options);
+      const draw = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
+      const x = draw(input.reduce((a, b) => a * b, 1));
+      const w = draw(filter.reduce((a, b) => a * b, 1));
+      const dy = draw(g.batch * g.outH * g.outW * g.outC);
+      const wide = await withBlocks(true, () => passes(input, filter, options, x, w, dy));
+      const narrow = await withBlocks(false, () => passes(input, filter, options, x, w, dy));
+      const label = JSON.stringify({ input, filter, options });
+      assertEquals(wide.quads, [4], `${label}: the forward takes 16-channel blocks`);
+      assertEquals(narrow.quads, [2], `${label}: 8-channel blocks when turned off`);
+      assertEquals(bits(wide.y), bits(narrow.y), `${label} forward`);
     }
   },
 });
