@@ -5,7 +5,7 @@ fn ce_row_gradient(base: u32, c: u32, label: u32, u: f32) {
   let s = logits_sum_exp(base, c, m, 1.0);
   let inv = 1.0 / s;
   for (var k = 0u; k < c; k++) {
-    let q = exp(logits[base + k] - m) * inv;
+    let q = exp(load_logits(base + k) - m) * inv;
     dz[base + k] = u * (q - select(0.0, 1.0, k == label));
   }
 }

@@ -6,5 +6,5 @@ const ROW_WIDTH: u32 = 3u;
 fn ce_row_loss(base: u32, c: u32, label: u32) -> f32 {
   let m = logits_max(base, c);
   let s = logits_sum_exp(base, c, m, 1.0);
-  return log(s) - (logits[base + label] - m);
+  return log(s) - (load_logits(base + label) - m);
 }

@@ -8,7 +8,7 @@ fn ce_row_gradient(base: u32, c: u32, label: u32, u: f32) {
   let lse_old = logits_lse_range(base, 0u, params.old_classes, false);
   for (var k = 0u; k < c; k++) {
     var goal = select(0.0, 1.0, k == label);
-    if (background) { goal = select(0.0, exp(logits[base + k] - lse_old), k < params.old_classes); }
-    dz[base + k] = u * (exp(logits[base + k] - den) - goal);
+    if (background) { goal = select(0.0, exp(load_logits(base + k) - lse_old), k < params.old_classes); }
+    dz[base + k] = u * (exp(load_logits(base + k) - den) - goal);
   }
 }

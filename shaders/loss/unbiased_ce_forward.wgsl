@@ -10,7 +10,7 @@ fn ce_row_loss(base: u32, c: u32, label: u32) -> f32 {
   if (label < params.old_classes) {
     num = logits_lse_range(base, 0u, params.old_classes, false);
   } else {
-    num = logits[base + label];
+    num = load_logits(base + label);
   }
   return den - num;
 }

@@ -29,6 +29,7 @@ import { BindingError, type GpuError } from "../gpu/errors.ts";
 import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import { channelView, rowLseWgsl } from "./softmax.ts";
+import { readScalarsThroughTextures } from "./texture_reads.ts";
 import { reduceLossRows, type Reduction, reductionCode, upstreamWgsl } from "./loss.ts";
 import forwardSource from "../../shaders/loss/ce_forward.wgsl" with { type: "text" };
 import backwardSource from "../../shaders/loss/ce_backward.wgsl" with { type: "text" };
@@ -47,23 +48,29 @@ const WG = 64;
 /** The label that marks a pixel to ignore. */
 export const IGNORE_LABEL = 255;
 
+/** How a kernel reads the logits: from their buffer, or (CPU adapters) a texture copy. */
+type Via = "buffer" | "texture";
+
 /** The bindings both forward kernels (plain and unbiased) read and write. */
-const forwardBindings = {
-  logits: { access: "read", type: "f32" },
+const forwardBindings = (via: Via) => ({
+  logits: { access: "read", type: "f32", via },
   labels: { access: "read", type: "i32" },
   weights: { access: "read", type: "f32" },
   rows: { access: "read_write", type: "f32" },
-} as const;
+} as const);
 
 /** The bindings both backward kernels read and write. */
-const backwardBindings = {
-  logits: { access: "read", type: "f32" },
+const backwardBindings = (via: Via) => ({
+  logits: { access: "read", type: "f32", via },
   labels: { access: "read", type: "i32" },
   weights: { access: "read", type: "f32" },
   grad: { access: "read", type: "f32" },
   totals: { access: "read", type: "f32" },
   dz: { access: "read_write", type: "f32" },
-} as const;
+} as const);
+
+/** A kernel's name with the suffix its texture form carries. */
+const named = (name: string, via: Via) => via === "texture" ? `${name}+textures` : name;
 
 /** Sizes of the inputs every cross-entropy kernel reads. */
 const inputSizes = (pixels: number, channels: number, weighted: number) => ({
@@ -72,37 +79,57 @@ const inputSizes = (pixels: number, channels: number, weighted: number) => ({
   weights: weighted ? pixels : 0,
 });
 
-/** Per-pixel rows (w * CE, valid, bad). */
-export const crossEntropyForwardKernel = defineKernel({
-  name: "shaders/loss/ce_forward.wgsl",
-  source: rowLseWgsl("logits") + forwardSource + forwardPixelSource,
-  bindings: forwardBindings,
-  params: { pixels: "u32", channels: "u32" },
-  constants: { HAS_WEIGHT: "u32" },
-  workgroupSize: [WG, 1, 1],
-  dispatch: ({ pixels }) => linearGrid(pixels, WG),
-  minElements: ({ pixels, channels }, { HAS_WEIGHT }) => ({
-    ...inputSizes(pixels, channels, HAS_WEIGHT),
-    rows: 3 * pixels,
-  }),
-});
+const crossEntropyForwardKernelVia = (via: Via) =>
+  defineKernel({
+    name: named("shaders/loss/ce_forward.wgsl", via),
+    source: rowLseWgsl("logits", "load") + forwardSource + forwardPixelSource,
+    bindings: forwardBindings(via),
+    params: { pixels: "u32", channels: "u32" },
+    constants: { HAS_WEIGHT: "u32" },
+    workgroupSize: [WG, 1, 1],
+    dispatch: ({ pixels }) => linearGrid(pixels, WG),
+    minElements: ({ pixels, channels }, { HAS_WEIGHT }) => ({
+      ...inputSizes(pixels, channels, HAS_WEIGHT),
+      rows: 3 * pixels,
+    }),
+  });
 
-/** dz = u w (softmax(z) - onehot(y)) on valid pixels. */
-export const crossEntropyBackwardKernel = defineKernel({
-  name: "shaders/loss/ce_backward.wgsl",
-  source: upstreamWgsl + rowLseWgsl("logits") + backwardSource + pixelSource,
-  bindings: backwardBindings,
-  params: { pixels: "u32", channels: "u32", den_index: "u32" },
-  constants: { HAS_WEIGHT: "u32", REDUCTION: "u32" },
-  workgroupSize: [WG, 1, 1],
-  dispatch: ({ pixels }) => linearGrid(pixels, WG),
-  minElements: ({ pixels, channels, den_index }, { HAS_WEIGHT, REDUCTION }) => ({
-    ...inputSizes(pixels, channels, HAS_WEIGHT),
-    grad: REDUCTION === 0 ? pixels : 1,
-    totals: REDUCTION === 2 ? den_index + 1 : 0,
-    dz: pixels * channels,
-  }),
-});
+/** Per-pixel rows (w * CE, valid, bad), by the way the logits are read. */
+export const crossEntropyForwardKernels = {
+  buffer: crossEntropyForwardKernelVia("buffer"),
+  texture: crossEntropyForwardKernelVia("texture"),
+};
+
+const crossEntropyBackwardKernelVia = (via: Via) =>
+  defineKernel({
+    name: named("shaders/loss/ce_backward.wgsl", via),
+    source: upstreamWgsl + rowLseWgsl("logits", "load") + backwardSource + pixelSource,
+    bindings: backwardBindings(via),
+    params: { pixels: "u32", channels: "u32", den_index: "u32" },
+    constants: { HAS_WEIGHT: "u32", REDUCTION: "u32" },
+    workgroupSize: [WG, 1, 1],
+    dispatch: ({ pixels }) => linearGrid(pixels, WG),
+    minElements: ({ pixels, channels, den_index }, { HAS_WEIGHT, REDUCTION }) => ({
+      ...inputSizes(pixels, channels, HAS_WEIGHT),
+      grad: REDUCTION === 0 ? pixels : 1,
+      totals: REDUCTION === 2 ? den_index + 1 : 0,
+      dz: pixels * channels,
+    }),
+  });
+
+/** dz = u w (softmax(z) - onehot(y)) on valid pixels, by the way the logits are read. */
+export const crossEntropyBackwardKernels = {
+  buffer: crossEntropyBackwardKernelVia("buffer"),
+  texture: crossEntropyBackwardKernelVia("texture"),
+};
+
+/**
+ * How `logits` is read on this adapter. The kernels read it one f32 at a
+ * time, so through a texture copy only where scalar texture reads pay
+ * ({@link readScalarsThroughTextures}: llvmpipe without AVX-512 code).
+ */
+const logitsVia = (isFallback: boolean, logits: Tensor<"f32">): Via =>
+  readScalarsThroughTextures(isFallback, logits) ? "texture" : "buffer";
 
 /** Copies an integer-valued total into a u32 [1] tensor. */
 export const countToU32Kernel = defineKernel({
@@ -186,13 +213,18 @@ export const crossEntropy = (
   options: CrossEntropyOptions = {},
 ): Effect.Effect<CrossEntropyResult, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
-    const view = checkShapes(crossEntropyForwardKernel.name, logits, labels, options.weights);
+    const view = checkShapes(
+      crossEntropyForwardKernels.buffer.name,
+      logits,
+      labels,
+      options.weights,
+    );
     if (view instanceof BindingError) return yield* view;
     const { pixels, channels } = view;
     const gpu = yield* Gpu;
     const rows = yield* empty([pixels, 3], "f32");
     yield* gpu.recorder.dispatch(
-      crossEntropyForwardKernel,
+      crossEntropyForwardKernels[logitsVia(gpu.adapter.isFallback, logits)],
       { logits, labels, weights: options.weights ?? logits, rows },
       { pixels, channels },
       { HAS_WEIGHT: options.weights ? 1 : 0 },
@@ -226,13 +258,18 @@ export const crossEntropyBackward = (
   options: CrossEntropyOptions = {},
 ): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
-    const view = checkShapes(crossEntropyBackwardKernel.name, logits, labels, options.weights);
+    const view = checkShapes(
+      crossEntropyBackwardKernels.buffer.name,
+      logits,
+      labels,
+      options.weights,
+    );
     if (view instanceof BindingError) return yield* view;
     const { pixels, channels } = view;
     const gpu = yield* Gpu;
     const dz = yield* empty(logits.shape, "f32");
     yield* gpu.recorder.dispatch(
-      crossEntropyBackwardKernel,
+      crossEntropyBackwardKernels[logitsVia(gpu.adapter.isFallback, logits)],
       { logits, labels, weights: options.weights ?? logits, grad, totals, dz },
       { pixels, channels, den_index: denColumn(options) },
       {
@@ -250,37 +287,49 @@ const unbiasedParams = {
   den_index: "u32",
 } as const;
 
-/** Per-pixel rows (w * loss, valid) of the unbiased cross-entropy. */
-export const unbiasedCeForwardKernel = defineKernel({
-  name: "shaders/loss/unbiased_ce_forward.wgsl",
-  source: rowLseWgsl("logits") + unbiasedForwardSource + forwardPixelSource,
-  bindings: forwardBindings,
-  params: unbiasedParams,
-  constants: { HAS_WEIGHT: "u32" },
-  workgroupSize: [WG, 1, 1],
-  dispatch: ({ pixels }) => linearGrid(pixels, WG),
-  minElements: ({ pixels, channels }, { HAS_WEIGHT }) => ({
-    ...inputSizes(pixels, channels, HAS_WEIGHT),
-    rows: 2 * pixels,
-  }),
-});
+const unbiasedCeForwardKernelVia = (via: Via) =>
+  defineKernel({
+    name: named("shaders/loss/unbiased_ce_forward.wgsl", via),
+    source: rowLseWgsl("logits", "load") + unbiasedForwardSource + forwardPixelSource,
+    bindings: forwardBindings(via),
+    params: unbiasedParams,
+    constants: { HAS_WEIGHT: "u32" },
+    workgroupSize: [WG, 1, 1],
+    dispatch: ({ pixels }) => linearGrid(pixels, WG),
+    minElements: ({ pixels, channels }, { HAS_WEIGHT }) => ({
+      ...inputSizes(pixels, channels, HAS_WEIGHT),
+      rows: 2 * pixels,
+    }),
+  });
 
-/** Gradient of the unbiased cross-entropy with respect to the logits. */
-export const unbiasedCeBackwardKernel = defineKernel({
-  name: "shaders/loss/unbiased_ce_backward.wgsl",
-  source: upstreamWgsl + rowLseWgsl("logits") + unbiasedBackwardSource + pixelSource,
-  bindings: backwardBindings,
-  params: unbiasedParams,
-  constants: { HAS_WEIGHT: "u32", REDUCTION: "u32" },
-  workgroupSize: [WG, 1, 1],
-  dispatch: ({ pixels }) => linearGrid(pixels, WG),
-  minElements: ({ pixels, channels, den_index }, { HAS_WEIGHT }) => ({
-    ...inputSizes(pixels, channels, HAS_WEIGHT),
-    grad: 1,
-    totals: den_index + 1,
-    dz: pixels * channels,
-  }),
-});
+/** Per-pixel rows (w * loss, valid) of the unbiased cross-entropy, by the way the logits are read. */
+export const unbiasedCeForwardKernels = {
+  buffer: unbiasedCeForwardKernelVia("buffer"),
+  texture: unbiasedCeForwardKernelVia("texture"),
+};
+
+const unbiasedCeBackwardKernelVia = (via: Via) =>
+  defineKernel({
+    name: named("shaders/loss/unbiased_ce_backward.wgsl", via),
+    source: upstreamWgsl + rowLseWgsl("logits", "load") + unbiasedBackwardSource + pixelSource,
+    bindings: backwardBindings(via),
+    params: unbiasedParams,
+    constants: { HAS_WEIGHT: "u32", REDUCTION: "u32" },
+    workgroupSize: [WG, 1, 1],
+    dispatch: ({ pixels }) => linearGrid(pixels, WG),
+    minElements: ({ pixels, channels, den_index }, { HAS_WEIGHT }) => ({
+      ...inputSizes(pixels, channels, HAS_WEIGHT),
+      grad: 1,
+      totals: den_index + 1,
+      dz: pixels * channels,
+    }),
+  });
+
+/** Gradient of the unbiased cross-entropy with respect to the logits, by the way they are read. */
+export const unbiasedCeBackwardKernels = {
+  buffer: unbiasedCeBackwardKernelVia("buffer"),
+  texture: unbiasedCeBackwardKernelVia("texture"),
+};
 
 /** Options of the unbiased mode ({@link unbiasedCrossEntropy}). */
 export interface UnbiasedCrossEntropyOptions {
@@ -335,7 +384,7 @@ export const unbiasedCrossEntropy = (
   options: UnbiasedCrossEntropyOptions = {},
 ): Effect.Effect<UnbiasedCrossEntropyResult, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
-    const kernel = unbiasedCeForwardKernel.name;
+    const kernel = unbiasedCeForwardKernels.buffer.name;
     const view = checkLogits(kernel, logits, labels, oldClasses, options.weights);
     if (view instanceof BindingError) return yield* view;
     const { pixels, channels } = view;
@@ -344,7 +393,7 @@ export const unbiasedCrossEntropy = (
     const p = { pixels, channels, old_classes: oldClasses, den_index: denIndex };
     const rows = yield* empty([pixels, 2], "f32");
     yield* gpu.recorder.dispatch(
-      unbiasedCeForwardKernel,
+      unbiasedCeForwardKernels[logitsVia(gpu.adapter.isFallback, logits)],
       { logits, labels, weights: options.weights ?? logits, rows },
       p,
       { HAS_WEIGHT: options.weights ? 1 : 0 },
@@ -373,7 +422,7 @@ export const unbiasedCrossEntropyBackward = (
     };
     const dz = yield* empty(logits.shape, "f32");
     yield* gpu.recorder.dispatch(
-      unbiasedCeBackwardKernel,
+      unbiasedCeBackwardKernels[logitsVia(gpu.adapter.isFallback, logits)],
       { logits, labels, weights: options.weights ?? logits, grad, totals, dz },
       p,
       { HAS_WEIGHT: options.weights ? 1 : 0, REDUCTION: reductionCode("mean") },

@@ -17,9 +17,13 @@ import rowLseSource from "../../shaders/softmax/row_lse.wgsl" with { type: "text
 /**
  * The log-sum-exp fragment (shaders/softmax/row_lse.wgsl) over the buffer
  * `buffer`: `<buffer>_max`, `<buffer>_sum_exp` and `<buffer>_lse_range`,
- * prepended to the kernels that normalise rows of that buffer.
+ * prepended to the kernels that normalise rows of that buffer. With `reads`
+ * "load" it reads through the binding's generated `load_<buffer>(i)` (a
+ * binding declared with `via`, src/gpu/kernel.ts) instead of indexing it.
  */
-export const rowLseWgsl = (buffer: string): string => rowLseSource.replaceAll("ROW", buffer);
+export const rowLseWgsl = (buffer: string, reads: "index" | "load" = "index"): string =>
+  (reads === "load" ? rowLseSource.replace(/ROW\[([^\]\n]*)\]/g, "load_ROW($1)") : rowLseSource)
+    .replaceAll("ROW", buffer);
 
 const WG = 64;
 

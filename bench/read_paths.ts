@@ -1,0 +1,106 @@
+/**
+ * The cross-entropy kernels, which read their logits one f32 at a time,
+ * timed with storage-buffer reads and with texture reads (`textureReads`,
+ * src/ops/texture_reads.ts) interleaved on the adapter at hand: ms a call and
+ * the ratio, at the `small` training step's shapes (batch 8, 64x64, 16
+ * classes). Both forms give the same values (tests/ops/ce_texture_test.ts
+ * checks it bit for bit); this measures what the copy buys, which decides
+ * `textureReads.scalarsOnCpu`: with llvmpipe's AVX-512 code it costs, with
+ * AVX2 alone it pays.
+ *
+ *     deno run -A bench/read_paths.ts [--rounds 5]
+ *     GALLIUM_OVERRIDE_CPU_CAPS=avx deno run -A bench/read_paths.ts   # llvmpipe's AVX2 code
+ *
+ * @module
+ */
+import { Effect, type Scope } from "effect";
+import { parseArgs } from "node:util";
+import type { Gpu } from "../src/gpu/device.ts";
+import type { GpuError } from "../src/gpu/errors.ts";
+import {
+  crossEntropy,
+  crossEntropyBackward,
+  unbiasedCrossEntropy,
+  unbiasedCrossEntropyBackward,
+} from "../src/ops/cross_entropy.ts";
+import { textureReads } from "../src/ops/texture_reads.ts";
+import { fromArray } from "../src/tensor/tensor.ts";
+import { type Batch, oursBatch, timeTogether, values } from "./conv.ts";
+import { adapterLine, runBench, table } from "./support.ts";
+
+const PIXELS = 8 * 64 * 64;
+const CLASSES = 16;
+
+/** A batch that runs with texture reads on or off (restored after). */
+const withReads = (on: boolean, batch: Batch): Batch => async (reps) => {
+  const saved = { ...textureReads };
+  Object.assign(textureReads, { onCpu: on, onGpu: on, scalarsOnCpu: on });
+  try {
+    return await batch(reps);
+  } finally {
+    Object.assign(textureReads, saved);
+  }
+};
+
+/** The timed ops: a label and the op's recording. */
+const ops = Effect.gen(function* () {
+  const shape = [8, 64, 64, CLASSES];
+  const logits = yield* fromArray(values(PIXELS * CLASSES, 1), shape, "f32");
+  const labels = yield* fromArray(
+    Int32Array.from(
+      { length: PIXELS },
+      (_, i) => (i * 7) % (CLASSES + 1) === CLASSES ? 255 : (i * 7) % CLASSES,
+    ),
+    [8, 64, 64],
+    "i32",
+  );
+  const weights = yield* fromArray(values(PIXELS, 2).map(Math.abs), [8, 64, 64], "f32");
+  const forward = yield* crossEntropy(logits, labels, { weights });
+  const unbiased = yield* unbiasedCrossEntropy(logits, labels, 11);
+  const one = yield* fromArray([1], [1], "f32");
+  return [
+    ["cross-entropy forward (weighted)", crossEntropy(logits, labels, { weights })],
+    [
+      "cross-entropy backward (weighted)",
+      crossEntropyBackward(logits, labels, one, forward.totals, { weights }),
+    ],
+    ["unbiased cross-entropy forward", unbiasedCrossEntropy(logits, labels, 11)],
+    [
+      "unbiased cross-entropy backward",
+      unbiasedCrossEntropyBackward(logits, labels, 11, one, unbiased.totals),
+    ],
+  ] as const satisfies readonly (readonly [
+    string,
+    Effect.Effect<unknown, GpuError, Gpu | Scope.Scope>,
+  ])[];
+});
+
+/** Prints the table: ms a call with buffer reads and with texture reads, and their ratio. */
+export const benchReadPaths = (rounds: number): Promise<void> =>
+  runBench(Effect.gen(function* () {
+    console.log(`## Buffer reads against texture reads on ${yield* adapterLine}`);
+    const context = yield* Effect.context<Gpu>();
+    const run = <A>(program: Effect.Effect<A, GpuError, Gpu>) =>
+      Effect.runPromise(Effect.provide(program, context));
+    const rows = [["op (8x64x64, 16 classes)", "buffers ms", "textures ms", "buffers / textures"]];
+    for (const [label, op] of yield* ops) {
+      const batch = oursBatch(op, run);
+      const [buffers, textures] = yield* Effect.promise(() =>
+        timeTogether([withReads(false, batch), withReads(true, batch)], rounds)
+      );
+      rows.push([
+        label,
+        (buffers * 1e3).toFixed(2),
+        (textures * 1e3).toFixed(2),
+        (buffers / textures).toFixed(2),
+      ]);
+    }
+    console.log(table(rows));
+  }));
+
+if (import.meta.main) {
+  const { values: args } = parseArgs({ args: Deno.args, options: { rounds: { type: "string" } } });
+  const rounds = Number(args.rounds ?? "5");
+  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`--rounds ${args.rounds}`);
+  await benchReadPaths(rounds);
+}
