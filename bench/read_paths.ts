@@ -5,7 +5,7 @@
  * the ratio, at the `small` training step's shapes (batch 8, 64x64, 16
  * classes). Both forms give the same values (tests/ops/ce_texture_test.ts
  * checks it bit for bit); this measures what the copy buys, which decides
- * `textureReads.scalarsOnCpu`: with llvmpipe's AVX-512 code it costs, with
+ * `textureReads.withoutAvx512OnCpu`: with llvmpipe's AVX-512 code it costs, with
  * AVX2 alone it pays.
  *
  *     deno run -A bench/read_paths.ts [--rounds 5]
@@ -34,7 +34,7 @@ const CLASSES = 16;
 /** A batch that runs with texture reads on or off (restored after). */
 const withReads = (on: boolean, batch: Batch): Batch => async (reps) => {
   const saved = { ...textureReads };
-  Object.assign(textureReads, { onCpu: on, onGpu: on, scalarsOnCpu: on });
+  Object.assign(textureReads, { onCpu: on, onGpu: on, withoutAvx512OnCpu: on });
   try {
     return await batch(reps);
   } finally {

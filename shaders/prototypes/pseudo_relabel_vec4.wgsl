@@ -2,7 +2,8 @@
 // FEATURE_QUADS vec4 (features a multiple of 4) and the prototypes read as
 // vec4: the same sums in the same order (each quad's components in turn), so
 // the result is bit-identical to the scalar kernel with a quarter of its
-// loads.
+// loads. Features and prototypes are read through load_features /
+// load_prototypes: from their buffers, or (CPU adapters) from texture copies.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let p = linear_index(gid, groups);
@@ -11,7 +12,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var h: array<vec4<f32>, FEATURE_QUADS>;
   var hh = 0.0;
   for (var q = 0u; q < FEATURE_QUADS; q++) {
-    let v = features[hb + q];
+    let v = load_features(hb + q);
     h[q] = v;
     hh += v.x * v.x;
     hh += v.y * v.y;
@@ -26,7 +27,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       var dot = 0.0;
       var ee = 0.0;
       for (var q = 0u; q < FEATURE_QUADS; q++) {
-        let e = prototypes[eb + q];
+        let e = load_prototypes(eb + q);
         let v = h[q];
         dot += v.x * e.x;
         ee += e.x * e.x;

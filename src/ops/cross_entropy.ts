@@ -29,7 +29,7 @@ import { BindingError, type GpuError } from "../gpu/errors.ts";
 import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import { channelView, rowLseWgsl } from "./softmax.ts";
-import { readScalarsThroughTextures } from "./texture_reads.ts";
+import { readThroughTexturesWithoutAvx512 } from "./texture_reads.ts";
 import { reduceLossRows, type Reduction, reductionCode, upstreamWgsl } from "./loss.ts";
 import forwardSource from "../../shaders/loss/ce_forward.wgsl" with { type: "text" };
 import backwardSource from "../../shaders/loss/ce_backward.wgsl" with { type: "text" };
@@ -126,10 +126,10 @@ export const crossEntropyBackwardKernels = {
 /**
  * How `logits` is read on this adapter. The kernels read it one f32 at a
  * time, so through a texture copy only where scalar texture reads pay
- * ({@link readScalarsThroughTextures}: llvmpipe without AVX-512 code).
+ * ({@link readThroughTexturesWithoutAvx512}: llvmpipe without AVX-512 code).
  */
 const logitsVia = (isFallback: boolean, logits: Tensor<"f32">): Via =>
-  readScalarsThroughTextures(isFallback, logits) ? "texture" : "buffer";
+  readThroughTexturesWithoutAvx512(isFallback, logits) ? "texture" : "buffer";
 
 /** Copies an integer-valued total into a u32 [1] tensor. */
 export const countToU32Kernel = defineKernel({

@@ -15,22 +15,27 @@ import { BindingError } from "../gpu/errors.ts";
 import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import type { GpuError } from "../gpu/errors.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
+import { readThroughTexturesWithoutAvx512 } from "./texture_reads.ts";
 import source from "../../shaders/prototypes/pseudo_relabel.wgsl" with { type: "text" };
 import vec4Source from "../../shaders/prototypes/pseudo_relabel_vec4.wgsl" with { type: "text" };
 
 const WG = 64;
 
-/** What the scalar and vec4 kernels share; `quads` binds features and prototypes as vec4. */
-const common = (validType: "u32" | "i32", quads: boolean) => {
-  const rows = quads ? "vec4f" : "f32";
+/**
+ * What the scalar and vec4 kernels share; `quads` binds features and
+ * prototypes as vec4, read through `load_features` / `load_prototypes` as
+ * `via` says (the scalar kernel indexes its buffers).
+ */
+const common = (validType: "u32" | "i32", quads: boolean, via: "buffer" | "texture" = "buffer") => {
+  const rows = quads ? { type: "vec4f", via } as const : { type: "f32" } as const;
   return {
     source: `fn is_valid(c: u32) -> bool { return valid[c] != 0${
       validType === "u32" ? "u" : "i"
     }; }\n${quads ? vec4Source : source}`,
     bindings: {
       old_logits: { access: "read", type: "f32" },
-      features: { access: "read", type: rows },
-      prototypes: { access: "read", type: rows },
+      features: { access: "read", ...rows },
+      prototypes: { access: "read", ...rows },
       valid: { access: "read", type: validType },
       corrected: { access: "read_write", type: "f32" },
     },
@@ -61,10 +66,12 @@ export const pseudoRelabelKernels = { u32: kernelFor("u32"), i32: kernelFor("i32
 /** Most feature quads the vec4 kernel holds in registers (256 features). */
 const MAX_FEATURE_QUADS = 64;
 
-const vec4KernelFor = (validType: "u32" | "i32") =>
+const vec4KernelFor = (validType: "u32" | "i32", via: "buffer" | "texture") =>
   defineKernel({
-    name: `shaders/prototypes/pseudo_relabel_vec4.wgsl<${validType}>`,
-    ...common(validType, true),
+    name: `shaders/prototypes/pseudo_relabel_vec4.wgsl<${validType}>${
+      via === "texture" ? "+textures" : ""
+    }`,
+    ...common(validType, true, via),
     constants: { FEATURE_QUADS: "u32" },
   });
 
@@ -72,7 +79,16 @@ const vec4KernelFor = (validType: "u32" | "i32") =>
  * The vec4 correction kernel (features a multiple of 4, at most 256): the
  * scalar kernel's sums in its order, bit-identical, a quarter of the loads.
  */
-export const pseudoRelabelVec4Kernels = { u32: vec4KernelFor("u32"), i32: vec4KernelFor("i32") };
+export const pseudoRelabelVec4Kernels = {
+  u32: vec4KernelFor("u32", "buffer"),
+  i32: vec4KernelFor("i32", "buffer"),
+};
+
+/** {@link pseudoRelabelVec4Kernels} reading features and prototypes from texture copies. */
+export const pseudoRelabelVec4TextureKernels = {
+  u32: vec4KernelFor("u32", "texture"),
+  i32: vec4KernelFor("i32", "texture"),
+};
 
 let featureQuads = true;
 
@@ -135,7 +151,14 @@ export const prototypeCorrectedLogits = (
     const params = { pixels, old_classes: oldClasses, features: width, tau: options.tau };
     const quads = width / 4;
     if (featureQuads && width % 4 === 0 && quads <= MAX_FEATURE_QUADS) {
-      const vec4 = pseudoRelabelVec4Kernels[prototypeValid.dtype];
+      const textures = readThroughTexturesWithoutAvx512(
+        gpu.adapter.isFallback,
+        oldFeatures,
+        prototypes,
+      );
+      const vec4 = (textures ? pseudoRelabelVec4TextureKernels : pseudoRelabelVec4Kernels)[
+        prototypeValid.dtype
+      ];
       yield* gpu.recorder.dispatch(vec4, bindings, params, { FEATURE_QUADS: quads });
     } else {
       yield* gpu.recorder.dispatch(kernel, bindings, params);

@@ -21,25 +21,28 @@ export const textureReads = {
   /** On a GPU: off until measured there; `GSC_TEXTURE_READS=1` turns it on. */
   onGpu: envFlag("GSC_TEXTURE_READS"),
   /**
-   * Kernels that read one f32 at a time (a texel's component a load: the
-   * cross-entropy's rows) on a CPU adapter. With llvmpipe's AVX-512 code that
-   * costs more than buffer loads (the cross-entropy's kernels 0.54-0.92x),
-   * with AVX2 alone less (1.3-1.9x; bench/read_paths.ts), so they take
-   * textures only without AVX-512; `GSC_TEXTURE_READS=1` turns them on.
+   * Kernels whose texture reads cost more than buffer reads with llvmpipe's
+   * AVX-512 code and less with AVX2 alone, on a CPU adapter: they take
+   * textures only without AVX-512; `GSC_TEXTURE_READS=1` turns them on. The
+   * cross-entropy reads one f32 at a time, a texel's component a load
+   * (0.56-0.92x with AVX-512 code, 1.3-1.9x with AVX2; bench/read_paths.ts);
+   * PPR's correction reads every pixel's features against the same
+   * prototypes (20 against 28 ms in a GSC step with AVX-512 code, 171
+   * against 31 with AVX2).
    */
-  scalarsOnCpu: !envFlag("GSC_BUFFER_READS") &&
+  withoutAvx512OnCpu: !envFlag("GSC_BUFFER_READS") &&
     (envFlag("GSC_TEXTURE_READS") || !llvmpipeUsesAvx512()),
 };
 
 /**
- * Whether a kernel reading these f32 views one element at a time reads them
- * through textures on this adapter (each must fit one).
+ * Whether a kernel of {@link textureReads.withoutAvx512OnCpu} reads these
+ * views through textures on this adapter (each must fit one).
  */
-export const readScalarsThroughTextures = (
+export const readThroughTexturesWithoutAvx512 = (
   isFallback: boolean,
   ...views: readonly { readonly elements: number; readonly offset?: number }[]
 ): boolean =>
-  (isFallback ? textureReads.scalarsOnCpu : textureReads.onGpu) && views.every(fitsTexture);
+  (isFallback ? textureReads.withoutAvx512OnCpu : textureReads.onGpu) && views.every(fitsTexture);
 
 /** Whether these f32 views are read through textures on this adapter (each must fit one). */
 export const readThroughTextures = (

@@ -3,7 +3,7 @@
  * backward) reading their logits through a texture copy give what
  * storage-buffer reads give: the same values, bit for bit on a CPU adapter
  * (`assertSameForm`), on random shapes with ignored, bad and weighted pixels.
- * `textureReads.scalarsOnCpu` picks the texture form only where llvmpipe has
+ * `textureReads.withoutAvx512OnCpu` picks the texture form only where llvmpipe has
  * no AVX-512 code, so the test switches it on and off itself.
  */
 import fc from "fast-check";
@@ -41,7 +41,7 @@ interface Case {
 /** Every output of one case, the kernels dispatched, and the adapter. */
 const run = (c: Case, textures: boolean) => {
   const saved = { ...textureReads };
-  Object.assign(textureReads, { onCpu: textures, onGpu: textures, scalarsOnCpu: textures });
+  Object.assign(textureReads, { onCpu: textures, onGpu: textures, withoutAvx512OnCpu: textures });
   const rng = new SeededRng(c.seed);
   const logits = Float32Array.from({ length: c.pixels * c.classes }, () => rng.uniform(-6, 6));
   // Labels: mostly classes, some 255 (ignored), some out of range (bad; counted).

@@ -17,6 +17,7 @@ import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { seededValues } from "../support/arbitrary.ts";
 import { assertSameForm, tracing } from "../support/tracing.ts";
+import { textureReads } from "../../src/ops/texture_reads.ts";
 
 const relabelCase = fc.record({
   pixels: fc.integer({ min: 1, max: 70 }),
@@ -30,7 +31,7 @@ const relabelCase = fc.record({
 });
 
 Deno.test({
-  name: "PPR's corrected logits on feature quads equal the scalar kernel",
+  name: "PPR's corrected logits on feature quads (buffers or textures) equal the scalar kernel",
   ...gpuTestOptions,
   fn: async () => {
     await fc.assert(
@@ -42,9 +43,11 @@ Deno.test({
         }
         const prototypes = seededValues(k.oldClasses * k.width, k.seed + 2, 1);
         const valid = Array.from({ length: k.oldClasses }, (_, c) => (c * 7 + k.seed) % 4 ? 1 : 0);
-        const run = (quads: boolean) =>
+        const run = (quads: boolean, textures = false) =>
           runGpu(tracing(Effect.gen(function* () {
             const previous = setRelabelQuads(quads);
+            const saved = { ...textureReads };
+            Object.assign(textureReads, { withoutAvx512OnCpu: textures, onGpu: textures });
             try {
               const corrected = yield* prototypeCorrectedLogits(
                 yield* fromArray(logits, [k.pixels, k.oldClasses], "f32"),
@@ -56,13 +59,26 @@ Deno.test({
               return yield* download(corrected);
             } finally {
               setRelabelQuads(previous);
+              Object.assign(textureReads, saved);
             }
           })));
         const quad = await run(true);
         const scalar = await run(false);
+        const textured = await run(true, true);
         if (!quad.kernels.some((n) => n.includes("pseudo_relabel_vec4"))) {
           throw new Error(`the vec4 kernel was not taken: ${quad.kernels}`);
         }
+        if (quad.kernels.some((n) => n.endsWith("+textures"))) {
+          throw new Error(`texture reads were taken with them off: ${quad.kernels}`);
+        }
+        if (
+          !textured.kernels.some((n) =>
+            n.includes("pseudo_relabel_vec4") && n.endsWith("+textures")
+          )
+        ) {
+          throw new Error(`the texture form was not taken: ${textured.kernels}`);
+        }
+        assertSameForm(textured.result, quad.result, quad.adapter, "PPR through textures");
         if (scalar.kernels.some((n) => n.includes("vec4"))) {
           throw new Error(`the scalar run took a vec4 kernel: ${scalar.kernels}`);
         }
