@@ -20,16 +20,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let norm = soft_target_norm(p);
     for (var c = 0u; c < c_all; c++) {
       let q = exp(soft_target(p, c) - norm.x) / norm.y;
-      dz[base + c] = g * (exp(logits[base + c] - lse) - q);
+      dz[base + c] = g * (exp(load_logits(base + c) - lse) - q);
     }
   } else {
     var s = 0.0;
     for (var c = 0u; c < c_all; c++) {
-      let log_p = logits[base + c] - lse;
+      let log_p = load_logits(base + c) - lse;
       s += exp(log_p) * log_p;
     }
     for (var c = 0u; c < c_all; c++) {
-      let log_p = logits[base + c] - lse;
+      let log_p = load_logits(base + c) - lse;
       dz[base + c] = -g * exp(log_p) * (log_p - s);
     }
   }

@@ -6,7 +6,7 @@
 // target when it is one of them (zeros otherwise).
 fn soft_target(p: u32, c: u32) -> f32 {
   if (c < params.old_classes) {
-    return 1.0 / (1.0 + exp(-old_logits[p * params.old_classes + c]));
+    return 1.0 / (1.0 + exp(-load_old_logits(p * params.old_classes + c)));
   }
   return select(0.0, 1.0, targets[p] == i32(c));
 }

@@ -22,11 +22,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let norm = soft_target_norm(p);
     for (var c = 0u; c < c_all; c++) {
       let q = exp(soft_target(p, c) - norm.x) / norm.y;
-      acc -= q * (logits[base + c] - lse);
+      acc -= q * (load_logits(base + c) - lse);
     }
   } else {
     var pz = 0.0;
-    for (var c = 0u; c < c_all; c++) { pz += exp(logits[base + c] - lse) * logits[base + c]; }
+    for (var c = 0u; c < c_all; c++) { pz += exp(load_logits(base + c) - lse) * load_logits(base + c); }
     acc = lse - pz;
   }
   rows[2u * p] = acc / f32(c_all);

@@ -21,17 +21,19 @@ import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import { reduceLossRows } from "./loss.ts";
 import { rowLseWgsl } from "./softmax.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
+import { readThroughTexturesWithoutAvx512 } from "./texture_reads.ts";
 import commonSource from "../../shaders/ssrd/common.wgsl" with { type: "text" };
 import rowsSource from "../../shaders/ssrd/rows.wgsl" with { type: "text" };
 import backwardSource from "../../shaders/ssrd/backward.wgsl" with { type: "text" };
 
 const WG = 64;
 
-const inputs = {
-  logits: { access: "read", type: "f32" },
-  old_logits: { access: "read", type: "f32" },
+/** The inputs both kernels read; the logits as `via` says (a texture copy, or the buffer). */
+const inputs = (via: "buffer" | "texture") => ({
+  logits: { access: "read", type: "f32", via },
+  old_logits: { access: "read", type: "f32", via },
   targets: { access: "read", type: "i32" },
-} as const;
+} as const);
 
 const params = { pixels: "u32", channels: "u32", old_classes: "u32" } as const;
 
@@ -41,34 +43,52 @@ const sizes = (p: { pixels: number; channels: number; old_classes: number }) => 
   targets: p.pixels,
 });
 
+const suffix = (via: "buffer" | "texture") => via === "texture" ? "+textures" : "";
+
+const rowsKernelVia = (via: "buffer" | "texture") =>
+  defineKernel({
+    name: `shaders/ssrd/rows.wgsl${suffix(via)}`,
+    source: rowLseWgsl("logits", "load") + commonSource + rowsSource,
+    bindings: { ...inputs(via), rows: { access: "read_write", type: "f32" } },
+    params,
+    constants: { TERM: "u32" },
+    workgroupSize: [WG, 1, 1],
+    dispatch: ({ pixels }) => linearGrid(pixels, WG),
+    minElements: (p) => ({ ...sizes(p), rows: 2 * p.pixels }),
+  });
+
 /** Rows [P, 2] of one term (TERM 0 soft label, 1 entropy). */
-export const ssrdRowsKernel = defineKernel({
-  name: "shaders/ssrd/rows.wgsl",
-  source: rowLseWgsl("logits") + commonSource + rowsSource,
-  bindings: { ...inputs, rows: { access: "read_write", type: "f32" } },
-  params,
-  constants: { TERM: "u32" },
-  workgroupSize: [WG, 1, 1],
-  dispatch: ({ pixels }) => linearGrid(pixels, WG),
-  minElements: (p) => ({ ...sizes(p), rows: 2 * p.pixels }),
-});
+export const ssrdRowsKernel = rowsKernelVia("buffer");
+
+/** {@link ssrdRowsKernel} reading the logits from texture copies (CPU adapters without AVX-512). */
+export const ssrdRowsTextureKernel = rowsKernelVia("texture");
+
+const backwardKernelVia = (via: "buffer" | "texture") =>
+  defineKernel({
+    name: `shaders/ssrd/backward.wgsl${suffix(via)}`,
+    source: rowLseWgsl("logits", "load") + commonSource + backwardSource,
+    bindings: {
+      ...inputs(via),
+      grad: { access: "read", type: "f32" },
+      totals: { access: "read", type: "f32" },
+      dz: { access: "read_write", type: "f32" },
+    },
+    params,
+    constants: { TERM: "u32" },
+    workgroupSize: [WG, 1, 1],
+    dispatch: ({ pixels }) => linearGrid(pixels, WG),
+    minElements: (p) => ({ ...sizes(p), grad: 1, totals: 2, dz: p.pixels * p.channels }),
+  });
 
 /** Gradient of one term with respect to the student logits. */
-export const ssrdBackwardKernel = defineKernel({
-  name: "shaders/ssrd/backward.wgsl",
-  source: rowLseWgsl("logits") + commonSource + backwardSource,
-  bindings: {
-    ...inputs,
-    grad: { access: "read", type: "f32" },
-    totals: { access: "read", type: "f32" },
-    dz: { access: "read_write", type: "f32" },
-  },
-  params,
-  constants: { TERM: "u32" },
-  workgroupSize: [WG, 1, 1],
-  dispatch: ({ pixels }) => linearGrid(pixels, WG),
-  minElements: (p) => ({ ...sizes(p), grad: 1, totals: 2, dz: p.pixels * p.channels }),
-});
+export const ssrdBackwardKernel = backwardKernelVia("buffer");
+
+/** {@link ssrdBackwardKernel} reading the logits from texture copies (CPU adapters without AVX-512). */
+export const ssrdBackwardTextureKernel = backwardKernelVia("texture");
+
+/** Whether the SSRD kernels read these logits through texture copies on this adapter. */
+const viaTextures = (isFallback: boolean, logits: Tensor<"f32">, oldLogits: Tensor<"f32">) =>
+  readThroughTexturesWithoutAvx512(isFallback, logits, oldLogits);
 
 /** Which SSRD term: FISS's soft-label term or its entropy term. */
 export type SsrdTermKind = "soft" | "entropy";
@@ -127,7 +147,9 @@ export const ssrdTermForward = (
     const gpu = yield* Gpu;
     const rows = yield* empty([Math.max(1, layout.pixels), 2], "f32");
     yield* gpu.recorder.dispatch(
-      ssrdRowsKernel,
+      viaTextures(gpu.adapter.isFallback, logits, oldLogits)
+        ? ssrdRowsTextureKernel
+        : ssrdRowsKernel,
       { logits, old_logits: oldLogits, targets, rows },
       layout,
       { TERM: termCode(kind) },
@@ -149,7 +171,9 @@ export const ssrdTermBackward = (
     const gpu = yield* Gpu;
     const dz = yield* empty(logits.shape, "f32");
     yield* gpu.recorder.dispatch(
-      ssrdBackwardKernel,
+      viaTextures(gpu.adapter.isFallback, logits, oldLogits)
+        ? ssrdBackwardTextureKernel
+        : ssrdBackwardKernel,
       { logits, old_logits: oldLogits, targets, grad, totals: term.totals, dz },
       term.layout,
       { TERM: termCode(kind) },

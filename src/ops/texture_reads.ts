@@ -28,7 +28,9 @@ export const textureReads = {
    * (0.56-0.92x with AVX-512 code, 1.3-1.9x with AVX2; bench/read_paths.ts);
    * PPR's correction reads every pixel's features against the same
    * prototypes (20 against 28 ms in a GSC step with AVX-512 code, 171
-   * against 31 with AVX2).
+   * against 31 with AVX2); SSRD's two kernels read both models' logits one
+   * f32 at a time (23 against 54 ms with AVX-512 code, 76 against 54 with
+   * AVX2).
    */
   withoutAvx512OnCpu: !envFlag("GSC_BUFFER_READS") &&
     (envFlag("GSC_TEXTURE_READS") || !llvmpipeUsesAvx512()),

@@ -12,6 +12,9 @@ import {
 } from "../../reference/gsc.ts";
 import { download, fromArray } from "../../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../../support/gpu.ts";
+import { assertSameForm, tracing } from "../../support/tracing.ts";
+import { Gpu } from "../../../src/gpu/device.ts";
+import { textureReads } from "../../../src/ops/texture_reads.ts";
 import { floats, seededValues, shapeOf } from "../../support/arbitrary.ts";
 
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -19,30 +22,33 @@ const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const defaults: SsrdOptions = { lambdaSoft: 0.3, lambdaEntropy: 0.1 };
 
 /** Old classes, new classes, targets mixing old, new and 255 labels. */
-const cases = fc.record({
-  shape: shapeOf(3, 5),
-  oldClasses: fc.integer({ min: 1, max: 6 }),
-  newClasses: fc.integer({ min: 0, max: 3 }),
-  options: fc.record({
-    lambdaSoft: fc.constantFrom<number>(0.3, 1),
-    lambdaEntropy: fc.constantFrom<number>(0.1, 2),
-  }),
-}).chain((c) => {
-  const p = sizeOf(c.shape);
-  const channels = c.oldClasses + c.newClasses;
-  return fc.record({
-    c: fc.constant({ ...c, channels }),
-    newLogits: floats(p * channels, 4),
-    oldLogits: floats(p * c.oldClasses, 4),
-    targets: fc.array(
-      fc.oneof(
-        { weight: 6, arbitrary: fc.integer({ min: 0, max: channels - 1 }) },
-        { weight: 1, arbitrary: fc.constant(255) },
+const casesOf = (shape: fc.Arbitrary<number[]>) =>
+  fc.record({
+    shape,
+    oldClasses: fc.integer({ min: 1, max: 6 }),
+    newClasses: fc.integer({ min: 0, max: 3 }),
+    options: fc.record({
+      lambdaSoft: fc.constantFrom<number>(0.3, 1),
+      lambdaEntropy: fc.constantFrom<number>(0.1, 2),
+    }),
+  }).chain((c) => {
+    const p = sizeOf(c.shape);
+    const channels = c.oldClasses + c.newClasses;
+    return fc.record({
+      c: fc.constant({ ...c, channels }),
+      newLogits: floats(p * channels, 4),
+      oldLogits: floats(p * c.oldClasses, 4),
+      targets: fc.array(
+        fc.oneof(
+          { weight: 6, arbitrary: fc.integer({ min: 0, max: channels - 1 }) },
+          { weight: 1, arbitrary: fc.constant(255) },
+        ),
+        { minLength: p, maxLength: p },
       ),
-      { minLength: p, maxLength: p },
-    ),
+    });
   });
-});
+
+const cases = casesOf(shapeOf(3, 5));
 
 type Case = typeof cases extends fc.Arbitrary<infer T> ? T : never;
 
@@ -62,8 +68,26 @@ const referenceOf = (k: Case, options: SsrdOptions) => {
 };
 
 /** Loss, terms and the gradient with respect to the new logits, on the GPU. */
-const runSsrd = (k: Case, options: SsrdOptions) =>
-  runGpu(Effect.gen(function* () {
+const runSsrd = (k: Case, options: SsrdOptions) => runGpu(ssrdProgram(k, options));
+
+/** The same with the logits read through texture copies or not; with the kernels run. */
+const runSsrdReads = async (k: Case, textures: boolean) => {
+  const saved = { ...textureReads };
+  Object.assign(textureReads, { withoutAvx512OnCpu: textures, onGpu: textures });
+  try {
+    return await runGpu(Effect.gen(function* () {
+      const traced = yield* tracing(ssrdProgram(k, k.c.options));
+      const kernels = traced.dispatches.map((d) => d.kernel).filter((n) => n.includes("ssrd/"));
+      return { ...traced.result, kernels, adapter: (yield* Gpu).adapter };
+    }));
+  } finally {
+    Object.assign(textureReads, saved);
+  }
+};
+
+/** The program behind {@link runSsrd}. */
+const ssrdProgram = (k: Case, options: SsrdOptions) =>
+  Effect.gen(function* () {
     const { c } = k;
     const z = parameter(yield* fromArray(k.newLogits, [...c.shape, c.channels], "f32"), "z");
     const old = yield* fromArray(k.oldLogits, [...c.shape, c.oldClasses], "f32");
@@ -76,7 +100,7 @@ const runSsrd = (k: Case, options: SsrdOptions) =>
       entropy: (yield* download(r.entropy.value))[0],
       dz: yield* download(dz),
     };
-  }));
+  });
 
 Deno.test(
   "ssrd: GPU loss, soft-label and entropy terms and gradient match the float64 reference",
@@ -238,5 +262,30 @@ Deno.test(
       "loss",
     );
     assertClose(got.dz, want.dz, 1e-7, 1e-3, "gradient");
+  },
+);
+
+Deno.test(
+  "ssrd: its kernels reading the logits through texture copies equal storage-buffer reads",
+  gpuTestOptions,
+  async () => {
+    // Pixel counts a multiple of 4, so both logits bind as textures.
+    const shapes = fc.integer({ min: 1, max: 30 }).map((n) => [1, 2, 2 * n]);
+    await fc.assert(
+      fc.asyncProperty(casesOf(shapes), async (k) => {
+        const textures = await runSsrdReads(k, true);
+        const buffers = await runSsrdReads(k, false);
+        if (textures.kernels.filter((n) => n.endsWith("+textures")).length !== 4) {
+          throw new Error(`not every SSRD kernel read textures: ${textures.kernels}`);
+        }
+        if (buffers.kernels.some((n) => n.endsWith("+textures"))) {
+          throw new Error(`a texture kernel ran with texture reads off: ${buffers.kernels}`);
+        }
+        const values = (r: typeof textures) => Float32Array.from([r.loss, r.soft, r.entropy]);
+        assertSameForm(values(textures), values(buffers), textures.adapter, "ssrd loss");
+        assertSameForm(textures.dz, buffers.dz, textures.adapter, "ssrd gradient");
+      }),
+      { seed: 1202, numRuns: 20 },
+    );
   },
 );
