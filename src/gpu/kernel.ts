@@ -35,8 +35,14 @@ export interface BindingSpec {
    * loads storage buffers one SIMD lane at a time and textures with vector
    * gathers, which on an AVX2 machine is about 5x faster (bench/texture_loads.ts).
    */
-  readonly via?: "buffer" | "texture";
+  readonly via?: ReadVia;
 }
+
+/** How a `via` binding is read: its storage buffer, or a texture copy of it. */
+export type ReadVia = "buffer" | "texture";
+
+/** The suffix a kernel's name carries in its texture form ("" for buffers), so traces tell them apart. */
+export const viaSuffix = (via: ReadVia): string => via === "texture" ? "+textures" : "";
 
 /** Texels per row of a binding read through a texture (a power of two; 32 KiB a row). */
 export const TEXTURE_ROW_TEXELS = 2048;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { defineKernel, linearGrid, type ReadVia, viaSuffix } from "../gpu/kernel.ts";
 import { type ConvGeometry, isDepthwise } from "./conv_geometry.ts";
 import tapsSource from "../../shaders/conv/taps.wgsl" with { type: "text" };
 import convVec4Source from "../../shaders/conv/conv_vec4.wgsl" with { type: "text" };
@@ -126,9 +126,9 @@ export const convMinElements = (p: ConvParams) => ({
 const grid = (p: { blocks: number }) => linearGrid(p.blocks, CONV_WG);
 
 /** The register kernel reading its source and filter as `via` says. */
-const convVec4KernelVia = (via: "buffer" | "texture") =>
+const convVec4KernelVia = (via: ReadVia) =>
   defineKernel({
-    name: `shaders/conv/conv_vec4.wgsl${via === "texture" ? "+textures" : ""}`,
+    name: `shaders/conv/conv_vec4.wgsl${viaSuffix(via)}`,
     source: tapsSource + convVec4Source,
     bindings: {
       ...convBindings("vec4f"),
@@ -153,9 +153,9 @@ export const convVec4Kernel = convVec4KernelVia("buffer");
 export const convVec4TextureKernel = convVec4KernelVia("texture");
 
 /** The scalar-source kernel reading its source and filter as `via` says. */
-const convOut4KernelVia = (via: "buffer" | "texture") =>
+const convOut4KernelVia = (via: ReadVia) =>
   defineKernel({
-    name: `shaders/conv/conv_out4.wgsl${via === "texture" ? "+textures" : ""}`,
+    name: `shaders/conv/conv_out4.wgsl${viaSuffix(via)}`,
     source: tapsSource + convOut4Source,
     bindings: {
       src: { access: "read", type: "f32", via },
@@ -250,9 +250,9 @@ export const filterMinElements = (p: FilterParams) => ({
 });
 
 /** The split-K filter-gradient kernel reading x and dy as `via` says. */
-const filterVec4KernelVia = (via: "buffer" | "texture") =>
+const filterVec4KernelVia = (via: ReadVia) =>
   defineKernel({
-    name: `shaders/conv/filter_vec4.wgsl${via === "texture" ? "+textures" : ""}`,
+    name: `shaders/conv/filter_vec4.wgsl${viaSuffix(via)}`,
     source: filterTapsSource + filterVec4Source,
     bindings: {
       ...filterBindings("vec4f"),
@@ -273,9 +273,9 @@ export const filterVec4Kernel = filterVec4KernelVia("buffer");
 export const filterVec4TextureKernel = filterVec4KernelVia("texture");
 
 /** The scalar-source filter-gradient kernel reading x and dy as `via` says. */
-const filterOut4KernelVia = (via: "buffer" | "texture") =>
+const filterOut4KernelVia = (via: ReadVia) =>
   defineKernel({
-    name: `shaders/conv/filter_out4.wgsl${via === "texture" ? "+textures" : ""}`,
+    name: `shaders/conv/filter_out4.wgsl${viaSuffix(via)}`,
     source: filterTapsSource + filterOut4Source,
     bindings: {
       src: { access: "read", type: "f32", via },
@@ -330,9 +330,9 @@ export const sumSplitsVec4Kernel = sumSplitsVec4KernelVia("buffer");
 export const sumSplitsVec4TextureKernel = sumSplitsVec4KernelVia("texture");
 
 /** The quad split-sum kernel reading the partial sums as `via` says. */
-function sumSplitsVec4KernelVia(via: "buffer" | "texture") {
+function sumSplitsVec4KernelVia(via: ReadVia) {
   return defineKernel({
-    name: `shaders/conv/sum_splits_vec4.wgsl${via === "texture" ? "+textures" : ""}`,
+    name: `shaders/conv/sum_splits_vec4.wgsl${viaSuffix(via)}`,
     source: sumSplitsVec4Source,
     bindings: {
       partial: { access: "read", type: "vec4f", via },

@@ -26,7 +26,7 @@
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
-import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { defineKernel, linearGrid, type ReadVia, viaSuffix } from "../gpu/kernel.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import { channelView, rowLseWgsl } from "./softmax.ts";
 import { readThroughTexturesWithoutAvx512 } from "./texture_reads.ts";
@@ -48,11 +48,8 @@ const WG = 64;
 /** The label that marks a pixel to ignore. */
 export const IGNORE_LABEL = 255;
 
-/** How a kernel reads the logits: from their buffer, or (CPU adapters) a texture copy. */
-type Via = "buffer" | "texture";
-
 /** The bindings both forward kernels (plain and unbiased) read and write. */
-const forwardBindings = (via: Via) => ({
+const forwardBindings = (via: ReadVia) => ({
   logits: { access: "read", type: "f32", via },
   labels: { access: "read", type: "i32" },
   weights: { access: "read", type: "f32" },
@@ -60,7 +57,7 @@ const forwardBindings = (via: Via) => ({
 } as const);
 
 /** The bindings both backward kernels read and write. */
-const backwardBindings = (via: Via) => ({
+const backwardBindings = (via: ReadVia) => ({
   logits: { access: "read", type: "f32", via },
   labels: { access: "read", type: "i32" },
   weights: { access: "read", type: "f32" },
@@ -69,9 +66,6 @@ const backwardBindings = (via: Via) => ({
   dz: { access: "read_write", type: "f32" },
 } as const);
 
-/** A kernel's name with the suffix its texture form carries. */
-const named = (name: string, via: Via) => via === "texture" ? `${name}+textures` : name;
-
 /** Sizes of the inputs every cross-entropy kernel reads. */
 const inputSizes = (pixels: number, channels: number, weighted: number) => ({
   logits: pixels * channels,
@@ -79,9 +73,9 @@ const inputSizes = (pixels: number, channels: number, weighted: number) => ({
   weights: weighted ? pixels : 0,
 });
 
-const crossEntropyForwardKernelVia = (via: Via) =>
+const crossEntropyForwardKernelVia = (via: ReadVia) =>
   defineKernel({
-    name: named("shaders/loss/ce_forward.wgsl", via),
+    name: `shaders/loss/ce_forward.wgsl${viaSuffix(via)}`,
     source: rowLseWgsl("logits", "load") + forwardSource + forwardPixelSource,
     bindings: forwardBindings(via),
     params: { pixels: "u32", channels: "u32" },
@@ -100,9 +94,9 @@ export const crossEntropyForwardKernels = {
   texture: crossEntropyForwardKernelVia("texture"),
 };
 
-const crossEntropyBackwardKernelVia = (via: Via) =>
+const crossEntropyBackwardKernelVia = (via: ReadVia) =>
   defineKernel({
-    name: named("shaders/loss/ce_backward.wgsl", via),
+    name: `shaders/loss/ce_backward.wgsl${viaSuffix(via)}`,
     source: upstreamWgsl + rowLseWgsl("logits", "load") + backwardSource + pixelSource,
     bindings: backwardBindings(via),
     params: { pixels: "u32", channels: "u32", den_index: "u32" },
@@ -128,7 +122,7 @@ export const crossEntropyBackwardKernels = {
  * time, so through a texture copy only where scalar texture reads pay
  * ({@link readThroughTexturesWithoutAvx512}: llvmpipe without AVX-512 code).
  */
-const logitsVia = (isFallback: boolean, logits: Tensor<"f32">): Via =>
+const logitsVia = (isFallback: boolean, logits: Tensor<"f32">): ReadVia =>
   readThroughTexturesWithoutAvx512(isFallback, logits) ? "texture" : "buffer";
 
 /** Copies an integer-valued total into a u32 [1] tensor. */
@@ -287,9 +281,9 @@ const unbiasedParams = {
   den_index: "u32",
 } as const;
 
-const unbiasedCeForwardKernelVia = (via: Via) =>
+const unbiasedCeForwardKernelVia = (via: ReadVia) =>
   defineKernel({
-    name: named("shaders/loss/unbiased_ce_forward.wgsl", via),
+    name: `shaders/loss/unbiased_ce_forward.wgsl${viaSuffix(via)}`,
     source: rowLseWgsl("logits", "load") + unbiasedForwardSource + forwardPixelSource,
     bindings: forwardBindings(via),
     params: unbiasedParams,
@@ -308,9 +302,9 @@ export const unbiasedCeForwardKernels = {
   texture: unbiasedCeForwardKernelVia("texture"),
 };
 
-const unbiasedCeBackwardKernelVia = (via: Via) =>
+const unbiasedCeBackwardKernelVia = (via: ReadVia) =>
   defineKernel({
-    name: named("shaders/loss/unbiased_ce_backward.wgsl", via),
+    name: `shaders/loss/unbiased_ce_backward.wgsl${viaSuffix(via)}`,
     source: upstreamWgsl + rowLseWgsl("logits", "load") + unbiasedBackwardSource + pixelSource,
     bindings: backwardBindings(via),
     params: unbiasedParams,

@@ -10,7 +10,7 @@
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
-import { defineKernel, fitsTexture, linearGrid } from "../gpu/kernel.ts";
+import { defineKernel, fitsTexture, linearGrid, type ReadVia, viaSuffix } from "../gpu/kernel.ts";
 import { empty, release, type Tensor } from "../tensor/tensor.ts";
 import { envFlag } from "../util/env.ts";
 import vec4Source from "../../shaders/matmul/matmul_vec4.wgsl" with { type: "text" };
@@ -77,10 +77,10 @@ const vec4Options = {
 } as const;
 
 /** The vec4 kernel with vec4 or scalar stores, reading A and B as `via` says. */
-const matmulVec4KernelFor = (stores: "vec4" | "scalar", via: "buffer" | "texture") =>
+const matmulVec4KernelFor = (stores: "vec4" | "scalar", via: ReadVia) =>
   defineKernel({
     name: `shaders/matmul/matmul_vec4.wgsl${stores === "scalar" ? "+scalar stores" : ""}${
-      via === "texture" ? "+textures" : ""
+      viaSuffix(via)
     }`,
     source: vec4Source + (stores === "vec4" ? storeVec4Source : storeScalarSource),
     bindings: {

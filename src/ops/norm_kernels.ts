@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { defineKernel, linearGrid, type ReadVia, viaSuffix } from "../gpu/kernel.ts";
 import chunkStatsSource from "../../shaders/norm/chunk_stats.wgsl" with { type: "text" };
 import finalizeStatsSource from "../../shaders/norm/finalize_stats.wgsl" with { type: "text" };
 import statsFinishSource from "../../shaders/norm/stats_finish.wgsl" with { type: "text" };
@@ -135,9 +135,9 @@ export const forwardSingleVec4Kernel = forwardSingleVec4KernelVia("buffer");
 export const forwardSingleVec4TextureKernel = forwardSingleVec4KernelVia("texture");
 
 /** The forward single-pass quad kernel reading `x` as `via` says. */
-function forwardSingleVec4KernelVia(via: "buffer" | "texture") {
+function forwardSingleVec4KernelVia(via: ReadVia) {
   return defineKernel({
-    name: `shaders/norm/forward_single_vec4.wgsl${via === "texture" ? "+textures" : ""}`,
+    name: `shaders/norm/forward_single_vec4.wgsl${viaSuffix(via)}`,
     source: statsFinishSource + forwardSingleVec4Source,
     bindings: {
       x: { ...readQuads, via },
@@ -267,9 +267,9 @@ export const backwardSingleVec4Kernel = backwardSingleVec4KernelVia("buffer");
 export const backwardSingleVec4TextureKernel = backwardSingleVec4KernelVia("texture");
 
 /** The backward single-pass quad kernel reading `x`, `dy` and `y` as `via` says. */
-function backwardSingleVec4KernelVia(via: "buffer" | "texture") {
+function backwardSingleVec4KernelVia(via: ReadVia) {
   return defineKernel({
-    name: `shaders/norm/backward_single_vec4.wgsl${via === "texture" ? "+textures" : ""}`,
+    name: `shaders/norm/backward_single_vec4.wgsl${viaSuffix(via)}`,
     source: backFinishSource + backSingleVec4Source,
     bindings: {
       x: { ...readQuads, via },

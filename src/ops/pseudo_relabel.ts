@@ -12,7 +12,7 @@
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import { BindingError } from "../gpu/errors.ts";
-import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { defineKernel, linearGrid, type ReadVia, viaSuffix } from "../gpu/kernel.ts";
 import type { GpuError } from "../gpu/errors.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import { readThroughTexturesWithoutAvx512 } from "./texture_reads.ts";
@@ -26,7 +26,7 @@ const WG = 64;
  * prototypes as vec4, read through `load_features` / `load_prototypes` as
  * `via` says (the scalar kernel indexes its buffers).
  */
-const common = (validType: "u32" | "i32", quads: boolean, via: "buffer" | "texture" = "buffer") => {
+const common = (validType: "u32" | "i32", quads: boolean, via: ReadVia = "buffer") => {
   const rows = quads ? { type: "vec4f", via } as const : { type: "f32" } as const;
   return {
     source: `fn is_valid(c: u32) -> bool { return valid[c] != 0${
@@ -66,11 +66,9 @@ export const pseudoRelabelKernels = { u32: kernelFor("u32"), i32: kernelFor("i32
 /** Most feature quads the vec4 kernel holds in registers (256 features). */
 const MAX_FEATURE_QUADS = 64;
 
-const vec4KernelFor = (validType: "u32" | "i32", via: "buffer" | "texture") =>
+const vec4KernelFor = (validType: "u32" | "i32", via: ReadVia) =>
   defineKernel({
-    name: `shaders/prototypes/pseudo_relabel_vec4.wgsl<${validType}>${
-      via === "texture" ? "+textures" : ""
-    }`,
+    name: `shaders/prototypes/pseudo_relabel_vec4.wgsl<${validType}>${viaSuffix(via)}`,
     ...common(validType, true, via),
     constants: { FEATURE_QUADS: "u32" },
   });

@@ -9,7 +9,7 @@
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
-import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { defineKernel, linearGrid, type ReadVia, viaSuffix } from "../gpu/kernel.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import tapsSource from "../../shaders/resize/taps.wgsl" with { type: "text" };
 import { readThroughTextures } from "./texture_reads.ts";
@@ -37,9 +37,9 @@ const outputCount = (p: ResizeParams) => p.batch * p.out_h * p.out_w * p.channel
 /** The WGSL element of a kernel variant: one channel or a quad. */
 const aliasOf = (elem: "f32" | "vec4f") => `alias Elem = ${elem === "f32" ? "f32" : "vec4<f32>"};`;
 
-const forwardKernelFor = (elem: "f32" | "vec4f", via: "buffer" | "texture" = "buffer") =>
+const forwardKernelFor = (elem: "f32" | "vec4f", via: ReadVia = "buffer") =>
   defineKernel({
-    name: `shaders/resize/bilinear.wgsl<${elem}>${via === "texture" ? "+textures" : ""}`,
+    name: `shaders/resize/bilinear.wgsl<${elem}>${viaSuffix(via)}`,
     // The taps are shared text, so the backward inverts exactly the forward's taps.
     source: `${aliasOf(elem)}\n${tapsSource}\n${forwardSource}`,
     bindings: {
@@ -52,9 +52,9 @@ const forwardKernelFor = (elem: "f32" | "vec4f", via: "buffer" | "texture" = "bu
     minElements: (p) => ({ x: inputCount(p), y: outputCount(p) }),
   });
 
-const backwardKernelFor = (elem: "f32" | "vec4f", via: "buffer" | "texture" = "buffer") =>
+const backwardKernelFor = (elem: "f32" | "vec4f", via: ReadVia = "buffer") =>
   defineKernel({
-    name: `shaders/resize/bilinear_backward.wgsl<${elem}>${via === "texture" ? "+textures" : ""}`,
+    name: `shaders/resize/bilinear_backward.wgsl<${elem}>${viaSuffix(via)}`,
     source: `${aliasOf(elem)}\n${tapsSource}\n${backwardSource}`,
     bindings: {
       dy: { access: "read", type: elem, via },

@@ -17,7 +17,7 @@
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
-import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { defineKernel, linearGrid, type ReadVia, viaSuffix } from "../gpu/kernel.ts";
 import { reduceLossRows } from "./loss.ts";
 import { rowLseWgsl } from "./softmax.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
@@ -29,7 +29,7 @@ import backwardSource from "../../shaders/ssrd/backward.wgsl" with { type: "text
 const WG = 64;
 
 /** The inputs both kernels read; the logits as `via` says (a texture copy, or the buffer). */
-const inputs = (via: "buffer" | "texture") => ({
+const inputs = (via: ReadVia) => ({
   logits: { access: "read", type: "f32", via },
   old_logits: { access: "read", type: "f32", via },
   targets: { access: "read", type: "i32" },
@@ -43,11 +43,9 @@ const sizes = (p: { pixels: number; channels: number; old_classes: number }) => 
   targets: p.pixels,
 });
 
-const suffix = (via: "buffer" | "texture") => via === "texture" ? "+textures" : "";
-
-const rowsKernelVia = (via: "buffer" | "texture") =>
+const rowsKernelVia = (via: ReadVia) =>
   defineKernel({
-    name: `shaders/ssrd/rows.wgsl${suffix(via)}`,
+    name: `shaders/ssrd/rows.wgsl${viaSuffix(via)}`,
     source: rowLseWgsl("logits", "load") + commonSource + rowsSource,
     bindings: { ...inputs(via), rows: { access: "read_write", type: "f32" } },
     params,
@@ -63,9 +61,9 @@ export const ssrdRowsKernel = rowsKernelVia("buffer");
 /** {@link ssrdRowsKernel} reading the logits from texture copies (CPU adapters without AVX-512). */
 export const ssrdRowsTextureKernel = rowsKernelVia("texture");
 
-const backwardKernelVia = (via: "buffer" | "texture") =>
+const backwardKernelVia = (via: ReadVia) =>
   defineKernel({
-    name: `shaders/ssrd/backward.wgsl${suffix(via)}`,
+    name: `shaders/ssrd/backward.wgsl${viaSuffix(via)}`,
     source: rowLseWgsl("logits", "load") + commonSource + backwardSource,
     bindings: {
       ...inputs(via),
