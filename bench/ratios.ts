@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import { Effect, type Scope } from "effect";
 import { parseArgs } from "node:util";
 import type { Gpu } from "../src/gpu/device.ts";
 import type { GpuError } from "../src/gpu/errors.ts";
@@ -22,8 +22,9 @@ import {
   conv2dForward,
   conv2dGeometry,
 } from "../src/ops/conv.ts";
+import type { ConvGeometry } from "../src/ops/conv_geometry.ts";
 import { fromArray } from "../src/tensor/tensor.ts";
-import { type Batch, cases, caseTensors, oursBatch, values } from "./conv.ts";
+import { type Batch, type Case, cases, caseTensors, oursBatch, values } from "./conv.ts";
 import { adapterLine, runBench, table } from "./support.ts";
 
 /** Rounds by default (a round is one triple per shape, about 3 s). */
@@ -43,10 +44,34 @@ export interface Ratios {
     label: string;
     forward: number;
     filter: number;
+    /** The forward's share of its nominal multiply-adds that its kernel does ({@link forwardRowsDone}). */
+    done: number;
     matmulOverForward: number;
+    /** matmul GFLOP/s over the forward's rate of multiply-adds done. */
+    matmulOverDone: number;
     filterOverForward: number;
   }[];
 }
+
+/**
+ * The share of a forward's nominal multiply-adds that its kernel does: a block
+ * of destination pixels in one row skips each tap row whose source row is
+ * padding (`sourceRow` in shaders/conv/taps.wgsl), so a padded convolution does
+ * fewer than the 2 x outputs x taps x Cin that its GFLOP/s (like PyTorch's and
+ * TF.js's) counts. Holds for the bench's shapes, whose output rows are at
+ * least 8 pixels wide (narrower ones pair two rows and skip a tap row only when
+ * both read padding).
+ */
+export const forwardRowsDone = (g: ConvGeometry): number => {
+  let read = 0;
+  for (let h = 0; h < g.outH; h++) {
+    for (let t = 0; t < g.kH; t++) {
+      const r = h * g.strideH + t * g.dilH - g.padH;
+      if (r >= 0 && r < g.inH) read++;
+    }
+  }
+  return read / (g.outH * g.kH);
+};
 
 const median = (xs: readonly number[]): number => {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -60,6 +85,54 @@ const sized = async (batch: Batch): Promise<number> => {
   const single = await batch(1);
   return Math.max(1, Math.min(50, Math.round(BATCH_SECONDS / single)));
 };
+
+/**
+ * The measured check of {@link forwardRowsDone}: each bench shape whose
+ * forward skips more than 5 % of its tap rows is timed beside its unpadded
+ * twin (the input grown by the padding, padding 0: the same output and
+ * nominal multiply-adds, none skipped) and the matmul, interleaved; prints
+ * the twin's GFLOP/s and matmul / twin.
+ */
+const unpaddedTwins = (
+  matmul: Batch,
+  matmulFlops: number,
+  run: <A>(program: Effect.Effect<A, GpuError, Gpu>) => Promise<A>,
+  rounds: number,
+): Effect.Effect<void, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    for (const shape of cases) {
+      const g = conv2dGeometry(shape.input, shape.filter, shape.options);
+      if (forwardRowsDone(g) > 0.95) continue;
+      const [batch, h, w, c] = shape.input;
+      const twin: Case = {
+        label: `${shape.label} unpadded`,
+        input: [batch, h + 2 * g.padH, w + 2 * g.padW, c] as const,
+        filter: shape.filter,
+        options: { ...shape.options, padding: 0 },
+      };
+      const tg = conv2dGeometry(twin.input, twin.filter, twin.options);
+      const padded = yield* caseTensors(shape, g);
+      const plain = yield* caseTensors(twin, tg);
+      const forward = oursBatch(conv2dForward(padded.x, padded.w, padded.bias, shape.options), run);
+      const twinForward = oursBatch(conv2dForward(plain.x, plain.w, plain.bias, twin.options), run);
+      const line = yield* Effect.promise(async () => {
+        const reps = [await sized(matmul), await sized(forward), await sized(twinForward)];
+        const ratios = { padded: [] as number[], twin: [] as number[], matmul: [] as number[] };
+        for (let r = 0; r < rounds; r++) {
+          const mm = matmulFlops / await matmul(reps[0]) / 1e9;
+          const fwd = conv2dFlops(g) / await forward(reps[1]) / 1e9;
+          const tw = conv2dFlops(tg) / await twinForward(reps[2]) / 1e9;
+          ratios.matmul.push(mm / tw);
+          ratios.padded.push(fwd);
+          ratios.twin.push(tw);
+        }
+        return `${shape.label}: fwd ${median(ratios.padded).toFixed(2)} GFLOP/s, its unpadded ` +
+          `twin (${twin.input.join("x")}, the same multiply-adds, none skipped) ` +
+          `${median(ratios.twin).toFixed(2)}; matmul / twin ${median(ratios.matmul).toFixed(2)}`;
+      });
+      console.log(line);
+    }
+  });
 
 /** Prints the interleaved ratios; returns them. */
 export const benchRatios = (rounds = RATIO_ROUNDS): Promise<Ratios> =>
@@ -76,13 +149,20 @@ export const benchRatios = (rounds = RATIO_ROUNDS): Promise<Ratios> =>
     const c = yield* fromArray(values(n * n, 3), [n, n], "f32");
     const matmulFlops = 2 * n ** 3;
     const matmul = oursBatch(matmulInto(a, b, c, { m: n, n, k: n }), run);
-    const triples: { label: string; flops: number; forward: Batch; filter: Batch }[] = [];
+    const triples: {
+      label: string;
+      flops: number;
+      done: number;
+      forward: Batch;
+      filter: Batch;
+    }[] = [];
     for (const shape of cases) {
       const g = conv2dGeometry(shape.input, shape.filter, shape.options);
       const { x, w, bias, dy } = yield* caseTensors(shape, g);
       triples.push({
         label: shape.label,
         flops: conv2dFlops(g),
+        done: forwardRowsDone(g),
         forward: oursBatch(conv2dForward(x, w, bias, shape.options), run),
         filter: oursBatch(conv2dBackwardFilter(x, dy, shape.filter, shape.options), run),
       });
@@ -111,27 +191,41 @@ export const benchRatios = (rounds = RATIO_ROUNDS): Promise<Ratios> =>
         label: t.label,
         forward: median(m.forward),
         filter: median(m.filter),
+        done: t.done,
         matmulOverForward: median(m.matmul.map((v, r) => v / m.forward[r])),
+        matmulOverDone: median(m.matmul.map((v, r) => v / (m.forward[r] * t.done))),
         filterOverForward: median(m.filter.map((v, r) => v / m.forward[r])),
       };
     });
     const result: Ratios = { matmul: median(measured.flatMap((m) => m.matmul)), shapes };
     console.log(`matmul ${n}^3: ${result.matmul.toFixed(2)} GFLOP/s (median of every batch)`);
     console.log(table([
-      ["conv shape", "fwd GFLOP/s", "dw GFLOP/s", "dw / fwd", `matmul ${n}^3 / fwd`],
+      [
+        "conv shape",
+        "fwd GFLOP/s",
+        "dw GFLOP/s",
+        "dw / fwd",
+        `matmul ${n}^3 / fwd`,
+        "fwd rows done",
+        "matmul / fwd done",
+      ],
       ...shapes.map((s) => [
         s.label,
         s.forward.toFixed(2),
         s.filter.toFixed(2),
         s.filterOverForward.toFixed(2),
         s.matmulOverForward.toFixed(2),
+        `${(100 * s.done).toFixed(1)} %`,
+        s.matmulOverDone.toFixed(2),
       ]),
     ]));
-    const worst = (key: "matmulOverForward" | "filterOverForward") =>
+    yield* unpaddedTwins(matmul, matmulFlops, run, rounds);
+    const worst = (key: "matmulOverForward" | "matmulOverDone" | "filterOverForward") =>
       Math.min(...shapes.map((s) => s[key])).toFixed(2);
     console.log(
       `lowest over the shapes: matmul / fwd ${worst("matmulOverForward")}, ` +
-        `dw / fwd ${worst("filterOverForward")}`,
+        `dw / fwd ${worst("filterOverForward")}; matmul / fwd per multiply-add done ` +
+        worst("matmulOverDone"),
     );
     return result;
   }));
