@@ -1,13 +1,15 @@
 // binary.wgsl four elements at a time: out = a (op) b, with `n` and `b_period`
 // counting quads (the period is a multiple of 4 elements, so a quad of `a`
 // meets one contiguous quad of `b`). The same operation on each component, so
-// the results are bit-identical to binary.wgsl's.
+// the results are bit-identical to binary.wgsl's. `a` and `b` are read through
+// load_a / load_b: their buffers, or (llvmpipe without AVX-512 code) texture
+// copies.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let i = linear_index(gid, groups);
   if (i >= params.n) { return; }
-  let x = a[i];
-  let y = b[i % params.b_period];
+  let x = load_a(i);
+  let y = load_b(i % params.b_period);
   var r: vec4<f32>;
   switch OP {
     case 0u: { r = x + y; }

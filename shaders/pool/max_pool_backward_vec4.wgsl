@@ -2,7 +2,8 @@
 // 0; `dy` and `dx` as vec4, argmax per channel): each channel adds the same
 // gradients in the same order (a non-matching one adds +0, which leaves a
 // sum that starts at +0 unchanged), so dx is bit-identical to the scalar
-// kernel's.
+// kernel's. `dy` is read through load_dy: its buffer, or (llvmpipe without
+// AVX-512 code) a texture copy.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let i = linear_index(gid, groups);
@@ -29,7 +30,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let o = ((n * params.out_h + u32(oh)) * params.out_w + u32(ow)) * quads + q;
       let a = 4u * o;
       let chosen = vec4<i32>(argmax[a], argmax[a + 1u], argmax[a + 2u], argmax[a + 3u]) == me;
-      acc += select(vec4<f32>(0.0), dy[o], chosen);
+      acc += select(vec4<f32>(0.0), load_dy(o), chosen);
     }
   }
   dx[i] = acc;

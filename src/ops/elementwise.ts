@@ -8,7 +8,8 @@
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
-import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { defineKernel, linearGrid, type ReadVia, viaSuffix } from "../gpu/kernel.ts";
+import { readThroughTexturesWithoutAvx512 } from "./texture_reads.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import binarySource from "../../shaders/elementwise/binary.wgsl" with { type: "text" };
 import unarySource from "../../shaders/elementwise/unary.wgsl" with { type: "text" };
@@ -68,22 +69,29 @@ export const binaryKernel = defineKernel({
 /**
  * {@link binaryKernel} a quad per invocation (`n` and `b_period` count quads):
  * the same operation on each component, bit-identical, about twice as fast
- * on llvmpipe.
+ * on llvmpipe; `a` and `b` read as `via` says.
  */
-export const binaryVec4Kernel = defineKernel({
-  name: "shaders/elementwise/binary_vec4.wgsl",
-  source: binaryVec4Source,
-  bindings: {
-    a: { access: "read", type: "vec4f" },
-    b: { access: "read", type: "vec4f" },
-    out: { access: "read_write", type: "vec4f" },
-  },
-  params: { n: "u32", b_period: "u32" },
-  constants: { OP: "u32" },
-  workgroupSize: [VEC4_WG, 1, 1],
-  dispatch: ({ n }) => linearGrid(n, VEC4_WG),
-  minElements: ({ n, b_period }) => ({ a: n, b: b_period, out: n }),
-});
+const binaryVec4KernelVia = (via: ReadVia) =>
+  defineKernel({
+    name: `shaders/elementwise/binary_vec4.wgsl${viaSuffix(via)}`,
+    source: binaryVec4Source,
+    bindings: {
+      a: { access: "read", type: "vec4f", via },
+      b: { access: "read", type: "vec4f", via },
+      out: { access: "read_write", type: "vec4f" },
+    },
+    params: { n: "u32", b_period: "u32" },
+    constants: { OP: "u32" },
+    workgroupSize: [VEC4_WG, 1, 1],
+    dispatch: ({ n }) => linearGrid(n, VEC4_WG),
+    minElements: ({ n, b_period }) => ({ a: n, b: b_period, out: n }),
+  });
+
+/** {@link binaryKernel} a quad per invocation, from the buffers. */
+export const binaryVec4Kernel = binaryVec4KernelVia("buffer");
+
+/** {@link binaryVec4Kernel} reading `a` and `b` from texture copies (llvmpipe without AVX-512 code). */
+export const binaryVec4TextureKernel = binaryVec4KernelVia("texture");
 
 /** out = f(a). */
 export const unaryKernel = defineKernel({
@@ -130,18 +138,38 @@ export const axpyKernel = defineKernel({
 });
 
 /** {@link axpyKernel} a quad per invocation (`n` and `x_period` count quads), bit-identical. */
-export const axpyVec4Kernel = defineKernel({
-  name: "shaders/elementwise/axpy_vec4.wgsl",
-  source: axpyVec4Source,
-  bindings: {
-    x: { access: "read", type: "vec4f" },
-    y: { access: "read_write", type: "vec4f" },
-  },
-  params: { n: "u32", x_period: "u32", alpha: "f32" },
-  workgroupSize: [VEC4_WG, 1, 1],
-  dispatch: ({ n }) => linearGrid(n, VEC4_WG),
-  minElements: ({ n, x_period }) => ({ x: x_period, y: n }),
-});
+export const axpyVec4Kernel = axpyVec4KernelVia("buffer");
+
+/**
+ * {@link axpyVec4Kernel} reading `x` and `y` from texture copies (llvmpipe
+ * without AVX-512 code); `y` is still written in place.
+ */
+export const axpyVec4TextureKernel = axpyVec4KernelVia("texture");
+
+function axpyVec4KernelVia(via: ReadVia) {
+  const readY = via === "texture"
+    ? "fn read_y(i: u32) -> vec4<f32> { return load_y_in(i); }\n"
+    : "fn read_y(i: u32) -> vec4<f32> { return y[i]; }\n";
+  return defineKernel({
+    name: `shaders/elementwise/axpy_vec4.wgsl${viaSuffix(via)}`,
+    source: readY + axpyVec4Source,
+    bindings: {
+      x: { access: "read", type: "vec4f", via },
+      y: { access: "read_write", type: "vec4f" },
+      // The texture form reads y from a copy (a buffer cannot be bound both
+      // writable and read-only in one dispatch).
+      ...(via === "texture" ? { y_in: { access: "read", type: "vec4f", via } } as const : {}),
+    },
+    params: { n: "u32", x_period: "u32", alpha: "f32" },
+    workgroupSize: [VEC4_WG, 1, 1],
+    dispatch: ({ n }) => linearGrid(n, VEC4_WG),
+    minElements: ({ n, x_period }) => ({
+      x: x_period,
+      y: n,
+      ...(via === "texture" ? { y_in: n } : {}),
+    }),
+  });
+}
 
 /**
  * Whether an elementwise op over `n` elements whose second operand repeats
@@ -173,11 +201,12 @@ export const axpyInto = (x: Tensor, y: Tensor, alpha = 1): Effect.Effect<void, G
     }
     const gpu = yield* Gpu;
     if (quadsFit(y.elements, x.elements)) {
-      yield* gpu.recorder.dispatch(axpyVec4Kernel, { x, y }, {
-        n: y.elements / 4,
-        x_period: x.elements / 4,
-        alpha,
-      });
+      const params = { n: y.elements / 4, x_period: x.elements / 4, alpha };
+      if (readThroughTexturesWithoutAvx512(gpu.adapter.isFallback, x, y)) {
+        yield* gpu.recorder.dispatch(axpyVec4TextureKernel, { x, y, y_in: y }, params);
+      } else {
+        yield* gpu.recorder.dispatch(axpyVec4Kernel, { x, y }, params);
+      }
       return;
     }
     yield* gpu.recorder.dispatch(axpyKernel, { x, y }, {
@@ -210,7 +239,10 @@ export const binaryInto = (
     const constants = { OP: BinaryOp[op] };
     if (quadsFit(a.elements, b.elements)) {
       const quads = { n: a.elements / 4, b_period: b.elements / 4 };
-      yield* gpu.recorder.dispatch(binaryVec4Kernel, { a, b, out }, quads, constants);
+      const kernel = readThroughTexturesWithoutAvx512(gpu.adapter.isFallback, a, b)
+        ? binaryVec4TextureKernel
+        : binaryVec4Kernel;
+      yield* gpu.recorder.dispatch(kernel, { a, b, out }, quads, constants);
       return;
     }
     const params = { n: a.elements, b_period: b.elements };

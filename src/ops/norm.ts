@@ -12,13 +12,14 @@
  */
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
-import { readThroughTextures } from "./texture_reads.ts";
+import { readThroughTextures, readThroughTexturesWithoutAvx512 } from "./texture_reads.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import {
   backwardFinalizeKernel,
   backwardInputKernel,
   backwardInputVec4Kernel,
+  backwardInputVec4TextureKernel,
   backwardPartialsKernel,
   backwardSingleKernel,
   backwardSingleVec4Kernel,
@@ -318,7 +319,10 @@ export const batchNormBackward = (
     const inputs = { x, dy, y, stats, coef, dx };
     if (channelQuads && channels % 4 === 0) {
       const quads = { n: x.elements / 4, channels };
-      yield* gpu.recorder.dispatch(backwardInputVec4Kernel, inputs, quads, relu);
+      const kernel = readThroughTexturesWithoutAvx512(gpu.adapter.isFallback, x, dy, y)
+        ? backwardInputVec4TextureKernel
+        : backwardInputVec4Kernel;
+      yield* gpu.recorder.dispatch(kernel, inputs, quads, relu);
     } else {
       yield* gpu.recorder.dispatch(backwardInputKernel, inputs, { n: x.elements, channels }, relu);
     }

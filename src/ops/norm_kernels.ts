@@ -337,20 +337,37 @@ export const normalizeVec4Kernel = defineKernel({
 });
 
 /** {@link backwardInputKernel} a channel quad per invocation (`n` counts quads), bit-identical. */
-export const backwardInputVec4Kernel = defineKernel({
-  name: "shaders/norm/backward_input_vec4.wgsl",
-  source: backInputVec4Source,
-  bindings: { x: readQuads, dy: readQuads, y: readQuads, stats: read, coef: read, dx: writeQuads },
-  params: { n: "u32", channels: "u32" },
-  constants: { RELU: "u32" },
-  workgroupSize: [QUAD_ELEMENTWISE_WG, 1, 1],
-  dispatch: (p) => linearGrid(p.n, QUAD_ELEMENTWISE_WG),
-  minElements: (p) => ({
-    x: p.n,
-    dy: p.n,
-    y: p.n,
-    stats: 2 * p.channels,
-    coef: 3 * p.channels,
-    dx: p.n,
-  }),
-});
+export const backwardInputVec4Kernel = backwardInputVec4KernelVia("buffer");
+
+/**
+ * {@link backwardInputVec4Kernel} reading `x`, `dy` and `y` from texture
+ * copies (llvmpipe without AVX-512 code).
+ */
+export const backwardInputVec4TextureKernel = backwardInputVec4KernelVia("texture");
+
+function backwardInputVec4KernelVia(via: ReadVia) {
+  return defineKernel({
+    name: `shaders/norm/backward_input_vec4.wgsl${viaSuffix(via)}`,
+    source: backInputVec4Source,
+    bindings: {
+      x: { ...readQuads, via },
+      dy: { ...readQuads, via },
+      y: { ...readQuads, via },
+      stats: read,
+      coef: read,
+      dx: writeQuads,
+    },
+    params: { n: "u32", channels: "u32" },
+    constants: { RELU: "u32" },
+    workgroupSize: [QUAD_ELEMENTWISE_WG, 1, 1],
+    dispatch: (p) => linearGrid(p.n, QUAD_ELEMENTWISE_WG),
+    minElements: (p) => ({
+      x: p.n,
+      dy: p.n,
+      y: p.n,
+      stats: 2 * p.channels,
+      coef: 3 * p.channels,
+      dx: p.n,
+    }),
+  });
+}

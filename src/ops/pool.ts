@@ -8,9 +8,10 @@
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
-import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { defineKernel, linearGrid, type ReadVia, viaSuffix } from "../gpu/kernel.ts";
 import { empty, reshape, type Tensor } from "../tensor/tensor.ts";
 import { reduce } from "./reduce.ts";
+import { readThroughTexturesWithoutAvx512 } from "./texture_reads.ts";
 import maxPoolSource from "../../shaders/pool/max_pool.wgsl" with { type: "text" };
 import maxPoolBackSource from "../../shaders/pool/max_pool_backward.wgsl" with { type: "text" };
 import maxPoolVec4Source from "../../shaders/pool/max_pool_vec4.wgsl" with { type: "text" };
@@ -86,20 +87,33 @@ export const maxPoolVec4Kernel = defineKernel({
   minElements: (p) => ({ x: inputCount(p) / 4, y: outputCount(p) / 4, argmax: outputCount(p) }),
 });
 
+const maxPoolBackwardVec4KernelVia = (via: ReadVia) =>
+  defineKernel({
+    name: `shaders/pool/max_pool_backward_vec4.wgsl${viaSuffix(via)}`,
+    source: maxPoolBackVec4Source,
+    bindings: {
+      dy: { access: "read", type: "vec4f", via },
+      argmax: { access: "read", type: "i32" },
+      dx: { access: "read_write", type: "vec4f" },
+    },
+    params: geometryParams,
+    workgroupSize: [QUAD_WG, 1, 1],
+    dispatch: (p) => linearGrid(inputCount(p) / 4, QUAD_WG),
+    minElements: (p) => ({
+      dy: outputCount(p) / 4,
+      argmax: outputCount(p),
+      dx: inputCount(p) / 4,
+    }),
+  });
+
 /** {@link maxPoolBackwardKernel} on a channel quad per invocation, bit-identical. */
-export const maxPoolBackwardVec4Kernel = defineKernel({
-  name: "shaders/pool/max_pool_backward_vec4.wgsl",
-  source: maxPoolBackVec4Source,
-  bindings: {
-    dy: { access: "read", type: "vec4f" },
-    argmax: { access: "read", type: "i32" },
-    dx: { access: "read_write", type: "vec4f" },
-  },
-  params: geometryParams,
-  workgroupSize: [QUAD_WG, 1, 1],
-  dispatch: (p) => linearGrid(inputCount(p) / 4, QUAD_WG),
-  minElements: (p) => ({ dy: outputCount(p) / 4, argmax: outputCount(p), dx: inputCount(p) / 4 }),
-});
+export const maxPoolBackwardVec4Kernel = maxPoolBackwardVec4KernelVia("buffer");
+
+/**
+ * {@link maxPoolBackwardVec4Kernel} reading `dy` from a texture copy (llvmpipe
+ * without AVX-512 code).
+ */
+export const maxPoolBackwardVec4TextureKernel = maxPoolBackwardVec4KernelVia("texture");
 
 let channelQuads = true;
 
@@ -206,7 +220,10 @@ export const maxPool2dBackward = (
     const gpu = yield* Gpu;
     const dx = yield* empty(inputShape, "f32");
     if (channelQuads && p.channels % 4 === 0) {
-      yield* gpu.recorder.dispatch(maxPoolBackwardVec4Kernel, { dy, argmax, dx }, p);
+      const kernel = readThroughTexturesWithoutAvx512(gpu.adapter.isFallback, dy)
+        ? maxPoolBackwardVec4TextureKernel
+        : maxPoolBackwardVec4Kernel;
+      yield* gpu.recorder.dispatch(kernel, { dy, argmax, dx }, p);
     } else {
       yield* gpu.recorder.dispatch(maxPoolBackwardKernel, { dy, argmax, dx }, p);
     }

@@ -12,8 +12,9 @@ import { arenaOf, type ArenaSlot, type ParameterArena } from "../autograd/arena.
 import type { Parameter } from "../autograd/tape.ts";
 import { Gpu } from "../gpu/device.ts";
 import type { GpuError } from "../gpu/errors.ts";
-import { defineKernel, linearGrid } from "../gpu/kernel.ts";
+import { defineKernel, linearGrid, type ReadVia, viaSuffix } from "../gpu/kernel.ts";
 import { fillInto } from "../ops/core.ts";
+import { readThroughTexturesWithoutAvx512 } from "../ops/texture_reads.ts";
 import { empty, slice, type Tensor, upload } from "../tensor/tensor.ts";
 import arenaSource from "../../shaders/optim/sgd_arena.wgsl" with { type: "text" };
 import updateSource from "../../shaders/optim/sgd_update.wgsl" with { type: "text" };
@@ -61,29 +62,60 @@ export const sgdArenaKernel = defineKernel({
   }),
 });
 
+/** How the quad kernel reads the values and momentum it also writes. */
+const quadReads = (via: ReadVia): string =>
+  via === "texture"
+    ? `fn read_weight(q: u32) -> vec4<f32> { return load_weight_in(q); }
+fn read_momentum(q: u32) -> vec4<f32> { return load_momentum_in(q); }
+`
+    : `fn read_weight(q: u32) -> vec4<f32> { return weight[q]; }
+fn read_momentum(q: u32) -> vec4<f32> { return momentum_buffer[q]; }
+`;
+
+const sgdArenaVec4KernelVia = (via: ReadVia) =>
+  defineKernel({
+    name: `shaders/optim/sgd_arena_vec4.wgsl${viaSuffix(via)}`,
+    source: quadReads(via) + updateVec4Source + groupLrSource + arenaVec4Source,
+    bindings: {
+      weight: { access: "read_write", type: "vec4f" },
+      grad: { access: "read", type: "vec4f", via },
+      momentum_buffer: { access: "read_write", type: "vec4f" },
+      table: { access: "read", type: "u32" },
+      // Texture copies of the values and momentum (a storage buffer cannot be
+      // bound both writable and read-only in one dispatch, so the buffer form
+      // reads the writable bindings).
+      ...(via === "texture"
+        ? {
+          weight_in: { access: "read", type: "vec4f", via },
+          momentum_in: { access: "read", type: "vec4f", via },
+        } as const
+        : {}),
+    },
+    params: sgdArenaKernel.params,
+    workgroupSize: [QUAD_WG, 1, 1],
+    dispatch: ({ chunks }) => linearGrid(chunks, 1),
+    minElements: ({ chunks, parameters, elements, momentum }) => ({
+      weight: elements,
+      grad: elements,
+      momentum_buffer: momentum !== 0 ? elements : 1,
+      table: 4 * (chunks + parameters),
+      ...(via === "texture"
+        ? { weight_in: elements, momentum_in: momentum !== 0 ? elements : 1 }
+        : {}),
+    }),
+  });
+
 /**
  * {@link sgdArenaKernel} a quad per invocation (the arenas bound as vec4;
  * `elements` counts quads): the same chunk table, bit-identical updates.
  */
-export const sgdArenaVec4Kernel = defineKernel({
-  name: "shaders/optim/sgd_arena_vec4.wgsl",
-  source: updateVec4Source + groupLrSource + arenaVec4Source,
-  bindings: {
-    weight: { access: "read_write", type: "vec4f" },
-    grad: { access: "read", type: "vec4f" },
-    momentum_buffer: { access: "read_write", type: "vec4f" },
-    table: { access: "read", type: "u32" },
-  },
-  params: sgdArenaKernel.params,
-  workgroupSize: [QUAD_WG, 1, 1],
-  dispatch: ({ chunks }) => linearGrid(chunks, 1),
-  minElements: ({ chunks, parameters, elements, momentum }) => ({
-    weight: elements,
-    grad: elements,
-    momentum_buffer: momentum !== 0 ? elements : 1,
-    table: 4 * (chunks + parameters),
-  }),
-});
+export const sgdArenaVec4Kernel = sgdArenaVec4KernelVia("buffer");
+
+/**
+ * {@link sgdArenaVec4Kernel} reading the values, gradients and momentum from
+ * texture copies (llvmpipe without AVX-512 code).
+ */
+export const sgdArenaVec4TextureKernel = sgdArenaVec4KernelVia("texture");
 
 let arenaQuads = true;
 
@@ -217,7 +249,14 @@ export const makeArenaUpdate = (
         };
         if (arenaQuads && elements % 4 === 0) {
           const quads = { ...params, elements: elements / 4 };
-          yield* gpu.recorder.dispatch(sgdArenaVec4Kernel, bindings, quads);
+          if (
+            readThroughTexturesWithoutAvx512(gpu.adapter.isFallback, arena.values, grads, standIn)
+          ) {
+            const copies = { ...bindings, weight_in: arena.values, momentum_in: standIn };
+            yield* gpu.recorder.dispatch(sgdArenaVec4TextureKernel, copies, quads);
+          } else {
+            yield* gpu.recorder.dispatch(sgdArenaVec4Kernel, bindings, quads);
+          }
         } else {
           yield* gpu.recorder.dispatch(sgdArenaKernel, bindings, params);
         }

@@ -8,6 +8,8 @@ import { setArenaQuads } from "../../src/optim/sgd_arena.ts";
 import { download, fromArray, upload } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { floats } from "../support/arbitrary.ts";
+import { tracing } from "../support/tracing.ts";
+import { textureReads } from "../../src/ops/texture_reads.ts";
 
 const STEPS = 3;
 
@@ -36,9 +38,23 @@ type ArenaCase = typeof arenaCase extends fc.Arbitrary<infer T> ? T : never;
 const valuesOf = (sizes: readonly number[], seed: number, salt: number) =>
   fc.sample(fc.tuple(...sizes.map((n) => floats(n))), { seed: seed * 7 + salt, numRuns: 1 })[0];
 
-/** Runs STEPS steps of SGD on fresh parameters, packed into an arena or not. */
+/** Runs `f` with the texture form of the quad arena kernel on or off (on any adapter). */
+const withTextureReads = <A>(on: boolean, f: () => Promise<A>): Promise<A> => {
+  const saved = { ...textureReads };
+  Object.assign(textureReads, { withoutAvx512OnCpu: on, onGpu: on });
+  return f().finally(() => Object.assign(textureReads, saved));
+};
+
+/** Runs STEPS steps of SGD on fresh parameters, packed into an arena or not; the kernels run. */
 const run = (c: ArenaCase, packed: boolean) =>
   runGpu(Effect.gen(function* () {
+    const traced = yield* tracing(steps(c, packed));
+    return { ...traced.result, kernels: traced.kernels };
+  }));
+
+/** STEPS steps of SGD on fresh parameters, packed into an arena or not. */
+const steps = (c: ArenaCase, packed: boolean) =>
+  Effect.gen(function* () {
     const scope = yield* Effect.scope;
     const weights = valuesOf(c.sizes, c.seed, 0);
     const params: Parameter[] = [];
@@ -77,7 +93,7 @@ const run = (c: ArenaCase, packed: boolean) =>
     const values: Float32Array[] = [];
     for (const p of params) values.push(yield* download(p.value));
     return { values, state: yield* sgd.exportState() };
-  }));
+  });
 
 const sameState = (a: SgdState, b: SgdState) => {
   if (
@@ -102,13 +118,23 @@ Deno.test({
     await fc.assert(
       fc.asyncProperty(arenaCase, async (c) => {
         const tensorwise = await run(c, false);
-        const arena = await run(c, true);
+        const arena = await withTextureReads(false, () => run(c, true));
         const quads = setArenaQuads(false);
         const scalarArena = await run(c, true).finally(() => setArenaQuads(quads));
+        // The quad kernel reading values, gradients and momentum through texture copies.
+        const textureArena = await withTextureReads(true, () => run(c, true));
         tensorwise.values.forEach((v, i) => assertClose(arena.values[i], v, 0, 0, `p${i}`));
         tensorwise.values.forEach((v, i) => assertClose(scalarArena.values[i], v, 0, 0, `p${i}`));
+        tensorwise.values.forEach((v, i) => assertClose(textureArena.values[i], v, 0, 0, `p${i}`));
         sameState(arena.state, tensorwise.state);
         sameState(scalarArena.state, tensorwise.state);
+        sameState(textureArena.state, tensorwise.state);
+        if (!textureArena.kernels.includes("shaders/optim/sgd_arena_vec4.wgsl+textures")) {
+          throw new Error(`the texture form did not run: ${textureArena.kernels}`);
+        }
+        if (arena.kernels.some((k) => k.endsWith("+textures"))) {
+          throw new Error(`a texture form ran with texture reads off: ${arena.kernels}`);
+        }
         // The late parameter took exactly the steps it had a gradient for.
         const late = `p${c.sizes.length - 1}`;
         if (arena.state.parameterSteps[late] !== STEPS - c.lateStart) {
