@@ -90,8 +90,8 @@ const sized = async (batch: Batch): Promise<number> => {
  * The measured check of {@link forwardRowsDone}: each bench shape whose
  * forward skips more than 5 % of its tap rows is timed beside its unpadded
  * twin (the input grown by the padding, padding 0: the same output and
- * nominal multiply-adds, none skipped) and the matmul, interleaved; prints
- * the twin's GFLOP/s and matmul / twin.
+ * nominal multiply-adds, none skipped), the 1024^3 matmul and a matmul of
+ * the forward's own GEMM shape, interleaved; prints their GFLOP/s and ratios.
  */
 const unpaddedTwins = (
   matmul: Batch,
@@ -115,20 +115,35 @@ const unpaddedTwins = (
       const plain = yield* caseTensors(twin, tg);
       const forward = oursBatch(conv2dForward(padded.x, padded.w, padded.bias, shape.options), run);
       const twinForward = oursBatch(conv2dForward(plain.x, plain.w, plain.bias, twin.options), run);
+      // The forward as a matrix product: pixels x output channels, over taps x input channels.
+      const gemm = { m: g.batch * g.outH * g.outW, n: g.outC, k: g.kH * g.kW * g.inC };
+      const ga = yield* fromArray(values(gemm.m * gemm.k, 1), [gemm.m, gemm.k], "f32");
+      const gb = yield* fromArray(values(gemm.k * gemm.n, 2), [gemm.k, gemm.n], "f32");
+      const gc = yield* fromArray(values(gemm.m * gemm.n, 3), [gemm.m, gemm.n], "f32");
+      const gemmBatch = oursBatch(matmulInto(ga, gb, gc, gemm), run);
       const line = yield* Effect.promise(async () => {
-        const reps = [await sized(matmul), await sized(forward), await sized(twinForward)];
-        const ratios = { padded: [] as number[], twin: [] as number[], matmul: [] as number[] };
+        const batches = [matmul, forward, twinForward, gemmBatch];
+        const reps: number[] = [];
+        for (const b of batches) reps.push(await sized(b));
+        const got = { padded: [] as number[], twin: [] as number[], gemm: [] as number[] };
+        const ratios = { matmul: [] as number[], gemm: [] as number[] };
         for (let r = 0; r < rounds; r++) {
           const mm = matmulFlops / await matmul(reps[0]) / 1e9;
           const fwd = conv2dFlops(g) / await forward(reps[1]) / 1e9;
           const tw = conv2dFlops(tg) / await twinForward(reps[2]) / 1e9;
+          const gm = 2 * gemm.m * gemm.n * gemm.k / await gemmBatch(reps[3]) / 1e9;
           ratios.matmul.push(mm / tw);
-          ratios.padded.push(fwd);
-          ratios.twin.push(tw);
+          ratios.gemm.push(gm / tw);
+          got.padded.push(fwd);
+          got.twin.push(tw);
+          got.gemm.push(gm);
         }
-        return `${shape.label}: fwd ${median(ratios.padded).toFixed(2)} GFLOP/s, its unpadded ` +
+        return `${shape.label}: fwd ${median(got.padded).toFixed(2)} GFLOP/s, its unpadded ` +
           `twin (${twin.input.join("x")}, the same multiply-adds, none skipped) ` +
-          `${median(ratios.twin).toFixed(2)}; matmul / twin ${median(ratios.matmul).toFixed(2)}`;
+          `${median(got.twin).toFixed(2)}; matmul ${MATMUL_SIZE}^3 / twin ` +
+          `${median(ratios.matmul).toFixed(2)}; matmul at the forward's GEMM shape ` +
+          `(${gemm.m}x${gemm.n}x${gemm.k}) ${median(got.gemm).toFixed(2)}, / twin ` +
+          `${median(ratios.gemm).toFixed(2)}`;
       });
       console.log(line);
     }

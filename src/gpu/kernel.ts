@@ -36,6 +36,12 @@ export interface BindingSpec {
    * gathers, which on an AVX2 machine is about 5x faster (bench/texture_loads.ts).
    */
   readonly via?: ReadVia;
+  /**
+   * The texture copy of a binding this kernel also writes (its old values,
+   * copied before the dispatch): it may share bytes with that binding, which
+   * any other aliasing of a written binding may not, in either read path.
+   */
+  readonly snapshot?: boolean;
 }
 
 /** How a `via` binding is read: its storage buffer, or a texture copy of it. */
@@ -114,12 +120,23 @@ export interface KernelOptions<
   ) => { readonly [K in keyof B]?: number };
 }
 
-/** Declares a kernel. The value is inert: compilation happens on first dispatch. */
+/**
+ * Declares a kernel. The value is inert: compilation happens on first
+ * dispatch. Throws a TypeError for a snapshot binding that is not a
+ * read-only texture copy.
+ */
 export const defineKernel = <
   const B extends Record<string, BindingSpec>,
   const P extends Record<string, ScalarType> = Record<never, ScalarType>,
   const C extends Record<string, ScalarType> = Record<never, ScalarType>,
 >(options: KernelOptions<B, P, C>): Kernel<B, P, C> => {
+  for (const [name, spec] of Object.entries(options.bindings)) {
+    if (spec.snapshot && (spec.via !== "texture" || spec.access !== "read")) {
+      throw new TypeError(
+        `${options.name}: snapshot binding ${name} must be a read-only texture copy`,
+      );
+    }
+  }
   const size = options.workgroupSize;
   return {
     name: options.name,

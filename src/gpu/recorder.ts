@@ -450,10 +450,12 @@ export const checkBindings = (
     if ((view.offset ?? 0) + view.elements * 4 > view.buffer.size) {
       return fail(name, `the buffer (${view.buffer.size} bytes) is smaller than its tensor`);
     }
-    // A texture binding reads a copy made before the dispatch, never the buffer
-    // itself: it may share bytes with a binding the kernel writes (the
+    // A snapshot reads a texture copy made before the dispatch, never the
+    // buffer itself: it may share bytes with a binding the kernel writes (the
     // optimizer's values, read through one and written through the other).
-    if (spec.via === "texture") continue;
+    // Other texture bindings follow the buffer rule, so a call that aliases a
+    // written binding fails alike whichever path the adapter takes.
+    if (spec.snapshot) continue;
     const writes = spec.access === "read_write";
     const clash = bound.find((b) => (writes || b.writes) && overlaps(b.view, view));
     if (clash) {

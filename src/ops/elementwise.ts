@@ -158,7 +158,9 @@ function axpyVec4KernelVia(via: ReadVia) {
       y: { access: "read_write", type: "vec4f" },
       // The texture form reads y from a copy (a buffer cannot be bound both
       // writable and read-only in one dispatch).
-      ...(via === "texture" ? { y_in: { access: "read", type: "vec4f", via } } as const : {}),
+      ...(via === "texture"
+        ? { y_in: { access: "read", type: "vec4f", via, snapshot: true } } as const
+        : {}),
     },
     params: { n: "u32", x_period: "u32", alpha: "f32" },
     workgroupSize: [VEC4_WG, 1, 1],

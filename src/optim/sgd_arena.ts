@@ -86,8 +86,8 @@ const sgdArenaVec4KernelVia = (via: ReadVia) =>
       // reads the writable bindings).
       ...(via === "texture"
         ? {
-          weight_in: { access: "read", type: "vec4f", via },
-          momentum_in: { access: "read", type: "vec4f", via },
+          weight_in: { access: "read", type: "vec4f", via, snapshot: true },
+          momentum_in: { access: "read", type: "vec4f", via, snapshot: true },
         } as const
         : {}),
     },

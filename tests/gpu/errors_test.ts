@@ -5,6 +5,7 @@ import { empty, fromArray } from "../../src/tensor/tensor.ts";
 import { matmul } from "../../src/ops/matmul.ts";
 import { copyRegion } from "../../src/ops/core.ts";
 import { binaryInto } from "../../src/ops/elementwise.ts";
+import { textureReads } from "../../src/ops/texture_reads.ts";
 import { gpuTestOptions, runGpu, runGpuResult } from "../support/gpu.ts";
 
 const assertEq = (actual: unknown, expected: unknown, label: string) => {
@@ -111,6 +112,48 @@ Deno.test({
     assertEq(error._tag, "BindingError", "tag");
     assertEq(error.binding, "out", "binding");
   },
+});
+
+Deno.test({
+  name: "the aliasing rule holds when the operands are read through texture copies",
+  ...gpuTestOptions,
+  fn: async () => {
+    const saved = { ...textureReads };
+    Object.assign(textureReads, { withoutAvx512OnCpu: true, onGpu: true });
+    try {
+      const error = await failureOf(Effect.gen(function* () {
+        const a = yield* fromArray([1, 2, 3, 4], [4], "f32");
+        yield* binaryInto("add", a, a, a);
+      }));
+      assertEq(error._tag, "BindingError", "tag");
+      assertEq(error.binding, "out", "binding");
+    } finally {
+      Object.assign(textureReads, saved);
+    }
+  },
+});
+
+Deno.test("a snapshot binding must be a read-only texture copy", () => {
+  const declare = (via: "buffer" | "texture", access: "read" | "read_write") => () =>
+    defineKernel({
+      name: "snapshot",
+      source: "",
+      bindings: { old: { access, type: "f32", via, snapshot: true } },
+      workgroupSize: [1, 1, 1],
+      dispatch: () => [1, 1, 1],
+    });
+  declare("texture", "read")();
+  for (const bad of [declare("buffer", "read"), declare("texture", "read_write")]) {
+    let thrown: unknown;
+    try {
+      bad();
+    } catch (e) {
+      thrown = e;
+    }
+    if (!(thrown instanceof TypeError) || !String(thrown.message).includes("snapshot")) {
+      throw new Error(`expected a TypeError naming the snapshot, got ${thrown}`);
+    }
+  }
 });
 
 Deno.test({
