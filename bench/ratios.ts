@@ -96,13 +96,13 @@ const sized = async (batch: Batch): Promise<number> => {
 const unpaddedTwins = (
   matmul: Batch,
   matmulFlops: number,
+  triples: readonly Triple[],
   run: <A>(program: Effect.Effect<A, GpuError, Gpu>) => Promise<A>,
   rounds: number,
 ): Effect.Effect<void, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
-    for (const shape of cases) {
-      const g = conv2dGeometry(shape.input, shape.filter, shape.options);
-      if (forwardRowsDone(g) > 0.95) continue;
+    for (const { shape, g, flops, done, forward } of triples) {
+      if (done > 0.95) continue;
       const [batch, h, w, c] = shape.input;
       const twin: Case = {
         label: `${shape.label} unpadded`,
@@ -111,9 +111,7 @@ const unpaddedTwins = (
         options: { ...shape.options, padding: 0 },
       };
       const tg = conv2dGeometry(twin.input, twin.filter, twin.options);
-      const padded = yield* caseTensors(shape, g);
       const plain = yield* caseTensors(twin, tg);
-      const forward = oursBatch(conv2dForward(padded.x, padded.w, padded.bias, shape.options), run);
       const twinForward = oursBatch(conv2dForward(plain.x, plain.w, plain.bias, twin.options), run);
       // The forward as a matrix product: pixels x output channels, over taps x input channels.
       const gemm = { m: g.batch * g.outH * g.outW, n: g.outC, k: g.kH * g.kW * g.inC };
@@ -122,32 +120,43 @@ const unpaddedTwins = (
       const gc = yield* fromArray(values(gemm.m * gemm.n, 3), [gemm.m, gemm.n], "f32");
       const gemmBatch = oursBatch(matmulInto(ga, gb, gc, gemm), run);
       const line = yield* Effect.promise(async () => {
-        const batches = [matmul, forward, twinForward, gemmBatch];
+        // GFLOP/s of each batch, a row per round: matmul, forward, twin, GEMM-shaped matmul.
+        const timed = [
+          { batch: matmul, flops: matmulFlops },
+          { batch: forward, flops },
+          { batch: twinForward, flops: conv2dFlops(tg) },
+          { batch: gemmBatch, flops: 2 * gemm.m * gemm.n * gemm.k },
+        ];
         const reps: number[] = [];
-        for (const b of batches) reps.push(await sized(b));
-        const got = { padded: [] as number[], twin: [] as number[], gemm: [] as number[] };
-        const ratios = { matmul: [] as number[], gemm: [] as number[] };
+        for (const t of timed) reps.push(await sized(t.batch));
+        const rows: number[][] = [];
         for (let r = 0; r < rounds; r++) {
-          const mm = matmulFlops / await matmul(reps[0]) / 1e9;
-          const fwd = conv2dFlops(g) / await forward(reps[1]) / 1e9;
-          const tw = conv2dFlops(tg) / await twinForward(reps[2]) / 1e9;
-          const gm = 2 * gemm.m * gemm.n * gemm.k / await gemmBatch(reps[3]) / 1e9;
-          ratios.matmul.push(mm / tw);
-          ratios.gemm.push(gm / tw);
-          got.padded.push(fwd);
-          got.twin.push(tw);
-          got.gemm.push(gm);
+          const row: number[] = [];
+          for (const [i, t] of timed.entries()) row.push(t.flops / await t.batch(reps[i]) / 1e9);
+          rows.push(row);
         }
-        return `${shape.label}: fwd ${median(got.padded).toFixed(2)} GFLOP/s, its unpadded ` +
-          `twin (${twin.input.join("x")}, the same multiply-adds, none skipped) ` +
-          `${median(got.twin).toFixed(2)}; matmul ${MATMUL_SIZE}^3 / twin ` +
-          `${median(ratios.matmul).toFixed(2)}; matmul at the forward's GEMM shape ` +
-          `(${gemm.m}x${gemm.n}x${gemm.k}) ${median(got.gemm).toFixed(2)}, / twin ` +
-          `${median(ratios.gemm).toFixed(2)}`;
+        const of = (i: number) => median(rows.map((row) => row[i])).toFixed(2);
+        const overTwin = (i: number) => median(rows.map((row) => row[i] / row[2])).toFixed(2);
+        return `${shape.label}: fwd ${of(1)} GFLOP/s, its unpadded twin ` +
+          `(${twin.input.join("x")}, the same multiply-adds, none skipped) ${of(2)}; ` +
+          `matmul ${MATMUL_SIZE}^3 / twin ${overTwin(0)}; matmul at the forward's GEMM shape ` +
+          `(${gemm.m}x${gemm.n}x${gemm.k}) ${of(3)}, / twin ${overTwin(3)}`;
       });
       console.log(line);
     }
   });
+
+/** One bench shape's geometry and its timed forward and filter-gradient batches. */
+interface Triple {
+  readonly shape: Case;
+  readonly g: ConvGeometry;
+  readonly label: string;
+  readonly flops: number;
+  /** {@link forwardRowsDone} of the shape. */
+  readonly done: number;
+  readonly forward: Batch;
+  readonly filter: Batch;
+}
 
 /** Prints the interleaved ratios; returns them. */
 export const benchRatios = (rounds = RATIO_ROUNDS): Promise<Ratios> =>
@@ -164,17 +173,13 @@ export const benchRatios = (rounds = RATIO_ROUNDS): Promise<Ratios> =>
     const c = yield* fromArray(values(n * n, 3), [n, n], "f32");
     const matmulFlops = 2 * n ** 3;
     const matmul = oursBatch(matmulInto(a, b, c, { m: n, n, k: n }), run);
-    const triples: {
-      label: string;
-      flops: number;
-      done: number;
-      forward: Batch;
-      filter: Batch;
-    }[] = [];
+    const triples: Triple[] = [];
     for (const shape of cases) {
       const g = conv2dGeometry(shape.input, shape.filter, shape.options);
       const { x, w, bias, dy } = yield* caseTensors(shape, g);
       triples.push({
+        shape,
+        g,
         label: shape.label,
         flops: conv2dFlops(g),
         done: forwardRowsDone(g),
@@ -234,7 +239,7 @@ export const benchRatios = (rounds = RATIO_ROUNDS): Promise<Ratios> =>
         s.matmulOverDone.toFixed(2),
       ]),
     ]));
-    yield* unpaddedTwins(matmul, matmulFlops, run, rounds);
+    yield* unpaddedTwins(matmul, matmulFlops, triples, run, rounds);
     const worst = (key: "matmulOverForward" | "matmulOverDone" | "filterOverForward") =>
       Math.min(...shapes.map((s) => s[key])).toFixed(2);
     console.log(

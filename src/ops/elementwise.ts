@@ -146,6 +146,7 @@ export const axpyVec4Kernel = axpyVec4KernelVia("buffer");
  */
 export const axpyVec4TextureKernel = axpyVec4KernelVia("texture");
 
+/** The quad axpy reading `x` (and, through a snapshot, the old `y`) as `via` says. */
 function axpyVec4KernelVia(via: ReadVia) {
   const readY = via === "texture"
     ? "fn read_y(i: u32) -> vec4<f32> { return load_y_in(i); }\n"

@@ -289,6 +289,11 @@ function backwardSingleVec4KernelVia(via: ReadVia) {
   });
 }
 
+/** Elements the input-gradient kernels need: `n` counts elements (scalar) or quads (vec4). */
+function backwardInputSizes(p: { n: number; channels: number }) {
+  return { x: p.n, dy: p.n, y: p.n, stats: 2 * p.channels, coef: 3 * p.channels, dx: p.n };
+}
+
 /** dx from the coefficients (dy masked by the output `y` > 0 when RELU = 1). */
 export const backwardInputKernel = defineKernel({
   name: "shaders/norm/backward_input.wgsl",
@@ -305,14 +310,7 @@ export const backwardInputKernel = defineKernel({
   constants: { RELU: "u32" },
   workgroupSize: [ELEMENTWISE_WG, 1, 1],
   dispatch: (p) => linearGrid(p.n, ELEMENTWISE_WG),
-  minElements: (p) => ({
-    x: p.n,
-    dy: p.n,
-    y: p.n,
-    stats: 2 * p.channels,
-    coef: 3 * p.channels,
-    dx: p.n,
-  }),
+  minElements: backwardInputSizes,
 });
 
 /** Workgroup size of the elementwise channel-quad kernels. */
@@ -345,6 +343,7 @@ export const backwardInputVec4Kernel = backwardInputVec4KernelVia("buffer");
  */
 export const backwardInputVec4TextureKernel = backwardInputVec4KernelVia("texture");
 
+/** The input-gradient quad kernel reading `x`, `dy` and `y` as `via` says. */
 function backwardInputVec4KernelVia(via: ReadVia) {
   return defineKernel({
     name: `shaders/norm/backward_input_vec4.wgsl${viaSuffix(via)}`,
@@ -361,13 +360,6 @@ function backwardInputVec4KernelVia(via: ReadVia) {
     constants: { RELU: "u32" },
     workgroupSize: [QUAD_ELEMENTWISE_WG, 1, 1],
     dispatch: (p) => linearGrid(p.n, QUAD_ELEMENTWISE_WG),
-    minElements: (p) => ({
-      x: p.n,
-      dy: p.n,
-      y: p.n,
-      stats: 2 * p.channels,
-      coef: 3 * p.channels,
-      dx: p.n,
-    }),
+    minElements: backwardInputSizes,
   });
 }

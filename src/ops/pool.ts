@@ -87,6 +87,7 @@ export const maxPoolVec4Kernel = defineKernel({
   minElements: (p) => ({ x: inputCount(p) / 4, y: outputCount(p) / 4, argmax: outputCount(p) }),
 });
 
+/** The quad max pool backward reading `dy` as `via` says. */
 const maxPoolBackwardVec4KernelVia = (via: ReadVia) =>
   defineKernel({
     name: `shaders/pool/max_pool_backward_vec4.wgsl${viaSuffix(via)}`,

@@ -72,6 +72,7 @@ fn read_momentum(q: u32) -> vec4<f32> { return load_momentum_in(q); }
 fn read_momentum(q: u32) -> vec4<f32> { return momentum_buffer[q]; }
 `;
 
+/** The quad arena update reading the values, gradients and momentum as `via` says. */
 const sgdArenaVec4KernelVia = (via: ReadVia) =>
   defineKernel({
     name: `shaders/optim/sgd_arena_vec4.wgsl${viaSuffix(via)}`,
@@ -94,15 +95,12 @@ const sgdArenaVec4KernelVia = (via: ReadVia) =>
     params: sgdArenaKernel.params,
     workgroupSize: [QUAD_WG, 1, 1],
     dispatch: ({ chunks }) => linearGrid(chunks, 1),
-    minElements: ({ chunks, parameters, elements, momentum }) => ({
-      weight: elements,
-      grad: elements,
-      momentum_buffer: momentum !== 0 ? elements : 1,
-      table: 4 * (chunks + parameters),
-      ...(via === "texture"
-        ? { weight_in: elements, momentum_in: momentum !== 0 ? elements : 1 }
-        : {}),
-    }),
+    minElements: (p, c) => {
+      const sizes = sgdArenaKernel.minElements(p, c);
+      return via === "texture"
+        ? { ...sizes, weight_in: sizes.weight, momentum_in: sizes.momentum_buffer }
+        : sizes;
+    },
   });
 
 /**
