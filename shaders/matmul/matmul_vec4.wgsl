@@ -20,9 +20,18 @@
 // classifier's 16 or 21 columns) still fills (nearly) every lane.
 @compute @workgroup_size(64, 1, 1)
 fn main(
-  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
   @builtin(local_invocation_index) li: u32,
 ) {
+  // COLUMN_ORDER = 1: the n-th workgroup llvmpipe runs (x fastest) takes the
+  // n-th block down the columns of blocks instead, so consecutive workgroups
+  // share B's columns (cached) and walk A. Each block's sums are unchanged.
+  var wid = wg;
+  if (COLUMN_ORDER == 1u) {
+    let n = wg.y * nwg.x + wg.x;
+    wid = vec3<u32>(n / nwg.y, n % nwg.y, wg.z);
+  }
   // WG_COLS need not divide 64: the invocations past the last whole row idle.
   if (li >= WG_COLS * (64u / WG_COLS)) { return; }
   let gid = vec3<u32>(
