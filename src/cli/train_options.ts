@@ -23,6 +23,7 @@ import {
   GSC_DEFAULTS,
   methodWeights,
 } from "./defaults.ts";
+import { PLOP_LOGITS_FACTOR } from "../incremental/losses/pod.ts";
 import type { AdapterChoice } from "../gpu/device.ts";
 import { readAdapter } from "./adapter_option.ts";
 import { CliError, optionError } from "./errors.ts";
@@ -342,6 +343,7 @@ export function parseTrainOptions(argv: readonly string[]): Result.Result<TrainC
       kdWeight: yield* read.number("kd-weight", weights.kdWeight, { min: 0 }),
       featureWeight: yield* read.number("feature-weight", weights.featureWeight, { min: 0 }),
       podFactor: yield* read.number("pod-factor", weights.podFactor, { min: 0 }),
+      podLogitsFactor: yield* read.number("pod-logits-factor", PLOP_LOGITS_FACTOR, { min: 0 }),
       gsc: yield* readGsc(read),
     };
     return {

@@ -49,6 +49,7 @@ export const WEIGHT_USERS: Readonly<Record<string, readonly MethodName[]>> = {
   "kd-weight": ["lwf", "ilt", "mib"],
   "feature-weight": ["ilt"],
   "pod-factor": ["plop", "gsc"],
+  "pod-logits-factor": ["plop", "gsc"],
 };
 
 /** Every option of `gsc train`, in help order. */
@@ -231,6 +232,12 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     value: "X",
     description: "POD distillation factor (plop, gsc)",
     defaultText: "0.01",
+  },
+  {
+    name: "pod-logits-factor",
+    value: "X",
+    description: "POD factor of the logits layer, new classes summed into background (plop, gsc)",
+    defaultText: "0.0005",
   },
   { name: "no-sgc", description: "gsc: no step-aware gradient compensation", defaultText: "off" },
   { name: "no-ssrd", description: "gsc: no soft-sharp relation distillation", defaultText: "off" },

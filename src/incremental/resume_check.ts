@@ -7,6 +7,7 @@
  * @module
  */
 import { scaleRangeOf, trainSplitOf } from "./splits.ts";
+import { podLogitsFactorOf } from "./losses/pod.ts";
 import type { RunConfig } from "./types.ts";
 
 /**
@@ -63,6 +64,7 @@ export const CONFIG_OPTIONS: Readonly<Record<string, ConfigOption>> = {
   kdWeight: { option: "--kd-weight" },
   featureWeight: { option: "--feature-weight" },
   podFactor: { option: "--pod-factor" },
+  podLogitsFactor: { option: "--pod-logits-factor" },
   "gsc.sgc": { option: "--no-sgc", show: off },
   "gsc.ssrd": { option: "--no-ssrd", show: off },
   "gsc.ppr": { option: "--no-ppr", show: off },
@@ -119,7 +121,9 @@ const withDefaults = (config: RunConfig | undefined) => {
   const [scaleMin, scaleMax] = scaleRangeOf(config);
   // The relation term came later: a checkpoint without it ran with it off.
   const gsc = config.gsc && { ...config.gsc, lambdaRelation: config.gsc.lambdaRelation ?? 0 };
-  return { ...config, trainSplit: trainSplitOf(config), scaleMin, scaleMax, gsc };
+  // So did the logits layer's own POD factor: such a run used PLOP's.
+  const podLogitsFactor = podLogitsFactorOf(config);
+  return { ...config, trainSplit: trainSplitOf(config), scaleMin, scaleMax, podLogitsFactor, gsc };
 };
 
 /**

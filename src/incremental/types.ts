@@ -121,6 +121,11 @@ export interface RunConfig {
   readonly kdWeight: number;
   readonly featureWeight: number;
   readonly podFactor: number;
+  /**
+   * PLOP's POD factor of the logits layer (`--pod-logits-factor`; PLOP and
+   * GSC). Absent in runs written before the option, which used PLOP's 0.0005.
+   */
+  readonly podLogitsFactor?: number;
   readonly gsc: GscOptions;
 }
 

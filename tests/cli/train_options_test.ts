@@ -40,6 +40,7 @@ Deno.test("synth defaults: the recipe measured on the synthetic val split", () =
     kdWeight: 0,
     featureWeight: 0,
     podFactor: 0.01,
+    podLogitsFactor: 0.0005,
     gsc: GSC_DEFAULTS,
   });
   assertEquals([resume, quiet], [false, false]);
@@ -86,16 +87,16 @@ Deno.test("real datasets default to the standard recipe", () => {
 Deno.test("method weights follow MiB's and PLOP's defaults", () => {
   const weights = (...argv: string[]) => {
     const { config } = train(...argv);
-    return [config.kdWeight, config.featureWeight, config.podFactor];
+    return [config.kdWeight, config.featureWeight, config.podFactor, config.podLogitsFactor];
   };
-  assertEquals(weights("--method", "ft"), [0, 0, 0]);
-  assertEquals(weights("--method", "lwf"), [100, 0, 0]);
-  assertEquals(weights("--method", "ilt"), [100, 100, 0]);
-  assertEquals(weights("--method", "mib", "--task", "15-5"), [10, 0, 0]);
-  assertEquals(weights("--method", "mib", "--task", "15-1"), [100, 0, 0]);
-  assertEquals(weights("--method", "mib", "--task", "15-5s"), [100, 0, 0]);
-  assertEquals(weights("--method", "plop"), [0, 0, 0.01]);
-  assertEquals(weights("--method", "gsc"), [0, 0, 0.01]);
+  assertEquals(weights("--method", "ft"), [0, 0, 0, 0.0005]);
+  assertEquals(weights("--method", "lwf"), [100, 0, 0, 0.0005]);
+  assertEquals(weights("--method", "ilt"), [100, 100, 0, 0.0005]);
+  assertEquals(weights("--method", "mib", "--task", "15-5"), [10, 0, 0, 0.0005]);
+  assertEquals(weights("--method", "mib", "--task", "15-1"), [100, 0, 0, 0.0005]);
+  assertEquals(weights("--method", "mib", "--task", "15-5s"), [100, 0, 0, 0.0005]);
+  assertEquals(weights("--method", "plop"), [0, 0, 0.01, 0.0005]);
+  assertEquals(weights("--method", "gsc"), [0, 0, 0.01, 0.0005]);
 });
 
 Deno.test("every option is parsed into the config", () => {
@@ -127,6 +128,7 @@ Deno.test("every option is parsed into the config", () => {
       ...["--no-sgc", "--no-ssrd", "--no-ppr", "--ppr-tau", "0.2", "--ppr-quantile"],
       ...["--proto-min-pixels", "3", "--sgc-min", "0.25", "--sgc-max", "4", "--sgc-split"],
       ...["--lambda-soft", "0.5", "--lambda-entropy", "0", "--lambda-relation", "0.5"],
+      ...["--pod-logits-factor", "0.001"],
       ...["--resume", "--quiet"],
     );
     assertEquals(config, {
@@ -159,6 +161,7 @@ Deno.test("every option is parsed into the config", () => {
       kdWeight: 0,
       featureWeight: 0,
       podFactor: 0.01,
+      podLogitsFactor: 0.001,
       gsc: {
         sgc: false,
         ssrd: false,
@@ -180,10 +183,16 @@ Deno.test("every option is parsed into the config", () => {
   }
   const weights = (...argv: string[]) => {
     const { config } = train(...argv);
-    return [config.kdWeight, config.featureWeight, config.podFactor];
+    return [config.kdWeight, config.featureWeight, config.podFactor, config.podLogitsFactor];
   };
-  assertEquals(weights("--method", "ilt", "--kd-weight", "3", "--feature-weight", "4"), [3, 4, 0]);
-  assertEquals(weights("--method", "plop", "--pod-factor=0.5"), [0, 0, 0.5]);
+  assertEquals(weights("--method", "ilt", "--kd-weight", "3", "--feature-weight", "4"), [
+    3,
+    4,
+    0,
+    0.0005,
+  ]);
+  assertEquals(weights("--method", "plop", "--pod-factor=0.5"), [0, 0, 0.5, 0.0005]);
+  assertEquals(weights("--method", "gsc", "--pod-logits-factor", "0"), [0, 0, 0.01, 0]);
 });
 
 Deno.test("`--name=value`, last-wins repeats, aliases and the default run directory", () => {
@@ -304,6 +313,10 @@ Deno.test("options of another method are refused", () => {
   assertEquals(
     trainError("--method", "mib", "--pod-factor", "1"),
     "--pod-factor: applies to --method plop|gsc only (method is mib)",
+  );
+  assertEquals(
+    trainError("--method", "ft", "--pod-logits-factor", "0"),
+    "--pod-logits-factor: applies to --method plop|gsc only (method is ft)",
   );
 });
 

@@ -107,6 +107,20 @@ Deno.test(
         { podFactor: 0.01, logitsFactor: 0.0005 },
       );
       const five = yield* plopLocalPod(inputs, { podFactor: 0.01 });
+      // --pod-logits-factor: the logits layer at its own factor; at 0 it still counts as a layer.
+      const objectiveAt = (podLogitsFactor: number) =>
+        Effect.gen(function* () {
+          const m = plop({ ...config, podLogitsFactor }, yield* Scope.make());
+          yield* m.beginStep!(info, pass);
+          const o = yield* m.objective(info, batch, current, old);
+          return (yield* download(o.terms.find((t) => t.name === "pod")!.value.value))[0];
+        });
+      const heavier = yield* objectiveAt(0.002);
+      const heavierDirect = yield* plopLocalPod(
+        { ...inputs, newLogits: current.smallLogits, oldLogits: old.smallLogits },
+        { podFactor: 0.01, logitsFactor: 0.002 },
+      );
+      const noLogits = yield* objectiveAt(0);
       const newMaps = [];
       for (const n of inputs.newStages) newMaps.push(yield* hostOf(n.value));
       const oldMaps = [];
@@ -115,6 +129,9 @@ Deno.test(
         pod: (yield* download(pod.value.value))[0],
         six: (yield* download(six.value))[0],
         five: (yield* download(five.value))[0],
+        heavier,
+        heavierDirect: (yield* download(heavierDirect.value))[0],
+        noLogits,
         newMaps,
         oldMaps,
         newSmall: yield* hostOf(current.smallLogits.value),
@@ -136,5 +153,9 @@ Deno.test(
     assertClose([out.pod], [reference], 0, 1e-4, "objective's POD vs the float64 reference");
     // Leaving the logits out (five layers, the old behaviour) is told apart.
     ok(Math.abs(out.pod - out.five) > 1e-3 * Math.abs(out.five), `${out.pod} vs ${out.five}`);
+    assertClose([out.heavier], [out.heavierDirect], 0, 1e-6, "--pod-logits-factor 0.002");
+    ok(Math.abs(out.heavier - out.pod) > 1e-3 * Math.abs(out.pod), `${out.heavier} vs ${out.pod}`);
+    // At 0 the logits add nothing, and the five other layers are still divided by six.
+    assertClose([out.noLogits], [out.five * 5 / 6], 0, 1e-5, "--pod-logits-factor 0");
   },
 );

@@ -70,6 +70,17 @@ Deno.test("a changed setting is named with both values; output-only ones are ign
     configDifferences(beforeRelation, parse("--batch-size", "2", "--lambda-relation", "0.5")),
     ["--lambda-relation: 0 (checkpoint) vs 0.5 (now)"],
   );
+  // A checkpoint from before --pod-logits-factor used PLOP's 0.0005.
+  const { podLogitsFactor: ____, ...beforeLogits } = saved;
+  assertEquals(saved.podLogitsFactor, 0.0005);
+  assertEquals(configDifferences(beforeLogits as RunConfig, saved), []);
+  assertEquals(
+    configDifferences(
+      beforeLogits as RunConfig,
+      parse("--batch-size", "2", "--pod-logits-factor", "0"),
+    ),
+    ["--pod-logits-factor: 0.0005 (checkpoint) vs 0 (now)"],
+  );
   // A setting the checkpoint lacks is a difference too.
   const { seed: _, ...older } = saved;
   assertEquals(configDifferences(older as RunConfig, saved), [

@@ -118,6 +118,16 @@ export const collapseNewLogits = (newLogits: Node, oldClasses: number): GpuScope
     return reshapeNode(collapsed, [...shape.slice(0, -1), oldClasses]);
   });
 
+/** PLOP's factor of the logits layer (its `pod_options`: "after" factor 0.0005). */
+export const PLOP_LOGITS_FACTOR = 0.0005;
+
+/**
+ * The logits layer's factor of a run: `--pod-logits-factor`, else PLOP's
+ * {@link PLOP_LOGITS_FACTOR} (runs written before the option used it).
+ */
+export const podLogitsFactorOf = (config: { readonly podLogitsFactor?: number }): number =>
+  config.podLogitsFactor ?? PLOP_LOGITS_FACTOR;
+
 /** What {@link plopLocalPod} distils. */
 export interface PlopPodInputs {
   /** Backbone stages and the ASPP head output of the new model (PLOP's "attentions"). */
@@ -156,7 +166,7 @@ export const plopLocalPod = (
     if (inputs.newLogits && inputs.oldLogits) {
       newLayers.push(yield* collapseNewLogits(inputs.newLogits, inputs.oldClasses));
       oldLayers.push(inputs.oldLogits);
-      weights.push((factors.logitsFactor ?? 0.0005) * schedule);
+      weights.push((factors.logitsFactor ?? PLOP_LOGITS_FACTOR) * schedule);
     }
     return yield* localPod(newLayers, oldLayers, { weights });
   });

@@ -117,7 +117,7 @@ export const gsc = (options: GscOptions, scope: Scope.Scope): Method => {
       Effect.gen(function* () {
         if (old && !hasBackgroundShift(info)) {
           // A domain step: the labels are complete, no pseudo labels; PLOP's POD alone.
-          const pod = yield* plopPod(info, current, old, info.config.podFactor);
+          const pod = yield* plopPod(info, current, old, info.config);
           return {
             targets: batch.labels,
             classification: crossEntropyClassification,
@@ -150,7 +150,7 @@ export const gsc = (options: GscOptions, scope: Scope.Scope): Method => {
             pseudo.weights,
           )
           : pseudo.weights;
-        let pod = yield* plopPod(info, current, old, info.config.podFactor);
+        let pod = yield* plopPod(info, current, old, info.config);
         if (split) pod = yield* scale(pod, distilled);
         const terms: LossTerm[] = [{ name: "pod", value: pod }];
         if (options.ssrd) {

@@ -21,6 +21,7 @@ import {
   plopLocalPod,
   plopPseudoLabels,
 } from "../losses/mod.ts";
+import { podLogitsFactorOf } from "../losses/pod.ts";
 import { fillInto } from "../../ops/core.ts";
 import { download, empty, fromArray, type Tensor } from "../../tensor/tensor.ts";
 import type { GpuScoped } from "../../autograd/tape.ts";
@@ -40,20 +41,20 @@ import type { RunConfig } from "../types.ts";
 /** Histogram bins of the normalised entropy in [0, 1]. */
 export const ENTROPY_BINS = 100;
 
-/** PLOP's factor of the logits layer (its `pod_options`: "logits" factor 0.0005). */
-export const PLOP_LOGITS_FACTOR = 0.0005;
+export { PLOP_LOGITS_FACTOR } from "../losses/pod.ts";
 
 /**
  * PLOP's whole POD term at a step > 0: the backbone stages and the head's
- * output (its "attentions") at `podFactor`, the logits before upsampling at
- * {@link PLOP_LOGITS_FACTOR} (new classes collapsed into background), each
- * scaled by sqrt(|C_{0:t}| / |C_t|) and averaged over the six layers.
+ * output (its "attentions") at `config.podFactor`, the logits before
+ * upsampling at `config.podLogitsFactor` (PLOP's 0.0005 when absent; new
+ * classes collapsed into background), each scaled by sqrt(|C_{0:t}| / |C_t|)
+ * and averaged over the six layers (a factor of 0 still counts its layer).
  */
 export const plopPod = (
   info: StepInfo,
   current: NewOutputs,
   old: OldOutputs,
-  podFactor: number,
+  config: Pick<RunConfig, "podFactor" | "podLogitsFactor">,
 ) =>
   plopLocalPod({
     newStages: [...current.stages, current.features],
@@ -63,7 +64,7 @@ export const plopPod = (
     oldClasses: info.old,
     seenClasses: info.seen,
     newClasses: info.current.length,
-  }, { podFactor, logitsFactor: PLOP_LOGITS_FACTOR });
+  }, { podFactor: config.podFactor, logitsFactor: podLogitsFactorOf(config) });
 
 /**
  * PLOP's thresholds pass: the per-class histogram [old, ENTROPY_BINS] of the
@@ -108,7 +109,7 @@ export const plop = (config: RunConfig, scope: Scope.Scope): Method => {
       Effect.gen(function* () {
         if (old && !hasBackgroundShift(info)) {
           // A domain step: the labels are complete, so no pixel is pseudo-labelled; POD alone.
-          const pod = yield* plopPod(info, current, old, config.podFactor);
+          const pod = yield* plopPod(info, current, old, config);
           return {
             targets: batch.labels,
             classification: crossEntropyClassification,
@@ -121,7 +122,7 @@ export const plop = (config: RunConfig, scope: Scope.Scope): Method => {
         const pseudo = yield* plopPseudoLabels(old.logits, batch.labels, thresholds, info.old, {
           seenClasses: info.seen,
         });
-        const pod = yield* plopPod(info, current, old, config.podFactor);
+        const pod = yield* plopPod(info, current, old, config);
         const terms: LossTerm[] = [{ name: "pod", value: pod }];
         return {
           targets: pseudo.targets,
