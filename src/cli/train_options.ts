@@ -23,7 +23,7 @@ import {
   GSC_DEFAULTS,
   methodWeights,
 } from "./defaults.ts";
-import { PLOP_LOGITS_FACTOR } from "../incremental/losses/pod.ts";
+import { NEW_LOGITS_MODES, PLOP_LOGITS_FACTOR } from "../incremental/losses/pod.ts";
 import type { AdapterChoice } from "../gpu/device.ts";
 import { readAdapter } from "./adapter_option.ts";
 import { CliError, optionError } from "./errors.ts";
@@ -344,6 +344,7 @@ export function parseTrainOptions(argv: readonly string[]): Result.Result<TrainC
       featureWeight: yield* read.number("feature-weight", weights.featureWeight, { min: 0 }),
       podFactor: yield* read.number("pod-factor", weights.podFactor, { min: 0 }),
       podLogitsFactor: yield* read.number("pod-logits-factor", PLOP_LOGITS_FACTOR, { min: 0 }),
+      podNewLogits: yield* read.choice("pod-new-logits", "sum", NEW_LOGITS_MODES),
       gsc: yield* readGsc(read),
     };
     return {

@@ -50,6 +50,7 @@ export const WEIGHT_USERS: Readonly<Record<string, readonly MethodName[]>> = {
   "feature-weight": ["ilt"],
   "pod-factor": ["plop", "gsc"],
   "pod-logits-factor": ["plop", "gsc"],
+  "pod-new-logits": ["plop", "gsc"],
 };
 
 /** Every option of `gsc train`, in help order. */
@@ -238,6 +239,12 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     value: "X",
     description: "POD factor of the logits layer, new classes summed into background (plop, gsc)",
     defaultText: "0.0005",
+  },
+  {
+    name: "pod-new-logits",
+    value: "sum|trim",
+    description: "the new classes' logits in that layer: summed into background, or left out",
+    defaultText: "sum",
   },
   { name: "no-sgc", description: "gsc: no step-aware gradient compensation", defaultText: "off" },
   { name: "no-ssrd", description: "gsc: no soft-sharp relation distillation", defaultText: "off" },

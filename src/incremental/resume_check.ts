@@ -7,7 +7,7 @@
  * @module
  */
 import { scaleRangeOf, trainSplitOf } from "./splits.ts";
-import { podLogitsFactorOf } from "./losses/pod.ts";
+import { podLogitsFactorOf, podNewLogitsOf } from "./losses/pod.ts";
 import type { RunConfig } from "./types.ts";
 
 /**
@@ -65,6 +65,7 @@ export const CONFIG_OPTIONS: Readonly<Record<string, ConfigOption>> = {
   featureWeight: { option: "--feature-weight" },
   podFactor: { option: "--pod-factor" },
   podLogitsFactor: { option: "--pod-logits-factor" },
+  podNewLogits: { option: "--pod-new-logits" },
   "gsc.sgc": { option: "--no-sgc", show: off },
   "gsc.ssrd": { option: "--no-ssrd", show: off },
   "gsc.ppr": { option: "--no-ppr", show: off },
@@ -123,7 +124,16 @@ const withDefaults = (config: RunConfig | undefined) => {
   const gsc = config.gsc && { ...config.gsc, lambdaRelation: config.gsc.lambdaRelation ?? 0 };
   // So did the logits layer's own POD factor: such a run used PLOP's.
   const podLogitsFactor = podLogitsFactorOf(config);
-  return { ...config, trainSplit: trainSplitOf(config), scaleMin, scaleMax, podLogitsFactor, gsc };
+  const podNewLogits = podNewLogitsOf(config);
+  return {
+    ...config,
+    trainSplit: trainSplitOf(config),
+    scaleMin,
+    scaleMax,
+    podLogitsFactor,
+    podNewLogits,
+    gsc,
+  };
 };
 
 /**

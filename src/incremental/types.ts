@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { NewLogitsMode } from "./losses/pod.ts";
 
 /**
  * The methods a run can train with. `joint` is the upper bound, not an
@@ -126,6 +127,11 @@ export interface RunConfig {
    * GSC). Absent in runs written before the option, which used PLOP's 0.0005.
    */
   readonly podLogitsFactor?: number;
+  /**
+   * The new classes' logits in that layer (`--pod-new-logits`): summed into
+   * background's (`sum`, PLOP's default; absent in older runs) or left out.
+   */
+  readonly podNewLogits?: NewLogitsMode;
   readonly gsc: GscOptions;
 }
 

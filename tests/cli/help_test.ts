@@ -5,7 +5,7 @@ import { COMMAND_NAMES, COMMAND_OPTIONS, helpText } from "../../src/cli/help.ts"
 const REQUIRED_TRAIN_OPTIONS = (
   "dataset data-root task overlap disjoint method backbone output-stride pretrained epochs " +
   "epochs-next batch-size crop scale-min scale-max lr lr-next momentum no-nesterov weight-decay head-lr-mult " +
-  "freeze-bn-next seed out eval-split strips kd-weight feature-weight pod-factor pod-logits-factor no-sgc no-ssrd " +
+  "freeze-bn-next seed out eval-split strips kd-weight feature-weight pod-factor pod-logits-factor pod-new-logits no-sgc no-ssrd " +
   "no-ppr ppr-tau ppr-quantile proto-min-pixels sgc-min sgc-max sgc-split lambda-soft " +
   "lambda-entropy lambda-relation resume"
 ).split(" ");

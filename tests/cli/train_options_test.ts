@@ -41,6 +41,7 @@ Deno.test("synth defaults: the recipe measured on the synthetic val split", () =
     featureWeight: 0,
     podFactor: 0.01,
     podLogitsFactor: 0.0005,
+    podNewLogits: "sum",
     gsc: GSC_DEFAULTS,
   });
   assertEquals([resume, quiet], [false, false]);
@@ -128,7 +129,7 @@ Deno.test("every option is parsed into the config", () => {
       ...["--no-sgc", "--no-ssrd", "--no-ppr", "--ppr-tau", "0.2", "--ppr-quantile"],
       ...["--proto-min-pixels", "3", "--sgc-min", "0.25", "--sgc-max", "4", "--sgc-split"],
       ...["--lambda-soft", "0.5", "--lambda-entropy", "0", "--lambda-relation", "0.5"],
-      ...["--pod-logits-factor", "0.001"],
+      ...["--pod-logits-factor", "0.001", "--pod-new-logits", "trim"],
       ...["--resume", "--quiet"],
     );
     assertEquals(config, {
@@ -162,6 +163,7 @@ Deno.test("every option is parsed into the config", () => {
       featureWeight: 0,
       podFactor: 0.01,
       podLogitsFactor: 0.001,
+      podNewLogits: "trim",
       gsc: {
         sgc: false,
         ssrd: false,
@@ -317,6 +319,14 @@ Deno.test("options of another method are refused", () => {
   assertEquals(
     trainError("--method", "ft", "--pod-logits-factor", "0"),
     "--pod-logits-factor: applies to --method plop|gsc only (method is ft)",
+  );
+  assertEquals(
+    trainError("--method", "mib", "--pod-new-logits", "trim"),
+    "--pod-new-logits: applies to --method plop|gsc only (method is mib)",
+  );
+  assertEquals(
+    trainError("--method", "plop", "--pod-new-logits", "drop"),
+    "--pod-new-logits: unknown value 'drop'; expected one of sum, trim",
   );
 });
 

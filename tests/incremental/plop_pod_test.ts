@@ -121,6 +121,12 @@ Deno.test(
         { podFactor: 0.01, logitsFactor: 0.002 },
       );
       const noLogits = yield* objectiveAt(0);
+      const trimmed = yield* Effect.gen(function* () {
+        const m = plop({ ...config, podNewLogits: "trim" }, yield* Scope.make());
+        yield* m.beginStep!(info, pass);
+        const o = yield* m.objective(info, batch, current, old);
+        return (yield* download(o.terms.find((t) => t.name === "pod")!.value.value))[0];
+      });
       const newMaps = [];
       for (const n of inputs.newStages) newMaps.push(yield* hostOf(n.value));
       const oldMaps = [];
@@ -132,6 +138,7 @@ Deno.test(
         heavier,
         heavierDirect: (yield* download(heavierDirect.value))[0],
         noLogits,
+        trimmed,
         newMaps,
         oldMaps,
         newSmall: yield* hostOf(current.smallLogits.value),
@@ -157,5 +164,17 @@ Deno.test(
     ok(Math.abs(out.heavier - out.pod) > 1e-3 * Math.abs(out.pod), `${out.heavier} vs ${out.pod}`);
     // At 0 the logits add nothing, and the five other layers are still divided by six.
     assertClose([out.noLogits], [out.five * 5 / 6], 0, 1e-5, "--pod-logits-factor 0");
+    // --pod-new-logits trim: the logits layer compares the old channels alone.
+    const trimmedReference = localPodReference(
+      [
+        ...out.newMaps.map((m) => m.data),
+        collapseNewLogitsReference(out.newSmall.data, 5, 3, "trim"),
+      ],
+      [...out.oldMaps.map((m) => m.data), out.oldSmall.data],
+      [...out.newMaps.map((m) => m.shape), [N, 4, 4, 3]],
+      { weights: [0.01 * s, 0.01 * s, 0.01 * s, 0.01 * s, 0.01 * s, 0.0005 * s] },
+    );
+    assertClose([out.trimmed], [trimmedReference], 0, 1e-4, "--pod-new-logits trim");
+    ok(Math.abs(out.trimmed - out.pod) > 1e-4 * Math.abs(out.pod), `${out.trimmed} vs ${out.pod}`);
   },
 );

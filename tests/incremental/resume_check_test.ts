@@ -81,6 +81,16 @@ Deno.test("a changed setting is named with both values; output-only ones are ign
     ),
     ["--pod-logits-factor: 0.0005 (checkpoint) vs 0 (now)"],
   );
+  // And summed the new classes' logits into background's there.
+  const { podNewLogits: _____, ...beforeTrim } = saved;
+  assertEquals(configDifferences(beforeTrim as RunConfig, saved), []);
+  assertEquals(
+    configDifferences(
+      beforeTrim as RunConfig,
+      parse("--batch-size", "2", "--pod-new-logits", "trim"),
+    ),
+    ["--pod-new-logits: sum (checkpoint) vs trim (now)"],
+  );
   // A setting the checkpoint lacks is a difference too.
   const { seed: _, ...older } = saved;
   assertEquals(configDifferences(older as RunConfig, saved), [

@@ -138,21 +138,22 @@ export const localPodReference = (
 };
 
 /**
- * PLOP's "extra_channels: sum" for the logits layer: the new model's
- * channels collapse to the old count, channel 0 = z_0 + sum of the new
- * classes' logits, channels 1..old-1 unchanged.
+ * PLOP's "extra_channels" for the logits layer: the new model's channels
+ * collapse to the old count, channel 0 = z_0 + sum of the new classes'
+ * logits (`sum`) or z_0 (`trim`), channels 1..old-1 unchanged.
  */
 export const collapseNewLogitsReference = (
   z: ArrayLike<number>,
   channels: number,
   oldClasses: number,
+  mode: "sum" | "trim" = "sum",
 ): number[] => {
   const pixels = z.length / channels;
   const out: number[] = [];
   for (let p = 0; p < pixels; p++) {
     const base = p * channels;
     let bg = z[base];
-    for (let k = oldClasses; k < channels; k++) bg += z[base + k];
+    if (mode === "sum") { for (let k = oldClasses; k < channels; k++) bg += z[base + k]; }
     out.push(bg);
     for (let k = 1; k < oldClasses; k++) out.push(z[base + k]);
   }

@@ -93,12 +93,26 @@ export const podAdaptiveFactor = (seenClasses: number, newClasses: number): numb
   Math.sqrt(seenClasses / newClasses);
 
 /**
- * PLOP's "extra_channels": "sum" for distilling the logits: the new logits
- * [N, h, w, C] become [N, h, w, old] with channel 0 = z_0 + sum of the new
- * classes' logits and channels 1..old-1 unchanged (a matmul by a constant
- * 0/1 matrix, so the gradient comes for free).
+ * What PLOP's logits layer does with the new classes' logits ("extra_channels"):
+ * `sum` adds them into background's (its default), `trim` leaves them out.
  */
-export const collapseNewLogits = (newLogits: Node, oldClasses: number): GpuScoped<Node> =>
+export type NewLogitsMode = "sum" | "trim";
+
+/** The modes of {@link NewLogitsMode}, PLOP's default first. */
+export const NEW_LOGITS_MODES: readonly NewLogitsMode[] = ["sum", "trim"];
+
+/**
+ * PLOP's "extra_channels" for distilling the logits: the new logits
+ * [N, h, w, C] become [N, h, w, old], channels 1..old-1 unchanged and
+ * channel 0 = z_0 + the sum of the new classes' logits (`sum`, PLOP's
+ * default) or z_0 alone (`trim`); a matmul by a constant 0/1 matrix, so the
+ * gradient comes for free.
+ */
+export const collapseNewLogits = (
+  newLogits: Node,
+  oldClasses: number,
+  mode: NewLogitsMode = "sum",
+): GpuScoped<Node> =>
   Effect.gen(function* () {
     const shape = newLogits.value.shape;
     const channels = shape[shape.length - 1] ?? 0;
@@ -110,7 +124,8 @@ export const collapseNewLogits = (newLogits: Node, oldClasses: number): GpuScope
       });
     }
     const matrix = new Float32Array(channels * oldClasses);
-    for (let k = 0; k < channels; k++) matrix[k * oldClasses + (k < oldClasses ? k : 0)] = 1;
+    for (let k = 0; k < oldClasses; k++) matrix[k * oldClasses + k] = 1;
+    if (mode === "sum") { for (let k = oldClasses; k < channels; k++) matrix[k * oldClasses] = 1; }
     const m = constant(yield* fromArray(matrix, [channels, oldClasses], "f32"));
     const rows = newLogits.value.elements / channels;
     const flat = reshapeNode(newLogits, [rows, channels]);
@@ -127,6 +142,13 @@ export const PLOP_LOGITS_FACTOR = 0.0005;
  */
 export const podLogitsFactorOf = (config: { readonly podLogitsFactor?: number }): number =>
   config.podLogitsFactor ?? PLOP_LOGITS_FACTOR;
+
+/**
+ * How a run's logits layer takes the new classes: `--pod-new-logits`, else
+ * PLOP's `sum` (runs written before the option used it).
+ */
+export const podNewLogitsOf = (config: { readonly podNewLogits?: NewLogitsMode }): NewLogitsMode =>
+  config.podNewLogits ?? "sum";
 
 /** What {@link plopLocalPod} distils. */
 export interface PlopPodInputs {
@@ -146,6 +168,8 @@ export interface PlopPodInputs {
 export interface PlopPodFactors {
   readonly podFactor?: number;
   readonly logitsFactor?: number;
+  /** The new classes' logits in the logits layer (default PLOP's `sum`). */
+  readonly newLogits?: NewLogitsMode;
 }
 
 /**
@@ -164,7 +188,9 @@ export const plopLocalPod = (
     const oldLayers = [...inputs.oldStages];
     const weights = newLayers.map(() => stageWeight);
     if (inputs.newLogits && inputs.oldLogits) {
-      newLayers.push(yield* collapseNewLogits(inputs.newLogits, inputs.oldClasses));
+      newLayers.push(
+        yield* collapseNewLogits(inputs.newLogits, inputs.oldClasses, factors.newLogits),
+      );
       oldLayers.push(inputs.oldLogits);
       weights.push((factors.logitsFactor ?? PLOP_LOGITS_FACTOR) * schedule);
     }

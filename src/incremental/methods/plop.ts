@@ -21,7 +21,7 @@ import {
   plopLocalPod,
   plopPseudoLabels,
 } from "../losses/mod.ts";
-import { podLogitsFactorOf } from "../losses/pod.ts";
+import { podLogitsFactorOf, podNewLogitsOf } from "../losses/pod.ts";
 import { fillInto } from "../../ops/core.ts";
 import { download, empty, fromArray, type Tensor } from "../../tensor/tensor.ts";
 import type { GpuScoped } from "../../autograd/tape.ts";
@@ -46,15 +46,16 @@ export { PLOP_LOGITS_FACTOR } from "../losses/pod.ts";
 /**
  * PLOP's whole POD term at a step > 0: the backbone stages and the head's
  * output (its "attentions") at `config.podFactor`, the logits before
- * upsampling at `config.podLogitsFactor` (PLOP's 0.0005 when absent; new
- * classes collapsed into background), each scaled by sqrt(|C_{0:t}| / |C_t|)
+ * upsampling at `config.podLogitsFactor` (PLOP's 0.0005 when absent; the
+ * new classes' logits summed into background's, or left out when
+ * `config.podNewLogits` is `trim`), each scaled by sqrt(|C_{0:t}| / |C_t|)
  * and averaged over the six layers (a factor of 0 still counts its layer).
  */
 export const plopPod = (
   info: StepInfo,
   current: NewOutputs,
   old: OldOutputs,
-  config: Pick<RunConfig, "podFactor" | "podLogitsFactor">,
+  config: Pick<RunConfig, "podFactor" | "podLogitsFactor" | "podNewLogits">,
 ) =>
   plopLocalPod({
     newStages: [...current.stages, current.features],
@@ -64,7 +65,11 @@ export const plopPod = (
     oldClasses: info.old,
     seenClasses: info.seen,
     newClasses: info.current.length,
-  }, { podFactor: config.podFactor, logitsFactor: podLogitsFactorOf(config) });
+  }, {
+    podFactor: config.podFactor,
+    logitsFactor: podLogitsFactorOf(config),
+    newLogits: podNewLogitsOf(config),
+  });
 
 /**
  * PLOP's thresholds pass: the per-class histogram [old, ENTROPY_BINS] of the

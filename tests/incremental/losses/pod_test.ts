@@ -192,6 +192,22 @@ Deno.test({
 });
 
 Deno.test({
+  name: "collapseNewLogits `trim`: the new classes' logits are left out (hand values, gradient)",
+  ...gpuTestOptions,
+  fn: async () => {
+    // The same z with `trim`: [1, 2], and the new logits get no gradient.
+    const out = await runGpu(Effect.gen(function* () {
+      const Z = parameter(yield* fromArray([1, 2, 3, 4], [1, 1, 1, 4], "f32"), "Z");
+      const y = yield* collapseNewLogits(Z, 2, "trim");
+      const [dz] = yield* grad(y, [Z], yield* fromArray([1, 10], [1, 1, 1, 2], "f32"));
+      return { y: Array.from(yield* download(y.value)), dz: Array.from(yield* download(dz)) };
+    }));
+    assertClose(out.y, [1, 2], 0, 0, "value");
+    assertClose(out.dz, [1, 10, 0, 0], 0, 0, "grad");
+  },
+});
+
+Deno.test({
   name: "local POD rejects maps whose regions come out empty or whose shapes differ",
   ...gpuTestOptions,
   fn: async () => {
