@@ -237,13 +237,14 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   {
     name: "pod-logits-factor",
     value: "X",
-    description: "POD factor of the logits layer, new classes summed into background (plop, gsc)",
+    description: "POD factor of the logits layer (plop, gsc)",
     defaultText: "0.0005",
   },
   {
     name: "pod-new-logits",
     value: "sum|trim",
-    description: "the new classes' logits in that layer: summed into background, or left out",
+    description:
+      "new classes' logits in that layer: summed into background, or left out (plop, gsc)",
     defaultText: "sum",
   },
   { name: "no-sgc", description: "gsc: no step-aware gradient compensation", defaultText: "off" },

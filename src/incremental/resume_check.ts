@@ -122,7 +122,7 @@ const withDefaults = (config: RunConfig | undefined) => {
   const [scaleMin, scaleMax] = scaleRangeOf(config);
   // The relation term came later: a checkpoint without it ran with it off.
   const gsc = config.gsc && { ...config.gsc, lambdaRelation: config.gsc.lambdaRelation ?? 0 };
-  // So did the logits layer's own POD factor: such a run used PLOP's.
+  // So did the logits layer's POD options: such a run used PLOP's 0.0005 and its sum.
   const podLogitsFactor = podLogitsFactorOf(config);
   const podNewLogits = podNewLogitsOf(config);
   return {

@@ -229,6 +229,8 @@ export const matmulTuning = {
    * `GSC_MATMUL_BUFFERS=1` turns it off for a process.
    */
   texturesOnCpu: !envFlag("GSC_MATMUL_BUFFERS"),
+  /** The same on a GPU: off until measured there; `GSC_MATMUL_TEXTURES=1` turns it on. */
+  texturesOnGpu: envFlag("GSC_MATMUL_TEXTURES"),
   /**
    * Workgroups walk C's blocks down columns (matmul_vec4.wgsl COLUMN_ORDER):
    * where B holds 2 MiB or more, consecutive workgroups then reuse B's block
@@ -236,8 +238,6 @@ export const matmulTuning = {
    * all four interleaved rounds; smaller B gains nothing, so it keeps rows.
    */
   columnOrder: (p: { n: number; k: number }): boolean => p.k * p.n >= 1 << 19,
-  /** The same on a GPU: off until measured there; `GSC_MATMUL_TEXTURES=1` turns it on. */
-  texturesOnGpu: envFlag("GSC_MATMUL_TEXTURES"),
 };
 
 /** Whether the vec4 kernel reads `a` and `b` through texture copies on this adapter. */

@@ -15,9 +15,9 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { Effect, Result, Scope } from "effect";
 import { parseTrainOptions } from "../../src/cli/mod.ts";
 import { type ClassTask, findTask, stepClasses } from "../../src/data/mod.ts";
-import { plopLocalPod } from "../../src/incremental/losses/mod.ts";
+import { PLOP_LOGITS_FACTOR, plopLocalPod } from "../../src/incremental/losses/mod.ts";
 import { classStepTable, type DataPass, type StepInfo } from "../../src/incremental/method.ts";
-import { plop, PLOP_LOGITS_FACTOR } from "../../src/incremental/methods/plop.ts";
+import { plop } from "../../src/incremental/methods/plop.ts";
 import { modelConfigFor } from "../../src/incremental/model_config.ts";
 import { asOldOutputs } from "../../src/incremental/train_batch.ts";
 import { makeDeepLabV3 } from "../../src/nn/mod.ts";
@@ -107,26 +107,22 @@ Deno.test(
         { podFactor: 0.01, logitsFactor: 0.0005 },
       );
       const five = yield* plopLocalPod(inputs, { podFactor: 0.01 });
-      // --pod-logits-factor: the logits layer at its own factor; at 0 it still counts as a layer.
-      const objectiveAt = (podLogitsFactor: number) =>
+      // The objective's POD with --pod-logits-factor / --pod-new-logits set: the logits layer
+      // at its own factor (at 0 it still counts as a layer), or on the old channels alone.
+      const podWith = (options: Pick<typeof config, "podLogitsFactor" | "podNewLogits">) =>
         Effect.gen(function* () {
-          const m = plop({ ...config, podLogitsFactor }, yield* Scope.make());
+          const m = plop({ ...config, ...options }, yield* Scope.make());
           yield* m.beginStep!(info, pass);
           const o = yield* m.objective(info, batch, current, old);
           return (yield* download(o.terms.find((t) => t.name === "pod")!.value.value))[0];
         });
-      const heavier = yield* objectiveAt(0.002);
+      const heavier = yield* podWith({ podLogitsFactor: 0.002 });
       const heavierDirect = yield* plopLocalPod(
         { ...inputs, newLogits: current.smallLogits, oldLogits: old.smallLogits },
         { podFactor: 0.01, logitsFactor: 0.002 },
       );
-      const noLogits = yield* objectiveAt(0);
-      const trimmed = yield* Effect.gen(function* () {
-        const m = plop({ ...config, podNewLogits: "trim" }, yield* Scope.make());
-        yield* m.beginStep!(info, pass);
-        const o = yield* m.objective(info, batch, current, old);
-        return (yield* download(o.terms.find((t) => t.name === "pod")!.value.value))[0];
-      });
+      const noLogits = yield* podWith({ podLogitsFactor: 0 });
+      const trimmed = yield* podWith({ podNewLogits: "trim" });
       const newMaps = [];
       for (const n of inputs.newStages) newMaps.push(yield* hostOf(n.value));
       const oldMaps = [];

@@ -70,27 +70,21 @@ Deno.test("a changed setting is named with both values; output-only ones are ign
     configDifferences(beforeRelation, parse("--batch-size", "2", "--lambda-relation", "0.5")),
     ["--lambda-relation: 0 (checkpoint) vs 0.5 (now)"],
   );
-  // A checkpoint from before --pod-logits-factor used PLOP's 0.0005.
-  const { podLogitsFactor: ____, ...beforeLogits } = saved;
-  assertEquals(saved.podLogitsFactor, 0.0005);
-  assertEquals(configDifferences(beforeLogits as RunConfig, saved), []);
-  assertEquals(
-    configDifferences(
-      beforeLogits as RunConfig,
-      parse("--batch-size", "2", "--pod-logits-factor", "0"),
-    ),
-    ["--pod-logits-factor: 0.0005 (checkpoint) vs 0 (now)"],
-  );
-  // And summed the new classes' logits into background's there.
-  const { podNewLogits: _____, ...beforeTrim } = saved;
-  assertEquals(configDifferences(beforeTrim as RunConfig, saved), []);
-  assertEquals(
-    configDifferences(
-      beforeTrim as RunConfig,
-      parse("--batch-size", "2", "--pod-new-logits", "trim"),
-    ),
-    ["--pod-new-logits: sum (checkpoint) vs trim (now)"],
-  );
+  // A checkpoint from before --pod-logits-factor and --pod-new-logits used PLOP's 0.0005 and sum.
+  assertEquals([saved.podLogitsFactor, saved.podNewLogits], [0.0005, "sum"]);
+  for (
+    const [field, option, value, was] of [
+      ["podLogitsFactor", "--pod-logits-factor", "0", "0.0005"],
+      ["podNewLogits", "--pod-new-logits", "trim", "sum"],
+    ] as const
+  ) {
+    const { [field]: _omitted, ...before } = saved;
+    assertEquals(configDifferences(before as RunConfig, saved), []);
+    assertEquals(
+      configDifferences(before as RunConfig, parse("--batch-size", "2", option, value)),
+      [`${option}: ${was} (checkpoint) vs ${value} (now)`],
+    );
+  }
   // A setting the checkpoint lacks is a difference too.
   const { seed: _, ...older } = saved;
   assertEquals(configDifferences(older as RunConfig, saved), [

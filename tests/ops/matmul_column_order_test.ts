@@ -6,37 +6,22 @@
  */
 import fc from "fast-check";
 import { Effect } from "effect";
-import { matmul, matmulInto, matmulTuning } from "../../src/ops/matmul.ts";
-import { download, fromArray } from "../../src/tensor/tensor.ts";
+import { matmulTuning } from "../../src/ops/matmul.ts";
 import { gpuTestOptions, runGpu } from "../support/gpu.ts";
-import { SeededRng } from "../../src/util/rng.ts";
+import { bits, tracing } from "../support/tracing.ts";
+import { type MatmulCase, matmulCaseProduct } from "../support/matmul_case.ts";
 
-interface Case {
-  readonly m: number;
-  readonly n: number;
-  readonly k: number;
-  readonly batch: number;
-  readonly transA: boolean;
-  readonly transB: boolean;
-  readonly accumulate: boolean;
-  readonly seed: number;
-}
-
-/** C for one case, with the blocks walked down columns or along rows. */
-const product = async (c: Case, columns: boolean): Promise<Float32Array> => {
+/** C for one case with the blocks walked down columns or along rows, and the orders that ran. */
+const product = async (c: MatmulCase, columns: boolean) => {
   const saved = matmulTuning.columnOrder;
   matmulTuning.columnOrder = () => columns;
   try {
     return await runGpu(Effect.gen(function* () {
-      const rng = new SeededRng(c.seed);
-      const draw = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
-      const a = yield* fromArray(draw(c.batch * c.m * c.k), [c.batch * c.m * c.k], "f32");
-      const b = yield* fromArray(draw(c.batch * c.k * c.n), [c.batch * c.k * c.n], "f32");
-      const spec = { m: c.m, n: c.n, k: c.k, batch: c.batch, transA: c.transA, transB: c.transB };
-      if (!c.accumulate) return yield* download(yield* matmul(a, b, spec));
-      const out = yield* fromArray(draw(c.batch * c.m * c.n), [c.batch * c.m * c.n], "f32");
-      yield* matmulInto(a, b, out, { ...spec, accumulate: true });
-      return yield* download(out);
+      const traced = yield* tracing(matmulCaseProduct(c));
+      const orders = traced.dispatches.flatMap((d) =>
+        d.kernel.includes("matmul_vec4") ? [d.constants.COLUMN_ORDER] : []
+      );
+      return { values: traced.result, orders };
     }));
   } finally {
     matmulTuning.columnOrder = saved;
@@ -63,11 +48,12 @@ Deno.test({
         async (c) => {
           const columns = await product(c, true);
           const rows = await product(c, false);
-          const bitsC = new Uint32Array(columns.buffer);
-          const bitsR = new Uint32Array(rows.buffer);
-          const at = bitsC.findIndex((v, i) => v !== bitsR[i]);
-          if (bitsC.length !== bitsR.length || at >= 0) {
-            throw new Error(`${JSON.stringify(c)}: C[${at}] ${columns[at]} against ${rows[at]}`);
+          const label = JSON.stringify(c);
+          if (columns.orders.join() !== "1" || rows.orders.join() !== "0") {
+            throw new Error(`${label}: vec4 orders ${columns.orders} and ${rows.orders}`);
+          }
+          if (bits(columns.values) !== bits(rows.values)) {
+            throw new Error(`${label}: the two orders differ`);
           }
         },
       ),

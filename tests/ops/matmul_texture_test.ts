@@ -6,42 +6,20 @@
  */
 import fc from "fast-check";
 import { Effect } from "effect";
-import { matmul, matmulInto, matmulTuning } from "../../src/ops/matmul.ts";
+import { matmulTuning } from "../../src/ops/matmul.ts";
 import { Gpu } from "../../src/gpu/device.ts";
-import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { assertSameForm, tracing } from "../support/tracing.ts";
-import { SeededRng } from "../../src/util/rng.ts";
-
-interface Case {
-  readonly m: number;
-  readonly n: number;
-  readonly k: number;
-  readonly batch: number;
-  readonly transA: boolean;
-  readonly transB: boolean;
-  readonly accumulate: boolean;
-  readonly seed: number;
-}
+import { type MatmulCase, matmulCaseProduct } from "../support/matmul_case.ts";
 
 /** C for one case with textures on or off, and whether a texture kernel ran. */
-const product = async (c: Case, textures: boolean) => {
+const product = async (c: MatmulCase, textures: boolean) => {
   const saved = { cpu: matmulTuning.texturesOnCpu, gpu: matmulTuning.texturesOnGpu };
   matmulTuning.texturesOnCpu = textures;
   matmulTuning.texturesOnGpu = textures;
   try {
     return await runGpu(Effect.gen(function* () {
-      const rng = new SeededRng(c.seed);
-      const draw = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
-      const a = yield* fromArray(draw(c.batch * c.m * c.k), [c.batch * c.m * c.k], "f32");
-      const b = yield* fromArray(draw(c.batch * c.k * c.n), [c.batch * c.k * c.n], "f32");
-      const spec = { m: c.m, n: c.n, k: c.k, batch: c.batch, transA: c.transA, transB: c.transB };
-      const traced = yield* tracing(Effect.gen(function* () {
-        if (!c.accumulate) return yield* download(yield* matmul(a, b, spec));
-        const out = yield* fromArray(draw(c.batch * c.m * c.n), [c.batch * c.m * c.n], "f32");
-        yield* matmulInto(a, b, out, { ...spec, accumulate: true });
-        return yield* download(out);
-      }));
+      const traced = yield* tracing(matmulCaseProduct(c));
       const texture = traced.kernels.some((k) => k.endsWith("+textures"));
       return { values: traced.result, texture, adapter: (yield* Gpu).adapter };
     }));

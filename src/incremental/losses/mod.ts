@@ -17,10 +17,15 @@ export {
   collapseNewLogits,
   localPod,
   localPodLayer,
+  NEW_LOGITS_MODES,
+  type NewLogitsMode,
+  PLOP_LOGITS_FACTOR,
   plopLocalPod,
   type PlopPodFactors,
   type PlopPodInputs,
   podAdaptiveFactor,
+  podLogitsFactorOf,
+  podNewLogitsOf,
 } from "./pod.ts";
 export {
   entropyHistogram,

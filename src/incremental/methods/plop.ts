@@ -20,8 +20,9 @@ import {
   medianThresholds,
   plopLocalPod,
   plopPseudoLabels,
+  podLogitsFactorOf,
+  podNewLogitsOf,
 } from "../losses/mod.ts";
-import { podLogitsFactorOf, podNewLogitsOf } from "../losses/pod.ts";
 import { fillInto } from "../../ops/core.ts";
 import { download, empty, fromArray, type Tensor } from "../../tensor/tensor.ts";
 import type { GpuScoped } from "../../autograd/tape.ts";
@@ -40,8 +41,6 @@ import type { RunConfig } from "../types.ts";
 
 /** Histogram bins of the normalised entropy in [0, 1]. */
 export const ENTROPY_BINS = 100;
-
-export { PLOP_LOGITS_FACTOR } from "../losses/pod.ts";
 
 /**
  * PLOP's whole POD term at a step > 0: the backbone stages and the head's

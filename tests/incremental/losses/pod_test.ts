@@ -175,35 +175,25 @@ Deno.test({
 });
 
 Deno.test({
-  name: "collapseNewLogits: channel 0 sums background and new classes (hand values, gradient)",
+  name: "collapseNewLogits: channel 0 sums background and new classes, or `trim` leaves them out",
   ...gpuTestOptions,
   fn: async () => {
-    // z = [1, 2, 3, 4] with 2 old classes: [1 + 3 + 4, 2] = [8, 2]; the gradient
-    // of sum(collapsed * [1, 10]) is [1, 10, 1, 1].
-    const out = await runGpu(Effect.gen(function* () {
-      const Z = parameter(yield* fromArray([1, 2, 3, 4], [1, 1, 1, 4], "f32"), "Z");
-      const y = yield* collapseNewLogits(Z, 2);
-      const [dz] = yield* grad(y, [Z], yield* fromArray([1, 10], [1, 1, 1, 2], "f32"));
-      return { y: Array.from(yield* download(y.value)), dz: Array.from(yield* download(dz)) };
-    }));
-    assertClose(out.y, [8, 2], 0, 0, "value");
-    assertClose(out.dz, [1, 10, 1, 1], 0, 0, "grad");
-  },
-});
-
-Deno.test({
-  name: "collapseNewLogits `trim`: the new classes' logits are left out (hand values, gradient)",
-  ...gpuTestOptions,
-  fn: async () => {
-    // The same z with `trim`: [1, 2], and the new logits get no gradient.
-    const out = await runGpu(Effect.gen(function* () {
-      const Z = parameter(yield* fromArray([1, 2, 3, 4], [1, 1, 1, 4], "f32"), "Z");
-      const y = yield* collapseNewLogits(Z, 2, "trim");
-      const [dz] = yield* grad(y, [Z], yield* fromArray([1, 10], [1, 1, 1, 2], "f32"));
-      return { y: Array.from(yield* download(y.value)), dz: Array.from(yield* download(dz)) };
-    }));
-    assertClose(out.y, [1, 2], 0, 0, "value");
-    assertClose(out.dz, [1, 10, 0, 0], 0, 0, "grad");
+    // z = [1, 2, 3, 4] with 2 old classes. `sum`: [1 + 3 + 4, 2] = [8, 2], and the gradient of
+    // sum(collapsed * [1, 10]) is [1, 10, 1, 1]. `trim`: [1, 2], the new logits get no gradient.
+    const expected = {
+      sum: { y: [8, 2], dz: [1, 10, 1, 1] },
+      trim: { y: [1, 2], dz: [1, 10, 0, 0] },
+    };
+    for (const mode of ["sum", "trim"] as const) {
+      const out = await runGpu(Effect.gen(function* () {
+        const Z = parameter(yield* fromArray([1, 2, 3, 4], [1, 1, 1, 4], "f32"), "Z");
+        const y = yield* collapseNewLogits(Z, 2, mode);
+        const [dz] = yield* grad(y, [Z], yield* fromArray([1, 10], [1, 1, 1, 2], "f32"));
+        return { y: Array.from(yield* download(y.value)), dz: Array.from(yield* download(dz)) };
+      }));
+      assertClose(out.y, expected[mode].y, 0, 0, `${mode}: value`);
+      assertClose(out.dz, expected[mode].dz, 0, 0, `${mode}: grad`);
+    }
   },
 });
 

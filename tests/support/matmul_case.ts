@@ -1,0 +1,39 @@
+/**
+ * The random products of the matmul tests that compare two forms of the
+ * vec4 kernel (texture reads, workgroup order): one case's shape, flags and
+ * seed, and its C computed from seeded operands.
+ */
+import { Effect, type Scope } from "effect";
+import type { Gpu } from "../../src/gpu/device.ts";
+import type { GpuError } from "../../src/gpu/errors.ts";
+import { matmul, matmulInto } from "../../src/ops/matmul.ts";
+import { download, fromArray } from "../../src/tensor/tensor.ts";
+import { SeededRng } from "../../src/util/rng.ts";
+
+/** One batched product C = op(A) op(B), fresh or accumulated into a seeded C. */
+export interface MatmulCase {
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly batch: number;
+  readonly transA: boolean;
+  readonly transB: boolean;
+  readonly accumulate: boolean;
+  readonly seed: number;
+}
+
+/** C of one case, A, B (and C when accumulating) drawn uniformly in [-1, 1) from its seed. */
+export const matmulCaseProduct = (
+  c: MatmulCase,
+): Effect.Effect<Float32Array, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const rng = new SeededRng(c.seed);
+    const draw = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
+    const a = yield* fromArray(draw(c.batch * c.m * c.k), [c.batch * c.m * c.k], "f32");
+    const b = yield* fromArray(draw(c.batch * c.k * c.n), [c.batch * c.k * c.n], "f32");
+    const spec = { m: c.m, n: c.n, k: c.k, batch: c.batch, transA: c.transA, transB: c.transB };
+    if (!c.accumulate) return yield* download(yield* matmul(a, b, spec));
+    const out = yield* fromArray(draw(c.batch * c.m * c.n), [c.batch * c.m * c.n], "f32");
+    yield* matmulInto(a, b, out, { ...spec, accumulate: true });
+    return yield* download(out);
+  });
