@@ -24,6 +24,8 @@ export interface EvalCommand {
   readonly dataRoot?: string;
   /** Images drawn as PNG strips. */
   readonly strips: number;
+  /** Per class, how many of the classes that took its pixels to print (0: none). */
+  readonly confusion: number;
   /** The WebGPU adapter to evaluate on. */
   readonly adapter: AdapterChoice;
 }
@@ -40,6 +42,13 @@ export const EVAL_OPTIONS: readonly OptionSpec[] = [
   },
   { name: "data-root", value: "DIR", description: "dataset folder", defaultText: "the run's" },
   { name: "strips", value: "N", description: "images drawn as PNG strips", defaultText: "0" },
+  {
+    name: "confusion",
+    value: "N",
+    description: "print, per class, its recall and the N classes that took most of its pixels " +
+      "(the matrix is written as CSV either way)",
+    defaultText: "0",
+  },
   ADAPTER_OPTION,
   { name: "help", description: "show this help" },
 ];
@@ -83,6 +92,7 @@ export function parseEvalOptions(argv: readonly string[]): Result.Result<EvalCom
       ...(split === undefined ? {} : { split }),
       ...(dataRoot === undefined ? {} : { dataRoot }),
       strips: yield* read.number("strips", 0, { integer: true, min: 0 }),
+      confusion: yield* read.number("confusion", 0, { integer: true, min: 0 }),
       adapter: yield* readAdapter(read),
     };
   });

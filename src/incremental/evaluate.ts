@@ -43,6 +43,8 @@ export interface Evaluation {
   readonly metrics: StepMetrics;
   readonly strips: readonly StripSample[];
   readonly seconds: number;
+  /** The summed confusion matrix (pixels, row-major K x K over all the task's classes; rows = ground truth). */
+  readonly matrix: Float64Array;
 }
 
 /**
@@ -195,10 +197,11 @@ export const evaluateStep = (
       return out;
     };
     const images = groups.reduce((n, g) => n + g.images, 0);
+    const total = sum(groups);
     const classes = stepClasses(task, t);
     const seen = [...classes.old, ...classes.current].sort((a, b) => a - b);
     if (!domain) {
-      const metrics = confusionToMetrics(sum(groups), {
+      const metrics = confusionToMetrics(total, {
         step: t,
         seenClasses: seen,
         oldClasses: [...(split?.old ?? task.steps[0])],
@@ -206,9 +209,10 @@ export const evaluateStep = (
         totalClasses,
         images,
       });
-      return { metrics, strips, seconds: (performance.now() - started) / 1000 } as Evaluation;
+      const seconds = (performance.now() - started) / 1000;
+      return { metrics, strips, seconds, matrix: total } as Evaluation;
     }
-    const all = confusionToMetrics(sum(groups), {
+    const all = confusionToMetrics(total, {
       step: t,
       seenClasses: seen,
       oldClasses: seen,
@@ -223,5 +227,6 @@ export const evaluateStep = (
       domainMiou: groups.map((g) => miouOf(g.matrix, seen, totalClasses, t)),
       domainImages: groups.map((g) => g.images),
     };
-    return { metrics, strips, seconds: (performance.now() - started) / 1000 } as Evaluation;
+    const seconds = (performance.now() - started) / 1000;
+    return { metrics, strips, seconds, matrix: total } as Evaluation;
   });

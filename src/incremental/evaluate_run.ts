@@ -1,6 +1,8 @@
 /**
  * `gsc eval`: evaluates a finished step's checkpoint of a run directory on
- * a split, prints the metrics and writes them beside the run's outputs. A
+ * a split, prints the metrics and writes them beside the run's outputs
+ * (`eval-step-<t>-<split>.json`, and the confusion matrix as
+ * `eval-step-<t>-<split>-confusion.csv`; `confusion_report.ts`). A
  * domain run (Cityscapes' cities) is evaluated as its training evaluated it:
  * RCIL's test images of the cities seen by the step, one group per step, on
  * the 19 classes.
@@ -9,6 +11,7 @@
  */
 import { Effect } from "effect";
 import { evaluateStep } from "./evaluate.ts";
+import { classConfusions, confusionCsv, confusionLines } from "./confusion_report.ts";
 import { evalLoaders, openRunData, resolveTask, RunSetupError } from "./data.ts";
 import { isDomainTask } from "./domain.ts";
 import { checkpointPaths, readRunCheckpoint } from "./run_state.ts";
@@ -23,6 +26,8 @@ export interface EvaluateRunOptions {
   readonly split?: string;
   readonly dataRoot?: string;
   readonly strips: number;
+  /** Per class, how many of the classes that took its pixels to print (0 or absent: none). */
+  readonly confusion?: number;
 }
 
 const percent = (v: number | null) => v === null ? "–" : (v * 100).toFixed(1);
@@ -107,10 +112,15 @@ export const evaluateRun = (options: EvaluateRunOptions) =>
       options.strips,
       data.split,
     );
-    yield* writeFileAtomic(
-      `${options.run}/eval-step-${step}-${config.evalSplit}.json`,
-      JSON.stringify(evaluation.metrics, null, 2) + "\n",
-    );
+    const stem = `${options.run}/eval-step-${step}-${config.evalSplit}`;
+    yield* writeFileAtomic(`${stem}.json`, JSON.stringify(evaluation.metrics, null, 2) + "\n");
+    const k = Math.sqrt(evaluation.matrix.length);
+    const seen = evaluation.metrics.seenClasses;
+    yield* writeFileAtomic(`${stem}-confusion.csv`, confusionCsv(evaluation.matrix, k, seen));
     console.log(metricsLine(evaluation.metrics));
+    if (options.confusion) {
+      const lines = confusionLines(classConfusions(evaluation.matrix, k, seen, options.confusion));
+      for (const line of lines) console.log(line);
+    }
     return evaluation.metrics;
   });

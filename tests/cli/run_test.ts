@@ -69,22 +69,38 @@ Deno.test("eval needs a run directory holding config.json", async () => {
     assertEquals(ok(parseEvalOptions(["--run", dir.path])), {
       run: dir.path,
       strips: 0,
+      confusion: 0,
       adapter: "auto",
     });
     assertEquals(
-      ok(parseEvalOptions(["--run", dir.path, "--step", "2", "--split", "val", "--strips", "3"])),
-      { run: dir.path, step: 2, split: "val", strips: 3, adapter: "auto" },
+      ok(parseEvalOptions([
+        "--run",
+        dir.path,
+        "--step",
+        "2",
+        "--split",
+        "val",
+        "--strips",
+        "3",
+        "--confusion",
+        "2",
+      ])),
+      { run: dir.path, step: 2, split: "val", strips: 3, confusion: 2, adapter: "auto" },
     );
     assertEquals(
       failure(parseEvalOptions(["--run", dir.path, "--step", "-1"])),
       "--step: must be >= 0, got -1",
     );
     assertEquals(
+      failure(parseEvalOptions(["--run", dir.path, "--confusion", "1.5"])),
+      "--confusion: expected an integer, got '1.5'",
+    );
+    assertEquals(
       failure(parseEvalOptions(["--run", dir.path, "--data-root", "/nonexistent"])),
       "--data-root: directory '/nonexistent' not found",
     );
     const { calls } = await run("eval", "--run", dir.path);
-    assertEquals(calls.eval, { run: dir.path, strips: 0, adapter: "auto" });
+    assertEquals(calls.eval, { run: dir.path, strips: 0, confusion: 0, adapter: "auto" });
   } finally {
     dir.remove();
   }

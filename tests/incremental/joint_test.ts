@@ -141,6 +141,20 @@ Deno.test(
     const again = await runGpu(evaluateRun({ run: config.out, strips: 0 }));
     assertEquals(again, metrics);
     assertEquals(readJson(`${config.out}/eval-step-0-test.json`), metrics);
+    // Its confusion matrix: a header of the seen classes, one row each, every pixel counted,
+    // and each class's diagonal share its IoU's true positives.
+    const csv = Deno.readTextFileSync(`${config.out}/eval-step-0-test-confusion.csv`).trim();
+    const [header, ...rows] = csv.split("\n").map((line) => line.split(","));
+    assertEquals(header, ["label", ...range(0, 20).map(String)]);
+    assertEquals(rows.map((r) => Number(r[0])), range(0, 20));
+    const cells = rows.map((r) => r.slice(1).map(Number));
+    assertEquals(cells.flat().reduce((a, b) => a + b, 0), metrics.pixels);
+    for (const c of range(0, 20)) {
+      const tp = cells[c][c];
+      const fn = cells[c].reduce((a, b) => a + b, 0) - tp;
+      const fp = cells.reduce((a, r) => a + r[c], 0) - tp;
+      if (tp + fn > 0) assertEquals(metrics.iou[c], tp / (tp + fp + fn));
+    }
     const report = Deno.readTextFileSync(`${config.out}/report.md`);
     assert(report.includes("old = the task's first step (0–19)"), report);
   },
