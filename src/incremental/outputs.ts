@@ -1,6 +1,7 @@
 /**
  * What a run leaves in its directory besides checkpoints: `config.json`,
- * and after every step `step-<t>.json`, `metrics.csv` (PLOP's format;
+ * and after every step `step-<t>.json`, `step-<t>-confusion.csv` (the
+ * evaluation's confusion matrix in pixels, `confusion_report.ts`), `metrics.csv` (PLOP's format;
  * domain tasks also `domains.csv`, the cities and mIoU per domain step),
  * `report.md`, `miou.svg`, `strips/step-<t>.png` and `summary.json` (the
  * machine-readable final numbers the results table reads; a joint run's
@@ -10,6 +11,7 @@
  */
 import { Effect } from "effect";
 import { averageOverSteps } from "./metrics.ts";
+import { confusionCsv } from "./confusion_report.ts";
 import {
   domainCsv,
   writeFileAtomic,
@@ -48,6 +50,14 @@ export const writeStepOutputs = (
       trainSeconds: progress.stepSeconds[progress.stepSeconds.length - 1],
       evalSeconds: evaluation.seconds,
     });
+    yield* writeFileAtomic(
+      `${out}/step-${step}-confusion.csv`,
+      confusionCsv(
+        evaluation.matrix,
+        Math.sqrt(evaluation.matrix.length),
+        evaluation.metrics.seenClasses,
+      ),
+    );
     yield* writePlopCsv(out, metrics, classNames.length);
     const task = data.task;
     const domains = task.kind === "domain" ? task.steps : undefined;

@@ -98,6 +98,7 @@ const expectedEvents = (from: number, startEpoch = 0) => {
 };
 
 const OUTPUTS = (t: number) => [
+  `step-${t}-confusion.csv`,
   `step-${t}.json`,
   `strips/step-${t}.png`,
 ];
@@ -220,6 +221,11 @@ Deno.test("each phase leaves its files, progress and summary", gpuTestOptions, a
   for (const t of [0, 1]) {
     const step = JSON.parse(await Deno.readTextFile(`${config.out}/step-${t}.json`));
     assertEquals(step.step, t);
+    // The confusion matrix: a row per seen class, every evaluated pixel counted once.
+    const rows = (await Deno.readTextFile(`${config.out}/step-${t}-confusion.csv`)).trim()
+      .split("\n").slice(1).map((line) => line.split(",").slice(1).map(Number));
+    assertEquals(rows.length, step.seenClasses.length);
+    assertEquals(rows.flat().reduce((a, b) => a + b, 0), step.pixels);
   }
   const csv = (await Deno.readTextFile(`${config.out}/metrics.csv`)).trim().split("\n");
   assertEquals(
