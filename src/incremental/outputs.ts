@@ -11,7 +11,7 @@
  */
 import { Effect } from "effect";
 import { averageOverSteps } from "./metrics.ts";
-import { confusionCsv } from "./confusion_report.ts";
+import { classConfusions, confusionCsv } from "./confusion_report.ts";
 import {
   domainCsv,
   writeFileAtomic,
@@ -50,13 +50,11 @@ export const writeStepOutputs = (
       trainSeconds: progress.stepSeconds[progress.stepSeconds.length - 1],
       evalSeconds: evaluation.seconds,
     });
+    const k = Math.sqrt(evaluation.matrix.length);
+    const seen = evaluation.metrics.seenClasses;
     yield* writeFileAtomic(
       `${out}/step-${step}-confusion.csv`,
-      confusionCsv(
-        evaluation.matrix,
-        Math.sqrt(evaluation.matrix.length),
-        evaluation.metrics.seenClasses,
-      ),
+      confusionCsv(evaluation.matrix, k, seen),
     );
     yield* writePlopCsv(out, metrics, classNames.length);
     const task = data.task;
@@ -72,6 +70,7 @@ export const writeStepOutputs = (
       classNames,
       steps: task.kind === "domain" ? task.steps.map(() => task.classes) : task.steps,
       ...(domains ? { domains } : {}),
+      confusion: classConfusions(evaluation.matrix, k, seen, 1),
     });
     const final = metrics[metrics.length - 1];
     // A joint run's one step, split as an incremental run's last step: old = the task's first step.

@@ -254,6 +254,24 @@ Deno.test("report.md holds the step table, per-class IoU, config table and links
   for (const line of expected) assert(md.includes(line), `missing: ${line}\n${md}`);
 });
 
+Deno.test("report.md adds each class's recall and its largest taker when given the confusions", () => {
+  const confusion = [
+    { label: 0, pixels: 10, correct: 0.9, taken: [{ as: 3, share: 0.1 }] },
+    { label: 1, pixels: 4, correct: 1, taken: [] },
+    { label: 3, pixels: 8, correct: 0.25, taken: [{ as: 0, share: 0.625 }] },
+  ];
+  const md = reportMarkdown({ ...reportInput, confusion });
+  const expected = [
+    "| class | name | IoU | recall | most of the rest predicted as |",
+    "| 0 | background | 50.0 | 90.0 | 3 bird (10.0) |",
+    "| 1 | aero\\|plane | 100.0 | 100.0 | – |",
+    "| 2 | bicycle | – | – | – |",
+    "| 3 | bird | 25.0 | 25.0 | 0 background (62.5) |",
+  ];
+  for (const line of expected) assert(md.includes(line), `missing: ${line}\n${md}`);
+  assert(!reportMarkdown(reportInput).includes("recall"), "no confusion columns without them");
+});
+
 Deno.test("writers put every file in the run directory atomically", async () => {
   const out = await Deno.makeTempDir();
   try {

@@ -2,11 +2,14 @@
  * `report.md`: the run summary (command, adapter, time, configuration
  * table), the per-step table (classes added, old / new / all mIoU, pixel
  * accuracy, seconds), the average over steps, the final per-class IoU with
- * class names, and links to `miou.svg` and the prediction strips.
+ * class names (and, given the last step's confusions, each class's recall and
+ * the class that took most of the rest of its pixels), and links to
+ * `miou.svg` and the prediction strips.
  *
  * @module
  */
 import type { RunConfig, StepMetrics } from "../types.ts";
+import type { ClassConfusion } from "../confusion_report.ts";
 
 /** What the report is made from. */
 export interface ReportInput {
@@ -27,6 +30,8 @@ export interface ReportInput {
   readonly steps: readonly (readonly number[])[];
   /** Domain-incremental tasks: the cities of every step (the table then lists domain steps). */
   readonly domains?: readonly (readonly string[])[];
+  /** Where the last step's classes' pixels went (`classConfusions`, at least one taker each). */
+  readonly confusion?: readonly ClassConfusion[];
 }
 
 /** A fraction as a percentage with one decimal; "–" for null. */
@@ -137,13 +142,24 @@ export const reportMarkdown = (input: ReportInput): string => {
   );
   const last = metrics[metrics.length - 1];
   if (last) {
+    const name = (c: number) => cell(input.classNames[c] ?? "");
+    const confusion = input.confusion && new Map(input.confusion.map((c) => [c.label, c]));
+    // Recall, and the class that took the largest share of the rest of the class's pixels.
+    const where = (c: number) => {
+      const found = confusion?.get(c);
+      const taker = found?.taken[0];
+      const took = taker ? `${taker.as} ${name(taker.as)} (${percent(taker.share)})` : "–";
+      return ` ${percent(found?.correct)} | ${took} |`;
+    };
     lines.push(
       `## Per-class IoU after step ${last.step}`,
       "",
-      "| class | name | IoU |",
-      "| --- | --- | --- |",
+      confusion
+        ? "| class | name | IoU | recall | most of the rest predicted as |"
+        : "| class | name | IoU |",
+      confusion ? "| --- | --- | --- | --- | --- |" : "| --- | --- | --- |",
       ...last.seenClasses.map((c) =>
-        `| ${c} | ${cell(input.classNames[c] ?? "")} | ${percent(last.iou[c])} |`
+        `| ${c} | ${name(c)} | ${percent(last.iou[c])} |${confusion ? where(c) : ""}`
       ),
       "",
     );
