@@ -300,30 +300,21 @@ Deno.test("options of another method are refused", () => {
       `${flag}: applies to --method gsc only (method is mib)`,
     );
   }
-  assertEquals(
-    trainError("--method", "ft", "--lambda-entropy", "0.5"),
-    "--lambda-entropy: applies to --method gsc only (method is ft)",
-  );
-  assertEquals(
-    trainError("--kd-weight", "1"),
-    "--kd-weight: applies to --method lwf|ilt|mib only (method is gsc)",
-  );
-  assertEquals(
-    trainError("--method", "lwf", "--feature-weight", "1"),
-    "--feature-weight: applies to --method ilt only (method is lwf)",
-  );
-  assertEquals(
-    trainError("--method", "mib", "--pod-factor", "1"),
-    "--pod-factor: applies to --method plop|gsc only (method is mib)",
-  );
-  assertEquals(
-    trainError("--method", "ft", "--pod-logits-factor", "0"),
-    "--pod-logits-factor: applies to --method plop|gsc only (method is ft)",
-  );
-  assertEquals(
-    trainError("--method", "mib", "--pod-new-logits", "trim"),
-    "--pod-new-logits: applies to --method plop|gsc only (method is mib)",
-  );
+  // [method, option, value, the methods it applies to]
+  const refused = [
+    ["ft", "--lambda-entropy", "0.5", "gsc"],
+    ["gsc", "--kd-weight", "1", "lwf|ilt|mib"],
+    ["lwf", "--feature-weight", "1", "ilt"],
+    ["mib", "--pod-factor", "1", "plop|gsc"],
+    ["ft", "--pod-logits-factor", "0", "plop|gsc"],
+    ["mib", "--pod-new-logits", "trim", "plop|gsc"],
+  ];
+  for (const [method, option, value, methods] of refused) {
+    assertEquals(
+      trainError("--method", method, option, value),
+      `${option}: applies to --method ${methods} only (method is ${method})`,
+    );
+  }
   assertEquals(
     trainError("--method", "plop", "--pod-new-logits", "drop"),
     "--pod-new-logits: unknown value 'drop'; expected one of sum, trim",

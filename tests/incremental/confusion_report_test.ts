@@ -32,7 +32,7 @@ Deno.test("classConfusions: recall and the largest other shares, classes without
     { as: 2, share: 0.3 },
     { as: 1, share: 0.1 },
   ]);
-  // An unseen class's row is not reported, but its pixels count as predictions elsewhere.
+  // Only the classes in `seen` get a row (3 was left out above); asked for, 3's row counts its pixels.
   assertEquals(classConfusions(MATRIX, 4, [3], 2), [
     { label: 3, pixels: 2, correct: 0, taken: [{ as: 0, share: 1 }] },
   ]);

@@ -30,7 +30,7 @@ export interface ReportInput {
   readonly steps: readonly (readonly number[])[];
   /** Domain-incremental tasks: the cities of every step (the table then lists domain steps). */
   readonly domains?: readonly (readonly string[])[];
-  /** Where the last step's classes' pixels went (`classConfusions`, at least one taker each). */
+  /** Where the last step's classes' pixels went (`classConfusions`; the report shows the first taker). */
   readonly confusion?: readonly ClassConfusion[];
 }
 
