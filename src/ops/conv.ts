@@ -43,6 +43,7 @@ import { matmulInto } from "./matmul.ts";
 import {
   CONV_TILE,
   convTiledKernel,
+  convWorkgroup,
   filterTiledBlocks,
   filterTiledKernel,
   tiledPassParams,
@@ -113,17 +114,30 @@ const recordPass = (
     const path = convPath(g);
     if (path === "depthwise") {
       const p = passParams(g, from, to, mode, 8, 4);
-      yield* gpu.recorder.dispatch(depthwiseVec4Kernel, bindings, p, { MODE: mode, HAS_BIAS });
+      yield* gpu.recorder.dispatch(depthwiseVec4Kernel, bindings, p, {
+        MODE: mode,
+        HAS_BIAS,
+        WG: convWorkgroup(gpu.adapter.isFallback, p.blocks),
+      });
     } else if (path === "general" && to.cg % 4 === 0 && mode === 0) {
       const QUADS = useWide(gpu.adapter.isFallback) && to.cg % 16 === 0 ? 4 : 2;
       const p = passParams(g, from, to, mode, 8, 4 * QUADS);
       const kernel = useScalarTextures(gpu.adapter.isFallback, src, weight)
         ? convOut4TextureKernel
         : convOut4Kernel;
-      yield* gpu.recorder.dispatch(kernel, bindings, p, { MODE: mode, HAS_BIAS, QUADS });
+      yield* gpu.recorder.dispatch(kernel, bindings, p, {
+        MODE: mode,
+        HAS_BIAS,
+        QUADS,
+        WG: convWorkgroup(gpu.adapter.isFallback, p.blocks),
+      });
     } else if (path === "general") {
       const p = passParams(g, from, to, mode, 4, 4);
-      yield* gpu.recorder.dispatch(convGeneralKernel, bindings, p, { MODE: mode, HAS_BIAS });
+      yield* gpu.recorder.dispatch(convGeneralKernel, bindings, p, {
+        MODE: mode,
+        HAS_BIAS,
+        WG: convWorkgroup(gpu.adapter.isFallback, p.blocks),
+      });
     } else if (useTiled(gpu.adapter.isFallback)) {
       const p = tiledPassParams(g, from, to, mode);
       yield* gpu.recorder.dispatch(convTiledKernel, bindings, p, { MODE: mode, HAS_BIAS });
@@ -144,6 +158,7 @@ const recordPass = (
         HAS_BIAS,
         PAIR: pair ? 1 : 0,
         QUADS,
+        WG: convWorkgroup(gpu.adapter.isFallback, p.blocks),
       });
     }
   });
@@ -421,9 +436,10 @@ export const conv2dBackwardFilter = (
       accumulate: splits === 1 && into ? 1 : 0,
     };
     const sources = { src: x, grad: dy };
+    const WG = convWorkgroup(gpu.adapter.isFallback, p.blocks);
     const run = (partial: Tensor<"f32">) =>
       kind === "depthwise"
-        ? gpu.recorder.dispatch(filterDepthwiseVec4Kernel, { ...sources, partial }, p)
+        ? gpu.recorder.dispatch(filterDepthwiseVec4Kernel, { ...sources, partial }, p, { WG })
         : tiled
         ? gpu.recorder.dispatch(filterTiledKernel, { ...sources, partial }, p)
         : kind === "vec4"
@@ -431,7 +447,7 @@ export const conv2dBackwardFilter = (
           useTextures(gpu.adapter.isFallback, x, dy) ? filterVec4TextureKernel : filterVec4Kernel,
           { ...sources, partial },
           p,
-          { CO_QUADS: coQuads },
+          { CO_QUADS: coQuads, WG },
         )
         : kind === "out4"
         ? gpu.recorder.dispatch(
@@ -444,9 +460,10 @@ export const conv2dBackwardFilter = (
             CO_QUADS: coQuads,
             // A group of fewer than 4 input channels (an RGB stem) accumulates only those.
             CI_USED: Math.min(4, g.inCg),
+            WG,
           },
         )
-        : gpu.recorder.dispatch(filterGeneralKernel, { ...sources, partial }, p);
+        : gpu.recorder.dispatch(filterGeneralKernel, { ...sources, partial }, p, { WG });
     if (splits === 1) {
       yield* run(dw);
       return dw;

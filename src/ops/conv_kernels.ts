@@ -22,8 +22,15 @@ import sumSplitsSource from "../../shaders/conv/sum_splits.wgsl" with { type: "t
 import sumSplitsVec4Source from "../../shaders/conv/sum_splits_vec4.wgsl" with { type: "text" };
 import biasPartialSource from "../../shaders/conv/bias_partial.wgsl" with { type: "text" };
 
-/** Invocations per workgroup of every convolution kernel (one dimension, folded grid). */
+/** Invocations per workgroup of the convolution kernels (one dimension, folded grid). */
 export const CONV_WG = 64;
+
+/**
+ * Invocations per workgroup of a small register-kernel dispatch on a CPU
+ * adapter: llvmpipe runs a workgroup on one thread, 8 invocations a SIMD row
+ * (256 bits), so a dispatch of a few workgroups of 64 leaves cores idle.
+ */
+export const SMALL_CONV_WG = 8;
 
 /**
  * Parameters of the forward / input-gradient kernels: a source image
@@ -123,7 +130,15 @@ export const convMinElements = (p: ConvParams) => ({
   dst: p.batch * p.dst_h * p.dst_w * p.dst_c,
 });
 
-const grid = (p: { blocks: number }) => linearGrid(p.blocks, CONV_WG);
+/**
+ * The grid of `blocks` invocations in workgroups of `WG` (the kernel's
+ * constant: {@link CONV_WG}, or {@link SMALL_CONV_WG} for a small dispatch on
+ * a CPU adapter, `convWorkgroup` in conv_tiled.ts).
+ */
+const grid = (p: { blocks: number }, c: { WG: number }) => linearGrid(p.blocks, c.WG);
+
+/** Workgroup size from the kernel's `WG` constant. */
+const workgroup = (c: { WG: number }): [number, number, number] => [c.WG, 1, 1];
 
 /** The register kernel reading its source and filter as `via` says. */
 const convVec4KernelVia = (via: ReadVia) =>
@@ -136,8 +151,8 @@ const convVec4KernelVia = (via: ReadVia) =>
       weight: { access: "read", type: "vec4f", via },
     },
     params: convParams,
-    constants: { MODE: "u32", FITS: "u32", HAS_BIAS: "u32", PAIR: "u32", QUADS: "u32" },
-    workgroupSize: [CONV_WG, 1, 1],
+    constants: { MODE: "u32", FITS: "u32", HAS_BIAS: "u32", PAIR: "u32", QUADS: "u32", WG: "u32" },
+    workgroupSize: workgroup,
     dispatch: grid,
     minElements: convMinElements,
   });
@@ -164,8 +179,8 @@ const convOut4KernelVia = (via: ReadVia) =>
       dst: { access: "read_write", type: "vec4f" },
     },
     params: convParams,
-    constants: { MODE: "u32", HAS_BIAS: "u32", QUADS: "u32" },
-    workgroupSize: [CONV_WG, 1, 1],
+    constants: { MODE: "u32", HAS_BIAS: "u32", QUADS: "u32", WG: "u32" },
+    workgroupSize: workgroup,
     dispatch: grid,
     minElements: convMinElements,
   });
@@ -185,8 +200,8 @@ export const convGeneralKernel = defineKernel({
   source: tapsSource + convSource,
   bindings: convBindings("f32"),
   params: convParams,
-  constants: { MODE: "u32", HAS_BIAS: "u32" },
-  workgroupSize: [CONV_WG, 1, 1],
+  constants: { MODE: "u32", HAS_BIAS: "u32", WG: "u32" },
+  workgroupSize: workgroup,
   dispatch: grid,
   minElements: convMinElements,
 });
@@ -197,8 +212,8 @@ export const depthwiseVec4Kernel = defineKernel({
   source: tapsSource + depthwiseSource,
   bindings: convBindings("vec4f"),
   params: convParams,
-  constants: { MODE: "u32", HAS_BIAS: "u32" },
-  workgroupSize: [CONV_WG, 1, 1],
+  constants: { MODE: "u32", HAS_BIAS: "u32", WG: "u32" },
+  workgroupSize: workgroup,
   dispatch: grid,
   minElements: convMinElements,
 });
@@ -260,8 +275,8 @@ const filterVec4KernelVia = (via: ReadVia) =>
       grad: { access: "read", type: "vec4f", via },
     },
     params: filterParams,
-    constants: { CO_QUADS: "u32" },
-    workgroupSize: [CONV_WG, 1, 1],
+    constants: { CO_QUADS: "u32", WG: "u32" },
+    workgroupSize: workgroup,
     dispatch: grid,
     minElements: filterMinElements,
   });
@@ -283,8 +298,8 @@ const filterOut4KernelVia = (via: ReadVia) =>
       partial: { access: "read_write", type: "vec4f" },
     },
     params: filterParams,
-    constants: { CO_QUADS: "u32", CI_USED: "u32" },
-    workgroupSize: [CONV_WG, 1, 1],
+    constants: { CO_QUADS: "u32", CI_USED: "u32", WG: "u32" },
+    workgroupSize: workgroup,
     dispatch: grid,
     minElements: filterMinElements,
   });
@@ -304,7 +319,8 @@ export const filterGeneralKernel = defineKernel({
   source: filterTapsSource + filterSource,
   bindings: filterBindings("f32"),
   params: filterParams,
-  workgroupSize: [CONV_WG, 1, 1],
+  constants: { WG: "u32" },
+  workgroupSize: workgroup,
   dispatch: grid,
   minElements: filterMinElements,
 });
@@ -368,7 +384,8 @@ export const filterDepthwiseVec4Kernel = defineKernel({
   source: filterTapsSource + filterDepthwiseSource,
   bindings: filterBindings("vec4f"),
   params: filterParams,
-  workgroupSize: [CONV_WG, 1, 1],
+  constants: { WG: "u32" },
+  workgroupSize: workgroup,
   dispatch: grid,
   minElements: filterMinElements,
 });

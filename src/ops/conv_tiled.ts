@@ -16,6 +16,7 @@ import tiledSource from "../../shaders/conv/conv_tiled.wgsl" with { type: "text"
 import filterTapsSource from "../../shaders/conv/filter_taps.wgsl" with { type: "text" };
 import filterTiledSource from "../../shaders/conv/filter_tiled.wgsl" with { type: "text" };
 import {
+  CONV_WG,
   convBindings,
   convMinElements,
   convParams,
@@ -24,6 +25,7 @@ import {
   filterParams,
   passParams,
   type PassSide,
+  SMALL_CONV_WG,
 } from "./conv_kernels.ts";
 import type { ConvGeometry } from "./conv_geometry.ts";
 import { envFlag } from "../util/env.ts";
@@ -100,7 +102,32 @@ export const convTuning = {
    */
   scalarTexturesOnCpu: !envFlag("GSC_CONV_BUFFERS") &&
     (envFlag("GSC_CONV_TEXTURES") || !llvmpipeUsesAvx512()),
+  /**
+   * Workgroups of {@link SMALL_CONV_WG} instead of {@link CONV_WG} for a
+   * convolution kernel's dispatch of fewer than {@link SMALL_DISPATCH_GROUPS}
+   * workgroups of 64, on a CPU adapter: llvmpipe runs each workgroup on one
+   * thread, so a `small` model's 4x4 and 8x8 maps (a workgroup or two of 64)
+   * ran on one core. Each invocation computes the same outputs the same way
+   * whatever its workgroup, so results are bit-identical.
+   * `GSC_CONV_LARGE_GROUPS=1` turns it off for a process.
+   */
+  smallGroupsOnCpu: !envFlag("GSC_CONV_LARGE_GROUPS"),
+  /** The same on a GPU: off until measured there. */
+  smallGroupsOnGpu: false,
 };
+
+/** Workgroups of 64 below which a CPU adapter's dispatch takes small workgroups (a few a core). */
+export const SMALL_DISPATCH_GROUPS = 16;
+
+/**
+ * The workgroup size of a convolution kernel's dispatch of `invocations`
+ * ({@link convTuning}.smallGroupsOnCpu).
+ */
+export const convWorkgroup = (isFallback: boolean, invocations: number): number =>
+  (isFallback ? convTuning.smallGroupsOnCpu : convTuning.smallGroupsOnGpu) &&
+    invocations < SMALL_DISPATCH_GROUPS * CONV_WG
+    ? SMALL_CONV_WG
+    : CONV_WG;
 
 /**
  * Runs `fn` with `settings` merged into {@link convTuning} and restores the
