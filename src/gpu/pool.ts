@@ -58,22 +58,37 @@ export class BufferPool {
    * it was just created (the caller may then check for allocation errors).
    */
   acquire(bytes: number, usage: GPUBufferUsageFlags): { buffer: GPUBuffer; fresh: boolean } {
-    // A request under the device's limit may round up to a bucket past it.
-    const size = Math.max(Math.ceil(bytes / 4) * 4, Math.min(bucketSize(bytes), this.#largest));
-    const reused = this.#takeFree(size, usage);
-    if (reused) {
-      this.#inUse += reused.size;
-      this.#peakInUse = Math.max(this.#peakInUse, this.#inUse);
-      this.#reused++;
-      return { buffer: reused, fresh: false };
-    }
+    const reused = this.reuse(bytes, usage);
+    return reused
+      ? { buffer: reused, fresh: false }
+      : { buffer: this.create(bytes, usage), fresh: true };
+  }
+
+  /** A free buffer for a request of `bytes` with exactly `usage`, or undefined when none fits. */
+  reuse(bytes: number, usage: GPUBufferUsageFlags): GPUBuffer | undefined {
+    const reused = this.#takeFree(this.#sizeFor(bytes), usage);
+    if (!reused) return undefined;
+    this.#inUse += reused.size;
+    this.#peakInUse = Math.max(this.#peakInUse, this.#inUse);
+    this.#reused++;
+    return reused;
+  }
+
+  /** A new buffer for a request of `bytes` (its bucket's size) with `usage`. */
+  create(bytes: number, usage: GPUBufferUsageFlags): GPUBuffer {
+    const size = this.#sizeFor(bytes);
     this.#inUse += size;
     this.#peakInUse = Math.max(this.#peakInUse, this.#inUse);
     const buffer = this.#device.createBuffer({ size, usage });
     this.#created++;
     this.#allocated += size;
     this.#peak = Math.max(this.#peak, this.#allocated);
-    return { buffer, fresh: true };
+    return buffer;
+  }
+
+  /** The bytes a request gets: its bucket (a request under the device's limit may round up past it). */
+  #sizeFor(bytes: number): number {
+    return Math.max(Math.ceil(bytes / 4) * 4, Math.min(bucketSize(bytes), this.#largest));
   }
 
   /**

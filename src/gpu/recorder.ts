@@ -195,7 +195,10 @@ export class CommandRecorder {
     );
   }
 
-  /** A pooled buffer; a newly created one is checked for allocation failure. */
+  /**
+   * A pooled buffer; a newly created one is checked for allocation failure
+   * (a reused one needs no error scope, so it is handed out at once).
+   */
   acquire(bytes: number, usage: GPUBufferUsageFlags): Effect.Effect<GPUBuffer, GpuError> {
     const max = this.#device.limits.maxBufferSize;
     if (bytes > max) {
@@ -208,11 +211,13 @@ export class CommandRecorder {
     }
     const device = this.#device;
     const pool = this.#pool;
+    const reused = pool.reuse(bytes, usage);
+    if (reused) return Effect.succeed(reused);
     device.pushErrorScope("out-of-memory");
-    const { buffer, fresh } = pool.acquire(bytes, usage);
+    const buffer = pool.create(bytes, usage);
     return Effect.promise(() => device.popErrorScope()).pipe(
       Effect.flatMap((error) => {
-        if (!error || !fresh) return Effect.succeed(buffer);
+        if (!error) return Effect.succeed(buffer);
         buffer.destroy();
         pool.trim();
         return Effect.fail(new OutOfMemoryError({ bytes, message: error.message }));
