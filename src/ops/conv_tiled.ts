@@ -112,8 +112,8 @@ export const convTuning = {
    * `GSC_CONV_LARGE_GROUPS=1` turns it off for a process.
    */
   smallGroupsOnCpu: !envFlag("GSC_CONV_LARGE_GROUPS"),
-  /** The same on a GPU: off until measured there. */
-  smallGroupsOnGpu: false,
+  /** The same on a GPU: off until measured there; `GSC_CONV_SMALL_GROUPS=1` turns it on. */
+  smallGroupsOnGpu: envFlag("GSC_CONV_SMALL_GROUPS"),
 };
 
 /** Workgroups of 64 below which a CPU adapter's dispatch takes small workgroups (a few a core). */
