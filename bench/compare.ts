@@ -23,10 +23,15 @@
  * every step. A tree with the interval but without the column gets no such
  * figure.
  *
+ * Both runs inherit the environment: with `GALLIUM_OVERRIDE_CPU_CAPS=avx` set,
+ * llvmpipe generates AVX2 code for both (the code of machines without
+ * AVX-512); the output names the code it ran.
+ *
  * @module
  */
 import { fileURLToPath } from "node:url";
 import { table } from "./support.ts";
+import { llvmpipeUsesAvx512 } from "../src/util/cpu.ts";
 
 /** The row and column the comparison reads. */
 export const COMPARED_ROW = "small b8 64x64";
@@ -75,6 +80,20 @@ const run = async (cmd: string, args: readonly string[], cwd: string) => {
     stdout: decode(out.stdout),
     stderr: decode(out.stderr),
   };
+};
+
+/**
+ * Which code llvmpipe generates for both trees (the variable passes to REV's
+ * bench too): AVX-512, or AVX2 and below where the CPU lacks AVX-512 or
+ * `GALLIUM_OVERRIDE_CPU_CAPS` caps it (e.g. `avx`, the slower machines' code).
+ */
+export const llvmpipeCodeLine = (
+  caps = Deno.env.get("GALLIUM_OVERRIDE_CPU_CAPS") ?? "",
+  avx512 = llvmpipeUsesAvx512(),
+): string => {
+  const code = avx512 ? "AVX-512" : "AVX2 or below";
+  return `llvmpipe code on a CPU adapter: ${code}` +
+    (caps === "" ? "" : ` (GALLIUM_OVERRIDE_CPU_CAPS=${caps})`);
 };
 
 const git = async (...args: string[]) => {
@@ -127,6 +146,7 @@ export const compareWith = async (
   const parent = await Deno.makeTempDir({ prefix: "gsc-compare-" });
   const dir = `${parent}/${short}`;
   console.log(`\n## ${COMPARED_ROW} training step: ${rev} (${short}) against this tree (${here})`);
+  console.log(llvmpipeCodeLine());
   await git("worktree", "add", "--detach", dir, sha);
   const revSteps: TreeStep[] = [];
   const oursSteps: TreeStep[] = [];

@@ -4,6 +4,7 @@
 # temporary git worktree (removed afterwards), then this tree's (bench/compare.ts).
 #
 #   tools/bench_compare.sh REV [ROUNDS]      e.g. tools/bench_compare.sh c895d13
+#   GALLIUM_OVERRIDE_CPU_CAPS=avx tools/bench_compare.sh REV 4   (llvmpipe's AVX2 code, both trees)
 set -euo pipefail
 [[ $# -ge 1 ]] || { echo "usage: $0 REV [ROUNDS]" >&2; exit 2; }
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -3,7 +3,7 @@
  * bench table (per-step-synced and as the engine trains), and which one
  * stands for a tree's training step.
  */
-import { engineStepMs, parseStepMs } from "../../bench/compare.ts";
+import { engineStepMs, llvmpipeCodeLine, parseStepMs } from "../../bench/compare.ts";
 
 const NEW_TABLE = `
 ## DeepLabV3 training step (16 classes, SGD momentum, head 10x lr)
@@ -37,4 +37,13 @@ Deno.test("a tree's step as trained: train ms/step, else ms/step only if it read
     const got = engineStepMs({ ms: 645, trainMs }, everyBatch);
     if (got !== expected) throw new Error(`${trainMs}, ${everyBatch}: ${got} (${expected})`);
   }
+});
+
+Deno.test("the comparison names the llvmpipe code both trees run, and a capped one's variable", () => {
+  const capped = llvmpipeCodeLine("avx", false);
+  if (capped !== "llvmpipe code on a CPU adapter: AVX2 or below (GALLIUM_OVERRIDE_CPU_CAPS=avx)") {
+    throw new Error(capped);
+  }
+  const own = llvmpipeCodeLine("", true);
+  if (own !== "llvmpipe code on a CPU adapter: AVX-512") throw new Error(own);
 });
