@@ -13,6 +13,8 @@
 #          against the register-tiled one, per conv shape and on the $STEP_CASE step
 #   blocks (only when PHASES names it) bench/conv_blocks.ts: the register kernel's 16-channel
 #          blocks against its 8-channel ones, per conv shape and on the $STEP_CASE step
+#   groups (only when PHASES names it) bench/conv_groups.ts: small convolution dispatches in
+#          workgroups of 8 against 64, on the `small` b8 64x64 steps (OS16 and OS8)
 # each under its own timeout, logs and JSON into $OUT (the device tool's folder
 # that comes back; a temp dir elsewhere).
 #
@@ -23,8 +25,9 @@
 #
 # Environment (defaults in brackets): PHASES ["test bench step"], TEST_TIMEOUT [170],
 # BENCH_TIMEOUT [140], STEP_TIMEOUT [150], DEMO_TIMEOUT [200], TILED_TIMEOUT [200],
-# BLOCKS_TIMEOUT [200] seconds, R101_BATCH [8], R101_SIZE [512], R101_OS [16], R101_STEPS [3],
-# TEST_CMD, BENCH_CMD, STEP_CMD, DEMO_CMD, TILED_CMD, BLOCKS_CMD,
+# BLOCKS_TIMEOUT [200], GROUPS_TIMEOUT [150] seconds, R101_BATCH [8], R101_SIZE [512],
+# R101_OS [16], R101_STEPS [3], TEST_CMD, BENCH_CMD, STEP_CMD, DEMO_CMD, TILED_CMD, BLOCKS_CMD,
+# GROUPS_CMD,
 # STEP_CASE (BACKBONE:BATCH:SIZE:OS:STEPS).
 set -uo pipefail
 
@@ -151,6 +154,7 @@ fi
 : "${DEMO_CMD:=deno task demo --out $WORK/demo && cp $WORK/demo/report.md $WORK/demo/summary.json $OUT/}"
 : "${TILED_CMD:=deno run -A bench/conv_tiled.ts --case $STEP_CASE --json $OUT/tiled.json}"
 : "${BLOCKS_CMD:=deno run -A bench/conv_blocks.ts --case $STEP_CASE --rounds 3}"
+: "${GROUPS_CMD:=deno run -A bench/conv_groups.ts --rounds 3}"
 
 # One phase: its command under a timeout, the whole log into $OUT, its tail here.
 phase() {
@@ -177,6 +181,7 @@ for p in ${PHASES:-test bench step}; do
     demo) phase demo "${DEMO_TIMEOUT:-200}" "$DEMO_CMD" ;;
     tiled) phase tiled "${TILED_TIMEOUT:-200}" "$TILED_CMD" ;;
     blocks) phase blocks "${BLOCKS_TIMEOUT:-200}" "$BLOCKS_CMD" ;;
+    groups) phase groups "${GROUPS_TIMEOUT:-150}" "$GROUPS_CMD" ;;
     *) say "unknown phase $p" ;;
   esac
 done
