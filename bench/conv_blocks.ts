@@ -20,7 +20,7 @@ import {
 } from "../src/ops/conv.ts";
 import { withConvTuning } from "../src/ops/conv_tiled.ts";
 import { type Batch, cases, caseTensors, oursBatch, timeTogether } from "./conv.ts";
-import { caseLabel, measure, parseCase } from "./model.ts";
+import { alternatingSteps, caseLabel, median, parseCase } from "./model.ts";
 import { adapterLine, runBench, table } from "./support.ts";
 
 /** Runs `fn` with 16-channel blocks on (or off) for every adapter. */
@@ -71,14 +71,11 @@ if (import.meta.main) {
     console.log(table(rows));
     if (!flags["no-step"]) {
       const c = parseCase(flags.case);
-      const ms: Record<"8" | "16", number[]> = { "8": [], "16": [] };
-      for (let round = 0; round < Number(flags.rounds); round++) {
-        for (const wide of [false, true]) {
-          const step = yield* Effect.promise(() => withBlocks(wide, () => run(measure(c))));
-          ms[wide ? "16" : "8"].push(step.msPerStep);
-        }
-      }
-      const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+      const steps = yield* alternatingSteps(c, Number(flags.rounds), [
+        (fn) => withBlocks(false, fn),
+        (fn) => withBlocks(true, fn),
+      ]);
+      const ms = { "8": steps[0].map((s) => s.msPerStep), "16": steps[1].map((s) => s.msPerStep) };
       console.log(`\n${caseLabel(c)} OS${c.outputStride} training step, ms (rounds alternate)`);
       console.log(table([
         ["blocks", "median", "runs"],

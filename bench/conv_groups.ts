@@ -12,16 +12,20 @@
  */
 import { parseArgs } from "node:util";
 import { Effect } from "effect";
-import type { Gpu } from "../kernels.ts";
 import { withConvTuning } from "../src/ops/conv_tiled.ts";
-import { caseLabel, measure, parseCase } from "./model.ts";
+import {
+  alternatingSteps,
+  caseLabel,
+  median,
+  parseCase,
+  type Setting,
+  type StepResult,
+} from "./model.ts";
 import { adapterLine, runBench, table } from "./support.ts";
 
 /** Runs `fn` with small workgroups on (or off) for every adapter. */
-const withSmallGroups = <A>(small: boolean, fn: () => Promise<A>): Promise<A> =>
+const withSmallGroups = (small: boolean): Setting => (fn) =>
   withConvTuning({ smallGroupsOnCpu: small, smallGroupsOnGpu: small }, fn);
-
-const median = (v: readonly number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 if (import.meta.main) {
   const { values: flags } = parseArgs({
@@ -33,36 +37,29 @@ if (import.meta.main) {
   });
   await runBench(Effect.gen(function* () {
     console.log(`## Convolutions in small workgroups against 64, on ${yield* adapterLine}`);
-    const context = yield* Effect.context<Gpu>();
-    const run = <A, E>(program: Effect.Effect<A, E, Gpu>) =>
-      Effect.runPromise(Effect.provide(program, context));
     const rows = [["case", "OS", "workgroups", "median ms/step", "train ms/step", "runs"]];
     const speedUps: string[] = [];
     for (const text of flags.case) {
       const c = parseCase(text);
-      const ms = { large: [] as number[], small: [] as number[] };
-      const train = { large: [] as number[], small: [] as number[] };
-      for (let round = 0; round < Number(flags.rounds); round++) {
-        for (const small of [false, true]) {
-          const step = yield* Effect.promise(() => withSmallGroups(small, () => run(measure(c))));
-          ms[small ? "small" : "large"].push(step.msPerStep);
-          train[small ? "small" : "large"].push(step.trainMsPerStep);
-        }
-      }
-      for (const kind of ["large", "small"] as const) {
+      const [large, small] = yield* alternatingSteps(c, Number(flags.rounds), [
+        withSmallGroups(false),
+        withSmallGroups(true),
+      ]);
+      const ms = (steps: readonly StepResult[]) => median(steps.map((s) => s.msPerStep));
+      const train = (steps: readonly StepResult[]) => median(steps.map((s) => s.trainMsPerStep));
+      for (const [label, steps] of [["64", large], ["8 where small", small]] as const) {
         rows.push([
           caseLabel(c),
           String(c.outputStride),
-          kind === "large" ? "64" : "8 where small",
-          median(ms[kind]).toFixed(0),
-          median(train[kind]).toFixed(0),
-          ms[kind].map((v) => v.toFixed(0)).join(" "),
+          label,
+          ms(steps).toFixed(0),
+          train(steps).toFixed(0),
+          steps.map((s) => s.msPerStep.toFixed(0)).join(" "),
         ]);
       }
       speedUps.push(
-        `${caseLabel(c)} OS${c.outputStride}: ${
-          (median(ms.large) / median(ms.small)).toFixed(2)
-        }x (ms/step), ${(median(train.large) / median(train.small)).toFixed(2)}x (train)`,
+        `${caseLabel(c)} OS${c.outputStride}: ${(ms(large) / ms(small)).toFixed(2)}x (ms/step), ` +
+          `${(train(large) / train(small)).toFixed(2)}x (train)`,
       );
     }
     console.log(table(rows));

@@ -381,6 +381,32 @@ export const benchModel = (options: ModelBenchOptions = {}) =>
     }
   }));
 
+/** Runs `fn` under one setting (a tuning switched on, say) and restores it after. */
+export type Setting = <A>(fn: () => Promise<A>) => Promise<A>;
+
+/**
+ * Times case `c` ({@link measure}) under each setting in turn, `rounds` times
+ * (alternating, so a drift of the host's speed moves every setting alike):
+ * one result list per setting, in round order.
+ */
+export const alternatingSteps = (c: Case, rounds: number, settings: readonly Setting[]) =>
+  Effect.gen(function* () {
+    const context = yield* Effect.context<Gpu>();
+    const run = <A, E>(program: Effect.Effect<A, E, Gpu>) =>
+      Effect.runPromise(Effect.provide(program, context));
+    const results = settings.map((): StepResult[] => []);
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, setting] of settings.entries()) {
+        results[i].push(yield* Effect.promise(() => setting(() => run(measure(c)))));
+      }
+    }
+    return results;
+  });
+
+/** The median of a non-empty list (the upper one of an even count). */
+export const median = (values: readonly number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
 /** `BACKBONE:BATCH:SIZE[:OS[:STEPS]]`, e.g. `resnet101:8:512:16:3`. */
 export const parseCase = (spec: string): Case => {
   const [backbone, batch, size, os = "16", steps = "3"] = spec.split(":");

@@ -26,9 +26,9 @@ import biasPartialSource from "../../shaders/conv/bias_partial.wgsl" with { type
 export const CONV_WG = 64;
 
 /**
- * Invocations per workgroup of a small register-kernel dispatch on a CPU
- * adapter: llvmpipe runs a workgroup on one thread, 8 invocations a SIMD row
- * (256 bits), so a dispatch of a few workgroups of 64 leaves cores idle.
+ * Invocations per workgroup of a small convolution dispatch on a CPU adapter:
+ * llvmpipe runs a workgroup on one thread, 8 invocations a SIMD row (256
+ * bits), so a dispatch of a few workgroups of 64 leaves cores idle.
  */
 export const SMALL_CONV_WG = 8;
 

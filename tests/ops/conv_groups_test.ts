@@ -1,50 +1,38 @@
+/**
+ * Convolution dispatches in small workgroups (src/ops/conv_tiled.ts
+ * `convWorkgroup`: workgroups of 8 for a dispatch of fewer than 16 of 64 on a
+ * CPU adapter) give what workgroups of 64 give, bit for bit: every invocation
+ * computes the same outputs in the same order whatever its workgroup.
+ */
 import fc from "fast-check";
-import { Effect } from "effect";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import {
-  conv2dBackwardFilter,
-  conv2dBackwardInput,
-  conv2dForward,
-  conv2dGeometry,
-  type Conv2dOptions,
-} from "../../src/ops/conv.ts";
+import type { Conv2dOptions } from "../../src/ops/conv.ts";
 import { CONV_WG, SMALL_CONV_WG } from "../../src/ops/conv_kernels.ts";
 import { convWorkgroup, SMALL_DISPATCH_GROUPS, withConvTuning } from "../../src/ops/conv_tiled.ts";
-import { download, fromArray } from "../../src/tensor/tensor.ts";
-import { gpuTestOptions, runGpu } from "../support/gpu.ts";
-import { bits, tracing } from "../support/tracing.ts";
+import { gpuTestOptions } from "../support/gpu.ts";
+import { bits } from "../support/tracing.ts";
+import { type ConvOperands, drawOperands, tracedPasses } from "../support/conv_cases.ts";
 import { SeededRng } from "../../src/util/rng.ts";
 
 /** Runs `fn` with the convolutions' small workgroups on or off, on any adapter. */
 const withSmallGroups = <A>(small: boolean, fn: () => Promise<A>): Promise<A> =>
   withConvTuning({ smallGroupsOnCpu: small, smallGroupsOnGpu: small }, fn);
 
-/** Forward, input and filter gradient, with the workgroup size of each convolution dispatch. */
+/** The three passes of one case with small workgroups on or off, and the `WG` of each conv dispatch. */
 const passes = (
+  small: boolean,
   input: number[],
   filter: number[],
   options: Conv2dOptions,
-  x: Float32Array,
-  w: Float32Array,
-  dy: Float32Array,
+  data: ConvOperands,
 ) =>
-  runGpu(Effect.gen(function* () {
-    const g = conv2dGeometry(input, filter, options);
-    const tx = yield* fromArray(x, input, "f32");
-    const tw = yield* fromArray(w, filter, "f32");
-    const tdy = yield* fromArray(dy, [g.batch, g.outH, g.outW, g.outC], "f32");
-    const traced = yield* tracing(Effect.gen(function* () {
-      return {
-        y: yield* download(yield* conv2dForward(tx, tw, undefined, options)),
-        dx: yield* download(yield* conv2dBackwardInput(tdy, tw, input, options)),
-        dw: yield* download(yield* conv2dBackwardFilter(tx, tdy, filter, options)),
-      };
-    }));
+  withSmallGroups(small, async () => {
+    const traced = await tracedPasses(input, filter, options, data);
     const groups = traced.dispatches
       .filter((d) => d.constants.WG !== undefined)
       .map((d) => d.constants.WG);
-    return { ...traced.result, groups };
-  }));
+    return { ...traced, groups };
+  });
 
 // Register (vec4, paired rows, 16-channel blocks), RGB-stem, general and depthwise paths, each
 // small enough that every dispatch has fewer than SMALL_DISPATCH_GROUPS workgroups of 64.
@@ -81,13 +69,9 @@ Deno.test({
         const input = [r.batch, r.h, r.w, inC];
         const filter = [r.k, r.k, inC / groups, outC];
         const options = { stride: r.stride, dilation: r.dilation, padding: r.padding, groups };
-        const g = conv2dGeometry(input, filter, options);
-        const draw = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
-        const x = draw(input.reduce((a, b) => a * b, 1));
-        const w = draw(filter.reduce((a, b) => a * b, 1));
-        const dy = draw(g.batch * g.outH * g.outW * g.outC);
-        const small = await withSmallGroups(true, () => passes(input, filter, options, x, w, dy));
-        const large = await withSmallGroups(false, () => passes(input, filter, options, x, w, dy));
+        const data = drawOperands(rng, input, filter, options);
+        const small = await passes(true, input, filter, options, data);
+        const large = await passes(false, input, filter, options, data);
         const label = JSON.stringify({ form: r.form, input, filter, options });
         assert(small.groups.length > 0, `${label}: no convolution dispatch was traced`);
         assert(small.groups.every((wg) => wg === SMALL_CONV_WG), `${label}: ${small.groups}`);
@@ -101,17 +85,17 @@ Deno.test({
   },
 });
 
-Deno.test("a dispatch of many workgroups keeps workgroups of 64; a GPU keeps them unless asked", () =>
-  withSmallGroups(true, () => {
-    const limit = SMALL_DISPATCH_GROUPS * CONV_WG;
+Deno.test("a dispatch of many workgroups keeps workgroups of 64; a GPU keeps them unless asked", async () => {
+  const limit = SMALL_DISPATCH_GROUPS * CONV_WG;
+  await withSmallGroups(true, () => {
     assertEquals(convWorkgroup(true, 1), SMALL_CONV_WG);
     assertEquals(convWorkgroup(true, limit - 1), SMALL_CONV_WG);
     assertEquals(convWorkgroup(true, limit), CONV_WG);
     assertEquals(convWorkgroup(true, 100 * limit), CONV_WG);
     return Promise.resolve();
-  }).then(() =>
-    withConvTuning({ smallGroupsOnCpu: true, smallGroupsOnGpu: false }, () => {
-      assertEquals(convWorkgroup(false, 1), CONV_WG);
-      return Promise.resolve();
-    })
-  ));
+  });
+  await withConvTuning({ smallGroupsOnCpu: true, smallGroupsOnGpu: false }, () => {
+    assertEquals(convWorkgroup(false, 1), CONV_WG);
+    return Promise.resolve();
+  });
+});

@@ -7,20 +7,12 @@
  * tensors whose texture copy ends in a partial row or spans several rows.
  */
 import fc from "fast-check";
-import { Effect } from "effect";
-import {
-  conv2dBackwardFilter,
-  conv2dBackwardInput,
-  conv2dForward,
-  conv2dGeometry,
-  type Conv2dOptions,
-} from "../../src/ops/conv.ts";
+import type { Conv2dOptions } from "../../src/ops/conv.ts";
 import { withConvTuning } from "../../src/ops/conv_tiled.ts";
 import { TEXTURE_ROW_TEXELS } from "../../src/gpu/kernel.ts";
-import { Gpu } from "../../src/gpu/device.ts";
-import { download, fromArray } from "../../src/tensor/tensor.ts";
-import { gpuTestOptions, runGpu } from "../support/gpu.ts";
-import { assertSameForm, tracing } from "../support/tracing.ts";
+import { gpuTestOptions } from "../support/gpu.ts";
+import { assertSameForm } from "../support/tracing.ts";
+import { type ConvOperands, drawOperands, tracedPasses } from "../support/conv_cases.ts";
 import { SeededRng } from "../../src/util/rng.ts";
 
 /** The three passes of one case, with textures on or off, and the vec4 kernels dispatched. */
@@ -29,41 +21,21 @@ const passes = (
   input: number[],
   filter: number[],
   options: Conv2dOptions,
-  data: { x: Float32Array; w: Float32Array; b: Float32Array; dy: Float32Array },
+  data: ConvOperands,
 ) =>
   withConvTuning(
     { texturesOnCpu: textures, texturesOnGpu: textures, scalarTexturesOnCpu: textures },
-    () =>
-      runGpu(Effect.gen(function* () {
-        const g = conv2dGeometry(input, filter, options);
-        const x = yield* fromArray(data.x, input, "f32");
-        const w = yield* fromArray(data.w, filter, "f32");
-        const b = yield* fromArray(data.b, [g.outC], "f32");
-        const dy = yield* fromArray(data.dy, [g.batch, g.outH, g.outW, g.outC], "f32");
-        const traced = yield* tracing(Effect.gen(function* () {
-          return {
-            y: yield* download(yield* conv2dForward(x, w, b, options)),
-            dx: yield* download(yield* conv2dBackwardInput(dy, w, input, options)),
-            dw: yield* download(yield* conv2dBackwardFilter(x, dy, filter, options)),
-          };
-        }));
-        const kernels = traced.dispatches.map((d) => d.kernel)
-          .filter((k) => /conv_vec4|filter_vec4|conv_out4|filter_out4/.test(k));
-        return { ...traced.result, kernels, adapter: (yield* Gpu).adapter };
-      })),
+    async () => {
+      const traced = await tracedPasses(input, filter, options, data);
+      const kernels = traced.dispatches.map((d) => d.kernel)
+        .filter((k) => /conv_vec4|filter_vec4|conv_out4|filter_out4/.test(k));
+      return { ...traced, kernels };
+    },
   );
 
 /** Compares both forms of one case; returns how many vec4 dispatches read textures. */
 const compare = async (input: number[], filter: number[], options: Conv2dOptions, seed: number) => {
-  const rng = new SeededRng(seed);
-  const g = conv2dGeometry(input, filter, options);
-  const draw = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
-  const data = {
-    x: draw(input.reduce((a, b) => a * b, 1)),
-    w: draw(filter.reduce((a, b) => a * b, 1)),
-    b: draw(g.outC),
-    dy: draw(g.batch * g.outH * g.outW * g.outC),
-  };
+  const data = drawOperands(new SeededRng(seed), input, filter, options);
   const viaTextures = await passes(true, input, filter, options, data);
   const viaBuffers = await passes(false, input, filter, options, data);
   const label = JSON.stringify({ input, filter, options });

@@ -8,6 +8,7 @@
 import fc from "fast-check";
 import { Effect } from "effect";
 import {
+  conv2dBackwardFilter,
   conv2dBackwardInput,
   conv2dForward,
   conv2dGeometry,
@@ -15,9 +16,11 @@ import {
   type ConvGeometry,
 } from "../../src/ops/conv.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
+import type { SeededRng } from "../../src/util/rng.ts";
 import { conv2dBackwardInputReference, conv2dForwardReference } from "../reference/conv.ts";
 import { smallInts } from "./arbitrary.ts";
 import { assertClose, runGpu } from "./gpu.ts";
+import { tracing } from "./tracing.ts";
 
 /** A convolution drawn by a test: channels per group, a k x k kernel, an optional bias. */
 export interface ConvRecord {
@@ -97,3 +100,55 @@ export const assertForwardAndInputExact = async (c: ConvCase): Promise<void> => 
   assertClose(got.y, conv2dForwardReference(g, x, w, bias), 0, 0, `${label} forward`);
   assertClose(got.dx, conv2dBackwardInputReference(g, dy, w), 0, 0, `${label} dx`);
 };
+
+/** Float operands of one convolution: input, filter, bias and output gradient. */
+export interface ConvOperands {
+  readonly x: Float32Array;
+  readonly w: Float32Array;
+  readonly b: Float32Array;
+  readonly dy: Float32Array;
+}
+
+/** Operands drawn uniformly from [-1, 1) for a convolution of these shapes and options. */
+export const drawOperands = (
+  rng: SeededRng,
+  input: number[],
+  filter: number[],
+  options: Conv2dOptions,
+): ConvOperands => {
+  const g = conv2dGeometry(input, filter, options);
+  const draw = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
+  return {
+    x: draw(size(input)),
+    w: draw(size(filter)),
+    b: draw(g.outC),
+    dy: draw(g.batch * g.outH * g.outW * g.outC),
+  };
+};
+
+/**
+ * The forward pass (with bias), input gradient and filter gradient of one
+ * case on the GPU, with the dispatches they made (kernel and constants) and
+ * the adapter: tests compare a kernel's forms under two tunings with it.
+ */
+export const tracedPasses = (
+  input: number[],
+  filter: number[],
+  options: Conv2dOptions,
+  data: ConvOperands,
+) =>
+  runGpu(Effect.gen(function* () {
+    const g = conv2dGeometry(input, filter, options);
+    const x = yield* fromArray(data.x, input, "f32");
+    const w = yield* fromArray(data.w, filter, "f32");
+    const b = yield* fromArray(data.b, [g.outC], "f32");
+    const dy = yield* fromArray(data.dy, [g.batch, g.outH, g.outW, g.outC], "f32");
+    const traced = yield* tracing(Effect.gen(function* () {
+      return {
+        y: yield* download(yield* conv2dForward(x, w, b, options)),
+        dx: yield* download(yield* conv2dBackwardInput(dy, w, input, options)),
+        dw: yield* download(yield* conv2dBackwardFilter(x, dy, filter, options)),
+      };
+    }));
+    return { ...traced.result, dispatches: traced.dispatches, adapter: traced.adapter };
+  }));
