@@ -2,7 +2,9 @@
 # Prepares what tools/device_check.sh needs on a GPU machine that reaches no
 # network, in the ignored folder .carry/ of this checkout (docs/device.md):
 #   .carry/deno.xz              the Deno binary that `npx -y deno@2.9.6` runs here, xz-compressed
-#   .carry/node_modules.tar.xz  this checkout's node_modules (npm packages; no source maps)
+#                               (-9e: 1 MB smaller than -6, and the carry is at its limit)
+#   .carry/node_modules.tar.xz  this checkout's node_modules (npm packages; no source maps, and
+#                               no copy of effect's TypeScript sources: its exports load dist/)
 #   .carry/gl/*.deb             Debian's Vulkan / EGL loaders (amd64), unpacked there with dpkg -x
 # and prints the size of what would travel (the device tool's limit is 64 MiB
 # for the working tree and the carried paths together).
@@ -22,16 +24,19 @@ fresh() { [[ $FORCE == 1 || ! -s "$1" ]]; }
 if fresh "$CARRY/deno.xz"; then
   deno_bin=$(npx -y "deno@$DENO_VERSION" eval 'console.log(Deno.execPath())')
   echo "deno: $deno_bin ($("$deno_bin" --version | head -1))"
-  nice xz -T0 -6 -c "$deno_bin" >"$CARRY/deno.xz.tmp"
+  nice xz -T0 -9e -c "$deno_bin" >"$CARRY/deno.xz.tmp"
   mv "$CARRY/deno.xz.tmp" "$CARRY/deno.xz"
 fi
 
 # npm packages: `deno install` fills node_modules from deno.json and deno.lock;
-# source maps are left out (only stack traces read them).
+# source maps are left out (only stack traces read them), and so is effect's
+# src/ (23 MB of TypeScript that only its source maps point to: the package's
+# exports and types are under dist/).
 if fresh "$CARRY/node_modules.tar.xz"; then
   npx -y "deno@$DENO_VERSION" install >/dev/null
   # Exit status 1: a file changed while read (another deno run touching .deno/): harmless.
-  tar --exclude='*.map' --warning=no-file-changed -cf "$CARRY/node_modules.tar" node_modules ||
+  tar --exclude='*.map' --exclude='node_modules/.deno/effect@*/node_modules/effect/src' \
+    --warning=no-file-changed -cf "$CARRY/node_modules.tar" node_modules ||
     (($? == 1))
   nice xz -T0 -6 -f "$CARRY/node_modules.tar"
 fi
