@@ -70,7 +70,9 @@ const vec4KernelFor = (validType: "u32" | "i32", via: ReadVia) =>
   defineKernel({
     name: `shaders/prototypes/pseudo_relabel_vec4.wgsl<${validType}>${viaSuffix(via)}`,
     ...common(validType, true, via),
-    constants: { FEATURE_QUADS: "u32" },
+    constants: { FEATURE_QUADS: "u32", PIXELS: "u32" },
+    dispatch: ({ pixels }: { pixels: number }, { PIXELS }: { PIXELS: number }) =>
+      linearGrid(Math.ceil(pixels / PIXELS), WG),
   });
 
 /**
@@ -89,6 +91,30 @@ export const pseudoRelabelVec4TextureKernels = {
 };
 
 let featureQuads = true;
+let forcedPixels: number | undefined;
+
+/**
+ * Pixels an invocation of the vec4 kernel corrects. On a CPU adapter a
+ * prototype quad loaded once serves several pixels: llvmpipe loads it with a
+ * gather in every SIMD lane, two thirds of the kernel's time at one pixel an
+ * invocation. For a `small` GSC batch (32768 pixels, 64 features, 16
+ * classes; 2-core llvmpipe, AVX-512 code) one dispatch took 22-36 ms at 1
+ * pixel, 8-13 at 8 and 7-11 at 16. 8 pixels up to 16 feature quads, fewer
+ * as the features (held in registers for every pixel) widen. A GPU keeps one.
+ */
+export const relabelPixels = (isFallback: boolean, featureQuads: number): number =>
+  forcedPixels ?? (isFallback ? Math.max(1, Math.min(8, Math.floor(128 / featureQuads))) : 1);
+
+/**
+ * Forces the pixels an invocation of the vec4 kernel corrects (undefined:
+ * the adapter's rule, {@link relabelPixels}); returns the previous setting.
+ * Tests use it to check that every count gives the same result.
+ */
+export const setRelabelPixels = (pixels: number | undefined): number | undefined => {
+  const previous = forcedPixels;
+  forcedPixels = pixels;
+  return previous;
+};
 
 /**
  * Whether the vec4 kernel is taken where it applies (default on); returns
@@ -157,7 +183,10 @@ export const prototypeCorrectedLogits = (
       const vec4 = (textures ? pseudoRelabelVec4TextureKernels : pseudoRelabelVec4Kernels)[
         prototypeValid.dtype
       ];
-      yield* gpu.recorder.dispatch(vec4, bindings, params, { FEATURE_QUADS: quads });
+      yield* gpu.recorder.dispatch(vec4, bindings, params, {
+        FEATURE_QUADS: quads,
+        PIXELS: relabelPixels(gpu.adapter.isFallback, quads),
+      });
     } else {
       yield* gpu.recorder.dispatch(kernel, bindings, params);
     }

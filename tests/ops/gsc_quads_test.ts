@@ -8,7 +8,12 @@
  */
 import fc from "fast-check";
 import { Effect } from "effect";
-import { prototypeCorrectedLogits, setRelabelQuads } from "../../src/ops/pseudo_relabel.ts";
+import {
+  prototypeCorrectedLogits,
+  relabelPixels,
+  setRelabelPixels,
+  setRelabelQuads,
+} from "../../src/ops/pseudo_relabel.ts";
 import { podEmbed, podEmbedBackward, setPodQuads } from "../../src/ops/pod.ts";
 import { setSgcPrecomputedGains, sgcWeights } from "../../src/ops/sgc.ts";
 import { correctedLogitsReference, sgcWeightsReference } from "../reference/gsc.ts";
@@ -28,6 +33,8 @@ const relabelCase = fc.record({
   // Some pixels' features all zero (the 1e-8 norm floor), some prototypes invalid.
   zeroPixel: fc.integer({ min: 0, max: 3 }),
   validType: fc.constantFrom<"u32" | "i32">("u32", "i32"),
+  // Pixels an invocation of the vec4 kernel corrects (undefined: the adapter's rule).
+  pixelsPerInvocation: fc.constantFrom<number | undefined>(undefined, 1, 3),
 });
 
 Deno.test({
@@ -46,6 +53,7 @@ Deno.test({
         const run = (quads: boolean, textures = false) =>
           runGpu(tracing(Effect.gen(function* () {
             const previous = setRelabelQuads(quads);
+            const previousPixels = setRelabelPixels(k.pixelsPerInvocation);
             const saved = { ...textureReads };
             Object.assign(textureReads, { withoutAvx512OnCpu: textures, onGpu: textures });
             try {
@@ -59,6 +67,7 @@ Deno.test({
               return yield* download(corrected);
             } finally {
               setRelabelQuads(previous);
+              setRelabelPixels(previousPixels);
               Object.assign(textureReads, saved);
             }
           })));
@@ -97,6 +106,13 @@ Deno.test({
       { numRuns: 25, seed: 4242 },
     );
   },
+});
+
+Deno.test("PPR's correction takes several pixels an invocation on a CPU adapter, one on a GPU", () => {
+  if (relabelPixels(true, 16) !== 8) throw new Error(`64 features: ${relabelPixels(true, 16)}`);
+  if (relabelPixels(true, 64) !== 2) throw new Error(`256 features: ${relabelPixels(true, 64)}`);
+  if (relabelPixels(true, 512) !== 1) throw new Error(`2048 features: ${relabelPixels(true, 512)}`);
+  if (relabelPixels(false, 16) !== 1) throw new Error(`GPU: ${relabelPixels(false, 16)}`);
 });
 
 const podCase = fc.record({
