@@ -19,6 +19,8 @@ import normalizeSource from "../../shaders/distance/normalize.wgsl" with { type:
 import normalizeBackwardSource from "../../shaders/distance/normalize_backward.wgsl" with {
   type: "text",
 };
+import unitsF32Source from "../../shaders/distance/units_f32.wgsl" with { type: "text" };
+import unitsVec4Source from "../../shaders/distance/units_vec4.wgsl" with { type: "text" };
 
 const WG = 64;
 
@@ -32,81 +34,112 @@ export const DEFAULT_EPS = 1e-8;
 
 const rowParams = { pixels: "u32", channels: "u32", eps: "f32" } as const;
 
-/** Per-pixel distance map. */
-export const distanceForwardKernel = defineKernel({
-  name: "shaders/distance/distance_forward.wgsl",
-  source: forwardSource,
-  bindings: {
-    a: { access: "read", type: "f32" },
-    b: { access: "read", type: "f32" },
-    out: { access: "read_write", type: "f32" },
-  },
-  params: rowParams,
-  constants: { OP: "u32" },
-  workgroupSize: [WG, 1, 1],
-  dispatch: ({ pixels }) => linearGrid(pixels, WG),
-  minElements: ({ pixels, channels }) => ({
-    a: pixels * channels,
-    b: pixels * channels,
-    out: pixels,
-  }),
-});
+/**
+ * The four kernels in one form: channels one f32 at a time, or (`quads`,
+ * channels a multiple of 4) four at a time as vec4, with every sum in the
+ * same order (units_vec4.wgsl), so the two forms agree bit for bit. The quad
+ * form runs a quarter of the loop iterations: POD's per-image rows (8 rows of
+ * up to 14336 channels, one SIMD row on llvmpipe) are serial loops.
+ */
+const kernelsOf = (quads: boolean) => {
+  const type = quads ? "vec4f" : "f32";
+  const read = { access: "read", type } as const;
+  const write = { access: "read_write", type } as const;
+  const units = quads ? unitsVec4Source : unitsF32Source;
+  const suffix = quads ? "<vec4>" : "";
+  return {
+    forward: defineKernel({
+      name: `shaders/distance/distance_forward.wgsl${suffix}`,
+      source: units + forwardSource,
+      bindings: { a: read, b: read, out: { access: "read_write", type: "f32" } },
+      params: rowParams,
+      constants: { OP: "u32" },
+      workgroupSize: [WG, 1, 1],
+      dispatch: ({ pixels }) => linearGrid(pixels, WG),
+      minElements: ({ pixels, channels }) => ({
+        a: pixels * channels,
+        b: pixels * channels,
+        out: pixels,
+      }),
+    }),
+    backward: defineKernel({
+      name: `shaders/distance/distance_backward.wgsl${suffix}`,
+      source: units + upstreamWgsl + backwardSource,
+      bindings: {
+        a: read,
+        b: read,
+        grad: { access: "read", type: "f32" },
+        totals: { access: "read", type: "f32" },
+        da: write,
+        db: write,
+      },
+      params: { ...rowParams, den_index: "u32" },
+      constants: { OP: "u32", REDUCTION: "u32" },
+      workgroupSize: [WG, 1, 1],
+      dispatch: ({ pixels }) => linearGrid(pixels, WG),
+      minElements: ({ pixels, channels, den_index }, { REDUCTION }) => ({
+        a: pixels * channels,
+        b: pixels * channels,
+        grad: REDUCTION === 0 ? pixels : 1,
+        totals: REDUCTION === 2 ? den_index + 1 : 0,
+        da: pixels * channels,
+        db: pixels * channels,
+      }),
+    }),
+    normalize: defineKernel({
+      name: `shaders/distance/normalize.wgsl${suffix}`,
+      source: units + normalizeSource,
+      bindings: { a: read, y: write },
+      params: rowParams,
+      workgroupSize: [WG, 1, 1],
+      dispatch: ({ pixels }) => linearGrid(pixels, WG),
+      minElements: ({ pixels, channels }) => ({ a: pixels * channels, y: pixels * channels }),
+    }),
+    normalizeBackward: defineKernel({
+      name: `shaders/distance/normalize_backward.wgsl${suffix}`,
+      source: units + normalizeBackwardSource,
+      bindings: { a: read, g: read, da: write },
+      params: rowParams,
+      workgroupSize: [WG, 1, 1],
+      dispatch: ({ pixels }) => linearGrid(pixels, WG),
+      minElements: ({ pixels, channels }) => ({
+        a: pixels * channels,
+        g: pixels * channels,
+        da: pixels * channels,
+      }),
+    }),
+  };
+};
 
+/** The distance and normalisation kernels reading channels one f32 at a time. */
+export const distanceKernels = kernelsOf(false);
+/** The same kernels reading channels as vec4 (channels a multiple of 4), bit-identical. */
+export const distanceQuadKernels = kernelsOf(true);
+
+/** Per-pixel distance map (channels one f32 at a time). */
+export const distanceForwardKernel = distanceKernels.forward;
 /** Gradients of the distance with respect to a and b. */
-export const distanceBackwardKernel = defineKernel({
-  name: "shaders/distance/distance_backward.wgsl",
-  source: upstreamWgsl + backwardSource,
-  bindings: {
-    a: { access: "read", type: "f32" },
-    b: { access: "read", type: "f32" },
-    grad: { access: "read", type: "f32" },
-    totals: { access: "read", type: "f32" },
-    da: { access: "read_write", type: "f32" },
-    db: { access: "read_write", type: "f32" },
-  },
-  params: { ...rowParams, den_index: "u32" },
-  constants: { OP: "u32", REDUCTION: "u32" },
-  workgroupSize: [WG, 1, 1],
-  dispatch: ({ pixels }) => linearGrid(pixels, WG),
-  minElements: ({ pixels, channels, den_index }, { REDUCTION }) => ({
-    a: pixels * channels,
-    b: pixels * channels,
-    grad: REDUCTION === 0 ? pixels : 1,
-    totals: REDUCTION === 2 ? den_index + 1 : 0,
-    da: pixels * channels,
-    db: pixels * channels,
-  }),
-});
-
+export const distanceBackwardKernel = distanceKernels.backward;
 /** y = a / max(|a|, eps) per pixel. */
-export const normalizeKernel = defineKernel({
-  name: "shaders/distance/normalize.wgsl",
-  source: normalizeSource,
-  bindings: { a: { access: "read", type: "f32" }, y: { access: "read_write", type: "f32" } },
-  params: rowParams,
-  workgroupSize: [WG, 1, 1],
-  dispatch: ({ pixels }) => linearGrid(pixels, WG),
-  minElements: ({ pixels, channels }) => ({ a: pixels * channels, y: pixels * channels }),
-});
-
+export const normalizeKernel = distanceKernels.normalize;
 /** da from a and the output gradient g. */
-export const normalizeBackwardKernel = defineKernel({
-  name: "shaders/distance/normalize_backward.wgsl",
-  source: normalizeBackwardSource,
-  bindings: {
-    a: { access: "read", type: "f32" },
-    g: { access: "read", type: "f32" },
-    da: { access: "read_write", type: "f32" },
-  },
-  params: rowParams,
-  workgroupSize: [WG, 1, 1],
-  dispatch: ({ pixels }) => linearGrid(pixels, WG),
-  minElements: ({ pixels, channels }) => ({
-    a: pixels * channels,
-    g: pixels * channels,
-    da: pixels * channels,
-  }),
-});
+export const normalizeBackwardKernel = distanceKernels.normalizeBackward;
+
+let channelQuads = true;
+
+/**
+ * Whether the vec4 form is taken where the channels allow it (default on);
+ * returns the previous setting. Tests switch it off to compare the forms.
+ */
+export const setDistanceQuads = (on: boolean): boolean => {
+  const previous = channelQuads;
+  channelQuads = on;
+  return previous;
+};
+
+/** The form for `channels`: vec4 when they come in quads and the switch is on. */
+const formFor = (channels: number) =>
+  channelQuads && channels % 4 === 0 ? distanceQuadKernels : distanceKernels;
 
 /** Options of the distances. */
 export interface DistanceOptions {
@@ -152,7 +185,7 @@ export const distance = (
     const gpu = yield* Gpu;
     const map = yield* empty([view.pixels, 1], "f32");
     yield* gpu.recorder.dispatch(
-      distanceForwardKernel,
+      formFor(view.channels).forward,
       { a, b, out: map },
       { ...view, eps: options.eps ?? DEFAULT_EPS },
       { OP: DistanceKind[kind] },
@@ -187,7 +220,7 @@ export const distanceBackward = (
     const da = yield* empty(a.shape, "f32");
     const db = yield* empty(b.shape, "f32");
     yield* gpu.recorder.dispatch(
-      distanceBackwardKernel,
+      formFor(view.channels).backward,
       { a, b, grad, totals, da, db },
       { ...view, eps: options.eps ?? DEFAULT_EPS, den_index: COUNT_COLUMN },
       { OP: DistanceKind[kind], REDUCTION: reductionCode(options.reduction ?? "mean") },
@@ -205,7 +238,7 @@ export const l2Normalize = (
     if (view instanceof BindingError) return yield* view;
     const gpu = yield* Gpu;
     const y = yield* empty(a.shape, "f32");
-    yield* gpu.recorder.dispatch(normalizeKernel, { a, y }, { ...view, eps });
+    yield* gpu.recorder.dispatch(formFor(view.channels).normalize, { a, y }, { ...view, eps });
     return y;
   });
 
@@ -220,6 +253,9 @@ export const l2NormalizeBackward = (
     if (view instanceof BindingError) return yield* view;
     const gpu = yield* Gpu;
     const da = yield* empty(a.shape, "f32");
-    yield* gpu.recorder.dispatch(normalizeBackwardKernel, { a, g, da }, { ...view, eps });
+    yield* gpu.recorder.dispatch(formFor(view.channels).normalizeBackward, { a, g, da }, {
+      ...view,
+      eps,
+    });
     return da;
   });
