@@ -14,17 +14,41 @@ import { defineKernel } from "../gpu/kernel.ts";
 import type { GpuError } from "../gpu/errors.ts";
 import { l2Normalize } from "./distance.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
-import { segmentedSum, segmentSumKernel } from "./segments.ts";
+import { quadTileFits, segmentedSum, segmentSumKernel, segmentSumQuadKernel } from "./segments.ts";
+import segmentSource from "../../shaders/prototypes/segment.wgsl" with { type: "text" };
 import valueSource from "../../shaders/prototypes/value.wgsl" with { type: "text" };
+import valueVec4Source from "../../shaders/prototypes/value_vec4.wgsl" with { type: "text" };
 import finalizeSource from "../../shaders/prototypes/finalize.wgsl" with { type: "text" };
 
 const WG = 64;
 
 /** Segmented sum of normalised features per target class. */
-export const prototypeSumKernel = segmentSumKernel("prototypes", valueSource, {
+export const prototypeSumKernel = segmentSumKernel("prototypes", segmentSource + valueSource, {
   features: { access: "read", type: "f32" },
   targets: { access: "read", type: "i32" },
 });
+
+/**
+ * {@link prototypeSumKernel} a quad of features an invocation (features a
+ * multiple of 4): the same partials, bit for bit, a quarter of the loads.
+ */
+export const prototypeSumQuadKernel = segmentSumQuadKernel(
+  "prototypes",
+  segmentSource + valueVec4Source,
+  { features: { access: "read", type: "vec4f" }, targets: { access: "read", type: "i32" } },
+);
+
+let featureQuads = true;
+
+/**
+ * Whether the quad kernel is taken where it applies (default on); returns
+ * the previous setting. Tests switch it off to compare the two kernels.
+ */
+export const setPrototypeQuads = (on: boolean): boolean => {
+  const previous = featureQuads;
+  featureQuads = on;
+  return previous;
+};
 
 const finalizeKernelFor = (countType: "u32" | "f32") =>
   defineKernel({
@@ -88,13 +112,12 @@ export const accumulatePrototypes = (
       });
     }
     const normalized = yield* l2Normalize(features);
-    yield* segmentedSum(
-      prototypeSumKernel,
-      { features: normalized, targets },
-      { pixels, values: width, segments: classes },
-      {},
-      { sums, counts: counts as Tensor<"u32">, accumulate: true },
-    );
+    const inputs = { features: normalized, targets };
+    const sizes = { pixels, values: width, segments: classes };
+    const into = { sums, counts: counts as Tensor<"u32">, accumulate: true };
+    yield* featureQuads && quadTileFits(classes, width)
+      ? segmentedSum(prototypeSumQuadKernel, inputs, sizes, {}, into)
+      : segmentedSum(prototypeSumKernel, inputs, sizes, {}, into);
   });
 
 /**

@@ -16,6 +16,7 @@ import { type BindingSpec, defineKernel, type Kernel } from "../gpu/kernel.ts";
 import type { BufferView } from "../gpu/recorder.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import sumSource from "../../shaders/segments/sum.wgsl" with { type: "text" };
+import sumVec4Source from "../../shaders/segments/sum_vec4.wgsl" with { type: "text" };
 import totalsSource from "../../shaders/segments/totals.wgsl" with { type: "text" };
 
 /** Uniform parameters every segmented-sum kernel declares (each value function uses some). */
@@ -67,6 +68,35 @@ export const segmentSumKernel = <const B extends Record<string, BindingSpec>>(
       1,
     ],
   }) as unknown as SumKernel<B>;
+
+/**
+ * {@link segmentSumKernel} with an invocation a quad of values
+ * (sum_vec4.wgsl): `valueSource` also defines `segment_value4(p, q) ->
+ * vec4<f32>`, values 4q .. 4q + 3 of pixel p. Bit for bit the scalar kernel's
+ * partials where {@link quadTileFits}; {@link segmentedSum} takes it there.
+ */
+export const segmentSumQuadKernel = <const B extends Record<string, BindingSpec>>(
+  name: string,
+  valueSource: string,
+  inputs: B,
+): SumKernel<B> =>
+  defineKernel({
+    name: `shaders/segments/sum_vec4.wgsl<${name}>`,
+    source: valueSource + sumVec4Source,
+    bindings: { ...inputs, partials: { access: "read_write", type: "f32" } as const },
+    params: segmentParams,
+    constants: { SEGMENTS: "u32", FT: "u32" },
+    workgroupSize: ({ FT }) => [FT / 4, 1, 1],
+    dispatch: ({ pixels, values, chunk }, { FT }) => [
+      Math.max(1, Math.ceil(values / FT)),
+      Math.max(1, Math.ceil(pixels / chunk)),
+      1,
+    ],
+  }) as unknown as SumKernel<B>;
+
+/** Whether the quad kernel applies: values in quads, a tile of at least one quad. */
+export const quadTileFits = (segments: number, values: number): boolean =>
+  values % 4 === 0 && tileFor(segments, values) >= 4;
 
 const TOTALS_WG = 64;
 

@@ -15,10 +15,12 @@ import {
   setRelabelQuads,
 } from "../../src/ops/pseudo_relabel.ts";
 import { podEmbed, podEmbedBackward, setPodQuads } from "../../src/ops/pod.ts";
+import { accumulatePrototypes, setPrototypeQuads } from "../../src/ops/prototypes.ts";
+import { fillInto } from "../../src/ops/core.ts";
 import { setSgcPrecomputedGains, sgcWeights } from "../../src/ops/sgc.ts";
 import { correctedLogitsReference, sgcWeightsReference } from "../reference/gsc.ts";
 import { localPodEmbeddingReference } from "../reference/plop.ts";
-import { download, fromArray } from "../../src/tensor/tensor.ts";
+import { download, empty, fromArray } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { seededValues } from "../support/arbitrary.ts";
 import { assertSameForm, tracing } from "../support/tracing.ts";
@@ -113,6 +115,65 @@ Deno.test("PPR's correction takes several pixels an invocation on a CPU adapter,
   if (relabelPixels(true, 64) !== 2) throw new Error(`256 features: ${relabelPixels(true, 64)}`);
   if (relabelPixels(true, 512) !== 1) throw new Error(`2048 features: ${relabelPixels(true, 512)}`);
   if (relabelPixels(false, 16) !== 1) throw new Error(`GPU: ${relabelPixels(false, 16)}`);
+});
+
+const prototypeCase = fc.record({
+  // Past one chunk of 512 pixels, so several workgroups add partials.
+  pixels: fc.integer({ min: 1, max: 1300 }),
+  // A few class counts: each compiles its own pipelines.
+  classes: fc.constantFrom(1, 5, 16, 21),
+  // 256 features: four tiles of 64.
+  width: fc.constantFrom(4, 8, 12, 64, 256),
+  seed: fc.integer({ min: 1, max: 1 << 30 }),
+});
+
+Deno.test({
+  name: "prototype sums on feature quads equal the scalar segmented sum",
+  ...gpuTestOptions,
+  fn: async () => {
+    await fc.assert(
+      fc.asyncProperty(prototypeCase, async (k) => {
+        const features = seededValues(k.pixels * k.width, k.seed, 2);
+        // Targets: classes, some 255 and some out of range (skipped).
+        const targets = Array.from(
+          seededValues(k.pixels, k.seed + 1, 1),
+          (v, i) =>
+            i % 11 === 3 ? 255 : i % 13 === 5 ? k.classes : Math.floor(Math.abs(v) * k.classes),
+        );
+        const run = (quads: boolean) =>
+          runGpu(tracing(Effect.gen(function* () {
+            const previous = setPrototypeQuads(quads);
+            try {
+              const sums = yield* empty([k.classes, k.width], "f32");
+              const counts = yield* empty([k.classes], "u32");
+              yield* fillInto(sums, 0);
+              yield* fillInto(counts, 0);
+              const f = yield* fromArray(features, [k.pixels, k.width], "f32");
+              const t = yield* fromArray(targets, [k.pixels], "i32");
+              // Twice: the second batch adds into the first's sums.
+              yield* accumulatePrototypes(f, t, sums, counts);
+              yield* accumulatePrototypes(f, t, sums, counts);
+              return { sums: yield* download(sums), counts: yield* download(counts) };
+            } finally {
+              setPrototypeQuads(previous);
+            }
+          })));
+        const quad = await run(true);
+        const scalar = await run(false);
+        if (!quad.kernels.some((n) => n.startsWith("shaders/segments/sum_vec4.wgsl"))) {
+          throw new Error(`the quad kernel was not taken: ${quad.kernels}`);
+        }
+        if (scalar.kernels.some((n) => n.startsWith("shaders/segments/sum_vec4.wgsl"))) {
+          throw new Error(`the scalar run took the quad kernel: ${scalar.kernels}`);
+        }
+        assertSameForm(quad.result.sums, scalar.result.sums, quad.adapter, "prototype sums");
+        if (quad.result.counts.join() !== scalar.result.counts.join()) {
+          throw new Error(`counts ${quad.result.counts} against ${scalar.result.counts}`);
+        }
+      }),
+      { numRuns: 25, seed: 5151 },
+    );
+  },
 });
 
 const podCase = fc.record({
