@@ -1,10 +1,12 @@
 /**
- * The cross-entropy kernels, which read their logits one f32 at a time,
+ * The cross-entropy kernels, which read their logits one f32 at a time, and
+ * batch norm's one-pass kernels, which walk a channel quad's rows in order,
  * timed with storage-buffer reads and with texture reads (`textureReads`,
  * src/ops/texture_reads.ts) interleaved on the adapter at hand: ms a call and
  * the ratio, at the `small` training step's shapes (batch 8, 64x64, 16
- * classes). Both forms give the same values (tests/ops/ce_texture_test.ts
- * checks it bit for bit); this measures what the copy buys, which decides
+ * classes; batch norm at 16x16 x 16 channels and 8x8 x 64). Both forms give
+ * the same values (tests/ops/ce_texture_test.ts, norm_quads_test.ts check it
+ * bit for bit); this measures what the copy buys, which decides
  * `textureReads.withoutAvx512OnCpu`: with llvmpipe's AVX-512 code it costs, with
  * AVX2 alone it pays.
  *
@@ -23,6 +25,7 @@ import {
   unbiasedCrossEntropy,
   unbiasedCrossEntropyBackward,
 } from "../src/ops/cross_entropy.ts";
+import { batchNorm, batchNormBackward } from "../src/ops/norm.ts";
 import { textureReads } from "../src/ops/texture_reads.ts";
 import { fromArray } from "../src/tensor/tensor.ts";
 import { type Batch, oursBatch, timeTogether, values } from "./conv.ts";
@@ -58,7 +61,34 @@ const ops = Effect.gen(function* () {
   const forward = yield* crossEntropy(logits, labels, { weights });
   const unbiased = yield* unbiasedCrossEntropy(logits, labels, 11);
   const one = yield* fromArray([1], [1], "f32");
+  const norms: [string, Effect.Effect<unknown, GpuError, Gpu | Scope.Scope>][] = [];
+  for (const [size, channels] of [[16, 16], [8, 64]]) {
+    const x = yield* fromArray(
+      values(8 * size * size * channels, 3),
+      [8, size, size, channels],
+      "f32",
+    );
+    const filled = (v: number) => fromArray(new Float32Array(channels).fill(v), [channels], "f32");
+    const ones = yield* filled(1);
+    // The running stats are written in place: tensors of their own.
+    const state = {
+      weight: ones,
+      bias: yield* filled(0),
+      runningMean: yield* filled(0),
+      runningVar: yield* filled(1),
+    };
+    const normed = yield* batchNorm(x, state, { mode: "train", relu: true });
+    const shape = `${size}x${size}x${channels}`;
+    norms.push(
+      [`batch norm one-pass forward ${shape}`, batchNorm(x, state, { mode: "train", relu: true })],
+      [
+        `batch norm one-pass backward ${shape}`,
+        batchNormBackward(x, x, normed.stats, ones, "train", undefined, normed.y),
+      ],
+    );
+  }
   return [
+    ...norms,
     ["cross-entropy forward (weighted)", crossEntropy(logits, labels, { weights })],
     [
       "cross-entropy backward (weighted)",
@@ -82,7 +112,7 @@ export const benchReadPaths = (rounds: number): Promise<void> =>
     const context = yield* Effect.context<Gpu>();
     const run = <A>(program: Effect.Effect<A, GpuError, Gpu>) =>
       Effect.runPromise(Effect.provide(program, context));
-    const rows = [["op (8x64x64, 16 classes)", "buffers ms", "textures ms", "buffers / textures"]];
+    const rows = [["op (batch 8)", "buffers ms", "textures ms", "buffers / textures"]];
     for (const [label, op] of yield* ops) {
       const batch = oursBatch(op, run);
       const [buffers, textures] = yield* Effect.promise(() =>

@@ -12,7 +12,7 @@
  */
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
-import { readThroughTextures, readThroughTexturesWithoutAvx512 } from "./texture_reads.ts";
+import { readThroughTexturesWithoutAvx512 } from "./texture_reads.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import {
@@ -223,7 +223,7 @@ export const batchNorm = (
         momentum: options.momentum ?? 0.1,
       };
       if (channelQuads && channels % 4 === 0) {
-        const kernel = readThroughTextures(gpu.adapter.isFallback, x)
+        const kernel = readThroughTexturesWithoutAvx512(gpu.adapter.isFallback, x)
           ? forwardSingleVec4TextureKernel
           : forwardSingleVec4Kernel;
         yield* gpu.recorder.dispatch(kernel, bindings, params, relu);
@@ -300,7 +300,7 @@ export const batchNormBackward = (
       // Sums, coefficients and dx in one dispatch.
       const bindings = { x, dy, y, stats, ...grads, dx };
       if (channelQuads && channels % 4 === 0) {
-        const kernel = readThroughTextures(gpu.adapter.isFallback, x, dy, y)
+        const kernel = readThroughTexturesWithoutAvx512(gpu.adapter.isFallback, x, dy, y)
           ? backwardSingleVec4TextureKernel
           : backwardSingleVec4Kernel;
         yield* gpu.recorder.dispatch(kernel, bindings, single, modes);

@@ -1,7 +1,8 @@
 /**
- * Whether the memory-bound kernels (batch norm's single-pass kernels, the
- * filter gradient's split sum, the cross-entropy's rows where scalar texture
- * reads pay) read their large inputs through texture copies
+ * Whether the memory-bound kernels (the filter gradient's split sum, bilinear
+ * resize's quad kernels; batch norm's single-pass kernels and the
+ * cross-entropy's rows where texture reads pay) read their large inputs
+ * through texture copies
  * (`via: "texture"` bindings, src/gpu/kernel.ts). On llvmpipe a texel fetch is
  * a vector gather and a storage-buffer load a loop over the SIMD lanes, which
  * without AVX-512 costs about 5x (bench/texture_loads.ts); the values, and so
@@ -30,7 +31,10 @@ export const textureReads = {
    * prototypes (20 against 28 ms in a GSC step with AVX-512 code, 171
    * against 31 with AVX2); SSRD's two kernels read both models' logits one
    * f32 at a time (23 against 54 ms with AVX-512 code, 76 against 54 with
-   * AVX2). The quad elementwise kernels of a `small` b8 64x64 OS8 step (the
+   * AVX2). Batch norm's one-pass kernels walk a channel quad's rows in order
+   * (`bench/read_paths.ts` at a `small` step's 16x16 x 16 and 8x8 x 64
+   * layers: buffers 0.85-0.98x the textures' time with AVX-512 code,
+   * 1.31-1.90x with AVX2). The quad elementwise kernels of a `small` b8 64x64 OS8 step (the
    * arena SGD, 13 binary ops, 3 axpys, max pool's backward, batch norm's
    * chunked dx; `bench/model.ts --profile`): 17.8 ms from buffers against
    * 11.5 through textures with AVX2 code, 5.9 against 9.4 with AVX-512 code.

@@ -171,7 +171,7 @@ Deno.test({
   fn: async () => {
     const withReads = async (on: boolean, c: Case) => {
       const saved = { ...textureReads };
-      Object.assign(textureReads, { onCpu: on, onGpu: on });
+      Object.assign(textureReads, { onCpu: on, onGpu: on, withoutAvx512OnCpu: on });
       try {
         return await run(c, true);
       } finally {
