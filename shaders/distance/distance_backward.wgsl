@@ -4,7 +4,7 @@
 //   L2:         da = u (a - b) / |a - b|     db = -da   (0 where a = b)
 //   cosine:     da = -u (b / (na nb) - [|a| > eps] cos a / na^2), likewise db,
 // with na = max(|a|, eps): below eps the norm is the constant eps.
-// Channels are read and written as V (units.wgsl), summed in channel order.
+// Channels are read and written as V (units_f32.wgsl / units_vec4.wgsl), summed in channel order.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let p = linear_index(gid, groups);

@@ -1,7 +1,7 @@
 // Per-pixel distance between a and b [P, C] over channels, one pixel per
 // invocation. OP: 0 squared L2 sum_c (a - b)^2, 1 L2 (its square root),
 // 2 cosine distance 1 - <a, b> / (max(|a|, eps) max(|b|, eps)).
-// Channels are read as V (units.wgsl: f32, or vec4 when C % 4 == 0), summed
+// Channels are read as V (units_f32.wgsl, or units_vec4.wgsl's vec4 when C % 4 == 0), summed
 // in channel order either way.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

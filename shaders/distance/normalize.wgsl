@@ -1,5 +1,5 @@
 // L2-normalisation over channels: y = a / max(|a|, eps), one pixel per
-// invocation, its channels read and written as V (units.wgsl).
+// invocation, its channels read and written as V (units_f32.wgsl / units_vec4.wgsl).
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let p = linear_index(gid, groups);

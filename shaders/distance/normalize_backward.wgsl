@@ -1,6 +1,6 @@
 // Gradient of y = a / max(|a|, eps): da = (g - y <y, g>) / |a| where |a| > eps,
 // and g / eps below it (the norm is then the constant eps). Channels as V
-// (units.wgsl), summed in channel order.
+// (units_f32.wgsl / units_vec4.wgsl), summed in channel order.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let p = linear_index(gid, groups);

@@ -38,8 +38,9 @@ const rowParams = { pixels: "u32", channels: "u32", eps: "f32" } as const;
  * The four kernels in one form: channels one f32 at a time, or (`quads`,
  * channels a multiple of 4) four at a time as vec4, with every sum in the
  * same order (units_vec4.wgsl), so the two forms agree bit for bit. The quad
- * form runs a quarter of the loop iterations: POD's per-image rows (8 rows of
- * up to 14336 channels, one SIMD row on llvmpipe) are serial loops.
+ * form makes a quarter of the loads and loop iterations: it pays for the
+ * prototypes' normalisation (many pixels of 64 features); POD's per-image rows
+ * (8 rows of up to 14336 channels) gained nothing (README, Benchmarks).
  */
 const kernelsOf = (quads: boolean) => {
   const type = quads ? "vec4f" : "f32";
@@ -116,15 +117,6 @@ export const distanceKernels = kernelsOf(false);
 /** The same kernels reading channels as vec4 (channels a multiple of 4), bit-identical. */
 export const distanceQuadKernels = kernelsOf(true);
 
-/** Per-pixel distance map (channels one f32 at a time). */
-export const distanceForwardKernel = distanceKernels.forward;
-/** Gradients of the distance with respect to a and b. */
-export const distanceBackwardKernel = distanceKernels.backward;
-/** y = a / max(|a|, eps) per pixel. */
-export const normalizeKernel = distanceKernels.normalize;
-/** da from a and the output gradient g. */
-export const normalizeBackwardKernel = distanceKernels.normalizeBackward;
-
 let channelQuads = true;
 
 /**
@@ -180,7 +172,7 @@ export const distance = (
   options: DistanceOptions = {},
 ): Effect.Effect<DistanceResult, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
-    const view = checkPair(distanceForwardKernel.name, a, b);
+    const view = checkPair(distanceKernels.forward.name, a, b);
     if (view instanceof BindingError) return yield* view;
     const gpu = yield* Gpu;
     const map = yield* empty([view.pixels, 1], "f32");
@@ -214,7 +206,7 @@ export const distanceBackward = (
   options: DistanceOptions = {},
 ): Effect.Effect<{ a: Tensor<"f32">; b: Tensor<"f32"> }, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
-    const view = checkPair(distanceBackwardKernel.name, a, b);
+    const view = checkPair(distanceKernels.backward.name, a, b);
     if (view instanceof BindingError) return yield* view;
     const gpu = yield* Gpu;
     const da = yield* empty(a.shape, "f32");
@@ -234,7 +226,7 @@ export const l2Normalize = (
   eps = DEFAULT_EPS,
 ): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
-    const view = checkPair(normalizeKernel.name, a, a);
+    const view = checkPair(distanceKernels.normalize.name, a, a);
     if (view instanceof BindingError) return yield* view;
     const gpu = yield* Gpu;
     const y = yield* empty(a.shape, "f32");
@@ -249,7 +241,7 @@ export const l2NormalizeBackward = (
   eps = DEFAULT_EPS,
 ): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
   Effect.gen(function* () {
-    const view = checkPair(normalizeBackwardKernel.name, a, g);
+    const view = checkPair(distanceKernels.normalizeBackward.name, a, g);
     if (view instanceof BindingError) return yield* view;
     const gpu = yield* Gpu;
     const da = yield* empty(a.shape, "f32");

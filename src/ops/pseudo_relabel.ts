@@ -97,10 +97,9 @@ let forcedPixels: number | undefined;
  * Pixels an invocation of the vec4 kernel corrects. On a CPU adapter a
  * prototype quad loaded once serves several pixels: llvmpipe loads it with a
  * gather in every SIMD lane, two thirds of the kernel's time at one pixel an
- * invocation. For a `small` GSC batch (32768 pixels, 64 features, 16
- * classes; 2-core llvmpipe, AVX-512 code) one dispatch took 22-36 ms at 1
- * pixel, 8-13 at 8 and 7-11 at 16. 8 pixels up to 16 feature quads, fewer
- * as the features (held in registers for every pixel) widen. A GPU keeps one.
+ * invocation (`bench/gsc_kernels.ts` times both; README, Benchmarks). 8
+ * pixels up to 16 feature quads, fewer as the features (held in registers for
+ * every pixel) widen. A GPU keeps one.
  */
 export const relabelPixels = (isFallback: boolean, featureQuads: number): number =>
   forcedPixels ?? (isFallback ? Math.max(1, Math.min(8, Math.floor(128 / featureQuads))) : 1);

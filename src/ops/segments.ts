@@ -16,7 +16,8 @@ import { type BindingSpec, defineKernel, type Kernel } from "../gpu/kernel.ts";
 import type { BufferView } from "../gpu/recorder.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import sumSource from "../../shaders/segments/sum.wgsl" with { type: "text" };
-import sumVec4Source from "../../shaders/segments/sum_vec4.wgsl" with { type: "text" };
+import unitsF32Source from "../../shaders/segments/units_f32.wgsl" with { type: "text" };
+import unitsVec4Source from "../../shaders/segments/units_vec4.wgsl" with { type: "text" };
 import totalsSource from "../../shaders/segments/totals.wgsl" with { type: "text" };
 
 /** Uniform parameters every segmented-sum kernel declares (each value function uses some). */
@@ -47,21 +48,22 @@ type SumKernel<B extends Record<string, BindingSpec>> = Kernel<
 >;
 
 /**
- * Declares the stage-1 kernel of a segmented sum: `valueSource` defines
- * `segment_of(p) -> i32` and `segment_value(p, j) -> f32` over `inputs`.
+ * The stage-1 kernel over `inputs` (sum.wgsl), `unit` values an invocation
+ * (1, or 4 with `segment_value4`): the kernel's name says the form.
  */
-export const segmentSumKernel = <const B extends Record<string, BindingSpec>>(
+const sumKernelOf = <const B extends Record<string, BindingSpec>>(
+  unit: 1 | 4,
   name: string,
   valueSource: string,
   inputs: B,
 ): SumKernel<B> =>
   defineKernel({
-    name: `shaders/segments/sum.wgsl<${name}>`,
-    source: valueSource + sumSource,
+    name: `shaders/segments/sum.wgsl<${name}${unit === 4 ? ", vec4" : ""}>`,
+    source: valueSource + (unit === 4 ? unitsVec4Source : unitsF32Source) + sumSource,
     bindings: { ...inputs, partials: { access: "read_write", type: "f32" } as const },
     params: segmentParams,
     constants: { SEGMENTS: "u32", FT: "u32" },
-    workgroupSize: ({ FT }) => [FT, 1, 1],
+    workgroupSize: ({ FT }) => [FT / unit, 1, 1],
     dispatch: ({ pixels, values, chunk }, { FT }) => [
       Math.max(1, Math.ceil(values / FT)),
       Math.max(1, Math.ceil(pixels / chunk)),
@@ -70,29 +72,27 @@ export const segmentSumKernel = <const B extends Record<string, BindingSpec>>(
   }) as unknown as SumKernel<B>;
 
 /**
- * {@link segmentSumKernel} with an invocation a quad of values
- * (sum_vec4.wgsl): `valueSource` also defines `segment_value4(p, q) ->
- * vec4<f32>`, values 4q .. 4q + 3 of pixel p. Bit for bit the scalar kernel's
- * partials where {@link quadTileFits}; {@link segmentedSum} takes it there.
+ * Declares the stage-1 kernel of a segmented sum: `valueSource` defines
+ * `segment_of(p) -> i32` and `segment_value(p, j) -> f32` over `inputs`.
+ */
+export const segmentSumKernel = <const B extends Record<string, BindingSpec>>(
+  name: string,
+  valueSource: string,
+  inputs: B,
+): SumKernel<B> => sumKernelOf(1, name, valueSource, inputs);
+
+/**
+ * {@link segmentSumKernel} with an invocation a quad of values:
+ * `valueSource` defines `segment_of` and `segment_value4(p, q) -> vec4<f32>`,
+ * values 4q .. 4q + 3 of pixel p. Its partials are the scalar kernel's bit
+ * for bit; callers take it where {@link quadTileFits}
+ * (accumulatePrototypes, ops/prototypes.ts).
  */
 export const segmentSumQuadKernel = <const B extends Record<string, BindingSpec>>(
   name: string,
   valueSource: string,
   inputs: B,
-): SumKernel<B> =>
-  defineKernel({
-    name: `shaders/segments/sum_vec4.wgsl<${name}>`,
-    source: valueSource + sumVec4Source,
-    bindings: { ...inputs, partials: { access: "read_write", type: "f32" } as const },
-    params: segmentParams,
-    constants: { SEGMENTS: "u32", FT: "u32" },
-    workgroupSize: ({ FT }) => [FT / 4, 1, 1],
-    dispatch: ({ pixels, values, chunk }, { FT }) => [
-      Math.max(1, Math.ceil(values / FT)),
-      Math.max(1, Math.ceil(pixels / chunk)),
-      1,
-    ],
-  }) as unknown as SumKernel<B>;
+): SumKernel<B> => sumKernelOf(4, name, valueSource, inputs);
 
 /** Whether the quad kernel applies: values in quads, a tile of at least one quad. */
 export const quadTileFits = (segments: number, values: number): boolean =>
