@@ -23,10 +23,44 @@ import groupLrSource from "../../shaders/optim/sgd_group_lr.wgsl" with { type: "
 import updateVec4Source from "../../shaders/optim/sgd_update_vec4.wgsl" with { type: "text" };
 
 const WG = 256;
-/** Workgroup size of the quad kernel (a chunk is 256 quads). */
-const QUAD_WG = 64;
-/** Elements one workgroup updates: a chunk never spans two parameters. */
-const CHUNK = 4 * WG;
+
+/**
+ * How the update splits the arena: `chunk` elements a workgroup (a chunk never
+ * spans two parameters; a multiple of 4, so every chunk starts on a quad) and
+ * the quad kernel's workgroup size.
+ */
+export interface ArenaShape {
+  readonly chunk: number;
+  readonly quadWorkgroup: number;
+}
+
+/** A GPU's shape: chunks of 256 quads over 64 invocations. */
+export const GPU_ARENA_SHAPE: ArenaShape = { chunk: 1024, quadWorkgroup: 64 };
+
+/**
+ * A CPU adapter's shape: llvmpipe runs a workgroup on one thread, and one SIMD
+ * row (8 invocations) walking a chunk of 1024 quads took about half the time
+ * of 64 invocations walking 256 (`bench/sgd_shapes.ts`). Every element gets
+ * the same arithmetic either way, so results are bit-identical.
+ */
+export const CPU_ARENA_SHAPE: ArenaShape = { chunk: 4096, quadWorkgroup: 8 };
+
+let forcedShape: ArenaShape | undefined;
+
+/**
+ * Makes the optimizers created from now on take `shape` whatever the adapter
+ * (undefined: each adapter's own) and returns the previous setting: tests and
+ * the bench compare the shapes with it.
+ */
+export const setArenaShape = (shape: ArenaShape | undefined): ArenaShape | undefined => {
+  const previous = forcedShape;
+  forcedShape = shape;
+  return previous;
+};
+
+/** The shape an optimizer created now takes on an adapter (`isFallback`: a CPU one). */
+export const arenaShape = (isFallback: boolean): ArenaShape =>
+  forcedShape ?? (isFallback ? CPU_ARENA_SHAPE : GPU_ARENA_SHAPE);
 /** Groups the kernel takes learning rates for. */
 export const MAX_ARENA_GROUPS = 4;
 
@@ -93,7 +127,8 @@ const sgdArenaVec4KernelVia = (via: ReadVia) =>
         : {}),
     },
     params: sgdArenaKernel.params,
-    workgroupSize: [QUAD_WG, 1, 1],
+    constants: { WG: "u32" },
+    workgroupSize: ({ WG }) => [WG, 1, 1],
     dispatch: ({ chunks }) => linearGrid(chunks, 1),
     minElements: (p, c) => {
       const sizes = sgdArenaKernel.minElements(p, c);
@@ -139,12 +174,13 @@ export interface ArenaMember {
 export const arenaTable = (
   members: readonly ArenaMember[],
   slotOf: (p: Parameter) => ArenaSlot,
+  chunk: number,
 ): { table: Uint32Array; chunks: number } => {
   const chunkRows: number[] = [];
   members.forEach((m, index) => {
     const { start, elements } = slotOf(m.parameter);
-    for (let at = 0; at < elements; at += CHUNK) {
-      chunkRows.push(start + at, Math.min(CHUNK, elements - at), index, 0);
+    for (let at = 0; at < elements; at += chunk) {
+      chunkRows.push(start + at, Math.min(chunk, elements - at), index, 0);
     }
   });
   const chunks = chunkRows.length / 4;
@@ -218,7 +254,8 @@ export const makeArenaUpdate = (
       parameter.gradSlot = slice(grads, start, parameter.value.shape);
       parameter.grad = undefined;
     }
-    const { table: host, chunks } = arenaTable(members, slotOf);
+    const shape = arenaShape(gpu.adapter.isFallback);
+    const { table: host, chunks } = arenaTable(members, slotOf, shape.chunk);
     const table = yield* Scope.provide(empty([host.length], "u32"), scope);
     yield* upload(table, host);
     const flagsAt = 4 * chunks;
@@ -251,9 +288,13 @@ export const makeArenaUpdate = (
             readThroughTexturesWithoutAvx512(gpu.adapter.isFallback, arena.values, grads, standIn)
           ) {
             const copies = { ...bindings, weight_in: arena.values, momentum_in: standIn };
-            yield* gpu.recorder.dispatch(sgdArenaVec4TextureKernel, copies, quads);
+            yield* gpu.recorder.dispatch(sgdArenaVec4TextureKernel, copies, quads, {
+              WG: shape.quadWorkgroup,
+            });
           } else {
-            yield* gpu.recorder.dispatch(sgdArenaVec4Kernel, bindings, quads);
+            yield* gpu.recorder.dispatch(sgdArenaVec4Kernel, bindings, quads, {
+              WG: shape.quadWorkgroup,
+            });
           }
         } else {
           yield* gpu.recorder.dispatch(sgdArenaKernel, bindings, params);

@@ -4,7 +4,13 @@ import { ARENA_ALIGNMENT, arenaFits, arenaOf, packParameters } from "../../src/a
 import { POISON_SLACK_BYTES } from "../../src/gpu/poison.ts";
 import { type Parameter, parameter } from "../../src/autograd/tape.ts";
 import { makeSgd, type SgdState } from "../../src/optim/sgd.ts";
-import { setArenaQuads } from "../../src/optim/sgd_arena.ts";
+import {
+  type ArenaShape,
+  CPU_ARENA_SHAPE,
+  GPU_ARENA_SHAPE,
+  setArenaQuads,
+  setArenaShape,
+} from "../../src/optim/sgd_arena.ts";
 import { download, fromArray, upload } from "../../src/tensor/tensor.ts";
 import { assertClose, gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { floats } from "../support/arbitrary.ts";
@@ -13,8 +19,8 @@ import { textureReads } from "../../src/ops/texture_reads.ts";
 
 const STEPS = 3;
 
-// Sizes around the arena's alignment and the kernel's 1024-element chunk.
-const size = fc.constantFrom(1, 3, 63, 64, 65, 1023, 1024, 1500, 2049);
+// Sizes around the arena's alignment and the kernel's chunks (1024 elements on a GPU, 4096 on a CPU).
+const size = fc.constantFrom(1, 3, 63, 64, 65, 1023, 1024, 1500, 2049, 4097);
 
 const arenaCase = fc.record({
   sizes: fc.array(size, { minLength: 2, maxLength: 5 }),
@@ -45,11 +51,17 @@ const withTextureReads = <A>(on: boolean, f: () => Promise<A>): Promise<A> => {
   return f().finally(() => Object.assign(textureReads, saved));
 };
 
+/** Runs `f` with the optimizers it creates taking `shape`. */
+const withShape = <A>(shape: ArenaShape, f: () => Promise<A>): Promise<A> => {
+  const saved = setArenaShape(shape);
+  return f().finally(() => setArenaShape(saved));
+};
+
 /** Runs STEPS steps of SGD on fresh parameters, packed into an arena or not; the kernels run. */
 const run = (c: ArenaCase, packed: boolean) =>
   runGpu(Effect.gen(function* () {
     const traced = yield* tracing(steps(c, packed));
-    return { ...traced.result, kernels: traced.kernels };
+    return { ...traced.result, kernels: traced.kernels, dispatches: traced.dispatches };
   }));
 
 /** STEPS steps of SGD on fresh parameters, packed into an arena or not. */
@@ -123,6 +135,23 @@ Deno.test({
         const scalarArena = await run(c, true).finally(() => setArenaQuads(quads));
         // The quad kernel reading values, gradients and momentum through texture copies.
         const textureArena = await withTextureReads(true, () => run(c, true));
+        // The other adapter kind's chunks and workgroups.
+        const adapterShape = arena.dispatches.find((d) => d.kernel.includes("sgd_arena_vec4"))
+            ?.constants.WG === CPU_ARENA_SHAPE.quadWorkgroup
+          ? CPU_ARENA_SHAPE
+          : GPU_ARENA_SHAPE;
+        const otherShape = adapterShape === CPU_ARENA_SHAPE ? GPU_ARENA_SHAPE : CPU_ARENA_SHAPE;
+        const otherArena = await withTextureReads(
+          false,
+          () => withShape(otherShape, () => run(c, true)),
+        );
+        const groups = otherArena.dispatches.filter((d) => d.kernel.includes("sgd_arena_vec4"))
+          .map((d) => d.constants.WG);
+        if (groups.length === 0 || groups.some((wg) => wg !== otherShape.quadWorkgroup)) {
+          throw new Error(`the other shape did not run: workgroups ${groups}`);
+        }
+        tensorwise.values.forEach((v, i) => assertClose(otherArena.values[i], v, 0, 0, `p${i}`));
+        sameState(otherArena.state, tensorwise.state);
         tensorwise.values.forEach((v, i) => assertClose(arena.values[i], v, 0, 0, `p${i}`));
         tensorwise.values.forEach((v, i) => assertClose(scalarArena.values[i], v, 0, 0, `p${i}`));
         tensorwise.values.forEach((v, i) => assertClose(textureArena.values[i], v, 0, 0, `p${i}`));
