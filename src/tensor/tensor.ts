@@ -153,9 +153,22 @@ export const download = <D extends DType>(
  */
 export const downloadAll = (
   tensors: readonly Tensor[],
-): Effect.Effect<HostArray<DType>[], GpuError, Gpu> =>
+): Effect.Effect<HostArray<DType>[], GpuError, Gpu> => Effect.flatten(startDownload(tensors));
+
+/**
+ * Starts reading `tensors` back: records their copies into one staging
+ * buffer, submits, and asks to map it; the returned Effect waits for the
+ * mapping and gives their contents (as {@link downloadAll}). Work recorded
+ * in between does not wait: a caller that reads back every few batches can
+ * keep training and collect the values later, when the mapping has long
+ * completed (Deno resolves a mapping about 10 ms after asking, however
+ * early the GPU finished).
+ */
+export const startDownload = (
+  tensors: readonly Tensor[],
+): Effect.Effect<Effect.Effect<HostArray<DType>[], GpuError>, GpuError, Gpu> =>
   Effect.gen(function* () {
-    if (tensors.length === 0) return [];
+    if (tensors.length === 0) return Effect.succeed([]);
     const gpu = yield* Gpu;
     const offsets: number[] = [];
     let bytes = 0;
@@ -171,17 +184,28 @@ export const downloadAll = (
       gpu.recorder.copy(t.buffer, t.offset ?? 0, staging, offsets[i], Math.max(4, t.elements * 4));
     }
     yield* gpu.recorder.flush();
-    yield* Effect.tryPromise({
-      try: () => staging.mapAsync(GPUMapMode.READ, 0, bytes),
-      catch: (e) => new GpuValidationError({ operation: "download", message: String(e) }),
-    });
-    const copy = staging.getMappedRange(0, bytes).slice(0);
-    staging.unmap();
-    gpu.pool.release(staging);
-    // Views into the one copy: no second copy of the data.
-    return tensors.map((t, i) => {
-      const Ctor = t.dtype === "f32" ? Float32Array : t.dtype === "i32" ? Int32Array : Uint32Array;
-      return new Ctor(copy, offsets[i], t.elements) as HostArray<DType>;
+    // Asked now, awaited by the returned Effect; a rejection is kept for it, not left unhandled.
+    const mapped = staging.mapAsync(GPUMapMode.READ, 0, bytes).then(
+      () => undefined,
+      (e: unknown) => e ?? new Error("mapAsync failed"),
+    );
+    return Effect.gen(function* () {
+      const failure = yield* Effect.promise(() => mapped);
+      if (failure !== undefined) {
+        return yield* new GpuValidationError({ operation: "download", message: String(failure) });
+      }
+      const copy = staging.getMappedRange(0, bytes).slice(0);
+      staging.unmap();
+      gpu.pool.release(staging);
+      // Views into the one copy: no second copy of the data.
+      return tensors.map((t, i) => {
+        const Ctor = t.dtype === "f32"
+          ? Float32Array
+          : t.dtype === "i32"
+          ? Int32Array
+          : Uint32Array;
+        return new Ctor(copy, offsets[i], t.elements) as HostArray<DType>;
+      });
     });
   });
 

@@ -3,6 +3,8 @@
  * case) returns each tensor's uploaded values, typed by its dtype: f32, i32
  * and u32 tensors of any length (one element, odd lengths), views at an
  * offset into a larger buffer, and the empty list; `download` of each agrees.
+ * A started download (`startDownload`) gives the values the tensors held when
+ * it started, whatever is written to them before it is collected.
  */
 import fc from "fast-check";
 import { Effect } from "effect";
@@ -12,7 +14,9 @@ import {
   fromArray,
   slice,
   SLICE_ALIGNMENT_BYTES,
+  startDownload,
   type Tensor,
+  upload,
 } from "../../src/tensor/tensor.ts";
 import { gpuTestOptions, runGpu } from "../support/gpu.ts";
 
@@ -69,5 +73,35 @@ Deno.test({
       ),
       { seed: 20261201, numRuns: 25 },
     );
+  },
+});
+
+Deno.test({
+  name:
+    "a started download gives the values at its start; later writes, submits and downloads do not move them",
+  ...gpuTestOptions,
+  fn: async () => {
+    const out = await runGpu(Effect.gen(function* () {
+      const a = yield* fromArray(Float32Array.from([1, 2, 3, 4, 5]), [5], "f32");
+      const b = yield* fromArray(Int32Array.from([-7, 8]), [2], "i32");
+      const first = yield* startDownload([a, b]);
+      // Written, submitted and read back before the first is collected.
+      yield* upload(a, Float32Array.from([10, 20, 30, 40, 50]));
+      const second = yield* startDownload([a]);
+      const now = yield* download(b);
+      yield* upload(a, Float32Array.from([-1, -1, -1, -1, -1]));
+      return {
+        second: yield* second,
+        first: yield* first,
+        now,
+        empty: yield* yield* startDownload([]),
+      };
+    }));
+    if (!sameBits(out.first[0], [1, 2, 3, 4, 5]) || !sameBits(out.first[1], [-7, 8])) {
+      throw new Error(`first: ${out.first}`);
+    }
+    if (!(out.first[1] instanceof Int32Array)) throw new Error("the i32 tensor came back untyped");
+    if (!sameBits(out.second[0], [10, 20, 30, 40, 50])) throw new Error(`second: ${out.second}`);
+    if (!sameBits(out.now, [-7, 8]) || out.empty.length !== 0) throw new Error(`${out.now}`);
   },
 });
