@@ -10,7 +10,7 @@ import { Gpu } from "../gpu/device.ts";
 import { GpuValidationError } from "../gpu/errors.ts";
 import { defineKernel, linearGrid } from "../gpu/kernel.ts";
 import { fillInto } from "./core.ts";
-import { download, empty, type Tensor } from "../tensor/tensor.ts";
+import { downloadAll, empty, type Tensor } from "../tensor/tensor.ts";
 import cellSource from "../../shaders/confusion/cell.wgsl" with { type: "text" };
 import globalSource from "../../shaders/confusion/confusion.wgsl" with { type: "text" };
 import localSource from "../../shaders/confusion/confusion_local.wgsl" with { type: "text" };
@@ -195,7 +195,6 @@ export const accumulateConfusionFromPredictions = (
 /** Reads the matrix and the bad-pixel count back (submits the recorded work). */
 export const readConfusion = (confusion: Confusion) =>
   Effect.gen(function* () {
-    const matrix = yield* download(confusion.counts);
-    const [badPixels] = yield* download(confusion.bad);
-    return { matrix, badPixels };
+    const [matrix, bad] = yield* downloadAll([confusion.counts, confusion.bad]);
+    return { matrix: matrix as Uint32Array, badPixels: bad[0] };
   });
