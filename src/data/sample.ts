@@ -2,6 +2,8 @@
  * Reading one sample: decode its image and mask, check that they fit
  * together and that the mask holds only the dataset's labels, and map raw
  * mask values to training indices through the dataset's lookup table.
+ * Decodings come from the decode cache when the same file was decoded before
+ * with the same contents (`decode_cache.ts`).
  *
  * @module
  */
@@ -15,6 +17,7 @@ import {
   SizeMismatchError,
 } from "./errors.ts";
 import { readSampleFile } from "./files.ts";
+import { cachedDecode } from "./decode_cache.ts";
 import { applyLut } from "./labels.ts";
 
 /** A decoded sample: RGB image and its mask in training indices (255 = ignore). */
@@ -23,6 +26,9 @@ export interface DecodedSample {
   readonly image: RgbImage;
   readonly label: LabelImage;
 }
+
+/** Decoded bytes of an image or mask, for the decode cache's budget. */
+const byteLength = (decoded: { readonly data: Uint8Array }): number => decoded.data.length;
 
 const positionOf = (ref: SampleRef) => ({ listFile: ref.listFile, line: ref.line });
 
@@ -43,7 +49,7 @@ export function readLabel(
   return Effect.gen(function* () {
     const bytes = yield* readSampleFile(ref.label, positionOf(ref));
     const raw = yield* Effect.mapError(
-      decodeLabelPng(bytes, ref.label),
+      cachedDecode("label", ref.label, bytes, (b) => decodeLabelPng(b, ref.label), byteLength),
       (e) => new CorruptFileError({ file: ref.label, ...positionOf(ref), reason: e.reason }),
     );
     const bad = illegalValues(raw.data, info.validRaw);
@@ -67,7 +73,7 @@ export function readSample(
   return Effect.gen(function* () {
     const bytes = yield* readSampleFile(ref.image, positionOf(ref));
     const image = yield* Effect.mapError(
-      decodeImage(bytes, ref.image),
+      cachedDecode("image", ref.image, bytes, (b) => decodeImage(b, ref.image), byteLength),
       (e) => new CorruptFileError({ file: ref.image, ...positionOf(ref), reason: e.reason }),
     );
     const label = yield* readLabel(ref, info);
