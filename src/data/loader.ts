@@ -14,26 +14,12 @@
 import { Effect } from "effect";
 import type { DatasetInfo, SampleRef } from "./dataset.ts";
 import type { SampleError, SkippedSample } from "./errors.ts";
-import { applyLut, type LabelLut } from "./labels.ts";
-import { applyAugment, type Augment, normalizeInto } from "./augment.ts";
-import { SeededRng } from "../util/rng.ts";
-import { readSample } from "./sample.ts";
+import type { LabelLut } from "./labels.ts";
+import type { Augment } from "./augment.ts";
+import { type Batch, batchPlan, buildPlannedBatch, epochOrder } from "./batch_build.ts";
+import type { LoaderPool } from "./loader_pool.ts";
 
-/** One batch: `size` images of `height`x`width`, NHWC. */
-export interface Batch {
-  /** size*height*width*3 normalised floats, NHWC. */
-  readonly images: Float32Array;
-  /** size*height*width class indices (255 = ignore). */
-  readonly labels: Int32Array;
-  /** Sample names, in batch order. */
-  readonly names: readonly string[];
-  readonly size: number;
-  readonly height: number;
-  readonly width: number;
-  /** Epoch and batch index this batch belongs to. */
-  readonly epoch: number;
-  readonly index: number;
-}
+export type { Batch } from "./batch_build.ts";
 
 /** Options of {@link createLoader}. */
 export interface LoaderOptions {
@@ -51,6 +37,11 @@ export interface LoaderOptions {
   readonly dropLast?: boolean;
   /** Batches prepared ahead. Default 4. */
   readonly prefetch?: number;
+  /**
+   * Workers that build the batches (`loader_pool.ts`), up to `prefetch` at
+   * once; without, they are built in this thread, one at a time.
+   */
+  readonly pool?: LoaderPool;
   /** Remaps training indices (e.g. the step's targets or the evaluation LUT). */
   readonly labelLut?: LabelLut;
   /** Leave bad samples out of their batch (recorded in `skipped`) instead of failing. */
@@ -105,74 +96,23 @@ export function createLoader(options: LoaderOptions): Loader {
   const skipped: SkippedSample[] = [];
   const skippedNames = new Set<string>();
 
-  const order = (epoch: number): number[] => {
-    const indices = Array.from({ length: total }, (_, i) => i);
-    return shuffle ? new SeededRng(options.seed, "order", epoch).shuffle(indices) : indices;
-  };
+  const order = (epoch: number): number[] => epochOrder(total, shuffle, options.seed, epoch);
 
-  /** Reads, augments and packs the batch `index` of an epoch's order. */
-  const buildBatch = async (epoch: number, epochOrder: number[], index: number): Promise<Batch> => {
-    const start = index * options.batchSize;
-    const positions = epochOrder.slice(start, Math.min(start + options.batchSize, total)).map((
-      _,
-      i,
-    ) => start + i);
-    const items: {
-      name: string;
-      image: Uint8Array;
-      label: Uint8Array;
-      height: number;
-      width: number;
-    }[] = [];
-    for (const position of positions) {
-      const ref = options.samples[epochOrder[position]];
-      const read = await Effect.runPromise(Effect.result(readSample(ref, options.info)));
-      if (read._tag === "Failure") {
-        if (!options.skipBad) throw read.failure;
-        if (!skippedNames.has(ref.name)) {
-          skippedNames.add(ref.name);
-          skipped.push({ name: ref.name, error: read.failure });
-        }
-        continue;
-      }
-      const rng = new SeededRng(options.seed, "augment", epoch, position);
-      const pair = applyAugment(read.success, options.augment, rng);
-      items.push({
-        name: ref.name,
-        image: pair.image.data,
-        label: options.labelLut ? applyLut(pair.label.data, options.labelLut) : pair.label.data,
-        height: pair.image.height,
-        width: pair.image.width,
-      });
+  const plan = batchPlan(options);
+  const onSkip = (name: string, error: SampleError) => {
+    if (skippedNames.has(name)) return;
+    skippedNames.add(name);
+    skipped.push({ name, error });
+  };
+  const pool = options.pool;
+  const pooled = pool?.register(plan, shuffle);
+  const buildBatch = async (epoch: number, epochOrder: number[], index: number) => {
+    if (pool === undefined || pooled === undefined) {
+      return await buildPlannedBatch(plan, epochOrder, epoch, index, onSkip);
     }
-    const height = items[0]?.height ?? 0;
-    const width = items[0]?.width ?? 0;
-    if (items.some((it) => it.height !== height || it.width !== width)) {
-      throw new RangeError("batch items differ in size: use a crop or a fixed eval size");
-    }
-    const pixels = height * width;
-    const images = new Float32Array(items.length * pixels * 3);
-    const labels = new Int32Array(items.length * pixels);
-    items.forEach((it, i) => {
-      normalizeInto(
-        { width, height, data: it.image },
-        images,
-        i * pixels * 3,
-        options.mean,
-        options.std,
-      );
-      labels.set(it.label, i * pixels);
-    });
-    return {
-      images,
-      labels,
-      names: items.map((it) => it.name),
-      size: items.length,
-      height,
-      width,
-      epoch,
-      index,
-    };
+    const built = await pool.build(pooled, epoch, index);
+    for (const { name, error } of built.skipped) onSkip(name, error);
+    return built.batch;
   };
 
   const epoch = (epochNumber: number, startBatch = 0): BatchStream => {
@@ -201,9 +141,23 @@ export function createLoader(options: LoaderOptions): Loader {
       }
     };
 
+    // Builds asked for and not yet queued, in batch order: one at a time in
+    // this thread, up to the prefetch depth with workers.
+    const asked: Promise<Batch>[] = [];
+    let requested = startBatch;
+    const ahead = pool ? capacity : 1;
     const producer = async () => {
       while (!closed && produced < batchesPerEpoch) {
-        if (queue.length >= capacity) {
+        while (
+          requested < batchesPerEpoch && asked.length < ahead &&
+          queue.length + asked.length < capacity
+        ) {
+          const built = buildBatch(epochNumber, epochOrder, requested++);
+          // Failures are taken in order below; this only keeps an early one from going unhandled.
+          built.catch(() => {});
+          asked.push(built);
+        }
+        if (asked.length === 0) {
           await new Promise<void>((resolve) => {
             wakeProducer = resolve;
             park();
@@ -211,7 +165,7 @@ export function createLoader(options: LoaderOptions): Loader {
           continue;
         }
         try {
-          const batch = await buildBatch(epochNumber, epochOrder, produced);
+          const batch = await asked.shift()!;
           // Yield to the event loop so a consumer awaiting the GPU gets to run between batches.
           await new Promise((resolve) => setTimeout(resolve, 0));
           if (closed) return;

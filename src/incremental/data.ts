@@ -31,6 +31,7 @@ import {
 } from "../data/mod.ts";
 import { hashSeed } from "../util/rng.ts";
 import { createLoader } from "../data/loader.ts";
+import { type LoaderPool, loaderWorkersFor, scopedLoaderPool } from "../data/loader_pool.ts";
 import { RunSetupError } from "./setup_error.ts";
 import { openEvalSplit, openSplit, openTrainSplit, scaleRangeOf, trainSplitOf } from "./splits.ts";
 import { domainTestGroups, domainTrainSamples, isDomainTask } from "./domain.ts";
@@ -198,6 +199,8 @@ export interface RunData {
    * task's first step (its own one step holds every class).
    */
   readonly split?: ClassSplit;
+  /** Workers that build the run's batches (`GSC_LOADER_WORKERS`); absent: the main thread. */
+  readonly pool?: LoaderPool;
 }
 
 /**
@@ -230,6 +233,17 @@ export const openRunData = (config: RunConfig, purpose: "train" | "eval" = "trai
     } satisfies RunData;
     if (purpose === "train") yield* checkStepSizes(data, config);
     return data;
+  });
+
+/**
+ * The run's data with loader workers that build its batches
+ * (`loaderWorkersFor`: none for small training splits, `GSC_LOADER_WORKERS`
+ * overrides), stopped when the enclosing scope closes.
+ */
+export const withLoaderWorkers = (data: RunData) =>
+  Effect.gen(function* () {
+    const workers = loaderWorkersFor(data.trainSamples.length);
+    return workers > 0 ? { ...data, pool: yield* scopedLoaderPool(workers) } : data;
   });
 
 /** Fails, naming `--batch-size`, unless every step has at least one full training batch. */
@@ -279,6 +293,7 @@ export const stepSamples = (data: RunData, config: RunConfig, t: number): Sample
 /** The augmented training loader of step `t`. */
 export const trainLoader = (data: RunData, config: RunConfig, t: number): Loader =>
   createLoader({
+    ...(data.pool ? { pool: data.pool } : {}),
     samples: stepSamples(data, config, t),
     info: data.train.info,
     batchSize: config.batchSize,
@@ -301,6 +316,7 @@ export const passSeed = (config: RunConfig, t: number): number =>
  */
 export const passLoader = (data: RunData, config: RunConfig, t: number): Loader =>
   createLoader({
+    ...(data.pool ? { pool: data.pool } : {}),
     samples: stepSamples(data, config, t),
     info: data.train.info,
     batchSize: config.batchSize,
@@ -344,6 +360,7 @@ export const evalLoader = (
   name = `split ${config.evalSplit}`,
 ): Loader =>
   createLoader({
+    ...(data.pool ? { pool: data.pool } : {}),
     name,
     samples: [...samples],
     info: data.evaluation.info,

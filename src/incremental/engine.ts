@@ -19,7 +19,7 @@
 import { Effect, type Scope } from "effect";
 import { stepClasses } from "../data/mod.ts";
 import type { DeepLabV3 } from "../nn/mod.ts";
-import { openRunData, type RunData, RunSetupError } from "./data.ts";
+import { openRunData, type RunData, RunSetupError, withLoaderWorkers } from "./data.ts";
 import { makeDataPass } from "./data_pass.ts";
 import { domainStepInfo, isDomainTask } from "./domain.ts";
 import { loadFrozenModel } from "./frozen_model.ts";
@@ -184,7 +184,7 @@ export const runIncremental = (config: RunConfig, options: RunOptions = {}) =>
       owner,
       (stale, path) => emit({ type: "stale-lock", path, ...stale }),
     );
-    const data = yield* openRunData(config);
+    const data = yield* withLoaderWorkers(yield* openRunData(config));
     const steps = data.task.steps.length;
 
     let progress = freshProgress;
