@@ -141,6 +141,13 @@ const bindGroupEntries = (kernel: Kernel): GPUBindGroupLayoutEntry[] => {
   );
   return [
     ...storage,
-    { binding: specs.length, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform" } },
+    // The parameters sit at a different offset of a uniform chunk at each
+    // dispatch: a dynamic offset keeps that out of the bind group, so a
+    // dispatch of the same tensors reuses its group (the recorder's cache).
+    {
+      binding: specs.length,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type: "uniform", hasDynamicOffset: true },
+    },
   ];
 };

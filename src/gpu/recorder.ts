@@ -291,15 +291,16 @@ export class CommandRecorder {
       const resource = { buffer: view.buffer, offset: view.offset ?? 0, size: bindingBytes(view) };
       return { binding, resource };
     });
+    // Bound at offset 0 with the slot's offset given at dispatch (a dynamic offset).
     entries.push({
       binding: entries.length,
-      resource: { buffer: uniform.buffer, offset: uniform.offset, size: paramsByteSize(kernel) },
+      resource: { buffer: uniform.buffer, offset: 0, size: paramsByteSize(kernel) },
     });
     const bindGroup = this.#bindGroup(compiled.layout, entries);
     const encoder = this.#openEncoder();
     if (!this.#pass) this.#pass = encoder.beginComputePass();
     this.#pass.setPipeline(compiled.pipeline);
-    this.#pass.setBindGroup(0, bindGroup);
+    this.#pass.setBindGroup(0, bindGroup, [uniform.offset]);
     this.#pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
     this.#commands++;
     this.#dispatches++;

@@ -1,11 +1,14 @@
 /**
  * The recorder's bind-group cache: the same kernel over the same buffers
  * makes its bind group once; a trim of the pool (which destroys buffers)
- * empties the cache, so nothing stale is bound after it.
+ * empties the cache, so nothing stale is bound after it. Dispatches that
+ * differ only in their parameters share one bind group (the parameters are
+ * bound at a dynamic offset) and each still reads its own.
  */
 import { Effect } from "effect";
 import { Gpu } from "../../src/gpu/device.ts";
-import { binary } from "../../src/ops/elementwise.ts";
+import { axpyInto, binary } from "../../src/ops/elementwise.ts";
+import { fillInto } from "../../src/ops/core.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { gpuTestOptions, runGpu } from "../support/gpu.ts";
 
@@ -52,5 +55,39 @@ Deno.test({
     if (first < 1) throw new Error(`the first round made no bind group: ${out.counts}`);
     if (fourth !== third) throw new Error(`a repeated round made new bind groups: ${out.counts}`);
     if (fifth <= fourth) throw new Error(`after the trim no bind group was made: ${out.counts}`);
+  },
+});
+
+Deno.test({
+  name: "dispatches that differ in their parameters share a bind group and read their own",
+  ...gpuTestOptions,
+  fn: async () => {
+    const out = await runGpu(Effect.gen(function* () {
+      const gpu = yield* Gpu;
+      const device = gpu.device;
+      const original = device.createBindGroup.bind(device);
+      let made = 0;
+      device.createBindGroup = (descriptor: GPUBindGroupDescriptor) => {
+        made++;
+        return original(descriptor);
+      };
+      try {
+        // Six elements: the scalar kernel, both tensors in buffers.
+        const x = yield* fromArray([1, 2, 3, 4, 5, 6], [6], "f32");
+        const y = yield* fromArray([0, 0, 0, 0, 0, 0], [6], "f32");
+        yield* axpyInto(x, y, 1);
+        yield* fillInto(y, 0);
+        yield* gpu.recorder.sync();
+        const before = made;
+        // One command buffer: three slots of the uniform chunk, one bind group.
+        for (const alpha of [1, 10, 100]) yield* axpyInto(x, y, alpha);
+        const result = yield* download(y);
+        return { result, made: made - before };
+      } finally {
+        device.createBindGroup = original;
+      }
+    }));
+    if (out.result.join() !== "111,222,333,444,555,666") throw new Error(`y ${out.result.join()}`);
+    if (out.made !== 0) throw new Error(`${out.made} bind groups made for repeated dispatches`);
   },
 });
