@@ -47,7 +47,15 @@ export type BindingsOf<B extends Record<string, BindingSpec>> = {
   readonly [K in keyof B]: BufferView;
 };
 
-const UNIFORM_CHUNK_BYTES = 64 * 1024;
+/**
+ * Bytes of one uniform chunk: the parameters of every dispatch until the next
+ * submit, each at a dynamic offset (a binding is only its own few bytes, so
+ * the chunk may pass the 64 KiB binding limit). One chunk holds the 8 batches
+ * the engine records between two submits (about 330 dispatches a GSC batch,
+ * 256 bytes each): every dispatch then binds the same chunk buffer, which the
+ * pool hands back after each submit, so its bind group is found again.
+ */
+const UNIFORM_CHUNK_BYTES = 4 * 1024 * 1024;
 
 interface UniformChunk {
   readonly buffer: GPUBuffer;
@@ -80,6 +88,8 @@ export class CommandRecorder {
   #encoder: GPUCommandEncoder | undefined;
   #pass: GPUComputePassEncoder | undefined;
   #chunks: UniformChunk[] = [];
+  /** Host arrays of submitted chunks, kept for the next ones. */
+  #spareStaging: Uint8Array[] = [];
   #afterSubmit: GPUBuffer[] = [];
   #commands = 0;
   #submits = 0;
@@ -245,7 +255,11 @@ export class CommandRecorder {
       device.queue.writeBuffer(chunk.buffer, 0, chunk.staging, 0, Math.max(16, chunk.used));
     }
     device.queue.submit([encoder.finish()]);
-    for (const chunk of chunks) this.#pool.release(chunk.buffer);
+    for (const chunk of chunks) {
+      this.#pool.release(chunk.buffer);
+      // writeBuffer has copied what it needs: the host bytes serve the next chunk.
+      if (this.#spareStaging.length < 2) this.#spareStaging.push(chunk.staging);
+    }
     for (const buffer of released) this.#pool.release(buffer);
     return Effect.promise(() => device.popErrorScope()).pipe(
       Effect.flatMap((error) =>
@@ -388,7 +402,8 @@ export class CommandRecorder {
         UNIFORM_CHUNK_BYTES,
         GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       );
-      chunk = { buffer, staging: new Uint8Array(UNIFORM_CHUNK_BYTES), used: 0 };
+      const staging = this.#spareStaging.pop() ?? new Uint8Array(UNIFORM_CHUNK_BYTES);
+      chunk = { buffer, staging, used: 0 };
       this.#chunks.push(chunk);
     }
     const offset = chunk.used;
