@@ -17,9 +17,10 @@
  *
  * `ms/step` waits for the device after every step in both trees. A second
  * comparison times the step as each tree's engine trains: the `train ms/step`
- * column where a bench prints it (a wait every 8 steps, the loss readback
- * interval), and `ms/step` for a tree whose engine read the loss back after
- * every batch (its source has no `LOSS_READBACK_EVERY`), which then waited
+ * column where a bench prints it (the loss read back every 8 steps: waited
+ * for, or since a12e0d6 collected 8 steps later), and `ms/step` for a tree
+ * whose engine read the loss back after every batch (its source has no
+ * `LOSS_READBACK_EVERY`), which then waited
  * every step. A tree with the interval but without the column gets no such
  * figure.
  *
@@ -185,7 +186,7 @@ export const compareWith = async (
     const b = oursEngine as number[];
     const how = (readsEveryBatch: boolean, step: TreeStep) =>
       step.trainMs !== undefined
-        ? "train ms/step: a wait every 8 steps"
+        ? "train ms/step: its engine's loss readbacks every 8 steps"
         : readsEveryBatch
         ? "ms/step: its engine read the loss back after every batch"
         : "unknown";
