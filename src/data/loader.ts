@@ -2,7 +2,9 @@
  * The batch loader: decodes, augments and batches ahead of the consumer (a
  * prefetch queue of N batches), so data work overlaps the GPU work that the
  * consumer awaits. Batches are plain typed arrays (NHWC float images, int32
- * labels); uploading them is the consumer's business.
+ * labels); uploading them is the consumer's business. With a pool
+ * (`loader_pool.ts`) worker threads build them, up to N at once; without,
+ * this thread does, one at a time (`batch_build.ts` either way).
  *
  * Determinism: the order of epoch `e` comes from (seed, e) and the
  * augmentation of the sample at position `p` from (seed, e, p), independent
@@ -19,6 +21,7 @@ import type { Augment } from "./augment.ts";
 import { type Batch, batchPlan, buildPlannedBatch, epochOrder } from "./batch_build.ts";
 import type { LoaderPool } from "./loader_pool.ts";
 
+/** One batch (defined with its builder in `batch_build.ts`). */
 export type { Batch } from "./batch_build.ts";
 
 /** Options of {@link createLoader}. */
