@@ -39,10 +39,12 @@ import {
   type Sgd,
   type Tensor,
 } from "../kernels.ts";
-import type { GpuError } from "../src/gpu/errors.ts";
-import { empty, startDownload } from "../src/tensor/tensor.ts";
 import { adapterLine, runBench, table, type TorchStep, torchStep } from "./support.ts";
-import { LOSS_READBACK_EVERY } from "../src/incremental/train_epoch.ts";
+import {
+  LOSS_READBACK_EVERY,
+  type LossSlot,
+  makeLossReadbacks,
+} from "../src/incremental/loss_readbacks.ts";
 
 /** One training-step configuration. */
 export interface Case {
@@ -111,7 +113,7 @@ const setUp = (c: Case) =>
  * One training step, recorded (the caller submits); with `into`, its loss is
  * copied into element `slot` of `losses`, as the engine's batches do.
  */
-const trainStep = (s: Setup, into?: { readonly losses: Tensor<"f32">; readonly slot: number }) =>
+const trainStep = (s: Setup, into?: LossSlot) =>
   Effect.scoped(Effect.gen(function* () {
     const out = yield* s.model.forward(s.images, { mode: "train" });
     const loss = yield* crossEntropy(out.logits, s.labels);
@@ -127,32 +129,18 @@ const trainStep = (s: Setup, into?: { readonly losses: Tensor<"f32">; readonly s
 
 /**
  * `steps` training steps as the engine records them (src/incremental/train_epoch.ts):
- * the losses in two buffers used in turn, each full one's readback started
- * every {@link LOSS_READBACK_EVERY} steps and the previous one collected;
- * only the last readback is waited for.
+ * each loss copied into the engine's readback buffers (`makeLossReadbacks`,
+ * a readback started every {@link LOSS_READBACK_EVERY} steps and collected at
+ * the next); only the last readback is waited for.
  */
 const trainAsTheEngine = (s: Setup, steps: number) =>
   Effect.scoped(Effect.gen(function* () {
-    const buffers = [
-      yield* empty([LOSS_READBACK_EVERY], "f32"),
-      yield* empty([LOSS_READBACK_EVERY], "f32"),
-    ];
-    let filling = 0;
-    let slot = 0;
-    let inFlight: Effect.Effect<unknown, GpuError> | undefined;
-    const turn = Effect.gen(function* () {
-      const started = yield* startDownload([buffers[filling]]);
-      filling = 1 - filling;
-      slot = 0;
-      if (inFlight) yield* inFlight;
-      inFlight = started;
-    });
+    const readbacks = yield* makeLossReadbacks(() => Effect.void);
     for (let i = 0; i < steps; i++) {
-      yield* trainStep(s, { losses: buffers[filling], slot: slot++ });
-      if (slot === LOSS_READBACK_EVERY) yield* turn;
+      yield* trainStep(s, readbacks.next());
+      yield* readbacks.written(i);
     }
-    if (slot > 0) yield* turn;
-    if (inFlight) yield* inFlight;
+    yield* readbacks.finish;
   }));
 
 /** What one case measured on our side. */

@@ -21,14 +21,21 @@ export interface BuiltBatch {
   readonly skipped: readonly { readonly name: string; readonly error: SampleError }[];
 }
 
+/** A loader known to a pool: its id and the plan a worker gets when it lacks it. */
+export interface PooledLoader {
+  readonly id: number;
+  readonly plan: BatchPlan;
+  readonly shuffle: boolean;
+}
+
 /** Loader workers shared by every loader of a run. */
 export interface LoaderPool {
   /** How many workers build batches. */
   readonly workers: number;
-  /** Registers a loader's plan; the id names it in {@link LoaderPool.build}. */
-  register(plan: BatchPlan, shuffle: boolean): number;
-  /** Batch `index` of epoch `epoch` of loader `loader`, built by a worker. */
-  build(loader: number, epoch: number, index: number): Promise<BuiltBatch>;
+  /** Names a loader's plan for {@link LoaderPool.build}. */
+  register(plan: BatchPlan, shuffle: boolean): PooledLoader;
+  /** Batch `index` of epoch `epoch` of `loader`, built by a worker. */
+  build(loader: PooledLoader, epoch: number, index: number): Promise<BuiltBatch>;
   /** Stops the workers; builds still pending reject. */
   close(): void;
 }
@@ -47,7 +54,6 @@ export const createLoaderPool = (workers: number): LoaderPool => {
   const count = Math.max(1, Math.floor(workers));
   const url = new URL("./loader_worker.ts", import.meta.url).href;
   const threads = Array.from({ length: count }, () => new Worker(url, { type: "module" }));
-  const plans = new Map<number, { plan: BatchPlan; shuffle: boolean }>();
   // Per worker, the loaders whose plan it holds, oldest first.
   const held = threads.map((): number[] => []);
   const pending = new Map<number, Pending>();
@@ -85,27 +91,22 @@ export const createLoaderPool = (workers: number): LoaderPool => {
   const send = (worker: number, message: LoaderRequest) => threads[worker].postMessage(message);
 
   /** Makes sure `worker` holds `loader`'s plan. */
-  const ensurePlan = (worker: number, loader: number) => {
+  const ensurePlan = (worker: number, { id, plan, shuffle }: PooledLoader) => {
     const list = held[worker];
-    const at = list.indexOf(loader);
+    const at = list.indexOf(id);
     if (at >= 0) {
       list.splice(at, 1);
-      list.push(loader);
+      list.push(id);
       return;
     }
     if (list.length >= PLANS_PER_WORKER) send(worker, { kind: "forget", loader: list.shift()! });
-    const { plan, shuffle } = plans.get(loader)!;
-    send(worker, { kind: "plan", loader, plan, shuffle });
-    list.push(loader);
+    send(worker, { kind: "plan", loader: id, plan, shuffle });
+    list.push(id);
   };
 
   return {
     workers: count,
-    register: (plan, shuffle) => {
-      const id = nextLoader++;
-      plans.set(id, { plan, shuffle });
-      return id;
-    },
+    register: (plan, shuffle) => ({ id: nextLoader++, plan, shuffle }),
     build: (loader, epoch, index) => {
       if (closed) return Promise.reject(new Error("the loader pool is closed"));
       const worker = turn;
@@ -114,7 +115,7 @@ export const createLoaderPool = (workers: number): LoaderPool => {
       const request = nextRequest++;
       return new Promise<BuiltBatch>((resolve, reject) => {
         pending.set(request, { resolve, reject, worker });
-        send(worker, { kind: "build", request, loader, epoch, index });
+        send(worker, { kind: "build", request, loader: loader.id, epoch, index });
       });
     },
     close: () => {

@@ -14,8 +14,9 @@ import type { Batch } from "../data/loader.ts";
 import type { DeepLabV3, SegmentationOutput } from "../nn/mod.ts";
 import type { Sgd } from "../optim/sgd.ts";
 import { Gpu } from "../gpu/device.ts";
-import { fromArray, type Tensor } from "../tensor/tensor.ts";
+import { fromArray } from "../tensor/tensor.ts";
 import type { BatchInput, Method, Objective, OldOutputs, StepInfo } from "./method.ts";
+import type { LossSlot } from "./loss_readbacks.ts";
 
 /** Uploads a loader batch. */
 export const uploadBatch = (batch: Batch) =>
@@ -67,12 +68,6 @@ export interface TrainContext {
   /** Scope of the parameters' gradients (outlives the iteration). */
   readonly gradScope: Scope.Scope;
   readonly freezeBn: boolean;
-}
-
-/** Where an iteration leaves its loss: element `slot` of `losses`. */
-export interface LossSlot {
-  readonly losses: Tensor<"f32">;
-  readonly slot: number;
 }
 
 /** Records one iteration at learning rate `lr`, its loss copied to `into` (nothing waits). */

@@ -6,6 +6,9 @@
  */
 import { Effect } from "effect";
 import { encodeGreyPng, encodeJpeg, encodePalettePng, encodePngRgb } from "../../src/data/image.ts";
+import type { Dataset } from "../../src/data/dataset.ts";
+import type { Batch } from "../../src/data/loader.ts";
+import { openVoc } from "../../src/data/voc.ts";
 
 /** A temporary folder removed by `cleanup`. */
 export interface TempDir {
@@ -88,3 +91,32 @@ export async function failureOf<A, E>(effect: Effect.Effect<A, E>): Promise<E> {
   if (result._tag === "Success") throw new Error("expected a failure, got a success");
   return result.failure;
 }
+
+/**
+ * Runs `run` on a VOC-layout `train` split of `count` 12x12 samples (sample
+ * i holds background, class 1 + i, class 16 + i % 5 and ignored pixels),
+ * removed afterwards.
+ */
+export async function withTrainSplit(
+  count: number,
+  run: (dataset: Dataset) => Promise<void>,
+): Promise<void> {
+  const dir = await tempDir();
+  try {
+    const samples = Array.from(
+      { length: count },
+      (_, i) => ({ name: `s${i}`, classes: [0, 1 + i, 16 + (i % 5), 255] }),
+    );
+    await writeVoc(dir.path, "train", samples, 12);
+    await run(await Effect.runPromise(openVoc({ root: dir.path, split: "train" })));
+  } finally {
+    await dir.cleanup();
+  }
+}
+
+/** Every batch of a stream, in order. */
+export const collectBatches = async (stream: AsyncIterable<Batch>): Promise<Batch[]> => {
+  const out: Batch[] = [];
+  for await (const b of stream) out.push(b);
+  return out;
+};

@@ -5,19 +5,10 @@
  * errors, and fail a stream with the same tagged error naming the bad file.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { Effect } from "effect";
 import { type Batch, createLoader, type LoaderOptions } from "../../src/data/loader.ts";
 import { createLoaderPool } from "../../src/data/loader_pool.ts";
-import { openVoc } from "../../src/data/voc.ts";
-import type { Dataset } from "../../src/data/dataset.ts";
 import { setDecodeCacheBytes } from "../../src/data/decode_cache.ts";
-import { tempDir, writeFile, writeVoc } from "./fixtures.ts";
-
-const collect = async (stream: AsyncIterable<Batch>) => {
-  const out: Batch[] = [];
-  for await (const b of stream) out.push(b);
-  return out;
-};
+import { collectBatches, withTrainSplit, writeFile } from "./fixtures.ts";
 
 const bytesOf = (batches: readonly Batch[]) =>
   batches.map((b) => ({
@@ -27,22 +18,8 @@ const bytesOf = (batches: readonly Batch[]) =>
     shape: [b.size, b.height, b.width, b.epoch, b.index],
   }));
 
-async function withDataset(run: (dataset: Dataset) => Promise<void>) {
-  const dir = await tempDir();
-  try {
-    const samples = Array.from(
-      { length: 11 },
-      (_, i) => ({ name: `s${i}`, classes: [0, 1 + i, 16 + (i % 5), 255] }),
-    );
-    await writeVoc(dir.path, "train", samples, 12);
-    await run(await Effect.runPromise(openVoc({ root: dir.path, split: "train" })));
-  } finally {
-    await dir.cleanup();
-  }
-}
-
 Deno.test("loader workers build the main thread's batches byte for byte", () =>
-  withDataset(async (dataset) => {
+  withTrainSplit(11, async (dataset) => {
     const pool = createLoaderPool(2);
     try {
       const train: LoaderOptions = {
@@ -58,13 +35,13 @@ Deno.test("loader workers build the main thread's batches byte for byte", () =>
       const there = createLoader({ ...train, pool });
       for (const epoch of [0, 1]) {
         assertEquals(
-          bytesOf(await collect(there.epoch(epoch))),
-          bytesOf(await collect(here.epoch(epoch))),
+          bytesOf(await collectBatches(there.epoch(epoch))),
+          bytesOf(await collectBatches(here.epoch(epoch))),
         );
       }
       assertEquals(
-        bytesOf(await collect(there.epoch(2, 1))),
-        bytesOf(await collect(here.epoch(2, 1))),
+        bytesOf(await collectBatches(there.epoch(2, 1))),
+        bytesOf(await collectBatches(here.epoch(2, 1))),
         "a resumed epoch",
       );
       const full: LoaderOptions = {
@@ -74,10 +51,10 @@ Deno.test("loader workers build the main thread's batches byte for byte", () =>
         augment: { kind: "eval", mode: "full" },
         seed: 0,
       };
-      const evalHere = await collect(createLoader(full).epoch(0));
+      const evalHere = await collectBatches(createLoader(full).epoch(0));
       assertEquals(evalHere.length, 11);
       assertEquals(
-        bytesOf(await collect(createLoader({ ...full, pool }).epoch(0))),
+        bytesOf(await collectBatches(createLoader({ ...full, pool }).epoch(0))),
         bytesOf(evalHere),
       );
     } finally {
@@ -86,7 +63,7 @@ Deno.test("loader workers build the main thread's batches byte for byte", () =>
   }));
 
 Deno.test("a worker's bad sample is skipped or fails the stream as in the main thread", () =>
-  withDataset(async (dataset) => {
+  withTrainSplit(11, async (dataset) => {
     const saved = setDecodeCacheBytes(0);
     const pool = createLoaderPool(1);
     try {
@@ -103,8 +80,8 @@ Deno.test("a worker's bad sample is skipped or fails the stream as in the main t
       const skipHere = createLoader({ ...options, skipBad: true });
       const skipThere = createLoader({ ...options, skipBad: true, pool });
       assertEquals(
-        bytesOf(await collect(skipThere.epoch(0))),
-        bytesOf(await collect(skipHere.epoch(0))),
+        bytesOf(await collectBatches(skipThere.epoch(0))),
+        bytesOf(await collectBatches(skipHere.epoch(0))),
       );
       assertEquals(skipThere.skipped.map((s) => s.name), [bad.name]);
       const [here, there] = [skipHere.skipped[0].error, skipThere.skipped[0].error];
@@ -114,7 +91,7 @@ Deno.test("a worker's bad sample is skipped or fails the stream as in the main t
       const failing = async (loader: ReturnType<typeof createLoader>) => {
         const stream = loader.epoch(0);
         try {
-          await collect(stream);
+          await collectBatches(stream);
         } catch (error) {
           return error as { _tag: string; message: string; file: string };
         }

@@ -1,34 +1,11 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { Effect } from "effect";
-import { type Batch, createLoader } from "../../src/data/loader.ts";
+import { createLoader } from "../../src/data/loader.ts";
 import { trainTargetLut } from "../../src/data/labels.ts";
 import { findTask, stepClasses } from "../../src/data/tasks.ts";
-import { openVoc } from "../../src/data/voc.ts";
-import type { Dataset } from "../../src/data/dataset.ts";
-import { tempDir, writeVoc } from "./fixtures.ts";
-
-const collect = async (stream: AsyncIterable<Batch>) => {
-  const out: Batch[] = [];
-  for await (const b of stream) out.push(b);
-  return out;
-};
-
-async function withDataset(run: (dataset: Dataset) => Promise<void>) {
-  const dir = await tempDir();
-  try {
-    const samples = Array.from(
-      { length: 10 },
-      (_, i) => ({ name: `s${i}`, classes: [0, 1 + i, 16 + (i % 5), 255] }),
-    );
-    await writeVoc(dir.path, "train", samples, 12);
-    await run(await Effect.runPromise(openVoc({ root: dir.path, split: "train" })));
-  } finally {
-    await dir.cleanup();
-  }
-}
+import { collectBatches, withTrainSplit } from "./fixtures.ts";
 
 Deno.test("loader: training batches are NHWC crops, shuffled per epoch, deterministic and resumable", () =>
-  withDataset(async (dataset) => {
+  withTrainSplit(10, async (dataset) => {
     const options = {
       samples: dataset.samples,
       info: dataset.info,
@@ -39,7 +16,7 @@ Deno.test("loader: training batches are NHWC crops, shuffled per epoch, determin
     };
     const loader = createLoader(options);
     assertEquals(loader.batchesPerEpoch, 3);
-    const epoch0 = await collect(loader.epoch(0));
+    const epoch0 = await collectBatches(loader.epoch(0));
     assertEquals(epoch0.length, 3);
     for (const b of epoch0) {
       assertEquals([b.size, b.height, b.width, b.images.length, b.labels.length], [
@@ -53,19 +30,19 @@ Deno.test("loader: training batches are NHWC crops, shuffled per epoch, determin
     }
     const names0 = epoch0.flatMap((b) => b.names);
     assertEquals(new Set(names0).size, 9);
-    const names1 = (await collect(loader.epoch(1))).flatMap((b) => b.names);
+    const names1 = (await collectBatches(loader.epoch(1))).flatMap((b) => b.names);
     assert(names0.join() !== names1.join(), "epochs are shuffled differently");
     // Another loader with the same seed gives the same bytes; a resumed epoch continues exactly.
-    const again = await collect(createLoader(options).epoch(0));
+    const again = await collectBatches(createLoader(options).epoch(0));
     assertEquals(again.map((b) => Array.from(b.images)), epoch0.map((b) => Array.from(b.images)));
-    const resumed = await collect(createLoader(options).epoch(0, 2));
+    const resumed = await collectBatches(createLoader(options).epoch(0, 2));
     assertEquals(resumed.length, 1);
     assertEquals(Array.from(resumed[0].labels), Array.from(epoch0[2].labels));
     assertEquals(resumed[0].index, 2);
   }));
 
 Deno.test("loader: evaluation keeps list order, keeps the last partial batch, applies the label LUT", () =>
-  withDataset(async (dataset) => {
+  withTrainSplit(10, async (dataset) => {
     const lut = trainTargetLut(stepClasses(findTask("voc/15-5")!, 1));
     const loader = createLoader({
       samples: dataset.samples,
@@ -75,7 +52,7 @@ Deno.test("loader: evaluation keeps list order, keeps the last partial batch, ap
       seed: 0,
       labelLut: lut,
     });
-    const batches = await collect(loader.epoch(0));
+    const batches = await collectBatches(loader.epoch(0));
     assertEquals(batches.map((b) => b.size), [4, 4, 2]);
     assertEquals(batches.flatMap((b) => b.names), dataset.samples.map((s) => s.name));
     // Sample s0 has classes 0, 1, 16, 255 cycling: class 1 becomes 0 at step 1, 16 stays.
@@ -92,7 +69,7 @@ const within = <T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> =
 };
 
 Deno.test("loader: prepares batches ahead while the consumer is busy, up to the prefetch depth", () =>
-  withDataset(async (dataset) => {
+  withTrainSplit(10, async (dataset) => {
     // 10 samples in batches of 2: 5 batches, 3 prepared ahead.
     const loader = createLoader({
       samples: dataset.samples,
@@ -127,7 +104,7 @@ Deno.test("loader: prepares batches ahead while the consumer is busy, up to the 
   }));
 
 Deno.test("loader: close stops the producer and ends a pending next", () =>
-  withDataset(async (dataset) => {
+  withTrainSplit(10, async (dataset) => {
     const options = {
       samples: dataset.samples,
       info: dataset.info,

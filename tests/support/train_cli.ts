@@ -68,10 +68,14 @@ export const tinyTrainConfig = (run: TinyRun, ...extra: string[]): RunConfig => 
   return parsed.success.config;
 };
 
-/** Runs `deno` with `args` to its end; its success, exit code, standard output and error. */
-export const runDeno = async (args: readonly string[]) => {
+/**
+ * Runs `deno` with `args` (and `env` added to this process's environment) to its
+ * end; its success, exit code, standard output and error.
+ */
+export const runDeno = async (args: readonly string[], env: Record<string, string> = {}) => {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [...args],
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();
