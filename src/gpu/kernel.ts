@@ -31,11 +31,18 @@ export interface BindingSpec {
    * `load_<name>(i: u32)` (element i of the array): from the
    * storage buffer itself (`"buffer"`), or from a copy of it in an rgba32float
    * texture of {@link TEXTURE_ROW_TEXELS} texels a row (`"texture"`; the
-   * recorder copies the bound buffer into it before the dispatch). llvmpipe
-   * loads storage buffers one SIMD lane at a time and textures with vector
-   * gathers, which on an AVX2 machine is about 5x faster (bench/texture_loads.ts).
+   * recorder copies the bound buffer into it before the dispatch), or (vec4f
+   * only) from the buffer bound as a uniform block (`"uniform"`). llvmpipe
+   * loads storage buffers one SIMD lane at a time, textures and uniform
+   * blocks with vector gathers, which on an AVX2 machine is about 5x faster
+   * (bench/texture_loads.ts, bench/uniform_reads.ts).
    */
-  readonly via?: ReadVia;
+  readonly via?: BindingVia;
+  /**
+   * With `via: "uniform"`: the kernel constant holding the binding's length
+   * in vec4s (a uniform array's length is part of the shader).
+   */
+  readonly quads?: string;
   /**
    * The texture copy of a binding this kernel also writes (its old values,
    * copied before the dispatch): it may share bytes with that binding, which
@@ -46,6 +53,16 @@ export interface BindingSpec {
 
 /** How a `via` binding is read: its storage buffer, or a texture copy of it. */
 export type ReadVia = "buffer" | "texture";
+
+/**
+ * How a binding is read: a {@link ReadVia}, or the buffer bound as a uniform
+ * block (`"uniform"`: a vec4f binding of at most {@link UNIFORM_BINDING_BYTES},
+ * its length in vec4s the kernel constant named by the spec's `quads`).
+ */
+export type BindingVia = ReadVia | "uniform";
+
+/** The largest uniform binding every WebGPU device allows (the default maxUniformBufferBindingSize). */
+export const UNIFORM_BINDING_BYTES = 65536;
 
 /** The suffix a kernel's name carries in its texture form ("" for buffers), so traces tell them apart. */
 export const viaSuffix = (via: ReadVia): string => via === "texture" ? "+textures" : "";
@@ -123,7 +140,8 @@ export interface KernelOptions<
 /**
  * Declares a kernel. The value is inert: compilation happens on first
  * dispatch. Throws a TypeError for a snapshot binding that is not a
- * read-only texture copy.
+ * read-only texture copy, and for a uniform binding that is not a read-only
+ * vec4f whose `quads` names one of the kernel's constants.
  */
 export const defineKernel = <
   const B extends Record<string, BindingSpec>,
@@ -134,6 +152,16 @@ export const defineKernel = <
     if (spec.snapshot && (spec.via !== "texture" || spec.access !== "read")) {
       throw new TypeError(
         `${options.name}: snapshot binding ${name} must be a read-only texture copy`,
+      );
+    }
+    const constants: Record<string, ScalarType> = options.constants ?? {};
+    if (
+      spec.via === "uniform" &&
+      (spec.access !== "read" || spec.type !== "vec4f" || !((spec.quads ?? "") in constants))
+    ) {
+      throw new TypeError(
+        `${options.name}: uniform binding ${name} must be a read-only vec4f whose quads ` +
+          `name a constant`,
       );
     }
   }
@@ -179,6 +207,13 @@ export const kernelHeader = (
             `vec2<u32>(i & ${TEXTURE_ROW_TEXELS - 1}u, i >> ${shift}u), 0); }`
           : `fn load_${name}(i: u32) -> f32 { let t = i >> 2u; return textureLoad(${name}, ` +
             `vec2<u32>(t & ${TEXTURE_ROW_TEXELS - 1}u, t >> ${shift}u), 0)[i & 3u]; }`,
+      );
+      return;
+    }
+    if (spec.via === "uniform") {
+      out.push(
+        `@group(0) @binding(${index}) var<uniform> ${name}: array<vec4<f32>, ${spec.quads}>;`,
+        `fn load_${name}(i: u32) -> vec4<f32> { return ${name}[i]; }`,
       );
       return;
     }

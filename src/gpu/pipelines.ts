@@ -136,7 +136,13 @@ const bindGroupEntries = (kernel: Kernel): GPUBindGroupLayoutEntry[] => {
       : {
         binding,
         visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: spec.access === "read" ? "read-only-storage" : "storage" },
+        buffer: {
+          type: spec.via === "uniform"
+            ? "uniform"
+            : spec.access === "read"
+            ? "read-only-storage"
+            : "storage",
+        },
       }
   );
   return [

@@ -21,6 +21,7 @@ import {
   paramsByteSize,
   type ScalarType,
   TEXTURE_MAX_ROWS,
+  UNIFORM_BINDING_BYTES,
   TEXTURE_ROW_TEXELS,
   type Values,
   writeParams,
@@ -302,7 +303,8 @@ export class CommandRecorder {
       if (kernel.bindings[name].via === "texture") {
         return { binding, resource: this.#textureCopy(binding, view) };
       }
-      const resource = { buffer: view.buffer, offset: view.offset ?? 0, size: bindingBytes(view) };
+      const size = kernel.bindings[name].via === "uniform" ? quadBytes(view) : bindingBytes(view);
+      const resource = { buffer: view.buffer, offset: view.offset ?? 0, size };
       return { binding, resource };
     });
     // Bound at offset 0 with the slot's offset given at dispatch (a dynamic offset).
@@ -425,6 +427,9 @@ const bindingBytes = (view: BufferView): number => {
   return Math.min(view.buffer.size - start, rounded);
 };
 
+/** Bytes of a view's elements rounded up to whole vec4s: a uniform binding's exact size. */
+const quadBytes = (view: BufferView): number => Math.ceil(view.elements / 4) * 16;
+
 const lostError = (info: GPUDeviceLostInfo): DeviceLostError =>
   new DeviceLostError({ reason: info.reason ?? "unknown", message: info.message });
 
@@ -463,6 +468,16 @@ export const checkBindings = (
           `${TEXTURE_ROW_TEXELS} x ${TEXTURE_MAX_ROWS} texels, at a 16-byte offset; got ` +
           `${view.elements} at byte ${view.offset ?? 0}`,
       );
+    }
+    if (spec.via === "uniform") {
+      const quads = constants[spec.quads ?? ""];
+      if (Math.ceil(view.elements / 4) !== quads || view.elements * 4 > UNIFORM_BINDING_BYTES) {
+        return fail(
+          name,
+          `a uniform binding needs at most ${UNIFORM_BINDING_BYTES} bytes in exactly the ` +
+            `${spec.quads} (${quads}) vec4s the kernel declares; got ${view.elements} elements`,
+        );
+      }
     }
     const need = minimum[name] ?? 0;
     if (view.elements < need) {

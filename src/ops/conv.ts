@@ -28,6 +28,7 @@ import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import type { GpuError } from "../gpu/errors.ts";
 import { readThroughTextures } from "./texture_reads.ts";
+import { quadsOf, readUniform } from "./uniform_reads.ts";
 import {
   empty,
   release,
@@ -57,8 +58,10 @@ import {
   convGeneralKernel,
   convOut4Kernel,
   convOut4TextureKernel,
+  convOut4UniformFilterKernels,
   convVec4Kernel,
   convVec4TextureKernel,
+  convVec4UniformFilterKernel,
   depthwiseVec4Kernel,
   filterDepthwiseVec4Kernel,
   filterGeneralKernel,
@@ -122,15 +125,24 @@ const recordPass = (
     } else if (path === "general" && to.cg % 4 === 0 && mode === 0) {
       const QUADS = useWide(gpu.adapter.isFallback) && to.cg % 16 === 0 ? 4 : 2;
       const p = passParams(g, from, to, mode, 8, 4 * QUADS);
-      const kernel = useScalarTextures(gpu.adapter.isFallback, src, weight)
-        ? convOut4TextureKernel
-        : convOut4Kernel;
-      yield* gpu.recorder.dispatch(kernel, bindings, p, {
+      const constants = {
         MODE: mode,
         HAS_BIAS,
         QUADS,
         WG: convWorkgroup(gpu.adapter.isFallback, p.blocks),
-      });
+      };
+      if (readUniform(gpu.adapter.isFallback, weight)) {
+        const via = useScalarTextures(gpu.adapter.isFallback, src) ? "texture" : "buffer";
+        yield* gpu.recorder.dispatch(convOut4UniformFilterKernels[via], bindings, p, {
+          ...constants,
+          W_QUADS: quadsOf(weight),
+        });
+        return;
+      }
+      const kernel = useScalarTextures(gpu.adapter.isFallback, src, weight)
+        ? convOut4TextureKernel
+        : convOut4Kernel;
+      yield* gpu.recorder.dispatch(kernel, bindings, p, constants);
     } else if (path === "general") {
       const p = passParams(g, from, to, mode, 4, 4);
       yield* gpu.recorder.dispatch(convGeneralKernel, bindings, p, {
@@ -151,15 +163,28 @@ const recordPass = (
         : passParams(g, from, to, mode, 8, channels);
       const FITS = !pair && (to.w / p.phases) % 8 === 0 && to.w % p.phases === 0 &&
         to.cg % channels === 0;
-      const textures = useTextures(gpu.adapter.isFallback, src, weight);
-      yield* gpu.recorder.dispatch(textures ? convVec4TextureKernel : convVec4Kernel, bindings, p, {
+      const constants = {
         MODE: mode,
         FITS: FITS ? 1 : 0,
         HAS_BIAS,
         PAIR: pair ? 1 : 0,
         QUADS,
         WG: convWorkgroup(gpu.adapter.isFallback, p.blocks),
-      });
+      };
+      if (readUniform(gpu.adapter.isFallback, weight) && useTextures(true, src)) {
+        yield* gpu.recorder.dispatch(convVec4UniformFilterKernel, bindings, p, {
+          ...constants,
+          W_QUADS: quadsOf(weight),
+        });
+        return;
+      }
+      const textures = useTextures(gpu.adapter.isFallback, src, weight);
+      yield* gpu.recorder.dispatch(
+        textures ? convVec4TextureKernel : convVec4Kernel,
+        bindings,
+        p,
+        constants,
+      );
     }
   });
 

@@ -157,6 +157,12 @@ const convVec4KernelVia = (via: ReadVia) =>
     minElements: convMinElements,
   });
 
+/** A filter binding read as a uniform block of W_QUADS vec4s (useUniformFilter in conv_tiled.ts). */
+const uniformFilter = { access: "read", type: "vec4f", via: "uniform", quads: "W_QUADS" } as const;
+
+/** The name suffix of a kernel whose filter is a uniform block. */
+const UNIFORM_FILTER_SUFFIX = "+uniform filter";
+
 /**
  * 8 pixels (one row's, or PAIR: 4 columns of two rows) x 4 QUADS channels per
  * invocation, vec4 loads (channels per group % 4 == 0; QUADS 4: destination
@@ -166,6 +172,37 @@ export const convVec4Kernel = convVec4KernelVia("buffer");
 
 /** {@link convVec4Kernel} reading the source and the filter from texture copies (CPU adapters). */
 export const convVec4TextureKernel = convVec4KernelVia("texture");
+
+/**
+ * {@link convVec4Kernel} reading its source as `via` says and its filter (at
+ * most 64 KiB, W_QUADS vec4s) as a uniform block.
+ */
+const convVec4UniformFilterKernelVia = (via: ReadVia) =>
+  defineKernel({
+    name: `shaders/conv/conv_vec4.wgsl${UNIFORM_FILTER_SUFFIX}${viaSuffix(via)}`,
+    source: tapsSource + convVec4Source,
+    bindings: {
+      ...convBindings("vec4f"),
+      src: { access: "read", type: "vec4f", via },
+      weight: uniformFilter,
+    },
+    params: convParams,
+    constants: {
+      MODE: "u32",
+      FITS: "u32",
+      HAS_BIAS: "u32",
+      PAIR: "u32",
+      QUADS: "u32",
+      WG: "u32",
+      W_QUADS: "u32",
+    },
+    workgroupSize: workgroup,
+    dispatch: grid,
+    minElements: convMinElements,
+  });
+
+/** {@link convVec4TextureKernel} with its filter a uniform block (CPU adapters, filters of at most 64 KiB). */
+export const convVec4UniformFilterKernel = convVec4UniformFilterKernelVia("texture");
 
 /** The scalar-source kernel reading its source and filter as `via` says. */
 const convOut4KernelVia = (via: ReadVia) =>
@@ -193,6 +230,33 @@ export const convOut4Kernel = convOut4KernelVia("buffer");
 
 /** {@link convOut4Kernel} reading the source and the filter from texture copies (CPU adapters). */
 export const convOut4TextureKernel = convOut4KernelVia("texture");
+
+/** The scalar-source kernel reading its source as `via` says and its filter as a uniform block. */
+const convOut4UniformFilterKernelVia = (via: ReadVia) =>
+  defineKernel({
+    name: `shaders/conv/conv_out4.wgsl${UNIFORM_FILTER_SUFFIX}${viaSuffix(via)}`,
+    source: tapsSource + convOut4Source,
+    bindings: {
+      src: { access: "read", type: "f32", via },
+      weight: uniformFilter,
+      bias: { access: "read", type: "vec4f" },
+      dst: { access: "read_write", type: "vec4f" },
+    },
+    params: convParams,
+    constants: { MODE: "u32", HAS_BIAS: "u32", QUADS: "u32", WG: "u32", W_QUADS: "u32" },
+    workgroupSize: workgroup,
+    dispatch: grid,
+    minElements: convMinElements,
+  });
+
+/**
+ * {@link convOut4Kernel} with its filter a uniform block, by the way the
+ * source is read (CPU adapters, filters of at most 64 KiB).
+ */
+export const convOut4UniformFilterKernels = {
+  buffer: convOut4UniformFilterKernelVia("buffer"),
+  texture: convOut4UniformFilterKernelVia("texture"),
+};
 
 /** 4 pixels x 4 channels per invocation, scalar loads, any shape. */
 export const convGeneralKernel = defineKernel({

@@ -13,6 +13,7 @@
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import { readThroughTexturesWithoutAvx512 } from "./texture_reads.ts";
+import { readUniform } from "./uniform_reads.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import {
@@ -32,6 +33,7 @@ import {
   forwardSingleVec4TextureKernel,
   normalizeKernel,
   normalizeVec4Kernel,
+  normalizeVec4UniformKernels,
   statsSingleKernel,
 } from "./norm_kernels.ts";
 
@@ -237,7 +239,16 @@ export const batchNorm = (
     const bindings = { x, stats, weight: state.weight, bias: state.bias, y };
     if (channelQuads && channels % 4 === 0) {
       const quads = { n: x.elements / 4, channels };
-      yield* gpu.recorder.dispatch(normalizeVec4Kernel, bindings, quads, relu);
+      if (readUniform(gpu.adapter.isFallback, stats, state.weight, state.bias)) {
+        const via = readThroughTexturesWithoutAvx512(true, x) ? "texture" : "buffer";
+        yield* gpu.recorder.dispatch(normalizeVec4UniformKernels[via], bindings, quads, {
+          ...relu,
+          S_QUADS: channels / 2,
+          C_QUADS: channels / 4,
+        });
+      } else {
+        yield* gpu.recorder.dispatch(normalizeVec4Kernel, bindings, quads, relu);
+      }
     } else {
       const params = { n: x.elements, channels };
       yield* gpu.recorder.dispatch(normalizeKernel, bindings, params, relu);

@@ -316,23 +316,61 @@ export const backwardInputKernel = defineKernel({
 /** Workgroup size of the elementwise channel-quad kernels. */
 const QUAD_ELEMENTWISE_WG = 64;
 
+const normalizeVec4Sizes = (p: { n: number; channels: number }) => ({
+  x: p.n,
+  stats: 2 * p.channels,
+  weight: p.channels,
+  bias: p.channels,
+  y: p.n,
+});
+
 /** {@link normalizeKernel} a channel quad per invocation (`n` counts quads), bit-identical. */
 export const normalizeVec4Kernel = defineKernel({
   name: "shaders/norm/normalize_vec4.wgsl",
   source: normalizeVec4Source,
-  bindings: { x: readQuads, stats: read, weight: read, bias: read, y: writeQuads },
+  bindings: {
+    x: { ...readQuads, via: "buffer" },
+    stats: { ...readQuads, via: "buffer" },
+    weight: { ...readQuads, via: "buffer" },
+    bias: { ...readQuads, via: "buffer" },
+    y: writeQuads,
+  },
   params: { n: "u32", channels: "u32" },
   constants: { RELU: "u32" },
   workgroupSize: [QUAD_ELEMENTWISE_WG, 1, 1],
   dispatch: (p) => linearGrid(p.n, QUAD_ELEMENTWISE_WG),
-  minElements: (p) => ({
-    x: p.n,
-    stats: 2 * p.channels,
-    weight: p.channels,
-    bias: p.channels,
-    y: p.n,
-  }),
+  minElements: normalizeVec4Sizes,
 });
+
+/**
+ * {@link normalizeVec4Kernel} reading `x` as `via` says and the statistics
+ * (S_QUADS = channels / 2), weight and bias (C_QUADS = channels / 4) as
+ * uniform blocks: on llvmpipe a uniform read is one vector gather where a
+ * storage read loops over the SIMD lanes (bench/uniform_reads.ts).
+ */
+const normalizeVec4UniformKernelVia = (via: ReadVia) =>
+  defineKernel({
+    name: `shaders/norm/normalize_vec4.wgsl+uniform${viaSuffix(via)}`,
+    source: normalizeVec4Source,
+    bindings: {
+      x: { ...readQuads, via },
+      stats: { ...readQuads, via: "uniform", quads: "S_QUADS" },
+      weight: { ...readQuads, via: "uniform", quads: "C_QUADS" },
+      bias: { ...readQuads, via: "uniform", quads: "C_QUADS" },
+      y: writeQuads,
+    },
+    params: { n: "u32", channels: "u32" },
+    constants: { RELU: "u32", S_QUADS: "u32", C_QUADS: "u32" },
+    workgroupSize: [QUAD_ELEMENTWISE_WG, 1, 1],
+    dispatch: (p) => linearGrid(p.n, QUAD_ELEMENTWISE_WG),
+    minElements: normalizeVec4Sizes,
+  });
+
+/** {@link normalizeVec4Kernel} with uniform per-channel reads (CPU adapters), by the way `x` is read. */
+export const normalizeVec4UniformKernels = {
+  buffer: normalizeVec4UniformKernelVia("buffer"),
+  texture: normalizeVec4UniformKernelVia("texture"),
+};
 
 /** {@link backwardInputKernel} a channel quad per invocation (`n` counts quads), bit-identical. */
 export const backwardInputVec4Kernel = backwardInputVec4KernelVia("buffer");

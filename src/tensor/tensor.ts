@@ -35,7 +35,8 @@ export interface Tensor<D extends DType = DType> extends BufferView {
   readonly buffer: GPUBuffer;
 }
 
-const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_SRC |
+  GPUBufferUsage.COPY_DST;
 
 /** Number of elements of a shape. */
 export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
