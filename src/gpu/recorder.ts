@@ -21,8 +21,8 @@ import {
   paramsByteSize,
   type ScalarType,
   TEXTURE_MAX_ROWS,
-  UNIFORM_BINDING_BYTES,
   TEXTURE_ROW_TEXELS,
+  UNIFORM_BINDING_BYTES,
   type Values,
   writeParams,
 } from "./kernel.ts";

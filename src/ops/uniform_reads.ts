@@ -1,7 +1,7 @@
 /**
  * Whether kernels read their small read-only tensors (a filter of at most
- * 64 KiB, batch norm's per-channel statistics and parameters, GSC's
- * prototypes) as uniform blocks (`via: "uniform"` bindings, src/gpu/kernel.ts)
+ * 64 KiB, batch norm's per-channel statistics and parameters) as uniform
+ * blocks (`via: "uniform"` bindings, src/gpu/kernel.ts)
  * on a CPU adapter. llvmpipe reads a uniform block with one vector gather,
  * where a storage-buffer read loops over the SIMD lanes and a texel fetch
  * adds texture addressing (bench/uniform_reads.ts); the values, and so the
@@ -31,4 +31,5 @@ export const readUniform = (
   views.every((v) => v.elements % 4 === 0 && v.elements * 4 <= UNIFORM_BINDING_BYTES);
 
 /** The vec4 count of a view: the `quads` constant of its uniform binding. */
-export const quadsOf = (view: { readonly elements: number }): number => Math.ceil(view.elements / 4);
+export const quadsOf = (view: { readonly elements: number }): number =>
+  Math.ceil(view.elements / 4);

@@ -91,7 +91,11 @@ Deno.test({
   name: "an RGB stem (7x7, stride 2) and a 64 KiB filter read as uniform blocks equal the others",
   ...gpuTestOptions,
   fn: async () => {
-    const stem = { input: [2, 19, 17, 3], filter: [7, 7, 3, 16], options: { stride: 2, padding: 3 } };
+    const stem = {
+      input: [2, 19, 17, 3],
+      filter: [7, 7, 3, 16],
+      options: { stride: 2, padding: 3 },
+    };
     // 3 x 3 x 64 x 28 floats: 64512 bytes, just under the limit.
     const wide = { input: [1, 5, 6, 64], filter: [3, 3, 64, 28], options: { padding: 1 } };
     for (const [i, c] of [stem, wide].entries()) {
@@ -108,7 +112,11 @@ const normalizeOutputs = (rows: number, channels: number, mode: "train" | "eval"
     const values = seededValues(n + 4 * channels, seed);
     const perChannel = (k: number, f: (v: number) => number) =>
       fromArray(values.slice(n + k * channels, n + (k + 1) * channels).map(f), [channels], "f32");
-    const x = yield* fromArray(values.slice(0, n).map((v) => 3 * v + 1), [1, rows, 1, channels], "f32");
+    const x = yield* fromArray(
+      values.slice(0, n).map((v) => 3 * v + 1),
+      [1, rows, 1, channels],
+      "f32",
+    );
     const state = {
       weight: yield* perChannel(0, (v) => 1 + v),
       bias: yield* perChannel(1, (v) => v),
@@ -138,10 +146,14 @@ Deno.test({
             seed: fc.integer({ min: 0, max: 1000 }),
           }),
           async (c) => {
-            const on = await withUniformReads(true, () =>
-              normalizeOutputs(c.rows, c.channels, c.mode, c.seed));
-            const off = await withUniformReads(false, () =>
-              normalizeOutputs(c.rows, c.channels, c.mode, c.seed));
+            const on = await withUniformReads(
+              true,
+              () => normalizeOutputs(c.rows, c.channels, c.mode, c.seed),
+            );
+            const off = await withUniformReads(
+              false,
+              () => normalizeOutputs(c.rows, c.channels, c.mode, c.seed),
+            );
             if (on.adapter.isFallback) {
               assert(on.kernels.some((k) => UNIFORM.test(k)), on.kernels.join(", "));
             }

@@ -1,0 +1,115 @@
+/**
+ * The kernels that read small tensors as uniform blocks on a CPU adapter
+ * (`uniformReads`, src/ops/uniform_reads.ts) timed with and without them,
+ * interleaved on the adapter at hand: ms a call and the ratio, at the `small`
+ * training step's shapes (batch 8, 64x64 input): the convolutions whose
+ * filters hold at most 64 KiB (forward and input gradient; the RGB stem's
+ * forward) and batch norm's normalize pass (eval mode, as the old model and
+ * every evaluation run it). Both forms give the same values
+ * (tests/ops/uniform_reads_test.ts checks it bit for bit); this measures
+ * what the uniform block buys.
+ *
+ *     deno run -A bench/uniform_reads.ts [--rounds 5]
+ *     GALLIUM_OVERRIDE_CPU_CAPS=avx deno run -A bench/uniform_reads.ts   # llvmpipe's AVX2 code
+ *
+ * @module
+ */
+import { Effect, type Scope } from "effect";
+import { parseArgs } from "node:util";
+import type { Gpu } from "../src/gpu/device.ts";
+import type { GpuError } from "../src/gpu/errors.ts";
+import { conv2dBackwardInput, conv2dForward } from "../src/ops/conv.ts";
+import { batchNorm } from "../src/ops/norm.ts";
+import { uniformReads } from "../src/ops/uniform_reads.ts";
+import { fromArray } from "../src/tensor/tensor.ts";
+import { type Batch, oursBatch, timeTogether, values } from "./conv.ts";
+import { adapterLine, runBench, table } from "./support.ts";
+
+/** A batch that runs with uniform reads on or off (restored after). */
+const withUniform = (on: boolean, batch: Batch): Batch => async (reps) => {
+  const saved = uniformReads.onCpu;
+  uniformReads.onCpu = on;
+  try {
+    return await batch(reps);
+  } finally {
+    uniformReads.onCpu = saved;
+  }
+};
+
+/** The `small` model's convolutions with filters of at most 64 KiB: input, filter, options. */
+const CONVS = [
+  { input: [8, 64, 64, 3], filter: [7, 7, 3, 16], options: { stride: 2, padding: 3 } },
+  { input: [8, 16, 16, 16], filter: [3, 3, 16, 16], options: { padding: 1 } },
+  { input: [8, 16, 16, 16], filter: [3, 3, 16, 32], options: { stride: 2, padding: 1 } },
+  { input: [8, 8, 8, 32], filter: [3, 3, 32, 32], options: { padding: 1 } },
+  { input: [8, 4, 4, 128], filter: [1, 1, 128, 64], options: {} },
+] as const;
+
+/** The timed ops: a label and the op's recording. */
+const ops = Effect.gen(function* () {
+  const timed: [string, Effect.Effect<unknown, GpuError, Gpu | Scope.Scope>][] = [];
+  for (const [i, c] of CONVS.entries()) {
+    const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+    const x = yield* fromArray(values(size(c.input), i), [...c.input], "f32");
+    const w = yield* fromArray(values(size(c.filter), i + 1), [...c.filter], "f32");
+    const y = yield* conv2dForward(x, w, undefined, c.options);
+    const shape = `${c.input.join("x")} * ${c.filter.join("x")}` +
+      ("stride" in c.options ? ` s${c.options.stride}` : "");
+    timed.push([`conv forward ${shape}`, conv2dForward(x, w, undefined, c.options)]);
+    if (c.input[3] % 4 === 0) {
+      timed.push([
+        `conv input gradient ${shape}`,
+        conv2dBackwardInput(y, w, [...c.input], c.options),
+      ]);
+    }
+  }
+  for (const [size, channels] of [[32, 16], [16, 16], [4, 128]]) {
+    const x = yield* fromArray(
+      values(8 * size * size * channels, 3),
+      [8, size, size, channels],
+      "f32",
+    );
+    const filled = (v: number) => fromArray(new Float32Array(channels).fill(v), [channels], "f32");
+    const state = {
+      weight: yield* filled(1),
+      bias: yield* filled(0),
+      runningMean: yield* filled(0),
+      runningVar: yield* filled(1),
+    };
+    timed.push([
+      `batch norm eval ${size}x${size}x${channels}`,
+      batchNorm(x, state, { mode: "eval", relu: true }),
+    ]);
+  }
+  return timed;
+});
+
+/** Prints the table: ms a call with storage or texture reads and with uniform reads, and their ratio. */
+export const benchUniformReads = (rounds: number): Promise<void> =>
+  runBench(Effect.gen(function* () {
+    console.log(`## Uniform reads of small tensors on ${yield* adapterLine}`);
+    const context = yield* Effect.context<Gpu>();
+    const run = <A>(program: Effect.Effect<A, GpuError, Gpu>) =>
+      Effect.runPromise(Effect.provide(program, context));
+    const rows = [["op (batch 8)", "storage/texture ms", "uniform ms", "ratio"]];
+    for (const [label, op] of yield* ops) {
+      const batch = oursBatch(op, run);
+      const [other, uniform] = yield* Effect.promise(() =>
+        timeTogether([withUniform(false, batch), withUniform(true, batch)], rounds)
+      );
+      rows.push([
+        label,
+        (other * 1e3).toFixed(3),
+        (uniform * 1e3).toFixed(3),
+        (other / uniform).toFixed(2),
+      ]);
+    }
+    console.log(table(rows));
+  }));
+
+if (import.meta.main) {
+  const { values: args } = parseArgs({ args: Deno.args, options: { rounds: { type: "string" } } });
+  const rounds = Number(args.rounds ?? "5");
+  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`--rounds ${args.rounds}`);
+  await benchUniformReads(rounds);
+}
