@@ -4,8 +4,10 @@
  * interleaved on the adapter at hand: ms a call and the ratio, at the `small`
  * training step's shapes (batch 8, 64x64 input): the convolutions whose
  * filters hold at most 64 KiB (forward and input gradient; the RGB stem's
- * forward) and batch norm's normalize pass (eval mode, as the old model and
- * every evaluation run it). Both forms give the same values
+ * forward), batch norm's normalize pass (eval mode, as the old model and
+ * every evaluation run it) and the bilinear upsampling of logits and features
+ * from the output stride (per pixel from a uniform block against per element
+ * from a storage buffer or texture). Both forms give the same values
  * (tests/ops/uniform_reads_test.ts checks it bit for bit); this measures
  * what the uniform block buys.
  *
@@ -20,6 +22,7 @@ import type { Gpu } from "../src/gpu/device.ts";
 import type { GpuError } from "../src/gpu/errors.ts";
 import { conv2dBackwardInput, conv2dForward } from "../src/ops/conv.ts";
 import { batchNorm } from "../src/ops/norm.ts";
+import { resizeBilinear } from "../src/ops/resize.ts";
 import { uniformReads } from "../src/ops/uniform_reads.ts";
 import { fromArray } from "../src/tensor/tensor.ts";
 import { type Batch, oursBatch, timeTogether, values } from "./conv.ts";
@@ -80,6 +83,10 @@ const ops = Effect.gen(function* () {
       `batch norm eval ${size}x${size}x${channels}`,
       batchNorm(x, state, { mode: "eval", relu: true }),
     ]);
+  }
+  for (const shape of [[8, 4, 4, 16], [8, 4, 4, 17], [8, 4, 4, 64]]) {
+    const x = yield* fromArray(values(shape.reduce((a, b) => a * b, 1), 5), shape, "f32");
+    timed.push([`bilinear ${shape.join("x")} to 64x64`, resizeBilinear(x, 64, 64)]);
   }
   return timed;
 });

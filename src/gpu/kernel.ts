@@ -31,8 +31,8 @@ export interface BindingSpec {
    * `load_<name>(i: u32)` (element i of the array): from the
    * storage buffer itself (`"buffer"`), or from a copy of it in an rgba32float
    * texture of {@link TEXTURE_ROW_TEXELS} texels a row (`"texture"`; the
-   * recorder copies the bound buffer into it before the dispatch), or (vec4f
-   * only) from the buffer bound as a uniform block (`"uniform"`). llvmpipe
+   * recorder copies the bound buffer into it before the dispatch), or from
+   * the buffer bound as a uniform block (`"uniform"`). llvmpipe
    * loads storage buffers one SIMD lane at a time, textures and uniform
    * blocks with vector gathers, which on an AVX2 machine is about 5x faster
    * (bench/texture_loads.ts, bench/uniform_reads.ts).
@@ -56,8 +56,9 @@ export type ReadVia = "buffer" | "texture";
 
 /**
  * How a binding is read: a {@link ReadVia}, or the buffer bound as a uniform
- * block (`"uniform"`: a vec4f binding of at most {@link UNIFORM_BINDING_BYTES},
- * its length in vec4s the kernel constant named by the spec's `quads`).
+ * block (`"uniform"`: an f32 or vec4f binding of at most
+ * {@link UNIFORM_BINDING_BYTES}, its length in vec4s the kernel constant named
+ * by the spec's `quads`).
  */
 export type BindingVia = ReadVia | "uniform";
 
@@ -141,7 +142,7 @@ export interface KernelOptions<
  * Declares a kernel. The value is inert: compilation happens on first
  * dispatch. Throws a TypeError for a snapshot binding that is not a
  * read-only texture copy, and for a uniform binding that is not a read-only
- * vec4f whose `quads` names one of the kernel's constants.
+ * f32 or vec4f whose `quads` names one of the kernel's constants.
  */
 export const defineKernel = <
   const B extends Record<string, BindingSpec>,
@@ -157,11 +158,12 @@ export const defineKernel = <
     const constants: Record<string, ScalarType> = options.constants ?? {};
     if (
       spec.via === "uniform" &&
-      (spec.access !== "read" || spec.type !== "vec4f" || !((spec.quads ?? "") in constants))
+      (spec.access !== "read" || (spec.type !== "vec4f" && spec.type !== "f32") ||
+        !((spec.quads ?? "") in constants))
     ) {
       throw new TypeError(
-        `${options.name}: uniform binding ${name} must be a read-only vec4f whose quads ` +
-          `name a constant`,
+        `${options.name}: uniform binding ${name} must be a read-only f32 or vec4f whose ` +
+          `quads name a constant`,
       );
     }
   }
@@ -211,9 +213,12 @@ export const kernelHeader = (
       return;
     }
     if (spec.via === "uniform") {
+      // A uniform array's stride is 16 bytes: f32 element i is component i % 4 of vec4 i / 4.
       out.push(
         `@group(0) @binding(${index}) var<uniform> ${name}: array<vec4<f32>, ${spec.quads}>;`,
-        `fn load_${name}(i: u32) -> vec4<f32> { return ${name}[i]; }`,
+        spec.type === "vec4f"
+          ? `fn load_${name}(i: u32) -> vec4<f32> { return ${name}[i]; }`
+          : `fn load_${name}(i: u32) -> f32 { return ${name}[i >> 2u][i & 3u]; }`,
       );
       return;
     }

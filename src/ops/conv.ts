@@ -61,7 +61,7 @@ import {
   convOut4UniformFilterKernels,
   convVec4Kernel,
   convVec4TextureKernel,
-  convVec4UniformFilterKernel,
+  convVec4UniformFilterKernels,
   depthwiseVec4Kernel,
   filterDepthwiseVec4Kernel,
   filterGeneralKernel,
@@ -171,8 +171,9 @@ const recordPass = (
         QUADS,
         WG: convWorkgroup(gpu.adapter.isFallback, p.blocks),
       };
-      if (readUniform(gpu.adapter.isFallback, weight) && useTextures(true, src)) {
-        yield* gpu.recorder.dispatch(convVec4UniformFilterKernel, bindings, p, {
+      if (readUniform(gpu.adapter.isFallback, weight)) {
+        const via = useTextures(true, src) ? "texture" : "buffer";
+        yield* gpu.recorder.dispatch(convVec4UniformFilterKernels[via], bindings, p, {
           ...constants,
           W_QUADS: quadsOf(weight),
         });

@@ -201,8 +201,14 @@ const convVec4UniformFilterKernelVia = (via: ReadVia) =>
     minElements: convMinElements,
   });
 
-/** {@link convVec4TextureKernel} with its filter a uniform block (CPU adapters, filters of at most 64 KiB). */
-export const convVec4UniformFilterKernel = convVec4UniformFilterKernelVia("texture");
+/**
+ * {@link convVec4Kernel} with its filter a uniform block, by the way the
+ * source is read (CPU adapters, filters of at most 64 KiB).
+ */
+export const convVec4UniformFilterKernels = {
+  buffer: convVec4UniformFilterKernelVia("buffer"),
+  texture: convVec4UniformFilterKernelVia("texture"),
+};
 
 /** The scalar-source kernel reading its source and filter as `via` says. */
 const convOut4KernelVia = (via: ReadVia) =>

@@ -10,10 +10,12 @@ import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import { BindingError, type GpuError } from "../gpu/errors.ts";
 import { defineKernel, linearGrid, type ReadVia, viaSuffix } from "../gpu/kernel.ts";
+import { quadsOf, readUniform } from "./uniform_reads.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import tapsSource from "../../shaders/resize/taps.wgsl" with { type: "text" };
 import { readThroughTextures } from "./texture_reads.ts";
 import forwardSource from "../../shaders/resize/bilinear.wgsl" with { type: "text" };
+import pixelsSource from "../../shaders/resize/bilinear_pixels.wgsl" with { type: "text" };
 import backwardSource from "../../shaders/resize/bilinear_backward.wgsl" with { type: "text" };
 
 const WG = 128;
@@ -65,6 +67,34 @@ const backwardKernelFor = (elem: "f32" | "vec4f", via: ReadVia = "buffer") =>
     dispatch: (p) => linearGrid(inputCount(p), WG),
     minElements: (p) => ({ dy: outputCount(p), dx: inputCount(p) }),
   });
+
+/**
+ * The forward with one invocation per output pixel over its channels
+ * (bilinear_pixels.wgsl), reading `x` (X_QUADS vec4s, at most 64 KiB: logits
+ * or features at a network's output stride) as a uniform block: on a CPU
+ * adapter 1.3-3.6x faster than the per-element kernels at the `small`
+ * model's upsampling (bench/uniform_reads.ts), bit-identical.
+ */
+const pixelsUniformKernelFor = (elem: "f32" | "vec4f") =>
+  defineKernel({
+    name: `shaders/resize/bilinear_pixels.wgsl<${elem}>+uniform`,
+    source: `${aliasOf(elem)}\n${tapsSource}\n${pixelsSource}`,
+    bindings: {
+      x: { access: "read", type: elem, via: "uniform", quads: "X_QUADS" },
+      y: { access: "read_write", type: elem },
+    },
+    params: resizeParams,
+    constants: { X_QUADS: "u32" },
+    workgroupSize: [WG, 1, 1],
+    dispatch: (p) => linearGrid(p.batch * p.out_h * p.out_w, WG),
+    minElements: (p) => ({ x: inputCount(p), y: outputCount(p) }),
+  });
+
+/** The per-pixel forward reading `x` as a uniform block, per channel or per channel quad. */
+export const bilinearPixelsUniformKernels = {
+  f32: pixelsUniformKernelFor("f32"),
+  vec4f: pixelsUniformKernelFor("vec4f"),
+};
 
 /** Bilinear resize forward, one invocation per output element (per channel quad: `Vec4`). */
 export const bilinearKernel = forwardKernelFor("f32");
@@ -121,6 +151,15 @@ export const resizeBilinear = (
     if (p instanceof BindingError) return yield* p;
     const gpu = yield* Gpu;
     const y = yield* empty([p.batch, outH, outW, p.channels], "f32");
+    if (readUniform(gpu.adapter.isFallback, x)) {
+      const [values, kernel] = pick(
+        p,
+        bilinearPixelsUniformKernels.f32,
+        bilinearPixelsUniformKernels.vec4f,
+      );
+      yield* gpu.recorder.dispatch(kernel, { x, y }, values, { X_QUADS: quadsOf(x) });
+      return y;
+    }
     const [values, kernel] = pick(
       p,
       bilinearKernel,

@@ -12,6 +12,7 @@ import { ok as assert, throws } from "node:assert";
 import { Effect } from "effect";
 import type { Conv2dOptions } from "../../src/ops/conv.ts";
 import { batchNorm, setSinglePassRows } from "../../src/ops/norm.ts";
+import { resizeBilinear } from "../../src/ops/resize.ts";
 import { uniformReads } from "../../src/ops/uniform_reads.ts";
 import { defineKernel, kernelHeader, linearGrid } from "../../src/gpu/kernel.ts";
 import { Gpu } from "../../src/gpu/device.ts";
@@ -224,10 +225,10 @@ Deno.test({
   },
 });
 
-Deno.test("defineKernel refuses a uniform binding that is written, scalar or unsized", () => {
+Deno.test("defineKernel refuses a uniform binding that is written, integer or unsized", () => {
   const bad = [
     { access: "read_write", type: "vec4f", via: "uniform", quads: "Q" },
-    { access: "read", type: "f32", via: "uniform", quads: "Q" },
+    { access: "read", type: "i32", via: "uniform", quads: "Q" },
     { access: "read", type: "vec4f", via: "uniform", quads: "MISSING" },
   ] as const;
   for (const spec of bad) {
@@ -244,4 +245,43 @@ Deno.test("defineKernel refuses a uniform binding that is written, scalar or uns
       (e: unknown) => e instanceof TypeError && e.message.includes("uniform binding"),
     );
   }
+});
+
+/** Bilinear resize with the source read as a uniform block or not, and the kernels. */
+const resized = (shape: number[], outH: number, outW: number, seed: number) =>
+  runGpu(Effect.gen(function* () {
+    const x = yield* fromArray(
+      seededValues(shape.reduce((a, b) => a * b, 1), seed),
+      shape,
+      "f32",
+    );
+    const traced = yield* tracing(Effect.gen(function* () {
+      return yield* download(yield* resizeBilinear(x, outH, outW));
+    }));
+    return { values: traced.result, kernels: traced.kernels, adapter: traced.adapter };
+  }));
+
+Deno.test({
+  name: "bilinear resize over pixels from a uniform block equals the per-element kernels",
+  ...gpuTestOptions,
+  fn: async () => {
+    const cases: [number[], number, number][] = [
+      [[2, 3, 4, 17], 7, 9], // f32 channels, up
+      [[1, 4, 4, 8], 2, 3], // channel quads, down
+      [[2, 4, 4, 64], 16, 16], // features at an output stride
+      [[1, 2, 2, 21], 64, 64], // logits of a later step
+    ];
+    for (const [i, [shape, outH, outW]] of cases.entries()) {
+      const on = await withUniformReads(true, () => resized(shape, outH, outW, i));
+      const off = await withUniformReads(false, () => resized(shape, outH, outW, i));
+      if (on.adapter.isFallback) assert(on.kernels.some((k) => UNIFORM.test(k)), on.kernels.join());
+      assert(!off.kernels.some((k) => UNIFORM.test(k)), off.kernels.join());
+      assertSameForm(on.values, off.values, on.adapter, `[${shape}] to ${outH}x${outW}`);
+    }
+    // Past 64 KiB, or not whole vec4s, the source is read as before.
+    const odd = await withUniformReads(true, () => resized([1, 2, 3, 21], 5, 5, 8));
+    assert(!odd.kernels.some((k) => UNIFORM.test(k)), odd.kernels.join());
+    const large = await withUniformReads(true, () => resized([1, 64, 64, 5], 3, 3, 9));
+    assert(!large.kernels.some((k) => UNIFORM.test(k)), large.kernels.join());
+  },
 });
