@@ -96,6 +96,24 @@ export const bilinearPixelsUniformKernels = {
   vec4f: pixelsUniformKernelFor("vec4f"),
 };
 
+/**
+ * The per-pixel forward over channel quads reading `x` from a texture copy,
+ * for sources past a uniform block on a CPU adapter (features at stride 8:
+ * 1.3-1.6x the per-element kernel's speed with AVX-512 and AVX2 code).
+ */
+export const bilinearPixelsVec4TextureKernel = defineKernel({
+  name: "shaders/resize/bilinear_pixels.wgsl<vec4f>+textures",
+  source: `${aliasOf("vec4f")}\n${tapsSource}\n${pixelsSource}`,
+  bindings: {
+    x: { access: "read", type: "vec4f", via: "texture" },
+    y: { access: "read_write", type: "vec4f" },
+  },
+  params: resizeParams,
+  workgroupSize: [WG, 1, 1],
+  dispatch: (p) => linearGrid(p.batch * p.out_h * p.out_w, WG),
+  minElements: (p) => ({ x: inputCount(p), y: outputCount(p) }),
+});
+
 /** Bilinear resize forward, one invocation per output element (per channel quad: `Vec4`). */
 export const bilinearKernel = forwardKernelFor("f32");
 /** {@link bilinearKernel} over channel quads (channels % 4 == 0): a quarter of the invocations. */
@@ -160,11 +178,12 @@ export const resizeBilinear = (
       yield* gpu.recorder.dispatch(kernel, { x, y }, values, { X_QUADS: quadsOf(x) });
       return y;
     }
+    const textures = readThroughTextures(gpu.adapter.isFallback, x);
     const [values, kernel] = pick(
       p,
       bilinearKernel,
-      readThroughTextures(gpu.adapter.isFallback, x)
-        ? bilinearVec4TextureKernel
+      textures
+        ? (gpu.adapter.isFallback ? bilinearPixelsVec4TextureKernel : bilinearVec4TextureKernel)
         : bilinearVec4Kernel,
     );
     yield* gpu.recorder.dispatch(kernel, { x, y }, values);

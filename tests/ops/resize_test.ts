@@ -5,6 +5,7 @@ import {
   bilinearBackwardVec4Kernel,
   bilinearBackwardVec4TextureKernel,
   bilinearKernel,
+  bilinearPixelsVec4TextureKernel,
   bilinearVec4Kernel,
   bilinearVec4TextureKernel,
   resizeBilinear,
@@ -134,6 +135,9 @@ Deno.test({
           const y4t = yield* empty([k.n, outH, outW, k.c], "f32");
           const dx4t = yield* empty([k.n, inH, inW, k.c], "f32");
           yield* gpu.recorder.dispatch(bilinearVec4TextureKernel, { x: tx, y: y4t }, quads);
+          // One invocation per output pixel (CPU adapters, sources past a uniform block).
+          const ypt = yield* empty([k.n, outH, outW, k.c], "f32");
+          yield* gpu.recorder.dispatch(bilinearPixelsVec4TextureKernel, { x: tx, y: ypt }, quads);
           yield* gpu.recorder.dispatch(
             bilinearBackwardVec4TextureKernel,
             { dy: tdy, dx: dx4t },
@@ -147,15 +151,17 @@ Deno.test({
               yield* download(dx4),
               yield* download(y4t),
               yield* download(dx4t),
+              yield* download(ypt),
             ],
             adapter: gpu.adapter,
           };
         }));
-        const [y1, y4, dx1, dx4, y4t, dx4t] = got.outputs;
+        const [y1, y4, dx1, dx4, y4t, dx4t, ypt] = got.outputs;
         assertSameForm(y4, y1, got.adapter, "y");
         assertSameForm(dx4, dx1, got.adapter, "dx");
         assertSameForm(y4t, y1, got.adapter, "y through textures");
         assertSameForm(dx4t, dx1, got.adapter, "dx through textures");
+        assertSameForm(ypt, y1, got.adapter, "y per pixel through textures");
       }),
       { seed: 5, numRuns: 15 },
     );
