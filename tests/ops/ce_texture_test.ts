@@ -4,7 +4,9 @@
  * storage-buffer reads give: the same values, bit for bit on a CPU adapter
  * (`assertSameForm`), on random shapes with ignored, bad and weighted pixels.
  * `textureReads.withoutAvx512OnCpu` picks the texture form only where llvmpipe has
- * no AVX-512 code, so the test switches it on and off itself.
+ * no AVX-512 code, so the test switches it on and off itself. The plain
+ * cross-entropy's channel-quad kernels (C % 4 == 0) equal the per-channel
+ * ones the same way, through either read.
  */
 import fc from "fast-check";
 import { Effect } from "effect";
@@ -12,6 +14,7 @@ import { Gpu } from "../../src/gpu/device.ts";
 import {
   crossEntropy,
   crossEntropyBackward,
+  setCrossEntropyQuads,
   unbiasedCrossEntropy,
   unbiasedCrossEntropyBackward,
 } from "../../src/ops/cross_entropy.ts";
@@ -39,8 +42,9 @@ interface Case {
 }
 
 /** Every output of one case, the kernels dispatched, and the adapter. */
-const run = (c: Case, textures: boolean) => {
+const run = (c: Case, textures: boolean, quads = true) => {
   const saved = { ...textureReads };
+  const savedQuads = setCrossEntropyQuads(quads);
   Object.assign(textureReads, { onCpu: textures, onGpu: textures, withoutAvx512OnCpu: textures });
   const rng = new SeededRng(c.seed);
   const logits = Float32Array.from({ length: c.pixels * c.classes }, () => rng.uniform(-6, 6));
@@ -83,7 +87,10 @@ const run = (c: Case, textures: boolean) => {
       /ce_(forward|backward)/.test(k)
     );
     return { outputs: traced.result, kernels, adapter: (yield* Gpu).adapter };
-  })).finally(() => Object.assign(textureReads, saved));
+  })).finally(() => {
+    Object.assign(textureReads, saved);
+    setCrossEntropyQuads(savedQuads);
+  });
 };
 
 Deno.test({
@@ -109,6 +116,36 @@ Deno.test({
         }
       }),
       { seed: 1201, numRuns: 20 },
+    );
+  },
+});
+
+Deno.test({
+  name: "the plain cross-entropy on channel quads equals the per-channel kernels (either read)",
+  ...gpuTestOptions,
+  fn: async () => {
+    const cases = fc.record({
+      pixels: fc.integer({ min: 1, max: 300 }).map((n) => 4 * n),
+      classes: fc.constantFrom(4, 8, 16, 20, 32),
+      seed: fc.integer({ min: 0, max: 1000 }),
+      textures: fc.boolean(),
+    }).chain((r) => fc.integer({ min: 1, max: r.classes }).map((old) => ({ ...r, old })));
+    await fc.assert(
+      fc.asyncProperty(cases, async (c) => {
+        const quads = await run(c, c.textures, true);
+        const channels = await run(c, c.textures, false);
+        const taken = quads.kernels.filter((k) => k.includes("_quads")).length;
+        if (taken !== 4) {
+          throw new Error(`${taken} of 4 plain kernels took quads: ${quads.kernels}`);
+        }
+        if (channels.kernels.some((k) => k.includes("_quads"))) {
+          throw new Error(`a quad kernel ran with quads off: ${channels.kernels}`);
+        }
+        for (const [i, name] of NAMES.entries()) {
+          assertSameForm(quads.outputs[i], channels.outputs[i], quads.adapter, name);
+        }
+      }),
+      { seed: 1202, numRuns: 20 },
     );
   },
 });
