@@ -6,9 +6,14 @@
  * @module
  */
 import { Effect } from "effect";
-import { batchNorm as batchNormOp, batchNormBackward, type BatchNormMode } from "../ops/norm.ts";
+import {
+  batchNorm as batchNormOp,
+  batchNormBackward,
+  batchNormEval,
+  type BatchNormMode,
+} from "../ops/norm.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { type GpuScoped, type Node, record } from "./tape.ts";
+import { constant, type GpuScoped, type Node, record } from "./tape.ts";
 
 /** Running statistics of a batch-norm layer, each [C]. */
 export interface RunningStats {
@@ -39,12 +44,18 @@ export const batchNorm = (
   options: BatchNormNodeOptions,
 ): GpuScoped<Node> =>
   Effect.gen(function* () {
-    const { y, stats } = yield* batchNormOp(x.value, {
+    const state = {
       weight: weight.value,
       bias: bias.value,
       runningMean: running.mean,
       runningVar: running.variance,
-    }, options);
+    };
+    const name = `batchNorm(${options.mode}${options.relu ? ", relu" : ""})`;
+    if (options.mode === "eval" && ![x, weight, bias].some((n) => n.requiresGrad)) {
+      // No gradient passes through (a frozen model's forward): y alone, in one dispatch.
+      return constant(yield* batchNormEval(x.value, state, options), name);
+    }
+    const { y, stats } = yield* batchNormOp(x.value, state, options);
     return record(y, [x, weight, bias], (g, into) =>
       Effect.map(
         batchNormBackward(
@@ -58,5 +69,5 @@ export const batchNorm = (
           options.relu ? y : undefined,
         ),
         (grads) => [grads.dx, grads.dWeight, grads.dBias],
-      ), `batchNorm(${options.mode}${options.relu ? ", relu" : ""})`);
+      ), name);
   });

@@ -32,6 +32,7 @@ import {
   forwardSingleVec4Kernel,
   forwardSingleVec4TextureKernel,
   normalizeKernel,
+  normalizeRunningKernels,
   normalizeVec4Kernel,
   normalizeVec4UniformKernels,
   statsSingleKernel,
@@ -254,6 +255,55 @@ export const batchNorm = (
       yield* gpu.recorder.dispatch(normalizeKernel, bindings, params, relu);
     }
     return { y, stats };
+  });
+
+/**
+ * Eval-mode batch norm for a forward no gradient passes through (a frozen
+ * model's): y alone, bit for bit {@link batchNorm}'s in eval mode, in one
+ * dispatch where the channels come in quads (the inverse std computed in the
+ * same kernel instead of a statistics tensor first), else through
+ * {@link batchNorm}.
+ */
+export const batchNormEval = (
+  x: Tensor<"f32">,
+  state: BatchNormState,
+  options: { readonly eps?: number; readonly relu?: boolean },
+): Effect.Effect<Tensor<"f32">, GpuError, Gpu | Scope.Scope> =>
+  Effect.gen(function* () {
+    const channels = x.shape[x.shape.length - 1];
+    if (!channelQuads || channels % 4 !== 0 || checkState(x, state) !== undefined) {
+      return (yield* batchNorm(x, state, { ...options, mode: "eval" })).y;
+    }
+    const gpu = yield* Gpu;
+    const y = yield* empty(x.shape, "f32");
+    const bindings = {
+      x,
+      running_mean: state.runningMean,
+      running_var: state.runningVar,
+      weight: state.weight,
+      bias: state.bias,
+      y,
+    };
+    const params = { n: x.elements / 4, channels, eps: options.eps ?? 1e-5 };
+    const constants = { RELU: options.relu ? 1 : 0, C_QUADS: channels / 4 };
+    const perChannel = [state.runningMean, state.runningVar, state.weight, state.bias];
+    if (readUniform(gpu.adapter.isFallback, ...perChannel)) {
+      const via = readThroughTexturesWithoutAvx512(true, x) ? "texture" : "buffer";
+      yield* gpu.recorder.dispatch(
+        normalizeRunningKernels.uniform[via],
+        bindings,
+        params,
+        constants,
+      );
+    } else {
+      yield* gpu.recorder.dispatch(
+        normalizeRunningKernels.buffer.buffer,
+        bindings,
+        params,
+        constants,
+      );
+    }
+    return y;
   });
 
 /**

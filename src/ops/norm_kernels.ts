@@ -25,6 +25,9 @@ import backSingleVec4Source from "../../shaders/norm/backward_single_vec4.wgsl" 
 import upstreamSource from "../../shaders/norm/backward_upstream.wgsl" with { type: "text" };
 import backInputSource from "../../shaders/norm/backward_input.wgsl" with { type: "text" };
 import normalizeVec4Source from "../../shaders/norm/normalize_vec4.wgsl" with { type: "text" };
+import normalizeRunningVec4Source from "../../shaders/norm/normalize_running_vec4.wgsl" with {
+  type: "text",
+};
 import backInputVec4Source from "../../shaders/norm/backward_input_vec4.wgsl" with {
   type: "text",
 };
@@ -401,3 +404,53 @@ function backwardInputVec4KernelVia(via: ReadVia) {
     minElements: backwardInputSizes,
   });
 }
+
+const normalizeRunningSizes = (p: { n: number; channels: number }) => ({
+  x: p.n,
+  running_mean: p.channels,
+  running_var: p.channels,
+  weight: p.channels,
+  bias: p.channels,
+  y: p.n,
+});
+
+/**
+ * Eval-mode batch norm from the running statistics in one dispatch (channel
+ * quads), reading them and the affine parameters as `perChannel` says
+ * (uniform blocks of C_QUADS vec4s on a CPU adapter) and `x` as `via` says:
+ * bit for bit eval_stats.wgsl then normalize_vec4.wgsl, without the
+ * statistics tensor.
+ */
+const normalizeRunningKernelVia = (via: ReadVia, perChannel: "buffer" | "uniform") => {
+  const channel = perChannel === "uniform"
+    ? { ...readQuads, via: "uniform", quads: "C_QUADS" } as const
+    : { ...readQuads, via: "buffer" } as const;
+  return defineKernel({
+    name: `shaders/norm/normalize_running_vec4.wgsl${perChannel === "uniform" ? "+uniform" : ""}${
+      viaSuffix(via)
+    }`,
+    source: normalizeRunningVec4Source,
+    bindings: {
+      x: { ...readQuads, via },
+      running_mean: channel,
+      running_var: channel,
+      weight: channel,
+      bias: channel,
+      y: writeQuads,
+    },
+    params: { n: "u32", channels: "u32", eps: "f32" },
+    constants: { RELU: "u32", C_QUADS: "u32" },
+    workgroupSize: [QUAD_ELEMENTWISE_WG, 1, 1],
+    dispatch: (p) => linearGrid(p.n, QUAD_ELEMENTWISE_WG),
+    minElements: normalizeRunningSizes,
+  });
+};
+
+/** {@link normalizeRunningKernelVia}'s forms: per-channel reads, then the read of `x`. */
+export const normalizeRunningKernels = {
+  buffer: { buffer: normalizeRunningKernelVia("buffer", "buffer") },
+  uniform: {
+    buffer: normalizeRunningKernelVia("buffer", "uniform"),
+    texture: normalizeRunningKernelVia("texture", "uniform"),
+  },
+};
