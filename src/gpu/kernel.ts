@@ -149,13 +149,13 @@ export const defineKernel = <
   const P extends Record<string, ScalarType> = Record<never, ScalarType>,
   const C extends Record<string, ScalarType> = Record<never, ScalarType>,
 >(options: KernelOptions<B, P, C>): Kernel<B, P, C> => {
+  const constants: Record<string, ScalarType> = options.constants ?? {};
   for (const [name, spec] of Object.entries(options.bindings)) {
     if (spec.snapshot && (spec.via !== "texture" || spec.access !== "read")) {
       throw new TypeError(
         `${options.name}: snapshot binding ${name} must be a read-only texture copy`,
       );
     }
-    const constants: Record<string, ScalarType> = options.constants ?? {};
     if (
       spec.via === "uniform" &&
       (spec.access !== "read" || (spec.type !== "vec4f" && spec.type !== "f32") ||

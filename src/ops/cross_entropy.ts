@@ -52,16 +52,16 @@ const WG = 64;
 export const IGNORE_LABEL = 255;
 
 /** The bindings both forward kernels (plain and unbiased) read and write. */
-const forwardBindings = (via: ReadVia) => ({
-  logits: { access: "read", type: "f32", via },
+const forwardBindings = (via: ReadVia, logits: "f32" | "vec4f" = "f32") => ({
+  logits: { access: "read", type: logits, via },
   labels: { access: "read", type: "i32" },
   weights: { access: "read", type: "f32" },
   rows: { access: "read_write", type: "f32" },
 } as const);
 
 /** The bindings both backward kernels read and write. */
-const backwardBindings = (via: ReadVia) => ({
-  logits: { access: "read", type: "f32", via },
+const backwardBindings = (via: ReadVia, logits: "f32" | "vec4f" = "f32") => ({
+  logits: { access: "read", type: logits, via },
   labels: { access: "read", type: "i32" },
   weights: { access: "read", type: "f32" },
   grad: { access: "read", type: "f32" },
@@ -76,11 +76,17 @@ const inputSizes = (pixels: number, channels: number, weighted: number) => ({
   weights: weighted ? pixels : 0,
 });
 
-const crossEntropyForwardKernelVia = (via: ReadVia) =>
+/**
+ * The plain forward reading `logits` as `via` says: one f32 at a time, or
+ * (`quads`, C % 4 == 0) a channel quad at a time with the same sums in
+ * channel order (ce_row_quads.wgsl), bit for bit.
+ */
+const crossEntropyForwardKernelVia = (via: ReadVia, quads = false) =>
   defineKernel({
-    name: `shaders/loss/ce_forward.wgsl${viaSuffix(via)}`,
-    source: rowLseWgsl("logits", "load") + forwardSource + forwardPixelSource,
-    bindings: forwardBindings(via),
+    name: `shaders/loss/ce_forward${quads ? "_quads" : ""}.wgsl${viaSuffix(via)}`,
+    source: (quads ? rowQuadsSource + forwardQuadsSource : rowLseWgsl("logits", "load") +
+      forwardSource) + forwardPixelSource,
+    bindings: forwardBindings(via, quads ? "vec4f" : "f32"),
     params: { pixels: "u32", channels: "u32" },
     constants: { HAS_WEIGHT: "u32" },
     workgroupSize: [WG, 1, 1],
@@ -97,11 +103,15 @@ export const crossEntropyForwardKernels = {
   texture: crossEntropyForwardKernelVia("texture"),
 };
 
-const crossEntropyBackwardKernelVia = (via: ReadVia) =>
+/** The plain backward reading `logits` as `via` says, per channel or (`quads`) per quad. */
+const crossEntropyBackwardKernelVia = (via: ReadVia, quads = false) =>
   defineKernel({
-    name: `shaders/loss/ce_backward.wgsl${viaSuffix(via)}`,
-    source: upstreamWgsl + rowLseWgsl("logits", "load") + backwardSource + pixelSource,
-    bindings: backwardBindings(via),
+    name: `shaders/loss/ce_backward${quads ? "_quads" : ""}.wgsl${viaSuffix(via)}`,
+    source: upstreamWgsl +
+      (quads ? rowQuadsSource + backwardQuadsSource : rowLseWgsl("logits", "load") +
+        backwardSource) +
+      pixelSource,
+    bindings: backwardBindings(via, quads ? "vec4f" : "f32"),
     params: { pixels: "u32", channels: "u32", den_index: "u32" },
     constants: { HAS_WEIGHT: "u32", REDUCTION: "u32" },
     workgroupSize: [WG, 1, 1],
@@ -120,54 +130,20 @@ export const crossEntropyBackwardKernels = {
   texture: crossEntropyBackwardKernelVia("texture"),
 };
 
-/** The forward over channel quads (C % 4 == 0): `logits` read a quad at a time, as `via` says. */
-const crossEntropyForwardQuadsKernelVia = (via: ReadVia) =>
-  defineKernel({
-    name: `shaders/loss/ce_forward_quads.wgsl${viaSuffix(via)}`,
-    source: rowQuadsSource + forwardQuadsSource + forwardPixelSource,
-    bindings: { ...forwardBindings(via), logits: { access: "read", type: "vec4f", via } },
-    params: { pixels: "u32", channels: "u32" },
-    constants: { HAS_WEIGHT: "u32" },
-    workgroupSize: [WG, 1, 1],
-    dispatch: ({ pixels }) => linearGrid(pixels, WG),
-    minElements: ({ pixels, channels }, { HAS_WEIGHT }) => ({
-      ...inputSizes(pixels, channels, HAS_WEIGHT),
-      rows: 3 * pixels,
-    }),
-  });
-
 /**
  * Per-pixel rows over channel quads, bit for bit {@link crossEntropyForwardKernels}'
  * with a quarter of the logits' loads (each a loop over the SIMD lanes on
  * llvmpipe, or a texel fetch).
  */
 export const crossEntropyForwardQuadsKernels = {
-  buffer: crossEntropyForwardQuadsKernelVia("buffer"),
-  texture: crossEntropyForwardQuadsKernelVia("texture"),
+  buffer: crossEntropyForwardKernelVia("buffer", true),
+  texture: crossEntropyForwardKernelVia("texture", true),
 };
-
-/** The backward over channel quads (C % 4 == 0). */
-const crossEntropyBackwardQuadsKernelVia = (via: ReadVia) =>
-  defineKernel({
-    name: `shaders/loss/ce_backward_quads.wgsl${viaSuffix(via)}`,
-    source: upstreamWgsl + rowQuadsSource + backwardQuadsSource + pixelSource,
-    bindings: { ...backwardBindings(via), logits: { access: "read", type: "vec4f", via } },
-    params: { pixels: "u32", channels: "u32", den_index: "u32" },
-    constants: { HAS_WEIGHT: "u32", REDUCTION: "u32" },
-    workgroupSize: [WG, 1, 1],
-    dispatch: ({ pixels }) => linearGrid(pixels, WG),
-    minElements: ({ pixels, channels, den_index }, { HAS_WEIGHT, REDUCTION }) => ({
-      ...inputSizes(pixels, channels, HAS_WEIGHT),
-      grad: REDUCTION === 0 ? pixels : 1,
-      totals: REDUCTION === 2 ? den_index + 1 : 0,
-      dz: pixels * channels,
-    }),
-  });
 
 /** dz over channel quads, bit for bit {@link crossEntropyBackwardKernels}'. */
 export const crossEntropyBackwardQuadsKernels = {
-  buffer: crossEntropyBackwardQuadsKernelVia("buffer"),
-  texture: crossEntropyBackwardQuadsKernelVia("texture"),
+  buffer: crossEntropyBackwardKernelVia("buffer", true),
+  texture: crossEntropyBackwardKernelVia("texture", true),
 };
 
 let channelQuads = true;
@@ -290,13 +266,11 @@ export const crossEntropy = (
     const rows = yield* empty([pixels, 3], "f32");
     const bindings = { logits, labels, weights: options.weights ?? logits, rows };
     const constants = { HAS_WEIGHT: options.weights ? 1 : 0 };
-    if (channelQuads && channels % 4 === 0) {
-      const kernel = crossEntropyForwardQuadsKernels[logitsVia(gpu.adapter.isFallback, logits)];
-      yield* gpu.recorder.dispatch(kernel, bindings, { pixels, channels }, constants);
-    } else {
-      const kernel = crossEntropyForwardKernels[logitsVia(gpu.adapter.isFallback, logits)];
-      yield* gpu.recorder.dispatch(kernel, bindings, { pixels, channels }, constants);
-    }
+    const kernels = channelQuads && channels % 4 === 0
+      ? crossEntropyForwardQuadsKernels
+      : crossEntropyForwardKernels;
+    const kernel = kernels[logitsVia(gpu.adapter.isFallback, logits)];
+    yield* gpu.recorder.dispatch(kernel, bindings, { pixels, channels }, constants);
     const reduced = yield* reduceLossRows(
       rows,
       pixels,
@@ -342,13 +316,11 @@ export const crossEntropyBackward = (
       HAS_WEIGHT: options.weights ? 1 : 0,
       REDUCTION: reductionCode(options.reduction ?? "mean"),
     };
-    if (channelQuads && channels % 4 === 0) {
-      const kernel = crossEntropyBackwardQuadsKernels[logitsVia(gpu.adapter.isFallback, logits)];
-      yield* gpu.recorder.dispatch(kernel, bindings, params, constants);
-    } else {
-      const kernel = crossEntropyBackwardKernels[logitsVia(gpu.adapter.isFallback, logits)];
-      yield* gpu.recorder.dispatch(kernel, bindings, params, constants);
-    }
+    const kernels = channelQuads && channels % 4 === 0
+      ? crossEntropyBackwardQuadsKernels
+      : crossEntropyBackwardKernels;
+    const kernel = kernels[logitsVia(gpu.adapter.isFallback, logits)];
+    yield* gpu.recorder.dispatch(kernel, bindings, params, constants);
     return dz;
   });
 

@@ -32,7 +32,8 @@ import {
   forwardSingleVec4Kernel,
   forwardSingleVec4TextureKernel,
   normalizeKernel,
-  normalizeRunningKernels,
+  normalizeRunningKernel,
+  normalizeRunningUniformKernels,
   normalizeVec4Kernel,
   normalizeVec4UniformKernels,
   statsSingleKernel,
@@ -290,14 +291,14 @@ export const batchNormEval = (
     if (readUniform(gpu.adapter.isFallback, ...perChannel)) {
       const via = readThroughTexturesWithoutAvx512(true, x) ? "texture" : "buffer";
       yield* gpu.recorder.dispatch(
-        normalizeRunningKernels.uniform[via],
+        normalizeRunningUniformKernels[via],
         bindings,
         params,
         constants,
       );
     } else {
       yield* gpu.recorder.dispatch(
-        normalizeRunningKernels.buffer.buffer,
+        normalizeRunningKernel,
         bindings,
         params,
         constants,

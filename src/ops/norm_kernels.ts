@@ -446,11 +446,11 @@ const normalizeRunningKernelVia = (via: ReadVia, perChannel: "buffer" | "uniform
   });
 };
 
-/** {@link normalizeRunningKernelVia}'s forms: per-channel reads, then the read of `x`. */
-export const normalizeRunningKernels = {
-  buffer: { buffer: normalizeRunningKernelVia("buffer", "buffer") },
-  uniform: {
-    buffer: normalizeRunningKernelVia("buffer", "uniform"),
-    texture: normalizeRunningKernelVia("texture", "uniform"),
-  },
+/** The one-pass eval normalize reading every binding from its storage buffer (GPUs). */
+export const normalizeRunningKernel = normalizeRunningKernelVia("buffer", "buffer");
+
+/** The one-pass eval normalize with uniform per-channel reads (CPU adapters), by the read of `x`. */
+export const normalizeRunningUniformKernels = {
+  buffer: normalizeRunningKernelVia("buffer", "uniform"),
+  texture: normalizeRunningKernelVia("texture", "uniform"),
 };

@@ -12,7 +12,12 @@ import { withConvTuning } from "../../src/ops/conv_tiled.ts";
 import { TEXTURE_ROW_TEXELS } from "../../src/gpu/kernel.ts";
 import { gpuTestOptions } from "../support/gpu.ts";
 import { assertSameForm } from "../support/tracing.ts";
-import { type ConvOperands, drawOperands, tracedPasses } from "../support/conv_cases.ts";
+import {
+  type ConvOperands,
+  drawOperands,
+  registerGeometries,
+  tracedPasses,
+} from "../support/conv_cases.ts";
 import { SeededRng } from "../../src/util/rng.ts";
 
 /** The three passes of one case, with textures on or off, and the vec4 kernels dispatched. */
@@ -48,39 +53,14 @@ const compare = async (input: number[], filter: number[], options: Conv2dOptions
   return viaTextures.kernels.filter((k) => k.endsWith("+textures")).length;
 };
 
-const geometries = fc.record({
-  batch: fc.integer({ min: 1, max: 2 }),
-  h: fc.integer({ min: 1, max: 9 }),
-  w: fc.integer({ min: 1, max: 11 }),
-  inCg: fc.constantFrom(3, 4, 8, 16),
-  outCg: fc.constantFrom(4, 12, 16, 32),
-  groups: fc.integer({ min: 1, max: 2 }),
-  k: fc.integer({ min: 1, max: 3 }),
-  stride: fc.integer({ min: 1, max: 2 }),
-  dilation: fc.integer({ min: 1, max: 2 }),
-  padding: fc.integer({ min: 0, max: 2 }),
-  seed: fc.integer({ min: 0, max: 1000 }),
-}).filter((r) =>
-  r.h + 2 * r.padding > r.dilation * (r.k - 1) &&
-  r.w + 2 * r.padding > r.dilation * (r.k - 1)
-);
-
 Deno.test({
   name: "convolution through texture copies equals storage-buffer reads (forward, dx, dw)",
   ...gpuTestOptions,
   fn: async () => {
     let textured = 0;
     await fc.assert(
-      fc.asyncProperty(geometries, async (r) => {
-        const input = [r.batch, r.h, r.w, r.inCg * r.groups];
-        const filter = [r.k, r.k, r.inCg, r.outCg * r.groups];
-        const options = {
-          stride: r.stride,
-          dilation: r.dilation,
-          padding: r.padding,
-          groups: r.groups,
-        };
-        textured += await compare(input, filter, options, r.seed);
+      fc.asyncProperty(registerGeometries, async (c) => {
+        textured += await compare(c.input, c.filter, c.options, c.seed);
       }),
       { seed: 20261201, numRuns: 30 },
     );

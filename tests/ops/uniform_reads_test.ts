@@ -20,7 +20,12 @@ import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { gpuTestOptions, runGpu, runGpuResult } from "../support/gpu.ts";
 import { seededValues } from "../support/arbitrary.ts";
 import { assertSameForm, tracing } from "../support/tracing.ts";
-import { type ConvOperands, drawOperands, tracedPasses } from "../support/conv_cases.ts";
+import {
+  type ConvOperands,
+  drawOperands,
+  registerGeometries,
+  tracedPasses,
+} from "../support/conv_cases.ts";
 import { SeededRng } from "../../src/util/rng.ts";
 
 /** Runs `fn` with uniform reads on or off, restoring the switch after. */
@@ -53,34 +58,15 @@ const compareConv = async (
   return on.adapter.isFallback ? on.dispatches.filter((d) => UNIFORM.test(d.kernel)).length : 1;
 };
 
-const geometries = fc.record({
-  batch: fc.integer({ min: 1, max: 2 }),
-  h: fc.integer({ min: 1, max: 9 }),
-  w: fc.integer({ min: 1, max: 11 }),
-  inCg: fc.constantFrom(3, 4, 8, 16),
-  outCg: fc.constantFrom(4, 16, 32),
-  k: fc.integer({ min: 1, max: 3 }),
-  stride: fc.integer({ min: 1, max: 2 }),
-  dilation: fc.integer({ min: 1, max: 2 }),
-  padding: fc.integer({ min: 0, max: 2 }),
-  seed: fc.integer({ min: 0, max: 1000 }),
-}).filter((r) =>
-  r.h + 2 * r.padding > r.dilation * (r.k - 1) &&
-  r.w + 2 * r.padding > r.dilation * (r.k - 1)
-);
-
 Deno.test({
   name: "convolution filters read as uniform blocks equal storage and texture reads (y, dx, dw)",
   ...gpuTestOptions,
   fn: async () => {
     let uniform = 0;
     await fc.assert(
-      fc.asyncProperty(geometries, async (r) => {
-        const input = [r.batch, r.h, r.w, r.inCg];
-        const filter = [r.k, r.k, r.inCg, r.outCg];
-        const options = { stride: r.stride, dilation: r.dilation, padding: r.padding };
-        const data = drawOperands(new SeededRng(r.seed), input, filter, options);
-        uniform += await compareConv(input, filter, options, data);
+      fc.asyncProperty(registerGeometries, async (c) => {
+        const data = drawOperands(new SeededRng(c.seed), c.input, c.filter, c.options);
+        uniform += await compareConv(c.input, c.filter, c.options, data);
       }),
       { seed: 23, numRuns: 24 },
     );

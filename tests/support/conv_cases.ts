@@ -152,3 +152,36 @@ export const tracedPasses = (
     }));
     return { ...traced.result, dispatches: traced.dispatches, adapter: traced.adapter };
   }));
+
+/**
+ * Geometries of the register kernels' property tests (vec4 and RGB-stem
+ * forms: channels per group 3 to 16 in, 4 to 32 out, groups, strides,
+ * dilations, padding, part-empty blocks), with the input, filter and options
+ * each describes, and a seed for its operands.
+ */
+export const registerGeometries = fc.record({
+  batch: fc.integer({ min: 1, max: 2 }),
+  h: fc.integer({ min: 1, max: 9 }),
+  w: fc.integer({ min: 1, max: 11 }),
+  inCg: fc.constantFrom(3, 4, 8, 16),
+  outCg: fc.constantFrom(4, 12, 16, 32),
+  groups: fc.integer({ min: 1, max: 2 }),
+  k: fc.integer({ min: 1, max: 3 }),
+  stride: fc.integer({ min: 1, max: 2 }),
+  dilation: fc.integer({ min: 1, max: 2 }),
+  padding: fc.integer({ min: 0, max: 2 }),
+  seed: fc.integer({ min: 0, max: 1000 }),
+}).filter((r) =>
+  r.h + 2 * r.padding > r.dilation * (r.k - 1) &&
+  r.w + 2 * r.padding > r.dilation * (r.k - 1)
+).map((r) => ({
+  input: [r.batch, r.h, r.w, r.inCg * r.groups],
+  filter: [r.k, r.k, r.inCg, r.outCg * r.groups],
+  options: {
+    stride: r.stride,
+    dilation: r.dilation,
+    padding: r.padding,
+    groups: r.groups,
+  } as Conv2dOptions,
+  seed: r.seed,
+}));
