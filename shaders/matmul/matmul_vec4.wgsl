@@ -4,6 +4,12 @@
 // N; 64 for B packed into panels by pack_b.wgsl). Each invocation computes an
 // 8 x 4 COL_QUADS block of C in registers from vec4 loads, four k at a time
 // (COL_QUADS = 4: 24 loads for 128 vec4 FMAs, against 16 for 64 at 2).
+// HALVES = 2 adds a second 8-row half below the first, with its own
+// accumulators, sharing B's loads: 16 x 16 outputs from 32 loads for 256 vec4
+// FMAs (llvmpipe: 1.17x at 1024^3; its gathers, not its FMAs, decide the
+// speed). Two arrays of 32, not one of 64: the larger array is not kept in
+// registers and runs 10x slower there. Every output sums over k in the same
+// order whatever HALVES is.
 // Requires K % 4 == 0, the stored row length of each operand a multiple of 4,
 // and batch strides multiples of 4 (B packed: any); the host falls back to
 // matmul.wgsl otherwise. Edge blocks read clamped
@@ -41,14 +47,18 @@ fn main(
   );
   let M = params.m;
   let N = params.n;
-  let row0 = gid.y * 8u;
+  let row0 = gid.y * 8u * HALVES;
   let col0 = gid.x * 4u * COL_QUADS;
   if (row0 >= M || col0 >= N) { return; }
   let aBase = gid.z * params.stride_a;
   let bBase = gid.z * params.stride_b;
   let cBase = gid.z * params.stride_c;
   var acc: array<vec4<f32>, 32>;
-  for (var i = 0u; i < 8u * COL_QUADS; i++) { acc[i] = vec4<f32>(0.0); }
+  var acc2: array<vec4<f32>, 32>;
+  for (var i = 0u; i < 8u * COL_QUADS; i++) {
+    acc[i] = vec4<f32>(0.0);
+    acc2[i] = vec4<f32>(0.0);
+  }
   let lastRow = M - 1u;
   let lastCol = N - 1u;
   let lda = params.lda;
@@ -66,20 +76,21 @@ fn main(
   }
   for (var k = 0u; k < params.k; k += 4u) {
     // av[r][kk] = A[row0 + r, k + kk]
+    // av2: the second half's rows (HALVES = 2).
     var av: array<vec4<f32>, 8>;
+    var av2: array<vec4<f32>, 8>;
     if (TRANS_A == 0u) {
       for (var r = 0u; r < 8u; r++) {
         av[r] = load_a((aBase + min(row0 + r, lastRow) * lda + k) / 4u);
       }
-    } else {
-      let colStart = min(row0, M - 4u);
-      let colStart2 = min(row0 + 4u, M - 4u);
-      for (var kk = 0u; kk < 4u; kk++) {
-        let lo = load_a((aBase + (k + kk) * lda + colStart) / 4u);
-        let hi = load_a((aBase + (k + kk) * lda + colStart2) / 4u);
-        av[0][kk] = lo.x; av[1][kk] = lo.y; av[2][kk] = lo.z; av[3][kk] = lo.w;
-        av[4][kk] = hi.x; av[5][kk] = hi.y; av[6][kk] = hi.z; av[7][kk] = hi.w;
+      if (HALVES == 2u) {
+        for (var r = 0u; r < 8u; r++) {
+          av2[r] = load_a((aBase + min(row0 + 8u + r, lastRow) * lda + k) / 4u);
+        }
       }
+    } else {
+      av = rowsOfTransposed(aBase, k, row0);
+      if (HALVES == 2u) { av2 = rowsOfTransposed(aBase, k, row0 + 8u); }
     }
     // bv[COL_QUADS * kk + h] = B[k + kk, col0 + 4h .. col0 + 4h + 3]
     var bv: array<vec4<f32>, 16>;
@@ -114,16 +125,54 @@ fn main(
         }
       }
     }
+    if (HALVES == 2u) {
+      for (var r = 0u; r < 8u; r++) {
+        let ar = av2[r];
+        for (var kk = 0u; kk < 4u; kk++) {
+          for (var h = 0u; h < COL_QUADS; h++) {
+            let at = COL_QUADS * r + h;
+            acc2[at] = fma(vec4<f32>(ar[kk]), bv[COL_QUADS * kk + h], acc2[at]);
+          }
+        }
+      }
+    }
   }
   // Rows and columns are multiples of 4 where loaded as vec4, so a block that
   // starts inside C never needed its loads shifted: clamping only kept the
   // reads of the unused quads in bounds.
   for (var r = 0u; r < 8u; r++) {
     let row = row0 + r;
-    if (row >= M) { break; }
+    if (row >= M) { return; }
     for (var h = 0u; h < COL_QUADS; h++) {
       if (col0 + 4u * h >= N) { break; }
       storeQuad(cBase + row * N, col0 + 4u * h, acc[COL_QUADS * r + h]);
     }
   }
+  if (HALVES == 1u) { return; }
+  for (var r = 0u; r < 8u; r++) {
+    let row = row0 + 8u + r;
+    if (row >= M) { return; }
+    for (var h = 0u; h < COL_QUADS; h++) {
+      if (col0 + 4u * h >= N) { break; }
+      storeQuad(cBase + row * N, col0 + 4u * h, acc2[COL_QUADS * r + h]);
+    }
+  }
+}
+
+// TRANS_A = 1: rows row0 .. row0 + 7 of A's columns k .. k + 3 (A stored [K,
+// M]), as av[r][kk] = A[row0 + r, k + kk]; quads past M re-read the last one
+// (those rows are not stored).
+fn rowsOfTransposed(aBase: u32, k: u32, row0: u32) -> array<vec4<f32>, 8> {
+  let M = params.m;
+  let lda = params.lda;
+  let colStart = min(row0, M - 4u);
+  let colStart2 = min(row0 + 4u, M - 4u);
+  var av: array<vec4<f32>, 8>;
+  for (var kk = 0u; kk < 4u; kk++) {
+    let lo = load_a((aBase + (k + kk) * lda + colStart) / 4u);
+    let hi = load_a((aBase + (k + kk) * lda + colStart2) / 4u);
+    av[0][kk] = lo.x; av[1][kk] = lo.y; av[2][kk] = lo.z; av[3][kk] = lo.w;
+    av[4][kk] = hi.x; av[5][kk] = hi.y; av[6][kk] = hi.z; av[7][kk] = hi.w;
+  }
+  return av;
 }

@@ -62,15 +62,16 @@ const vec4Options = {
     COL_QUADS: "u32",
     WG_COLS: "u32",
     COLUMN_ORDER: "u32",
+    HALVES: "u32",
   },
   // 64 invocations over WG_COLS x floor(64 / WG_COLS) blocks: narrow C keeps the lanes busy.
   workgroupSize: [64, 1, 1],
   dispatch: (
     p: Vec4Params,
-    c: { COL_QUADS: number; WG_COLS: number },
+    c: { COL_QUADS: number; WG_COLS: number; HALVES: number },
   ): [number, number, number] => [
     Math.ceil(p.n / (4 * c.COL_QUADS * c.WG_COLS)),
-    Math.ceil(p.m / (8 * Math.floor(64 / c.WG_COLS))),
+    Math.ceil(p.m / (8 * c.HALVES * Math.floor(64 / c.WG_COLS))),
     p.batch,
   ],
   minElements: (p: Vec4Params, c: { TRANS_A: number; TRANS_B: number }) => ({
@@ -97,7 +98,7 @@ const matmulVec4KernelFor = (stores: "vec4" | "scalar", via: ReadVia) =>
     ...vec4Options,
   });
 
-/** 8x8 outputs per invocation from vec4 loads, vec4 stores (N % 4 == 0). */
+/** 8 (or 16) x 4 COL_QUADS outputs per invocation from vec4 loads, vec4 stores (N % 4 == 0). */
 export const matmulVec4Kernel = matmulVec4KernelFor("vec4", "buffer");
 
 /** The vec4 kernel with scalar stores, for N % 4 != 0 (B transposed). */
@@ -238,6 +239,27 @@ export const matmulTuning = {
    * all four interleaved rounds; smaller B gains nothing, so it keeps rows.
    */
   columnOrder: (p: { n: number; k: number }): boolean => p.k * p.n >= 1 << 19,
+  /**
+   * Blocks of 16 rows (two 8-row halves sharing B's loads; matmul_vec4.wgsl
+   * HALVES) on a CPU adapter where C has rows for at least 256 such blocks
+   * of 16 columns or more, A not transposed: llvmpipe's gathers, not its
+   * FMAs, decide its speed, and a taller block loads B once for twice the
+   * rows (1.10-1.25x on bench/matmul.ts's shapes of 16 columns or more,
+   * 2-core AMD EPYC; A transposed: 0.97-1.01x). A GPU keeps 8 rows: 64 vec4
+   * accumulators would spill there.
+   */
+  rowHalves: (
+    p: { m: number; n: number },
+    isFallback: boolean,
+    colQuads: number,
+    transA: boolean,
+  ): 1 | 2 =>
+    isFallback && matmulTuning.halvesOnCpu && colQuads === 4 && !transA &&
+      Math.ceil(p.m / 16) * Math.ceil(p.n / 16) >= 256
+      ? 2
+      : 1,
+  /** Whether {@link matmulTuning.rowHalves} may pick 16 rows; `GSC_MATMUL_EIGHT_ROWS=1` turns it off. */
+  halvesOnCpu: !envFlag("GSC_MATMUL_EIGHT_ROWS"),
 };
 
 /** Whether the vec4 kernel reads `a` and `b` through texture copies on this adapter. */
@@ -296,6 +318,7 @@ const recordVec4 = (
       COL_QUADS: colQuads,
       WG_COLS: Math.min(8, Math.ceil(p.n / (4 * colQuads))),
       COLUMN_ORDER: matmulTuning.columnOrder(p) ? 1 : 0,
+      HALVES: matmulTuning.rowHalves(p, gpu.adapter.isFallback, colQuads, transA),
     };
     const textures = matmulTextures(gpu.adapter.isFallback, a, bound);
     yield* quadStores
