@@ -27,6 +27,7 @@
 import { Effect, type Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import type { GpuError } from "../gpu/errors.ts";
+import { envFlag } from "../util/env.ts";
 import { readThroughTextures } from "./texture_reads.ts";
 import { quadsOf, readUniform } from "./uniform_reads.ts";
 import {
@@ -43,6 +44,7 @@ import { axpyInto } from "./elementwise.ts";
 import { matmulInto } from "./matmul.ts";
 import {
   CONV_TILE,
+  convHalves,
   convTiledKernel,
   convWorkgroup,
   filterTiledBlocks,
@@ -158,9 +160,11 @@ const recordPass = (
       const pair = Math.ceil(to.w / (mode === 1 ? g.strideW : 1)) <= 4 && to.h > 1;
       const QUADS = useWide(gpu.adapter.isFallback) && to.cg % 16 === 0 ? 4 : 2;
       const channels = 4 * QUADS;
-      const p = pair
+      const single = pair
         ? passParams(g, from, to, mode, 4, channels, 2)
         : passParams(g, from, to, mode, 8, channels);
+      const HALVES = convHalves(gpu.adapter.isFallback, single.blocks, single.phases);
+      const p = { ...single, blocks: single.col_blocks * Math.ceil(single.pixel_blocks / HALVES) };
       const FITS = !pair && (to.w / p.phases) % 8 === 0 && to.w % p.phases === 0 &&
         to.cg % channels === 0;
       const constants = {
@@ -169,6 +173,7 @@ const recordPass = (
         HAS_BIAS,
         PAIR: pair ? 1 : 0,
         QUADS,
+        HALVES,
         WG: convWorkgroup(gpu.adapter.isFallback, p.blocks),
       };
       if (readUniform(gpu.adapter.isFallback, weight)) {
@@ -379,7 +384,26 @@ export const filterTuning = {
   cpuTargetInvocations: CPU_TARGET_INVOCATIONS,
   /** Upper bound on the partial sums' elements on a GPU (a CPU adapter keeps 8 Mi). */
   maxPartialElements: GPU_FILTER_MAX_PARTIAL_ELEMENTS,
+  /**
+   * The vec4 kernel takes two blocks of 8 input channels an invocation on a
+   * CPU adapter (filter_vec4.wgsl HALVES = 2: each dy quad loaded once for
+   * both) where the pass has at least `halvesMinBlocks` blocks; the splits
+   * stay those of 8-channel blocks, so the sums are the same.
+   * `GSC_FILTER_ONE_BLOCK=1` turns it off for a process.
+   */
+  halvesOnCpu: !envFlag("GSC_FILTER_ONE_BLOCK"),
+  /** The same on a GPU: off (twice the accumulators would spill there); `GSC_FILTER_HALVES=1` turns it on. */
+  halvesOnGpu: envFlag("GSC_FILTER_HALVES"),
+  /** Blocks (splits x taps x channel blocks) a pass needs before it takes two blocks an invocation. */
+  halvesMinBlocks: 256,
 };
+
+/** filter_vec4.wgsl's HALVES for a pass of `blocks` invocations of one 8-channel block each. */
+const filterHalves = (isFallback: boolean, blocks: number, ciBlocks: number): 1 | 2 =>
+  (isFallback ? filterTuning.halvesOnCpu : filterTuning.halvesOnGpu) && ciBlocks > 1 &&
+    blocks >= filterTuning.halvesMinBlocks
+    ? 2
+    : 1;
 
 /**
  * Records the reduction of `splits` partial slices of `size` into `out`
@@ -462,7 +486,15 @@ export const conv2dBackwardFilter = (
       accumulate: splits === 1 && into ? 1 : 0,
     };
     const sources = { src: x, grad: dy };
-    const WG = convWorkgroup(gpu.adapter.isFallback, p.blocks);
+    const HALVES = kind === "vec4" && !tiled
+      ? filterHalves(gpu.adapter.isFallback, p.blocks, ciBlocks)
+      : 1;
+    const paired = {
+      ...p,
+      ci_blocks: Math.ceil(ciBlocks / HALVES),
+      blocks: splits * taps * Math.ceil(ciBlocks / HALVES) * coBlocks,
+    };
+    const WG = convWorkgroup(gpu.adapter.isFallback, paired.blocks);
     const run = (partial: Tensor<"f32">) =>
       kind === "depthwise"
         ? gpu.recorder.dispatch(filterDepthwiseVec4Kernel, { ...sources, partial }, p, { WG })
@@ -472,8 +504,8 @@ export const conv2dBackwardFilter = (
         ? gpu.recorder.dispatch(
           useTextures(gpu.adapter.isFallback, x, dy) ? filterVec4TextureKernel : filterVec4Kernel,
           { ...sources, partial },
-          p,
-          { CO_QUADS: coQuads, WG },
+          paired,
+          { CO_QUADS: coQuads, HALVES, WG },
         )
         : kind === "out4"
         ? gpu.recorder.dispatch(

@@ -57,6 +57,9 @@ export const convParams = {
   phases: "u32",
   row_blocks: "u32",
   col_blocks: "u32",
+  /** Pixel blocks: batch x block rows x phases x row_blocks. */
+  pixel_blocks: "u32",
+  /** Invocations: col_blocks x pixel_blocks (conv_vec4 HALVES = 2: x half of them, rounded up). */
   blocks: "u32",
 } as const;
 
@@ -86,6 +89,7 @@ export const passParams = (
 ): ConvParams => {
   const phases = mode === 1 ? g.strideW : 1;
   const rowBlocks = Math.ceil(Math.ceil(dst.w / phases) / tilePixels);
+  const pixelBlocks = g.batch * Math.ceil(dst.h / tileRows) * phases * rowBlocks;
   // Depthwise tiles span groups (4 channels, one group each); the others stay in one group.
   const colBlocks = isDepthwise(g)
     ? Math.ceil(dst.c / tileChannels)
@@ -111,7 +115,8 @@ export const passParams = (
     phases,
     row_blocks: rowBlocks,
     col_blocks: colBlocks,
-    blocks: g.batch * Math.ceil(dst.h / tileRows) * phases * rowBlocks * colBlocks,
+    pixel_blocks: pixelBlocks,
+    blocks: pixelBlocks * colBlocks,
   };
 };
 
@@ -151,7 +156,15 @@ const convVec4KernelVia = (via: ReadVia) =>
       weight: { access: "read", type: "vec4f", via },
     },
     params: convParams,
-    constants: { MODE: "u32", FITS: "u32", HAS_BIAS: "u32", PAIR: "u32", QUADS: "u32", WG: "u32" },
+    constants: {
+      MODE: "u32",
+      FITS: "u32",
+      HAS_BIAS: "u32",
+      PAIR: "u32",
+      QUADS: "u32",
+      HALVES: "u32",
+      WG: "u32",
+    },
     workgroupSize: workgroup,
     dispatch: grid,
     minElements: convMinElements,
@@ -193,6 +206,7 @@ const convVec4UniformFilterKernelVia = (via: ReadVia) =>
       HAS_BIAS: "u32",
       PAIR: "u32",
       QUADS: "u32",
+      HALVES: "u32",
       WG: "u32",
       W_QUADS: "u32",
     },
@@ -345,7 +359,7 @@ const filterVec4KernelVia = (via: ReadVia) =>
       grad: { access: "read", type: "vec4f", via },
     },
     params: filterParams,
-    constants: { CO_QUADS: "u32", WG: "u32" },
+    constants: { CO_QUADS: "u32", HALVES: "u32", WG: "u32" },
     workgroupSize: workgroup,
     dispatch: grid,
     minElements: filterMinElements,

@@ -114,7 +114,30 @@ export const convTuning = {
   smallGroupsOnCpu: !envFlag("GSC_CONV_LARGE_GROUPS"),
   /** The same on a GPU: off until measured there; `GSC_CONV_SMALL_GROUPS=1` turns it on. */
   smallGroupsOnGpu: envFlag("GSC_CONV_SMALL_GROUPS"),
+  /**
+   * The register kernel computes two pixel blocks an invocation on a CPU
+   * adapter (conv_vec4.wgsl HALVES = 2: each filter quad loaded once for
+   * both), where the pass has at least `halvesMinBlocks` blocks: on
+   * llvmpipe the gathers, not the FMAs, decide the speed. Bit-identical.
+   * `GSC_CONV_ONE_BLOCK=1` turns it off for a process.
+   */
+  halvesOnCpu: !envFlag("GSC_CONV_ONE_BLOCK"),
+  /** The same on a GPU: off (twice the accumulators would spill there); `GSC_CONV_HALVES=1` turns it on. */
+  halvesOnGpu: envFlag("GSC_CONV_HALVES"),
+  /** Blocks (pixel blocks x channel blocks) a pass needs before it takes two pixel blocks an invocation. */
+  halvesMinBlocks: 256,
 };
+
+/**
+ * conv_vec4.wgsl's HALVES for a pass of `blocks` invocations of one pixel
+ * block each, over `phases` stride phases (a strided input gradient keeps one
+ * block: 0.7x with two on llvmpipe).
+ */
+export const convHalves = (isFallback: boolean, blocks: number, phases: number): 1 | 2 =>
+  (isFallback ? convTuning.halvesOnCpu : convTuning.halvesOnGpu) && phases === 1 &&
+    blocks >= convTuning.halvesMinBlocks
+    ? 2
+    : 1;
 
 /** Workgroups of 64 below which a CPU adapter's dispatch takes small workgroups (a few a core). */
 export const SMALL_DISPATCH_GROUPS = 16;
