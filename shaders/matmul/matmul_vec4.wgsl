@@ -4,12 +4,12 @@
 // N; 64 for B packed into panels by pack_b.wgsl). Each invocation computes an
 // 8 x 4 COL_QUADS block of C in registers from vec4 loads, four k at a time
 // (COL_QUADS = 4: 24 loads for 128 vec4 FMAs, against 16 for 64 at 2).
-// HALVES = 2 adds a second 8-row half below the first, with its own
-// accumulators, sharing B's loads: 16 x 16 outputs from 32 loads for 256 vec4
-// FMAs (llvmpipe: 1.17x at 1024^3; its gathers, not its FMAs, decide the
-// speed). Two arrays of 32, not one of 64: the larger array is not kept in
-// registers and runs 10x slower there. Every output sums over k in the same
-// order whatever HALVES is.
+// ROW_BLOCKS = 2 or 4 stacks that many 8-row blocks, each with its own
+// accumulators, on B's loads: 32 x 16 outputs from 48 loads for 512 vec4 FMAs
+// at 4 (llvmpipe: its gathers, not its FMAs, decide the speed). Arrays of 32,
+// not one of 64 or more: a larger array is not kept in registers and runs 10x
+// slower there. Every output sums over k in the same order whatever
+// ROW_BLOCKS is.
 // Requires K % 4 == 0, the stored row length of each operand a multiple of 4,
 // and batch strides multiples of 4 (B packed: any); the host falls back to
 // matmul.wgsl otherwise. Edge blocks read clamped
@@ -47,21 +47,24 @@ fn main(
   );
   let M = params.m;
   let N = params.n;
-  let row0 = gid.y * 8u * HALVES;
+  let row0 = gid.y * 8u * ROW_BLOCKS;
   let col0 = gid.x * 4u * COL_QUADS;
   if (row0 >= M || col0 >= N) { return; }
   let aBase = gid.z * params.stride_a;
   let bBase = gid.z * params.stride_b;
   let cBase = gid.z * params.stride_c;
+  // acc: rows row0 .. + 7; acc2, acc3, acc4: the next 8-row blocks (ROW_BLOCKS 2, 4).
   var acc: array<vec4<f32>, 32>;
   var acc2: array<vec4<f32>, 32>;
+  var acc3: array<vec4<f32>, 32>;
+  var acc4: array<vec4<f32>, 32>;
   for (var i = 0u; i < 8u * COL_QUADS; i++) {
     acc[i] = vec4<f32>(0.0);
     acc2[i] = vec4<f32>(0.0);
+    acc3[i] = vec4<f32>(0.0);
+    acc4[i] = vec4<f32>(0.0);
   }
-  let lastRow = M - 1u;
   let lastCol = N - 1u;
-  let lda = params.lda;
   let ldb = params.ldb;
   // TRANS_B = 0: B's 64-column panel p starts at p * b_panel (64 in place, K *
   // 64 when packed by pack_b.wgsl with ldb = 64); cq[h] are quad offsets in
@@ -75,23 +78,6 @@ fn main(
     cq[h] = min(col0 + 4u * h, params.b_cols - 4u) - panel * 64u;
   }
   for (var k = 0u; k < params.k; k += 4u) {
-    // av[r][kk] = A[row0 + r, k + kk]
-    // av2: the second half's rows (HALVES = 2).
-    var av: array<vec4<f32>, 8>;
-    var av2: array<vec4<f32>, 8>;
-    if (TRANS_A == 0u) {
-      for (var r = 0u; r < 8u; r++) {
-        av[r] = load_a((aBase + min(row0 + r, lastRow) * lda + k) / 4u);
-      }
-      if (HALVES == 2u) {
-        for (var r = 0u; r < 8u; r++) {
-          av2[r] = load_a((aBase + min(row0 + 8u + r, lastRow) * lda + k) / 4u);
-        }
-      }
-    } else {
-      av = rowsOfTransposed(aBase, k, row0);
-      if (HALVES == 2u) { av2 = rowsOfTransposed(aBase, k, row0 + 8u); }
-    }
     // bv[COL_QUADS * kk + h] = B[k + kk, col0 + 4h .. col0 + 4h + 3]
     var bv: array<vec4<f32>, 16>;
     if (TRANS_B == 0u) {
@@ -116,58 +102,37 @@ fn main(
         }
       }
     }
-    for (var r = 0u; r < 8u; r++) {
-      let ar = av[r];
-      for (var kk = 0u; kk < 4u; kk++) {
-        for (var h = 0u; h < COL_QUADS; h++) {
-          let at = COL_QUADS * r + h;
-          acc[at] = fma(vec4<f32>(ar[kk]), bv[COL_QUADS * kk + h], acc[at]);
-        }
-      }
-    }
-    if (HALVES == 2u) {
-      for (var r = 0u; r < 8u; r++) {
-        let ar = av2[r];
-        for (var kk = 0u; kk < 4u; kk++) {
-          for (var h = 0u; h < COL_QUADS; h++) {
-            let at = COL_QUADS * r + h;
-            acc2[at] = fma(vec4<f32>(ar[kk]), bv[COL_QUADS * kk + h], acc2[at]);
-          }
-        }
-      }
+    multiplyBlock(&acc, rowsOfA(aBase, k, row0), &bv);
+    if (ROW_BLOCKS >= 2u) { multiplyBlock(&acc2, rowsOfA(aBase, k, row0 + 8u), &bv); }
+    if (ROW_BLOCKS == 4u) {
+      multiplyBlock(&acc3, rowsOfA(aBase, k, row0 + 16u), &bv);
+      multiplyBlock(&acc4, rowsOfA(aBase, k, row0 + 24u), &bv);
     }
   }
   // Rows and columns are multiples of 4 where loaded as vec4, so a block that
   // starts inside C never needed its loads shifted: clamping only kept the
   // reads of the unused quads in bounds.
-  for (var r = 0u; r < 8u; r++) {
-    let row = row0 + r;
-    if (row >= M) { return; }
-    for (var h = 0u; h < COL_QUADS; h++) {
-      if (col0 + 4u * h >= N) { break; }
-      storeQuad(cBase + row * N, col0 + 4u * h, acc[COL_QUADS * r + h]);
-    }
-  }
-  if (HALVES == 1u) { return; }
-  for (var r = 0u; r < 8u; r++) {
-    let row = row0 + 8u + r;
-    if (row >= M) { return; }
-    for (var h = 0u; h < COL_QUADS; h++) {
-      if (col0 + 4u * h >= N) { break; }
-      storeQuad(cBase + row * N, col0 + 4u * h, acc2[COL_QUADS * r + h]);
-    }
-  }
+  if (!storeBlock(&acc, cBase, row0, col0)) { return; }
+  if (ROW_BLOCKS == 1u || !storeBlock(&acc2, cBase, row0 + 8u, col0)) { return; }
+  if (ROW_BLOCKS == 2u || !storeBlock(&acc3, cBase, row0 + 16u, col0)) { return; }
+  storeBlock(&acc4, cBase, row0 + 24u, col0);
 }
 
-// TRANS_A = 1: rows row0 .. row0 + 7 of A's columns k .. k + 3 (A stored [K,
-// M]), as av[r][kk] = A[row0 + r, k + kk]; quads past M re-read the last one
-// (those rows are not stored).
-fn rowsOfTransposed(aBase: u32, k: u32, row0: u32) -> array<vec4<f32>, 8> {
+// av[r][kk] = A[row0 + r, k + kk] for r < 8 (rows past M re-read the last
+// row, or with TRANS_A the last quad; they are not stored).
+fn rowsOfA(aBase: u32, k: u32, row0: u32) -> array<vec4<f32>, 8> {
   let M = params.m;
   let lda = params.lda;
+  var av: array<vec4<f32>, 8>;
+  if (TRANS_A == 0u) {
+    for (var r = 0u; r < 8u; r++) {
+      av[r] = load_a((aBase + min(row0 + r, M - 1u) * lda + k) / 4u);
+    }
+    return av;
+  }
+  // A stored [K, M]: two quads of 4 rows per k, regrouped.
   let colStart = min(row0, M - 4u);
   let colStart2 = min(row0 + 4u, M - 4u);
-  var av: array<vec4<f32>, 8>;
   for (var kk = 0u; kk < 4u; kk++) {
     let lo = load_a((aBase + (k + kk) * lda + colStart) / 4u);
     let hi = load_a((aBase + (k + kk) * lda + colStart2) / 4u);
@@ -175,4 +140,37 @@ fn rowsOfTransposed(aBase: u32, k: u32, row0: u32) -> array<vec4<f32>, 8> {
     av[4][kk] = hi.x; av[5][kk] = hi.y; av[6][kk] = hi.z; av[7][kk] = hi.w;
   }
   return av;
+}
+
+// acc[COL_QUADS r + h] += av[r][kk] * bv[COL_QUADS kk + h], kk = 0 .. 3 in order.
+fn multiplyBlock(
+  acc: ptr<function, array<vec4<f32>, 32>>,
+  av: array<vec4<f32>, 8>,
+  bv: ptr<function, array<vec4<f32>, 16>>,
+) {
+  for (var r = 0u; r < 8u; r++) {
+    let ar = av[r];
+    for (var kk = 0u; kk < 4u; kk++) {
+      for (var h = 0u; h < COL_QUADS; h++) {
+        let at = COL_QUADS * r + h;
+        (*acc)[at] = fma(vec4<f32>(ar[kk]), (*bv)[COL_QUADS * kk + h], (*acc)[at]);
+      }
+    }
+  }
+}
+
+// Stores the 8-row block from row0 (its rows and quads inside C); false when
+// C ends inside it (no later block has rows to store).
+fn storeBlock(acc: ptr<function, array<vec4<f32>, 32>>, cBase: u32, row0: u32, col0: u32) -> bool {
+  let M = params.m;
+  let N = params.n;
+  for (var r = 0u; r < 8u; r++) {
+    let row = row0 + r;
+    if (row >= M) { return false; }
+    for (var h = 0u; h < COL_QUADS; h++) {
+      if (col0 + 4u * h >= N) { break; }
+      storeQuad(cBase + row * N, col0 + 4u * h, (*acc)[COL_QUADS * r + h]);
+    }
+  }
+  return true;
 }

@@ -62,16 +62,16 @@ const vec4Options = {
     COL_QUADS: "u32",
     WG_COLS: "u32",
     COLUMN_ORDER: "u32",
-    HALVES: "u32",
+    ROW_BLOCKS: "u32",
   },
   // 64 invocations over WG_COLS x floor(64 / WG_COLS) blocks: narrow C keeps the lanes busy.
   workgroupSize: [64, 1, 1],
   dispatch: (
     p: Vec4Params,
-    c: { COL_QUADS: number; WG_COLS: number; HALVES: number },
+    c: { COL_QUADS: number; WG_COLS: number; ROW_BLOCKS: number },
   ): [number, number, number] => [
     Math.ceil(p.n / (4 * c.COL_QUADS * c.WG_COLS)),
-    Math.ceil(p.m / (8 * c.HALVES * Math.floor(64 / c.WG_COLS))),
+    Math.ceil(p.m / (8 * c.ROW_BLOCKS * Math.floor(64 / c.WG_COLS))),
     p.batch,
   ],
   minElements: (p: Vec4Params, c: { TRANS_A: number; TRANS_B: number }) => ({
@@ -208,6 +208,9 @@ export const matmulInto = (
     }
   });
 
+/** Blocks of C an invocation's stacked rows must leave, so every core has work (ROW_BLOCKS). */
+const MIN_TALL_BLOCKS = 256;
+
 /** Tuning of the vec4 path; a benchmark may change it to compare variants in one run. */
 export const matmulTuning = {
   /**
@@ -240,26 +243,28 @@ export const matmulTuning = {
    */
   columnOrder: (p: { n: number; k: number }): boolean => p.k * p.n >= 1 << 19,
   /**
-   * Blocks of 16 rows (two 8-row halves sharing B's loads; matmul_vec4.wgsl
-   * HALVES) on a CPU adapter where C has rows for at least 256 such blocks
-   * of 16 columns or more, A not transposed: llvmpipe's gathers, not its
-   * FMAs, decide its speed, and a taller block loads B once for twice the
-   * rows (1.10-1.25x on bench/matmul.ts's shapes of 16 columns or more,
-   * 2-core AMD EPYC; A transposed: 0.97-1.01x). A GPU keeps 8 rows: 64 vec4
-   * accumulators would spill there.
+   * 8-row blocks an invocation stacks on B's loads (matmul_vec4.wgsl
+   * ROW_BLOCKS) on a CPU adapter: 4 (32 rows) where C has at least
+   * {@link MIN_TALL_BLOCKS} such blocks of 16 columns, else 2 where it has that
+   * many of 16 rows, A not transposed; otherwise 1. llvmpipe's gathers, not
+   * its FMAs, decide its speed, and a taller block loads B once for more rows
+   * (2-core AMD EPYC, bench/matmul.ts's shapes of 16 columns or more,
+   * interleaved: 16 rows 1.10-1.25x over 8, 32 rows 1.11x over 16 at 1024^3;
+   * A transposed 0.97-1.01x). A GPU keeps 8 rows: the accumulators would
+   * spill there.
    */
-  rowHalves: (
+  rowBlocks: (
     p: { m: number; n: number },
     isFallback: boolean,
     colQuads: number,
     transA: boolean,
-  ): 1 | 2 =>
-    isFallback && matmulTuning.halvesOnCpu && colQuads === 4 && !transA &&
-      Math.ceil(p.m / 16) * Math.ceil(p.n / 16) >= 256
-      ? 2
-      : 1,
-  /** Whether {@link matmulTuning.rowHalves} may pick 16 rows; `GSC_MATMUL_EIGHT_ROWS=1` turns it off. */
-  halvesOnCpu: !envFlag("GSC_MATMUL_EIGHT_ROWS"),
+  ): 1 | 2 | 4 => {
+    if (!isFallback || !matmulTuning.tallOnCpu || colQuads !== 4 || transA) return 1;
+    const blocks = (rows: number) => Math.ceil(p.m / rows) * Math.ceil(p.n / 16);
+    return blocks(32) >= MIN_TALL_BLOCKS ? 4 : blocks(16) >= MIN_TALL_BLOCKS ? 2 : 1;
+  },
+  /** Whether {@link matmulTuning.rowBlocks} may stack blocks; `GSC_MATMUL_EIGHT_ROWS=1` turns it off. */
+  tallOnCpu: !envFlag("GSC_MATMUL_EIGHT_ROWS"),
 };
 
 /** Whether the vec4 kernel reads `a` and `b` through texture copies on this adapter. */
@@ -318,7 +323,7 @@ const recordVec4 = (
       COL_QUADS: colQuads,
       WG_COLS: Math.min(8, Math.ceil(p.n / (4 * colQuads))),
       COLUMN_ORDER: matmulTuning.columnOrder(p) ? 1 : 0,
-      HALVES: matmulTuning.rowHalves(p, gpu.adapter.isFallback, colQuads, transA),
+      ROW_BLOCKS: matmulTuning.rowBlocks(p, gpu.adapter.isFallback, colQuads, transA),
     };
     const textures = matmulTextures(gpu.adapter.isFallback, a, bound);
     yield* quadStores
