@@ -26,16 +26,21 @@ fn inputRow(oh: u32, tkh: u32) -> i32 {
 }
 
 // Block `id` of the kernels' grid: id = ((split * taps + tap) * ci_blocks +
-// cib) * co_blocks + cob, the tap split into its row and column.
+// cib) * co_blocks + cob, the tap split into its row and column. With
+// tap_width > 1 a block takes that many taps of a filter row from tkw (the
+// row's taps in groups; `tap` is the first one's index).
 struct FilterBlock { cob: u32, cib: u32, tap: u32, split: u32, tkh: u32, tkw: u32 }
 
 fn filterBlock(id: u32) -> FilterBlock {
   let cob = id % params.co_blocks;
   let t = id / params.co_blocks;
   let t2 = t / params.ci_blocks;
-  let taps = params.k_h * params.k_w;
-  let tap = t2 % taps;
-  return FilterBlock(cob, t % params.ci_blocks, tap, t2 / taps, tap / params.k_w, tap % params.k_w);
+  let groupsW = (params.k_w + params.tap_width - 1u) / params.tap_width;
+  let taps = params.k_h * groupsW;
+  let group = t2 % taps;
+  let tkh = group / groupsW;
+  let tkw = (group % groupsW) * params.tap_width;
+  return FilterBlock(cob, t % params.ci_blocks, tkh * params.k_w + tkw, t2 / taps, tkh, tkw);
 }
 
 fn linearIndex(gid: vec3<u32>, groups: vec3<u32>) -> u32 {

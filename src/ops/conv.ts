@@ -396,6 +396,17 @@ export const filterTuning = {
   halvesOnGpu: envFlag("GSC_FILTER_HALVES"),
   /** Blocks (splits x taps x channel blocks) a pass needs before it takes two blocks an invocation. */
   halvesMinBlocks: 256,
+  /**
+   * Taps of a filter row the RGB stem's filter gradient (filter_out4.wgsl
+   * TAPS) takes an invocation: up to 4 on a CPU adapter, where they share
+   * each pixel's dy loads (llvmpipe's loads, not its FMAs, decide the speed);
+   * 1 on a GPU (four times the accumulators). Bit-identical either way.
+   * `GSC_FILTER_ONE_TAP=1` turns it off for a process.
+   */
+  out4Taps: (isFallback: boolean, kW: number): number =>
+    isFallback && filterTuning.out4TapsOnCpu ? Math.min(4, kW) : 1,
+  /** Whether {@link filterTuning.out4Taps} may take more than one tap on a CPU adapter. */
+  out4TapsOnCpu: !envFlag("GSC_FILTER_ONE_TAP"),
 };
 
 /** filter_vec4.wgsl's HALVES for a pass of `blocks` invocations of one 8-channel block each. */
@@ -482,6 +493,7 @@ export const conv2dBackwardFilter = (
       taps_size: tapsSize,
       ci_blocks: ciBlocks,
       co_blocks: coBlocks,
+      tap_width: 1,
       blocks: splits * taps * ciBlocks * coBlocks,
       accumulate: splits === 1 && into ? 1 : 0,
     };
@@ -494,7 +506,17 @@ export const conv2dBackwardFilter = (
       ci_blocks: Math.ceil(ciBlocks / HALVES),
       blocks: splits * taps * Math.ceil(ciBlocks / HALVES) * coBlocks,
     };
-    const WG = convWorkgroup(gpu.adapter.isFallback, paired.blocks);
+    // The RGB stem's kernel takes TAPS taps of a filter row an invocation (the same splits).
+    const TAPS = kind === "out4" ? filterTuning.out4Taps(gpu.adapter.isFallback, g.kW) : 1;
+    const rowTaps = {
+      ...p,
+      tap_width: TAPS,
+      blocks: splits * g.kH * Math.ceil(g.kW / TAPS) * ciBlocks * coBlocks,
+    };
+    const WG = convWorkgroup(
+      gpu.adapter.isFallback,
+      kind === "out4" ? rowTaps.blocks : paired.blocks,
+    );
     const run = (partial: Tensor<"f32">) =>
       kind === "depthwise"
         ? gpu.recorder.dispatch(filterDepthwiseVec4Kernel, { ...sources, partial }, p, { WG })
@@ -513,11 +535,12 @@ export const conv2dBackwardFilter = (
             ? filterOut4TextureKernel
             : filterOut4Kernel,
           { ...sources, partial },
-          p,
+          rowTaps,
           {
             CO_QUADS: coQuads,
             // A group of fewer than 4 input channels (an RGB stem) accumulates only those.
             CI_USED: Math.min(4, g.inCg),
+            TAPS,
             WG,
           },
         )

@@ -325,6 +325,8 @@ export const filterParams = {
   taps_size: "u32",
   ci_blocks: "u32",
   co_blocks: "u32",
+  /** Taps along a filter row an invocation takes (filter_out4 TAPS; 1 for the other kernels). */
+  tap_width: "u32",
   blocks: "u32",
   /** 1: add the gradient into the output instead of overwriting it (single split only). */
   accumulate: "u32",
@@ -382,7 +384,7 @@ const filterOut4KernelVia = (via: ReadVia) =>
       partial: { access: "read_write", type: "vec4f" },
     },
     params: filterParams,
-    constants: { CO_QUADS: "u32", CI_USED: "u32", WG: "u32" },
+    constants: { CO_QUADS: "u32", CI_USED: "u32", TAPS: "u32", WG: "u32" },
     workgroupSize: workgroup,
     dispatch: grid,
     minElements: filterMinElements,
