@@ -7,11 +7,12 @@
 // instead of 4) is picked where Cout/groups allows it. x and dy are read
 // through load_src / load_grad: from their buffers, or (CPU adapters) from
 // texture copies that llvmpipe fetches with vector gathers.
-// HALVES = 2: an invocation takes two consecutive blocks of 8 input channels
-// (the second with its own accumulators), loading each dy quad once for both:
-// 8 loads for 64 vec4 FMAs instead of 6 for 32 (CPU adapters, where the
-// gathers decide the speed). Each output's sum runs over the same pixels in
-// the same order whatever HALVES is.
+// CI_BLOCKS = 2 or 4: an invocation takes that many consecutive blocks of 8
+// input channels (each with its own accumulators), loading each dy quad once
+// for all: 12 loads for 128 vec4 FMAs at 4, against 6 for 32 at 1 (CPU
+// adapters, where the gathers decide the speed). A block past the group's end
+// re-reads the first block's channels and is not stored. Each output's sum
+// runs over the same pixels in the same order whatever CI_BLOCKS is.
 @compute @workgroup_size(WG_X, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let id = linearIndex(gid, groups);
@@ -22,15 +23,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let g = b.cob / perGroup;
   let co0 = g * params.out_cg + (b.cob % perGroup) * tile;
   let coEnd = co0 - (b.cob % perGroup) * tile + params.out_cg;
-  let ciLocal = b.cib * 8u * HALVES;
-  let ci0 = (g * params.in_cg + ciLocal) / 4u;
-  // The second quad of a block at the group's end re-reads the last one; it is not stored.
-  let ci1 = (g * params.in_cg + min(ciLocal + 4u, params.in_cg - 4u)) / 4u;
-  // The second block's channels (HALVES = 2; past the group's end: the first's, not stored).
-  let live2 = HALVES == 2u && ciLocal + 8u < params.in_cg;
-  let ciLocal2 = select(ciLocal, ciLocal + 8u, live2);
-  let ci2 = (g * params.in_cg + ciLocal2) / 4u;
-  let ci3 = (g * params.in_cg + min(ciLocal2 + 4u, params.in_cg - 4u)) / 4u;
+  // Block k's first channel in the group (ci[k]) and its two x quads (q0[k],
+  // q1[k]; the second quad of a block at the group's end re-reads the last
+  // one and is not stored).
+  let ciLocal = b.cib * 8u * CI_BLOCKS;
+  var ci: array<u32, 4>;
+  var q0: array<u32, 4>;
+  var q1: array<u32, 4>;
+  for (var k = 0u; k < CI_BLOCKS; k++) {
+    ci[k] = select(ciLocal, ciLocal + 8u * k, ciLocal + 8u * k < params.in_cg);
+    q0[k] = (g * params.in_cg + ci[k]) / 4u;
+    q1[k] = (g * params.in_cg + min(ci[k] + 4u, params.in_cg - 4u)) / 4u;
+  }
   let span = validColumns(b.tkw);
   let r0 = b.split * params.rows_per_split;
   let r1 = min(r0 + params.rows_per_split, params.batch * params.out_h);
@@ -39,11 +43,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   // Quads past the group's end re-read the last one; they are not stored.
   var coq: array<u32, 4>;
   for (var h = 0u; h < CO_QUADS; h++) { coq[h] = min(co0 + 4u * h, params.out_c - 4u) / 4u; }
+  // acc: block 0; acc2 .. acc4: blocks 1 .. 3.
   var acc: array<vec4<f32>, 32>;
   var acc2: array<vec4<f32>, 32>;
+  var acc3: array<vec4<f32>, 32>;
+  var acc4: array<vec4<f32>, 32>;
   for (var i = 0u; i < 8u * CO_QUADS; i++) {
     acc[i] = vec4<f32>(0.0);
     acc2[i] = vec4<f32>(0.0);
+    acc3[i] = vec4<f32>(0.0);
+    acc4[i] = vec4<f32>(0.0);
   }
   for (var r = r0; r < r1; r++) {
     let n = r / params.out_h;
@@ -54,44 +63,56 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var ow = span.x; ow < span.y; ow++) {
       let iw = ow * params.stride_w + b.tkw * params.dil_w - params.pad_w;
       let xb = (xRow + iw) * inC4;
-      let xa = load_src(xb + ci0);
-      let xc = load_src(xb + ci1);
       let db = (dyRow + ow) * outC4;
       var d: array<vec4<f32>, 4>;
       for (var h = 0u; h < CO_QUADS; h++) { d[h] = load_grad(db + coq[h]); }
-      for (var h = 0u; h < CO_QUADS; h++) {
-        acc[h] = fma(vec4<f32>(xa.x), d[h], acc[h]);
-        acc[CO_QUADS + h] = fma(vec4<f32>(xa.y), d[h], acc[CO_QUADS + h]);
-        acc[2u * CO_QUADS + h] = fma(vec4<f32>(xa.z), d[h], acc[2u * CO_QUADS + h]);
-        acc[3u * CO_QUADS + h] = fma(vec4<f32>(xa.w), d[h], acc[3u * CO_QUADS + h]);
-        acc[4u * CO_QUADS + h] = fma(vec4<f32>(xc.x), d[h], acc[4u * CO_QUADS + h]);
-        acc[5u * CO_QUADS + h] = fma(vec4<f32>(xc.y), d[h], acc[5u * CO_QUADS + h]);
-        acc[6u * CO_QUADS + h] = fma(vec4<f32>(xc.z), d[h], acc[6u * CO_QUADS + h]);
-        acc[7u * CO_QUADS + h] = fma(vec4<f32>(xc.w), d[h], acc[7u * CO_QUADS + h]);
+      accumulateBlock(&acc, load_src(xb + q0[0]), load_src(xb + q1[0]), &d);
+      if (CI_BLOCKS >= 2u) {
+        accumulateBlock(&acc2, load_src(xb + q0[1]), load_src(xb + q1[1]), &d);
       }
-      if (HALVES == 2u) {
-        let xe = load_src(xb + ci2);
-        let xg = load_src(xb + ci3);
-        for (var h = 0u; h < CO_QUADS; h++) {
-          acc2[h] = fma(vec4<f32>(xe.x), d[h], acc2[h]);
-          acc2[CO_QUADS + h] = fma(vec4<f32>(xe.y), d[h], acc2[CO_QUADS + h]);
-          acc2[2u * CO_QUADS + h] = fma(vec4<f32>(xe.z), d[h], acc2[2u * CO_QUADS + h]);
-          acc2[3u * CO_QUADS + h] = fma(vec4<f32>(xe.w), d[h], acc2[3u * CO_QUADS + h]);
-          acc2[4u * CO_QUADS + h] = fma(vec4<f32>(xg.x), d[h], acc2[4u * CO_QUADS + h]);
-          acc2[5u * CO_QUADS + h] = fma(vec4<f32>(xg.y), d[h], acc2[5u * CO_QUADS + h]);
-          acc2[6u * CO_QUADS + h] = fma(vec4<f32>(xg.z), d[h], acc2[6u * CO_QUADS + h]);
-          acc2[7u * CO_QUADS + h] = fma(vec4<f32>(xg.w), d[h], acc2[7u * CO_QUADS + h]);
-        }
+      if (CI_BLOCKS == 4u) {
+        accumulateBlock(&acc3, load_src(xb + q0[2]), load_src(xb + q1[2]), &d);
+        accumulateBlock(&acc4, load_src(xb + q0[3]), load_src(xb + q1[3]), &d);
       }
     }
   }
   storeTile(b, &acc, ciLocal, co0, coEnd);
-  if (live2) { storeTile(b, &acc2, ciLocal2, co0, coEnd); }
+  let blocks = vec3<bool>(CI_BLOCKS >= 2u, CI_BLOCKS == 4u, CI_BLOCKS == 4u);
+  if (blocks.x && ciLocal + 8u < params.in_cg) { storeTile(b, &acc2, ciLocal + 8u, co0, coEnd); }
+  if (blocks.y && ciLocal + 16u < params.in_cg) { storeTile(b, &acc3, ciLocal + 16u, co0, coEnd); }
+  if (blocks.z && ciLocal + 24u < params.in_cg) { storeTile(b, &acc4, ciLocal + 24u, co0, coEnd); }
+}
+
+// acc[CO_QUADS i + h] += x_i * d[h] for the block's 8 channels x_0 .. x_7
+// (xa then xc), in that order for every h.
+fn accumulateBlock(
+  acc: ptr<function, array<vec4<f32>, 32>>,
+  xa: vec4<f32>,
+  xc: vec4<f32>,
+  d: ptr<function, array<vec4<f32>, 4>>,
+) {
+  for (var h = 0u; h < CO_QUADS; h++) {
+    let dh = (*d)[h];
+    (*acc)[h] = fma(vec4<f32>(xa.x), dh, (*acc)[h]);
+    (*acc)[CO_QUADS + h] = fma(vec4<f32>(xa.y), dh, (*acc)[CO_QUADS + h]);
+    (*acc)[2u * CO_QUADS + h] = fma(vec4<f32>(xa.z), dh, (*acc)[2u * CO_QUADS + h]);
+    (*acc)[3u * CO_QUADS + h] = fma(vec4<f32>(xa.w), dh, (*acc)[3u * CO_QUADS + h]);
+    (*acc)[4u * CO_QUADS + h] = fma(vec4<f32>(xc.x), dh, (*acc)[4u * CO_QUADS + h]);
+    (*acc)[5u * CO_QUADS + h] = fma(vec4<f32>(xc.y), dh, (*acc)[5u * CO_QUADS + h]);
+    (*acc)[6u * CO_QUADS + h] = fma(vec4<f32>(xc.z), dh, (*acc)[6u * CO_QUADS + h]);
+    (*acc)[7u * CO_QUADS + h] = fma(vec4<f32>(xc.w), dh, (*acc)[7u * CO_QUADS + h]);
+  }
 }
 
 // Writes (or adds, accumulate = 1) one 8 x 4 CO_QUADS tile of block b's split
 // slice: input channels ciLocal .. + 7 of the group, output channels co0 .. coEnd.
-fn storeTile(b: FilterBlock, acc: ptr<function, array<vec4<f32>, 32>>, ciLocal: u32, co0: u32, coEnd: u32) {
+fn storeTile(
+  b: FilterBlock,
+  acc: ptr<function, array<vec4<f32>, 32>>,
+  ciLocal: u32,
+  co0: u32,
+  coEnd: u32,
+) {
   let sliceBase = b.split * params.taps_size;
   for (var i = 0u; i < 8u; i++) {
     let ci = ciLocal + i;

@@ -385,17 +385,20 @@ export const filterTuning = {
   /** Upper bound on the partial sums' elements on a GPU (a CPU adapter keeps 8 Mi). */
   maxPartialElements: GPU_FILTER_MAX_PARTIAL_ELEMENTS,
   /**
-   * The vec4 kernel takes two blocks of 8 input channels an invocation on a
-   * CPU adapter (filter_vec4.wgsl HALVES = 2: each dy quad loaded once for
-   * both) where the pass has at least `halvesMinBlocks` blocks; the splits
-   * stay those of 8-channel blocks, so the sums are the same.
-   * `GSC_FILTER_ONE_BLOCK=1` turns it off for a process.
+   * The vec4 kernel takes several blocks of 8 input channels an invocation on
+   * a CPU adapter (filter_vec4.wgsl CI_BLOCKS: 4 where the group has 4 blocks
+   * or more, else 2; each dy quad loaded once for all) where the pass has at
+   * least `stackedMinBlocks` blocks; the splits stay those of 8-channel
+   * blocks, so the sums are the same. `GSC_FILTER_ONE_BLOCK=1` turns it off
+   * for a process.
    */
-  halvesOnCpu: !envFlag("GSC_FILTER_ONE_BLOCK"),
-  /** The same on a GPU: off (twice the accumulators would spill there); `GSC_FILTER_HALVES=1` turns it on. */
-  halvesOnGpu: envFlag("GSC_FILTER_HALVES"),
-  /** Blocks (splits x taps x channel blocks) a pass needs before it takes two blocks an invocation. */
-  halvesMinBlocks: 256,
+  stackedOnCpu: !envFlag("GSC_FILTER_ONE_BLOCK"),
+  /** The same on a GPU: off (the accumulators would spill there); `GSC_FILTER_STACKED=1` turns it on. */
+  stackedOnGpu: envFlag("GSC_FILTER_STACKED"),
+  /** Blocks (splits x taps x channel blocks) a pass needs before it stacks blocks. */
+  stackedMinBlocks: 256,
+  /** The most blocks an invocation stacks (1, 2 or 4; benchmarks compare them). */
+  stackedMax: 4 as 1 | 2 | 4,
   /**
    * Taps of a filter row the RGB stem's filter gradient (filter_out4.wgsl
    * TAPS) takes an invocation: up to 4 on a CPU adapter, where they share
@@ -409,12 +412,16 @@ export const filterTuning = {
   out4TapsOnCpu: !envFlag("GSC_FILTER_ONE_TAP"),
 };
 
-/** filter_vec4.wgsl's HALVES for a pass of `blocks` invocations of one 8-channel block each. */
-const filterHalves = (isFallback: boolean, blocks: number, ciBlocks: number): 1 | 2 =>
-  (isFallback ? filterTuning.halvesOnCpu : filterTuning.halvesOnGpu) && ciBlocks > 1 &&
-    blocks >= filterTuning.halvesMinBlocks
-    ? 2
-    : 1;
+/**
+ * filter_vec4.wgsl's CI_BLOCKS for a pass of `blocks` invocations of one
+ * 8-channel block each, `ciBlocks` blocks a group.
+ */
+export const filterStacked = (isFallback: boolean, blocks: number, ciBlocks: number): 1 | 2 | 4 => {
+  const on = isFallback ? filterTuning.stackedOnCpu : filterTuning.stackedOnGpu;
+  if (!on || blocks < filterTuning.stackedMinBlocks) return 1;
+  const most = filterTuning.stackedMax;
+  return ciBlocks >= 4 && most >= 4 ? 4 : ciBlocks >= 2 && most >= 2 ? 2 : 1;
+};
 
 /**
  * Records the reduction of `splits` partial slices of `size` into `out`
@@ -498,13 +505,13 @@ export const conv2dBackwardFilter = (
       accumulate: splits === 1 && into ? 1 : 0,
     };
     const sources = { src: x, grad: dy };
-    const HALVES = kind === "vec4" && !tiled
-      ? filterHalves(gpu.adapter.isFallback, p.blocks, ciBlocks)
+    const CI_BLOCKS = kind === "vec4" && !tiled
+      ? filterStacked(gpu.adapter.isFallback, p.blocks, ciBlocks)
       : 1;
-    const paired = {
+    const stacked = {
       ...p,
-      ci_blocks: Math.ceil(ciBlocks / HALVES),
-      blocks: splits * taps * Math.ceil(ciBlocks / HALVES) * coBlocks,
+      ci_blocks: Math.ceil(ciBlocks / CI_BLOCKS),
+      blocks: splits * taps * Math.ceil(ciBlocks / CI_BLOCKS) * coBlocks,
     };
     // The RGB stem's kernel takes TAPS taps of a filter row an invocation (the same splits).
     const TAPS = kind === "out4" ? filterTuning.out4Taps(gpu.adapter.isFallback, g.kW) : 1;
@@ -515,7 +522,7 @@ export const conv2dBackwardFilter = (
     };
     const WG = convWorkgroup(
       gpu.adapter.isFallback,
-      kind === "out4" ? rowTaps.blocks : paired.blocks,
+      kind === "out4" ? rowTaps.blocks : stacked.blocks,
     );
     const run = (partial: Tensor<"f32">) =>
       kind === "depthwise"
@@ -526,8 +533,8 @@ export const conv2dBackwardFilter = (
         ? gpu.recorder.dispatch(
           useTextures(gpu.adapter.isFallback, x, dy) ? filterVec4TextureKernel : filterVec4Kernel,
           { ...sources, partial },
-          paired,
-          { CO_QUADS: coQuads, HALVES, WG },
+          stacked,
+          { CO_QUADS: coQuads, CI_BLOCKS, WG },
         )
         : kind === "out4"
         ? gpu.recorder.dispatch(

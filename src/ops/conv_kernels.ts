@@ -361,7 +361,7 @@ const filterVec4KernelVia = (via: ReadVia) =>
       grad: { access: "read", type: "vec4f", via },
     },
     params: filterParams,
-    constants: { CO_QUADS: "u32", HALVES: "u32", WG: "u32" },
+    constants: { CO_QUADS: "u32", CI_BLOCKS: "u32", WG: "u32" },
     workgroupSize: workgroup,
     dispatch: grid,
     minElements: filterMinElements,
