@@ -10,17 +10,11 @@
  */
 import fc from "fast-check";
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import {
-  conv2dGeometry,
-  type Conv2dOptions,
-  convPath,
-  filterStacked,
-  filterTuning,
-} from "../../src/ops/conv.ts";
+import { conv2dGeometry, convPath, filterStacked, filterTuning } from "../../src/ops/conv.ts";
 import { convHalves, convTuning, withConvTuning } from "../../src/ops/conv_tiled.ts";
 import { SeededRng } from "../../src/util/rng.ts";
 import { gpuTestOptions } from "../support/gpu.ts";
-import { drawOperands, tracedPasses } from "../support/conv_cases.ts";
+import { drawOperands, geometryFits, geometryShapes, tracedPasses } from "../support/conv_cases.ts";
 import { bits } from "../support/tracing.ts";
 
 const geometries = fc.record({
@@ -35,10 +29,7 @@ const geometries = fc.record({
   dilation: fc.integer({ min: 1, max: 2 }),
   padding: fc.integer({ min: 0, max: 2 }),
   seed: fc.integer({ min: 0, max: 1000 }),
-}).filter((r) =>
-  r.h + 2 * r.padding > r.dilation * (r.k - 1) &&
-  r.w + 2 * r.padding > r.dilation * (r.k - 1)
-);
+}).map((r) => ({ ...r, kh: r.k, kw: r.k })).filter(geometryFits);
 
 /** Runs `fn` with stacked blocks forced on (every pass) or off, on any adapter. */
 const withHalves = async <A>(on: boolean, fn: () => Promise<A>): Promise<A> => {
@@ -58,14 +49,7 @@ Deno.test({
     let paired = 0;
     await fc.assert(
       fc.asyncProperty(geometries, async (r) => {
-        const input = [r.batch, r.h, r.w, r.inCg * r.groups];
-        const filter = [r.k, r.k, r.inCg, r.outCg * r.groups];
-        const options: Conv2dOptions = {
-          stride: r.stride,
-          dilation: r.dilation,
-          padding: r.padding,
-          groups: r.groups,
-        };
+        const { input, filter, options } = geometryShapes(r);
         const g = conv2dGeometry(input, filter, options);
         if (convPath(g) !== "vec4") return;
         const data = drawOperands(new SeededRng(r.seed), input, filter, options);

@@ -9,15 +9,10 @@
  */
 import fc from "fast-check";
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import {
-  conv2dGeometry,
-  type Conv2dOptions,
-  filterKind,
-  filterTuning,
-} from "../../src/ops/conv.ts";
+import { conv2dGeometry, filterKind, filterTuning } from "../../src/ops/conv.ts";
 import { SeededRng } from "../../src/util/rng.ts";
 import { gpuTestOptions } from "../support/gpu.ts";
-import { drawOperands, tracedPasses } from "../support/conv_cases.ts";
+import { drawOperands, geometryFits, geometryShapes, tracedPasses } from "../support/conv_cases.ts";
 import { bits } from "../support/tracing.ts";
 
 const geometries = fc.record({
@@ -33,10 +28,7 @@ const geometries = fc.record({
   dilation: fc.integer({ min: 1, max: 2 }),
   padding: fc.integer({ min: 0, max: 3 }),
   seed: fc.integer({ min: 0, max: 1000 }),
-}).filter((r) =>
-  r.h + 2 * r.padding > r.dilation * (r.kh - 1) &&
-  r.w + 2 * r.padding > r.dilation * (r.kw - 1)
-);
+}).filter(geometryFits);
 
 /** Runs `fn` with the row's taps forced to one an invocation, or the CPU default on any adapter. */
 const withTaps = async <A>(many: boolean, fn: () => Promise<A>): Promise<A> => {
@@ -56,14 +48,7 @@ Deno.test({
     let grouped = 0;
     await fc.assert(
       fc.asyncProperty(geometries, async (r) => {
-        const input = [r.batch, r.h, r.w, r.inCg * r.groups];
-        const filter = [r.kh, r.kw, r.inCg, r.outCg * r.groups];
-        const options: Conv2dOptions = {
-          stride: r.stride,
-          dilation: r.dilation,
-          padding: r.padding,
-          groups: r.groups,
-        };
+        const { input, filter, options } = geometryShapes(r);
         const g = conv2dGeometry(input, filter, options);
         if (filterKind(g) !== "out4") return;
         const data = drawOperands(new SeededRng(r.seed), input, filter, options);

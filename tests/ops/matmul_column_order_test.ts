@@ -5,27 +5,14 @@
  * several block rows and columns, transposes, batches and accumulation.
  */
 import fc from "fast-check";
-import { Effect } from "effect";
-import { matmulTuning } from "../../src/ops/matmul.ts";
-import { gpuTestOptions, runGpu } from "../support/gpu.ts";
-import { bits, tracing } from "../support/tracing.ts";
-import { type MatmulCase, matmulCaseProduct } from "../support/matmul_case.ts";
+import { gpuTestOptions } from "../support/gpu.ts";
+import { bits } from "../support/tracing.ts";
+import { type MatmulCase, tunedProduct } from "../support/matmul_case.ts";
 
 /** C for one case with the blocks walked down columns or along rows, and the orders that ran. */
 const product = async (c: MatmulCase, columns: boolean) => {
-  const saved = matmulTuning.columnOrder;
-  matmulTuning.columnOrder = () => columns;
-  try {
-    return await runGpu(Effect.gen(function* () {
-      const traced = yield* tracing(matmulCaseProduct(c));
-      const orders = traced.dispatches.flatMap((d) =>
-        d.kernel.includes("matmul_vec4") ? [d.constants.COLUMN_ORDER] : []
-      );
-      return { values: traced.result, orders };
-    }));
-  } finally {
-    matmulTuning.columnOrder = saved;
-  }
+  const { values, used } = await tunedProduct(c, { columnOrder: () => columns }, "COLUMN_ORDER");
+  return { values, orders: used };
 };
 
 Deno.test({

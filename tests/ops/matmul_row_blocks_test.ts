@@ -13,24 +13,11 @@ import { Gpu } from "../../src/gpu/device.ts";
 import { matmulTuning } from "../../src/ops/matmul.ts";
 import { gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { bits, tracing } from "../support/tracing.ts";
-import { type MatmulCase, matmulCaseProduct } from "../support/matmul_case.ts";
+import { type MatmulCase, matmulCaseProduct, tunedProduct } from "../support/matmul_case.ts";
 
 /** C for one case with `blocks` 8-row blocks an invocation forced, and the ROW_BLOCKS that ran. */
-const product = async (c: MatmulCase, blocks: 1 | 2 | 4) => {
-  const saved = matmulTuning.rowBlocks;
-  matmulTuning.rowBlocks = () => blocks;
-  try {
-    return await runGpu(Effect.gen(function* () {
-      const traced = yield* tracing(matmulCaseProduct(c));
-      const used = traced.dispatches.flatMap((d) =>
-        d.kernel.includes("matmul_vec4") ? [d.constants.ROW_BLOCKS] : []
-      );
-      return { values: traced.result, used };
-    }));
-  } finally {
-    matmulTuning.rowBlocks = saved;
-  }
-};
+const product = (c: MatmulCase, blocks: 1 | 2 | 4) =>
+  tunedProduct(c, { rowBlocks: () => blocks }, "ROW_BLOCKS");
 
 Deno.test({
   name: "matmul in 16- and 32-row blocks equals 8-row blocks bit for bit",

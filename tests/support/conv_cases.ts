@@ -153,6 +153,34 @@ export const tracedPasses = (
     return { ...traced.result, dispatches: traced.dispatches, adapter: traced.adapter };
   }));
 
+/** A drawn geometry: channels per group, a kh x kw kernel, stride, dilation, padding, groups. */
+export interface GeometryRecord {
+  readonly batch: number;
+  readonly h: number;
+  readonly w: number;
+  readonly inCg: number;
+  readonly outCg: number;
+  readonly groups: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly stride: number;
+  readonly dilation: number;
+  readonly padding: number;
+}
+
+/** Whether a geometry's dilated kernel fits its padded input. */
+export const geometryFits = (r: GeometryRecord): boolean =>
+  r.h + 2 * r.padding > r.dilation * (r.kh - 1) && r.w + 2 * r.padding > r.dilation * (r.kw - 1);
+
+/** The input shape, HWIO filter shape and options a geometry describes. */
+export const geometryShapes = (
+  r: GeometryRecord,
+): { input: number[]; filter: number[]; options: Conv2dOptions } => ({
+  input: [r.batch, r.h, r.w, r.inCg * r.groups],
+  filter: [r.kh, r.kw, r.inCg, r.outCg * r.groups],
+  options: { stride: r.stride, dilation: r.dilation, padding: r.padding, groups: r.groups },
+});
+
 /**
  * Geometries of the register kernels' property tests (vec4 and RGB-stem
  * forms: channels per group 3 to 16 in, 4 to 32 out, groups, strides,
@@ -171,17 +199,7 @@ export const registerGeometries = fc.record({
   dilation: fc.integer({ min: 1, max: 2 }),
   padding: fc.integer({ min: 0, max: 2 }),
   seed: fc.integer({ min: 0, max: 1000 }),
-}).filter((r) =>
-  r.h + 2 * r.padding > r.dilation * (r.k - 1) &&
-  r.w + 2 * r.padding > r.dilation * (r.k - 1)
-).map((r) => ({
-  input: [r.batch, r.h, r.w, r.inCg * r.groups],
-  filter: [r.k, r.k, r.inCg, r.outCg * r.groups],
-  options: {
-    stride: r.stride,
-    dilation: r.dilation,
-    padding: r.padding,
-    groups: r.groups,
-  } as Conv2dOptions,
+}).map((r) => ({ ...r, kh: r.k, kw: r.k })).filter(geometryFits).map((r) => ({
+  ...geometryShapes(r),
   seed: r.seed,
 }));

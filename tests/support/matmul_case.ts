@@ -6,9 +6,11 @@
 import { Effect, type Scope } from "effect";
 import type { Gpu } from "../../src/gpu/device.ts";
 import type { GpuError } from "../../src/gpu/errors.ts";
-import { matmul, matmulInto } from "../../src/ops/matmul.ts";
+import { matmul, matmulInto, matmulTuning } from "../../src/ops/matmul.ts";
 import { download, fromArray } from "../../src/tensor/tensor.ts";
 import { SeededRng } from "../../src/util/rng.ts";
+import { runGpu } from "./gpu.ts";
+import { tracing } from "./tracing.ts";
 
 /** One batched product C = op(A) op(B), fresh or accumulated into a seeded C. */
 export interface MatmulCase {
@@ -37,3 +39,27 @@ export const matmulCaseProduct = (
     yield* matmulInto(a, b, out, { ...spec, accumulate: true });
     return yield* download(out);
   });
+
+/**
+ * C of one case with `tuning` merged into {@link matmulTuning} (restored
+ * after), and the vec4 kernel's constant `constant` in each of its dispatches.
+ */
+export const tunedProduct = async (
+  c: MatmulCase,
+  tuning: Partial<typeof matmulTuning>,
+  constant: string,
+): Promise<{ values: Float32Array; used: number[] }> => {
+  const saved = { ...matmulTuning };
+  Object.assign(matmulTuning, tuning);
+  try {
+    return await runGpu(Effect.gen(function* () {
+      const traced = yield* tracing(matmulCaseProduct(c));
+      const used = traced.dispatches.flatMap((d) =>
+        d.kernel.includes("matmul_vec4") ? [d.constants[constant]] : []
+      );
+      return { values: traced.result, used };
+    }));
+  } finally {
+    Object.assign(matmulTuning, saved);
+  }
+};
