@@ -18,7 +18,6 @@
  * @module
  */
 import { Effect, type Scope } from "effect";
-import { parseArgs } from "node:util";
 import type { Gpu } from "../src/gpu/device.ts";
 import type { GpuError } from "../src/gpu/errors.ts";
 import {
@@ -30,25 +29,21 @@ import {
 import { batchNorm, batchNormBackward } from "../src/ops/norm.ts";
 import { textureReads } from "../src/ops/texture_reads.ts";
 import { fromArray } from "../src/tensor/tensor.ts";
-import { type Batch, oursBatch, timeTogether, values } from "./conv.ts";
-import { adapterLine, runBench, table } from "./support.ts";
+import { values } from "./conv.ts";
+import { benchSwitch, roundsArg, type SwitchOps } from "./switch.ts";
 
 const PIXELS = 8 * 64 * 64;
 const CLASSES = 16;
 
-/** A batch that runs with texture reads on or off (restored after). */
-const withReads = (on: boolean, batch: Batch): Batch => async (reps) => {
+/** Sets texture reads on or off everywhere; returns the restore. */
+const setReads = (on: boolean) => {
   const saved = { ...textureReads };
   Object.assign(textureReads, { onCpu: on, onGpu: on, withoutAvx512OnCpu: on });
-  try {
-    return await batch(reps);
-  } finally {
-    Object.assign(textureReads, saved);
-  }
+  return () => Object.assign(textureReads, saved);
 };
 
 /** The timed ops: a label and the op's recording. */
-const ops = Effect.gen(function* () {
+const ops: SwitchOps = Effect.gen(function* () {
   const shape = [8, 64, 64, CLASSES];
   const logits = yield* fromArray(values(PIXELS * CLASSES, 1), shape, "f32");
   const labels = yield* fromArray(
@@ -109,30 +104,12 @@ const ops = Effect.gen(function* () {
 
 /** Prints the table: ms a call with buffer reads and with texture reads, and their ratio. */
 export const benchReadPaths = (rounds: number): Promise<void> =>
-  runBench(Effect.gen(function* () {
-    console.log(`## Buffer reads against texture reads on ${yield* adapterLine}`);
-    const context = yield* Effect.context<Gpu>();
-    const run = <A>(program: Effect.Effect<A, GpuError, Gpu>) =>
-      Effect.runPromise(Effect.provide(program, context));
-    const rows = [["op (batch 8)", "buffers ms", "textures ms", "buffers / textures"]];
-    for (const [label, op] of yield* ops) {
-      const batch = oursBatch(op, run);
-      const [buffers, textures] = yield* Effect.promise(() =>
-        timeTogether([withReads(false, batch), withReads(true, batch)], rounds)
-      );
-      rows.push([
-        label,
-        (buffers * 1e3).toFixed(2),
-        (textures * 1e3).toFixed(2),
-        (buffers / textures).toFixed(2),
-      ]);
-    }
-    console.log(table(rows));
-  }));
+  benchSwitch({
+    title: "Buffer reads against texture reads",
+    header: ["op (batch 8)", "buffers ms", "textures ms", "buffers / textures"],
+    ops,
+    setting: setReads,
+    digits: 2,
+  }, rounds);
 
-if (import.meta.main) {
-  const { values: args } = parseArgs({ args: Deno.args, options: { rounds: { type: "string" } } });
-  const rounds = Number(args.rounds ?? "5");
-  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`--rounds ${args.rounds}`);
-  await benchReadPaths(rounds);
-}
+if (import.meta.main) await benchReadPaths(roundsArg(Deno.args));

@@ -17,7 +17,6 @@
  * @module
  */
 import { Effect, type Scope } from "effect";
-import { parseArgs } from "node:util";
 import type { Gpu } from "../src/gpu/device.ts";
 import type { GpuError } from "../src/gpu/errors.ts";
 import { conv2dBackwardInput, conv2dForward } from "../src/ops/conv.ts";
@@ -25,18 +24,16 @@ import { batchNorm } from "../src/ops/norm.ts";
 import { resizeBilinear } from "../src/ops/resize.ts";
 import { uniformReads } from "../src/ops/uniform_reads.ts";
 import { fromArray } from "../src/tensor/tensor.ts";
-import { type Batch, oursBatch, timeTogether, values } from "./conv.ts";
-import { adapterLine, runBench, table } from "./support.ts";
+import { values } from "./conv.ts";
+import { benchSwitch, roundsArg, type SwitchOps } from "./switch.ts";
 
-/** A batch that runs with uniform reads on or off (restored after). */
-const withUniform = (on: boolean, batch: Batch): Batch => async (reps) => {
+/** Sets uniform reads on or off; returns the restore. */
+const setUniform = (on: boolean) => {
   const saved = uniformReads.onCpu;
   uniformReads.onCpu = on;
-  try {
-    return await batch(reps);
-  } finally {
+  return () => {
     uniformReads.onCpu = saved;
-  }
+  };
 };
 
 /** The `small` model's convolutions with filters of at most 64 KiB: input, filter, options. */
@@ -49,7 +46,7 @@ const CONVS = [
 ] as const;
 
 /** The timed ops: a label and the op's recording. */
-const ops = Effect.gen(function* () {
+const ops: SwitchOps = Effect.gen(function* () {
   const timed: [string, Effect.Effect<unknown, GpuError, Gpu | Scope.Scope>][] = [];
   for (const [i, c] of CONVS.entries()) {
     const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -93,30 +90,12 @@ const ops = Effect.gen(function* () {
 
 /** Prints the table: ms a call with storage or texture reads and with uniform reads, and their ratio. */
 export const benchUniformReads = (rounds: number): Promise<void> =>
-  runBench(Effect.gen(function* () {
-    console.log(`## Uniform reads of small tensors on ${yield* adapterLine}`);
-    const context = yield* Effect.context<Gpu>();
-    const run = <A>(program: Effect.Effect<A, GpuError, Gpu>) =>
-      Effect.runPromise(Effect.provide(program, context));
-    const rows = [["op (batch 8)", "storage/texture ms", "uniform ms", "ratio"]];
-    for (const [label, op] of yield* ops) {
-      const batch = oursBatch(op, run);
-      const [other, uniform] = yield* Effect.promise(() =>
-        timeTogether([withUniform(false, batch), withUniform(true, batch)], rounds)
-      );
-      rows.push([
-        label,
-        (other * 1e3).toFixed(3),
-        (uniform * 1e3).toFixed(3),
-        (other / uniform).toFixed(2),
-      ]);
-    }
-    console.log(table(rows));
-  }));
+  benchSwitch({
+    title: "Uniform reads of small tensors",
+    header: ["op (batch 8)", "storage/texture ms", "uniform ms", "ratio"],
+    ops,
+    setting: setUniform,
+    digits: 3,
+  }, rounds);
 
-if (import.meta.main) {
-  const { values: args } = parseArgs({ args: Deno.args, options: { rounds: { type: "string" } } });
-  const rounds = Number(args.rounds ?? "5");
-  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`--rounds ${args.rounds}`);
-  await benchUniformReads(rounds);
-}
+if (import.meta.main) await benchUniformReads(roundsArg(Deno.args));

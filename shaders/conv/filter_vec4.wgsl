@@ -77,10 +77,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
   }
   storeTile(b, &acc, ciLocal, co0, coEnd);
-  let blocks = vec3<bool>(CI_BLOCKS >= 2u, CI_BLOCKS == 4u, CI_BLOCKS == 4u);
-  if (blocks.x && ciLocal + 8u < params.in_cg) { storeTile(b, &acc2, ciLocal + 8u, co0, coEnd); }
-  if (blocks.y && ciLocal + 16u < params.in_cg) { storeTile(b, &acc3, ciLocal + 16u, co0, coEnd); }
-  if (blocks.z && ciLocal + 24u < params.in_cg) { storeTile(b, &acc4, ciLocal + 24u, co0, coEnd); }
+  // Blocks past the group's end (re-reads of block 0) are not stored.
+  if (CI_BLOCKS >= 2u && ciLocal + 8u < params.in_cg) { storeTile(b, &acc2, ciLocal + 8u, co0, coEnd); }
+  if (CI_BLOCKS == 4u && ciLocal + 16u < params.in_cg) { storeTile(b, &acc3, ciLocal + 16u, co0, coEnd); }
+  if (CI_BLOCKS == 4u && ciLocal + 24u < params.in_cg) { storeTile(b, &acc4, ciLocal + 24u, co0, coEnd); }
 }
 
 // acc[CO_QUADS i + h] += x_i * d[h] for the block's 8 channels x_0 .. x_7

@@ -7,17 +7,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let c_count = params.channels;
   if (o >= params.batch * params.out_h * params.out_w * c_count) { return; }
   let c = o % c_count;
-  let pixel = o / c_count;
-  let ox = pixel % params.out_w;
-  let rest = pixel / params.out_w;
-  let oy = rest % params.out_h;
-  let n = rest / params.out_h;
-  let ty = taps_of(oy, params.in_h, params.scale_h);
-  let tx = taps_of(ox, params.in_w, params.scale_w);
-  let base = n * params.in_h;
-  let row0 = (base + ty.i0) * params.in_w;
-  let row1 = (base + ty.i1) * params.in_w;
-  let top = tx.w0 * load_x((row0 + tx.i0) * c_count + c) + tx.w1 * load_x((row0 + tx.i1) * c_count + c);
-  let bottom = tx.w0 * load_x((row1 + tx.i0) * c_count + c) + tx.w1 * load_x((row1 + tx.i1) * c_count + c);
-  y[o] = ty.w0 * top + ty.w1 * bottom;
+  let t = pixel_taps(o / c_count, c_count);
+  let top = t.tx.w0 * load_x(t.a + c) + t.tx.w1 * load_x(t.b + c);
+  let bottom = t.tx.w0 * load_x(t.d + c) + t.tx.w1 * load_x(t.e + c);
+  y[o] = t.ty.w0 * top + t.ty.w1 * bottom;
 }

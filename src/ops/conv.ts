@@ -478,6 +478,13 @@ export const conv2dBackwardFilter = (
     const taps = g.kH * g.kW;
     const tapsSize = taps * g.inCg * g.outC;
     const rows = g.batch * g.outH;
+    // The vec4 kernel stacks CI_BLOCKS channel blocks an invocation, the RGB
+    // stem's takes TAPS taps of a filter row; the splits stay those of one each.
+    const CI_BLOCKS = kind === "vec4" && !tiled
+      ? filterStacked(gpu.adapter.isFallback, splits * taps * ciBlocks * coBlocks, ciBlocks)
+      : 1;
+    const TAPS = kind === "out4" ? filterTuning.out4Taps(gpu.adapter.isFallback, g.kW) : 1;
+    const invocationCiBlocks = Math.ceil(ciBlocks / CI_BLOCKS);
     const p: FilterParams = {
       batch: g.batch,
       in_h: g.inH,
@@ -498,32 +505,14 @@ export const conv2dBackwardFilter = (
       out_cg: g.outCg,
       rows_per_split: Math.ceil(rows / splits),
       taps_size: tapsSize,
-      ci_blocks: ciBlocks,
+      ci_blocks: invocationCiBlocks,
       co_blocks: coBlocks,
-      tap_width: 1,
-      blocks: splits * taps * ciBlocks * coBlocks,
+      tap_width: TAPS,
+      blocks: splits * g.kH * Math.ceil(g.kW / TAPS) * invocationCiBlocks * coBlocks,
       accumulate: splits === 1 && into ? 1 : 0,
     };
     const sources = { src: x, grad: dy };
-    const CI_BLOCKS = kind === "vec4" && !tiled
-      ? filterStacked(gpu.adapter.isFallback, p.blocks, ciBlocks)
-      : 1;
-    const stacked = {
-      ...p,
-      ci_blocks: Math.ceil(ciBlocks / CI_BLOCKS),
-      blocks: splits * taps * Math.ceil(ciBlocks / CI_BLOCKS) * coBlocks,
-    };
-    // The RGB stem's kernel takes TAPS taps of a filter row an invocation (the same splits).
-    const TAPS = kind === "out4" ? filterTuning.out4Taps(gpu.adapter.isFallback, g.kW) : 1;
-    const rowTaps = {
-      ...p,
-      tap_width: TAPS,
-      blocks: splits * g.kH * Math.ceil(g.kW / TAPS) * ciBlocks * coBlocks,
-    };
-    const WG = convWorkgroup(
-      gpu.adapter.isFallback,
-      kind === "out4" ? rowTaps.blocks : stacked.blocks,
-    );
+    const WG = convWorkgroup(gpu.adapter.isFallback, p.blocks);
     const run = (partial: Tensor<"f32">) =>
       kind === "depthwise"
         ? gpu.recorder.dispatch(filterDepthwiseVec4Kernel, { ...sources, partial }, p, { WG })
@@ -533,7 +522,7 @@ export const conv2dBackwardFilter = (
         ? gpu.recorder.dispatch(
           useTextures(gpu.adapter.isFallback, x, dy) ? filterVec4TextureKernel : filterVec4Kernel,
           { ...sources, partial },
-          stacked,
+          p,
           { CO_QUADS: coQuads, CI_BLOCKS, WG },
         )
         : kind === "out4"
@@ -542,7 +531,7 @@ export const conv2dBackwardFilter = (
             ? filterOut4TextureKernel
             : filterOut4Kernel,
           { ...sources, partial },
-          rowTaps,
+          p,
           {
             CO_QUADS: coQuads,
             // A group of fewer than 4 input channels (an RGB stem) accumulates only those.

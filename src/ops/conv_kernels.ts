@@ -145,6 +145,28 @@ const grid = (p: { blocks: number }, c: { WG: number }) => linearGrid(p.blocks, 
 /** Workgroup size from the kernel's `WG` constant. */
 const workgroup = (c: { WG: number }): [number, number, number] => [c.WG, 1, 1];
 
+/** What every forward / input-gradient kernel declares alike: parameters, grid, sizes. */
+const passOptions = {
+  params: convParams,
+  workgroupSize: workgroup,
+  dispatch: grid,
+  minElements: convMinElements,
+} as const;
+
+/** The register kernel's constants (its uniform-filter form adds W_QUADS). */
+const convVec4Constants = {
+  MODE: "u32",
+  FITS: "u32",
+  HAS_BIAS: "u32",
+  PAIR: "u32",
+  QUADS: "u32",
+  HALVES: "u32",
+  WG: "u32",
+} as const;
+
+/** The RGB stem kernel's constants (its uniform-filter form adds W_QUADS). */
+const convOut4Constants = { MODE: "u32", HAS_BIAS: "u32", QUADS: "u32", WG: "u32" } as const;
+
 /** The register kernel reading its source and filter as `via` says. */
 const convVec4KernelVia = (via: ReadVia) =>
   defineKernel({
@@ -155,19 +177,8 @@ const convVec4KernelVia = (via: ReadVia) =>
       src: { access: "read", type: "vec4f", via },
       weight: { access: "read", type: "vec4f", via },
     },
-    params: convParams,
-    constants: {
-      MODE: "u32",
-      FITS: "u32",
-      HAS_BIAS: "u32",
-      PAIR: "u32",
-      QUADS: "u32",
-      HALVES: "u32",
-      WG: "u32",
-    },
-    workgroupSize: workgroup,
-    dispatch: grid,
-    minElements: convMinElements,
+    constants: convVec4Constants,
+    ...passOptions,
   });
 
 /** A filter binding read as a uniform block of W_QUADS vec4s (useUniformFilter in conv_tiled.ts). */
@@ -199,20 +210,8 @@ const convVec4UniformFilterKernelVia = (via: ReadVia) =>
       src: { access: "read", type: "vec4f", via },
       weight: uniformFilter,
     },
-    params: convParams,
-    constants: {
-      MODE: "u32",
-      FITS: "u32",
-      HAS_BIAS: "u32",
-      PAIR: "u32",
-      QUADS: "u32",
-      HALVES: "u32",
-      WG: "u32",
-      W_QUADS: "u32",
-    },
-    workgroupSize: workgroup,
-    dispatch: grid,
-    minElements: convMinElements,
+    constants: { ...convVec4Constants, W_QUADS: "u32" },
+    ...passOptions,
   });
 
 /**
@@ -235,11 +234,8 @@ const convOut4KernelVia = (via: ReadVia) =>
       bias: { access: "read", type: "vec4f" },
       dst: { access: "read_write", type: "vec4f" },
     },
-    params: convParams,
-    constants: { MODE: "u32", HAS_BIAS: "u32", QUADS: "u32", WG: "u32" },
-    workgroupSize: workgroup,
-    dispatch: grid,
-    minElements: convMinElements,
+    constants: convOut4Constants,
+    ...passOptions,
   });
 
 /**
@@ -262,11 +258,8 @@ const convOut4UniformFilterKernelVia = (via: ReadVia) =>
       bias: { access: "read", type: "vec4f" },
       dst: { access: "read_write", type: "vec4f" },
     },
-    params: convParams,
-    constants: { MODE: "u32", HAS_BIAS: "u32", QUADS: "u32", WG: "u32", W_QUADS: "u32" },
-    workgroupSize: workgroup,
-    dispatch: grid,
-    minElements: convMinElements,
+    constants: { ...convOut4Constants, W_QUADS: "u32" },
+    ...passOptions,
   });
 
 /**

@@ -14,6 +14,7 @@ import { quadsOf, readUniform } from "./uniform_reads.ts";
 import { empty, type Tensor } from "../tensor/tensor.ts";
 import tapsSource from "../../shaders/resize/taps.wgsl" with { type: "text" };
 import { readThroughTextures } from "./texture_reads.ts";
+import pixelTapsSource from "../../shaders/resize/pixel_taps.wgsl" with { type: "text" };
 import forwardSource from "../../shaders/resize/bilinear.wgsl" with { type: "text" };
 import pixelsSource from "../../shaders/resize/bilinear_pixels.wgsl" with { type: "text" };
 import backwardSource from "../../shaders/resize/bilinear_backward.wgsl" with { type: "text" };
@@ -43,7 +44,7 @@ const forwardKernelFor = (elem: "f32" | "vec4f", via: ReadVia = "buffer") =>
   defineKernel({
     name: `shaders/resize/bilinear.wgsl<${elem}>${viaSuffix(via)}`,
     // The taps are shared text, so the backward inverts exactly the forward's taps.
-    source: `${aliasOf(elem)}\n${tapsSource}\n${forwardSource}`,
+    source: `${aliasOf(elem)}\n${tapsSource}\n${pixelTapsSource}\n${forwardSource}`,
     bindings: {
       x: { access: "read", type: elem, via },
       y: { access: "read_write", type: elem },
@@ -78,7 +79,7 @@ const backwardKernelFor = (elem: "f32" | "vec4f", via: ReadVia = "buffer") =>
 const pixelsUniformKernelFor = (elem: "f32" | "vec4f") =>
   defineKernel({
     name: `shaders/resize/bilinear_pixels.wgsl<${elem}>+uniform`,
-    source: `${aliasOf(elem)}\n${tapsSource}\n${pixelsSource}`,
+    source: `${aliasOf(elem)}\n${tapsSource}\n${pixelTapsSource}\n${pixelsSource}`,
     bindings: {
       x: { access: "read", type: elem, via: "uniform", quads: "X_QUADS" },
       y: { access: "read_write", type: elem },
@@ -103,7 +104,7 @@ export const bilinearPixelsUniformKernels = {
  */
 export const bilinearPixelsVec4TextureKernel = defineKernel({
   name: "shaders/resize/bilinear_pixels.wgsl<vec4f>+textures",
-  source: `${aliasOf("vec4f")}\n${tapsSource}\n${pixelsSource}`,
+  source: `${aliasOf("vec4f")}\n${tapsSource}\n${pixelTapsSource}\n${pixelsSource}`,
   bindings: {
     x: { access: "read", type: "vec4f", via: "texture" },
     y: { access: "read_write", type: "vec4f" },

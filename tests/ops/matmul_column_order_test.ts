@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { gpuTestOptions } from "../support/gpu.ts";
 import { bits } from "../support/tracing.ts";
-import { type MatmulCase, tunedProduct } from "../support/matmul_case.ts";
+import { type MatmulCase, matmulCases, tunedProduct } from "../support/matmul_case.ts";
 
 /** C for one case with the blocks walked down columns or along rows, and the orders that ran. */
 const product = async (c: MatmulCase, columns: boolean) => {
@@ -21,16 +21,11 @@ Deno.test({
   fn: async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.record({
+        matmulCases({
           // Blocks are 64 rows by 128 columns a workgroup: these shapes span 2-4 of each.
           m: fc.integer({ min: 17, max: 64 }).map((v) => v * 4),
           n: fc.constantFrom(132, 200, 256, 300, 516),
           k: fc.integer({ min: 1, max: 24 }).map((v) => v * 4),
-          batch: fc.integer({ min: 1, max: 2 }),
-          transA: fc.boolean(),
-          transB: fc.boolean(),
-          accumulate: fc.boolean(),
-          seed: fc.integer({ min: 0, max: 1000 }),
         }),
         async (c) => {
           const columns = await product(c, true);

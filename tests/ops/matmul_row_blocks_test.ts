@@ -13,7 +13,12 @@ import { Gpu } from "../../src/gpu/device.ts";
 import { matmulTuning } from "../../src/ops/matmul.ts";
 import { gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { bits, tracing } from "../support/tracing.ts";
-import { type MatmulCase, matmulCaseProduct, tunedProduct } from "../support/matmul_case.ts";
+import {
+  type MatmulCase,
+  matmulCaseProduct,
+  matmulCases,
+  tunedProduct,
+} from "../support/matmul_case.ts";
 
 /** C for one case with `blocks` 8-row blocks an invocation forced, and the ROW_BLOCKS that ran. */
 const product = (c: MatmulCase, blocks: 1 | 2 | 4) =>
@@ -25,15 +30,10 @@ Deno.test({
   fn: async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.record({
+        matmulCases({
           m: fc.integer({ min: 1, max: 48 }).map((v) => v * 4),
           n: fc.constantFrom(4, 16, 20, 64, 132, 200),
           k: fc.integer({ min: 1, max: 24 }).map((v) => v * 4),
-          batch: fc.integer({ min: 1, max: 2 }),
-          transA: fc.boolean(),
-          transB: fc.boolean(),
-          accumulate: fc.boolean(),
-          seed: fc.integer({ min: 0, max: 1000 }),
         }),
         async (c) => {
           const short = await product(c, 1);

@@ -10,7 +10,7 @@ import { matmulTuning } from "../../src/ops/matmul.ts";
 import { Gpu } from "../../src/gpu/device.ts";
 import { gpuTestOptions, runGpu } from "../support/gpu.ts";
 import { assertSameForm, tracing } from "../support/tracing.ts";
-import { type MatmulCase, matmulCaseProduct } from "../support/matmul_case.ts";
+import { type MatmulCase, matmulCaseProduct, matmulCases } from "../support/matmul_case.ts";
 
 /** C for one case with textures on or off, and whether a texture kernel ran. */
 const product = async (c: MatmulCase, textures: boolean) => {
@@ -36,15 +36,10 @@ Deno.test({
     let textured = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.record({
+        matmulCases({
           m: fc.integer({ min: 1, max: 40 }).map((v) => v * 4),
           n: fc.oneof(fc.integer({ min: 1, max: 70 }), fc.constantFrom(128, 132, 192)),
           k: fc.oneof(fc.integer({ min: 1, max: 40 }).map((v) => v * 4), fc.constant(128)),
-          batch: fc.integer({ min: 1, max: 2 }),
-          transA: fc.boolean(),
-          transB: fc.boolean(),
-          accumulate: fc.boolean(),
-          seed: fc.integer({ min: 0, max: 1000 }),
         }),
         async (c) => {
           const viaTextures = await product(c, true);

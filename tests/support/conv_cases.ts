@@ -54,14 +54,7 @@ const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 export const convShapes = (
   r: ConvRecord,
 ): { input: number[]; filter: number[]; options: Conv2dOptions; g: ConvGeometry } => {
-  const input = [r.batch, r.h, r.w, r.inCg * r.groups];
-  const filter = [r.k, r.k, r.inCg, r.outCg * r.groups];
-  const options: Conv2dOptions = {
-    padding: r.padding,
-    stride: r.stride,
-    dilation: r.dilation,
-    groups: r.groups,
-  };
+  const { input, filter, options } = geometryShapes({ ...r, kh: r.k, kw: r.k });
   return { input, filter, options, g: conv2dGeometry(input, filter, options) };
 };
 
@@ -153,20 +146,11 @@ export const tracedPasses = (
     return { ...traced.result, dispatches: traced.dispatches, adapter: traced.adapter };
   }));
 
-/** A drawn geometry: channels per group, a kh x kw kernel, stride, dilation, padding, groups. */
-export interface GeometryRecord {
-  readonly batch: number;
-  readonly h: number;
-  readonly w: number;
-  readonly inCg: number;
-  readonly outCg: number;
-  readonly groups: number;
+/** A drawn geometry: a {@link ConvRecord}'s, with a kh x kw kernel and no bias. */
+export type GeometryRecord = Omit<ConvRecord, "k" | "bias"> & {
   readonly kh: number;
   readonly kw: number;
-  readonly stride: number;
-  readonly dilation: number;
-  readonly padding: number;
-}
+};
 
 /** Whether a geometry's dilated kernel fits its padded input. */
 export const geometryFits = (r: GeometryRecord): boolean =>

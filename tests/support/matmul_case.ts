@@ -3,6 +3,7 @@
  * vec4 kernel (texture reads, workgroup order): one case's shape, flags and
  * seed, and its C computed from seeded operands.
  */
+import fc from "fast-check";
 import { Effect, type Scope } from "effect";
 import type { Gpu } from "../../src/gpu/device.ts";
 import type { GpuError } from "../../src/gpu/errors.ts";
@@ -63,3 +64,21 @@ export const tunedProduct = async (
     Object.assign(matmulTuning, saved);
   }
 };
+
+/**
+ * Random cases with the given size arbitraries and every layout: a batch of
+ * 1 or 2, either transpose, fresh or accumulated, a seed.
+ */
+export const matmulCases = (sizes: {
+  m: fc.Arbitrary<number>;
+  n: fc.Arbitrary<number>;
+  k: fc.Arbitrary<number>;
+}): fc.Arbitrary<MatmulCase> =>
+  fc.record({
+    ...sizes,
+    batch: fc.integer({ min: 1, max: 2 }),
+    transA: fc.boolean(),
+    transB: fc.boolean(),
+    accumulate: fc.boolean(),
+    seed: fc.integer({ min: 0, max: 1000 }),
+  });
