@@ -59,7 +59,7 @@ export const convParams = {
   col_blocks: "u32",
   /** Pixel blocks: batch x block rows x phases x row_blocks. */
   pixel_blocks: "u32",
-  /** Invocations: col_blocks x pixel_blocks (conv_vec4 HALVES = 2: x half of them, rounded up). */
+  /** Invocations: col_blocks x pixel_blocks (conv_vec4 HALVES = 2: pixel_blocks halved, rounded up). */
   blocks: "u32",
 } as const;
 
