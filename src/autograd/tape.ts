@@ -12,6 +12,7 @@ import type { Gpu } from "../gpu/device.ts";
 import type { GpuError } from "../gpu/errors.ts";
 import { fillInto, full } from "../ops/core.ts";
 import { add, axpyInto } from "../ops/elementwise.ts";
+import { settleSplitSums, withSplitSumBatch } from "../ops/split_sum_batch.ts";
 import { empty, fromArray, type Tensor } from "../tensor/tensor.ts";
 import { GradientBuffers } from "./gradient_buffers.ts";
 
@@ -169,6 +170,8 @@ export const gradients = (
       for (const parent of node.parents) {
         into.push(parent.requiresGrad ? yield* sinkOf(parent) : undefined);
       }
+      // A split sum still pending on one of these gradients lands before the op adds to it.
+      yield* settleSplitSums(into);
       const parentGrads = yield* node.backward(g, into);
       // Added into another gradient (returned afterwards, unless still held).
       const spent: Tensor<"f32">[] = [];
@@ -182,6 +185,7 @@ export const gradients = (
         if (target) {
           // Written by the op itself, or added here.
           if (pg !== target) {
+            yield* settleSplitSums([target]);
             yield* axpyInto(pg, target);
             spent.push(pg);
           }
@@ -240,7 +244,9 @@ export const backward = (
 ): GpuScoped<void> =>
   Effect.gen(function* () {
     const wanted = new Set<Node>(parameters);
-    yield* gradients(
+    // The filter gradients' split sums are batched (src/ops/split_sum_batch.ts)
+    // and complete when the walk returns.
+    yield* withSplitSumBatch(gradients(
       loss,
       undefined,
       (node) =>
@@ -255,5 +261,5 @@ export const backward = (
           return p.grad;
         }),
       { releaseConsumed: true },
-    );
+    ));
   });

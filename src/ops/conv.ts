@@ -41,6 +41,7 @@ import {
 import { copyRegion, zeros } from "./core.ts";
 import { type CentreTap, centreTapOnly } from "./conv_taps.ts";
 import { axpyInto } from "./elementwise.ts";
+import { CurrentSplitSums } from "./split_sum_batch.ts";
 import { matmulInto } from "./matmul.ts";
 import {
   CONV_TILE,
@@ -545,6 +546,14 @@ export const conv2dBackwardFilter = (
       yield* run(dw);
       return dw;
     }
+    // Inside a backward pass the sum into a parameter's gradient is left to its batch.
+    const batch = into ? yield* CurrentSplitSums : undefined;
+    const reserved = batch ? yield* batch.reserve(dw, tapsSize, splits) : undefined;
+    if (batch && reserved) {
+      yield* run(reserved);
+      batch.defer(reserved, dw, tapsSize, splits);
+      return dw;
+    }
     const partial = yield* empty([splits, tapsSize], "f32");
     yield* run(partial);
     yield* sumSplits(partial, dw, tapsSize, splits, into !== undefined);
@@ -571,13 +580,19 @@ export const conv2dBackwardBias = (
     const splits = Math.min(splitCount(channels, pixels, channels), Math.ceil(pixels / 64));
     const perSplit = Math.ceil(pixels / splits);
     const used = Math.ceil(pixels / perSplit);
-    const partial = yield* empty([used, channels], "f32");
+    const batch = into ? yield* CurrentSplitSums : undefined;
+    const reserved = batch ? yield* batch.reserve(db, channels, used) : undefined;
+    const partial = reserved ?? (yield* empty([used, channels], "f32"));
     yield* gpu.recorder.dispatch(biasPartialKernel, { grad: dy, partial }, {
       pixels,
       channels,
       pixels_per_split: perSplit,
       splits: used,
     });
+    if (batch && reserved) {
+      batch.defer(reserved, db, channels, used);
+      return db;
+    }
     yield* sumSplits(partial, db, channels, used, into !== undefined);
     yield* release(partial);
     return db;
