@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { Context, Effect, type Scope } from "effect";
+import { Context, Effect, Scope } from "effect";
 import { Gpu } from "../gpu/device.ts";
 import type { GpuError } from "../gpu/errors.ts";
 import { defineKernel, linearGrid, type ReadVia, viaSuffix } from "../gpu/kernel.ts";
@@ -94,8 +94,13 @@ interface PendingSum {
 /** Quads an arena slice starts on a multiple of (the storage offset alignment). */
 const SLICE_QUADS = SLICE_ALIGNMENT_BYTES / 16;
 
-/** The pending sums of one backward pass and the arena their partial sums live in. */
+/**
+ * The pending sums of one backward pass and the arena their partial sums
+ * live in. Arenas are allocated in the batch's own scope (the pass's), never
+ * in the scope of the op that asks for one, which may close before the sum.
+ */
 export class SplitSumBatch {
+  readonly #scope: Scope.Scope;
   #arena: Tensor<"f32"> | undefined;
   #out: GPUBuffer | undefined;
   /** Quads of the arena handed out. */
@@ -105,6 +110,11 @@ export class SplitSumBatch {
   #pending: PendingSum[] = [];
   #deferred = 0;
   #flushes = 0;
+
+  /** A batch whose arenas live at most as long as `scope`. */
+  constructor(scope: Scope.Scope) {
+    this.#scope = scope;
+  }
 
   /** Sums waiting for the next {@link flush}. */
   get pending(): number {
@@ -148,7 +158,7 @@ export class SplitSumBatch {
       }
       if (!batch.#arena) {
         const size = Math.min(maxQuads, Math.max(reservedHint, quads));
-        batch.#arena = yield* empty([size * 4], "f32");
+        batch.#arena = yield* Scope.provide(empty([size * 4], "f32"), batch.#scope);
       }
       const first = alignQuads(batch.#used);
       batch.#used = first + quads;
@@ -266,7 +276,7 @@ export const withSplitSumBatch = <A, E, R>(
   Effect.gen(function* () {
     const gpu = yield* Gpu;
     if (!batchesSplitSums(gpu.adapter.isFallback)) return yield* body;
-    const batch = new SplitSumBatch();
+    const batch = new SplitSumBatch(yield* Effect.scope);
     const result = yield* Effect.provideService(body, CurrentSplitSums, batch);
     yield* batch.flush();
     return result;

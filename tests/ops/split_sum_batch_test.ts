@@ -89,7 +89,7 @@ const gradients = (c: Case, batched: boolean) =>
         owns.push(t);
         return t;
       }));
-    const batch = new SplitSumBatch();
+    const batch = new SplitSumBatch(yield* Effect.scope);
     const run = Effect.forEach(plans, (p, i) =>
       Effect.gen(function* () {
         const padding = (p.k - 1) / 2;
