@@ -77,7 +77,7 @@ export const CLASS_BENCHMARK: Benchmark = {
   dataset: "synth",
   setting: "overlap",
   rows: CLASS_ROWS,
-  tasks: "15-1,10-1",
+  tasks: "10-1,15-1,15-5,19-1",
   out: "results/synthetic.md",
   notes: "results/synthetic-notes.md",
   split: "test split",
