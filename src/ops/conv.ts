@@ -447,6 +447,40 @@ const sumSplits = (
   });
 
 /**
+ * Where a split-K gradient writes its `splits` partial slices of `size`, and
+ * the effect that then reduces them into `out` (added to it when
+ * `accumulate`). Inside a backward pass (`CurrentSplitSums`) a gradient added
+ * into a parameter's slot gets a slice of the pass's arena and leaves the
+ * reduction to the batch (src/ops/split_sum_batch.ts); otherwise a tensor of
+ * its own, reduced at once and released.
+ */
+const splitPartials = (
+  out: Tensor<"f32">,
+  size: number,
+  splits: number,
+  accumulate: boolean,
+): Effect.Effect<
+  { partial: Tensor<"f32">; sum: Effect.Effect<void, GpuError, Gpu> },
+  GpuError,
+  Gpu | Scope.Scope
+> =>
+  Effect.gen(function* () {
+    const batch = accumulate ? yield* CurrentSplitSums : undefined;
+    const reserved = batch ? yield* batch.reserve(out, size, splits) : undefined;
+    if (batch && reserved) {
+      return {
+        partial: reserved,
+        sum: Effect.sync(() => batch.defer(reserved, out, size, splits)),
+      };
+    }
+    const partial = yield* empty([splits, size], "f32");
+    return {
+      partial,
+      sum: Effect.andThen(sumSplits(partial, out, size, splits, accumulate), release(partial)),
+    };
+  });
+
+/**
  * The filter gradient dw [KH, KW, Cin/groups, Cout] of a convolution, from
  * its input x and output gradient dy; `filterShape` is w's shape. Given
  * `into` (a tensor of `filterShape`'s size), the gradient is added into it
@@ -546,18 +580,9 @@ export const conv2dBackwardFilter = (
       yield* run(dw);
       return dw;
     }
-    // Inside a backward pass the sum into a parameter's gradient is left to its batch.
-    const batch = into ? yield* CurrentSplitSums : undefined;
-    const reserved = batch ? yield* batch.reserve(dw, tapsSize, splits) : undefined;
-    if (batch && reserved) {
-      yield* run(reserved);
-      batch.defer(reserved, dw, tapsSize, splits);
-      return dw;
-    }
-    const partial = yield* empty([splits, tapsSize], "f32");
+    const { partial, sum } = yield* splitPartials(dw, tapsSize, splits, into !== undefined);
     yield* run(partial);
-    yield* sumSplits(partial, dw, tapsSize, splits, into !== undefined);
-    yield* release(partial);
+    yield* sum;
     return dw;
   });
 
@@ -580,20 +605,13 @@ export const conv2dBackwardBias = (
     const splits = Math.min(splitCount(channels, pixels, channels), Math.ceil(pixels / 64));
     const perSplit = Math.ceil(pixels / splits);
     const used = Math.ceil(pixels / perSplit);
-    const batch = into ? yield* CurrentSplitSums : undefined;
-    const reserved = batch ? yield* batch.reserve(db, channels, used) : undefined;
-    const partial = reserved ?? (yield* empty([used, channels], "f32"));
+    const { partial, sum } = yield* splitPartials(db, channels, used, into !== undefined);
     yield* gpu.recorder.dispatch(biasPartialKernel, { grad: dy, partial }, {
       pixels,
       channels,
       pixels_per_split: perSplit,
       splits: used,
     });
-    if (batch && reserved) {
-      batch.defer(reserved, db, channels, used);
-      return db;
-    }
-    yield* sumSplits(partial, db, channels, used, into !== undefined);
-    yield* release(partial);
+    yield* sum;
     return db;
   });

@@ -116,11 +116,6 @@ export class SplitSumBatch {
     this.#scope = scope;
   }
 
-  /** Sums waiting for the next {@link flush}. */
-  get pending(): number {
-    return this.#pending.length;
-  }
-
   /** Sums left to the batch so far. */
   get deferred(): number {
     return this.#deferred;
@@ -157,8 +152,8 @@ export class SplitSumBatch {
         yield* batch.flush();
       }
       if (!batch.#arena) {
-        const size = Math.min(maxQuads, Math.max(reservedHint, quads));
-        batch.#arena = yield* Scope.provide(empty([size * 4], "f32"), batch.#scope);
+        const arenaSize = Math.min(maxQuads, Math.max(reservedHint, quads));
+        batch.#arena = yield* Scope.provide(empty([arenaSize * 4], "f32"), batch.#scope);
       }
       const first = alignQuads(batch.#used);
       batch.#used = first + quads;

@@ -10,6 +10,7 @@
 import fc from "fast-check";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Effect } from "effect";
+import { ARENA_ALIGNMENT } from "../../src/autograd/arena.ts";
 import { relu, sumAll } from "../../src/autograd/basic.ts";
 import { conv2d } from "../../src/autograd/conv.ts";
 import { backward, constant, type Node, parameter } from "../../src/autograd/tape.ts";
@@ -54,8 +55,8 @@ const cases = fc.record({
 
 type Case = typeof cases extends fc.Arbitrary<infer C> ? C : never;
 
-/** Element offset a slot starts at: the arenas' 256-byte alignment. */
-const ALIGN = 64;
+/** Element offset a slot starts at: a parameter arena's alignment. */
+const ALIGN = ARENA_ALIGNMENT;
 
 /** The jobs' gradients added into their slots, with or without a batch: every slot's bits. */
 const gradients = (c: Case, batched: boolean) =>
