@@ -84,7 +84,7 @@ export const release = (tensor: Tensor): Effect.Effect<void, never, Gpu> =>
 /**
  * An uninitialised tensor, released when the enclosing scope closes.
  *
- * A `small` training step allocates 157 tensors, so this is written against
+ * A `small` training step allocates 154 tensors, so this is written against
  * the fiber directly rather than with `Effect.acquireRelease` (15-17 us a
  * tensor and its release there, 2-2.5 here, on a 2-core AMD EPYC): the
  * services are read from the fiber's context, a pooled buffer is taken
