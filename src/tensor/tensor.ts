@@ -86,9 +86,8 @@ export const release = (tensor: Tensor): Effect.Effect<void, never, Gpu> =>
  *
  * A `small` training step allocates 154 tensors, so this is written against
  * the fiber directly rather than with `Effect.acquireRelease` (15-17 us a
- * tensor and its release there, 2-2.5 here, on a 2-core AMD EPYC): the
- * services are read from the fiber's context, a pooled buffer is taken
- * synchronously when one is free, and the finalizer closes over the GPU
+ * tensor and its release there, about 3 here, on a 2-core AMD EPYC): the
+ * services are read from the fiber's context and the finalizer closes over the GPU
  * service instead of restoring the whole context when it runs. Acquisition
  * and the finalizer's registration are uninterruptible, as `acquireRelease`
  * makes them.
@@ -129,10 +128,7 @@ export const empty = <D extends DType>(
         Effect.as(Effect.provideService(fillPoison(buffer, pattern), Gpu, gpu), tensor),
       );
     };
-    const reused = gpu.pool.reuse(bytes, STORAGE_USAGE);
-    return reused
-      ? adopt(reused)
-      : Effect.flatMap(gpu.recorder.acquire(bytes, STORAGE_USAGE), adopt);
+    return Effect.flatMap(gpu.recorder.acquire(bytes, STORAGE_USAGE), adopt);
   }));
 
 /** A tensor holding `data` (its length must equal the shape's size). */
